@@ -1,0 +1,116 @@
+"""`otp-tui check`: walk an SMTP session step by step without sending mail, and report each step."""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+from pathlib import Path
+from typing import TextIO
+
+from otp_tui.config import Settings, SmtpSettings
+from otp_tui.mail.errors import FailureKind, SendError
+from otp_tui.mail.outbox import DemoOutbox, default_outbox
+from otp_tui.mail.session import Session, Step, build_tls_context, planned_steps, with_deadline
+
+_SECURITY = {
+    "starttls": "STARTTLS required",
+    "tls": "TLS from the first byte",
+    "none": "no encryption",
+}
+_WIDTH = 10
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _line(out: TextIO, label: str, result: str) -> None:
+    out.write(f"  {label:<{_WIDTH}}{result}\n")
+
+
+def _failed(out: TextIO, label: str, error: SendError) -> None:
+    _line(out, label, f"failed ({error.kind.value}) {error}")
+    if error.detail:
+        # An operator's command: the server's own words help, and hold no secret.
+        out.write(f"  {'':<{_WIDTH}}  {error.detail}\n")
+
+
+async def _walk(smtp: SmtpSettings, out: TextIO) -> int:
+    assert smtp.host is not None
+    out.write(
+        f"Checking {smtp.host} port {smtp.effective_port} ({_SECURITY[smtp.security]}), "
+        "without sending mail:\n"
+    )
+    if smtp.security != "none" and not smtp.validate_certs:
+        out.write("  warning: certificate checks are off (smtp.validate_certs = false)\n")
+    if smtp.security == "none" and smtp.username is not None and not _is_loopback(smtp.host):
+        out.write("  warning: the password will cross the network unencrypted\n")
+
+    steps = [step.value for step in planned_steps(smtp, send=False)]
+    context = None
+    if smtp.security != "none":
+        label = "CA file" if smtp.ca_file is not None and smtp.validate_certs else "trust store"
+        steps.insert(0, label)
+        try:
+            context = await asyncio.to_thread(build_tls_context, smtp)
+        except SendError as error:
+            _failed(out, label, error)
+            return _skip_rest(out, steps[1:])
+        _line(out, label, f"ok ({smtp.ca_file})" if label == "CA file" else "ok")
+        steps.pop(0)
+
+    session = Session(smtp, context)
+    try:
+        for index, step in enumerate(planned_steps(smtp, send=False)):
+            try:
+                await with_deadline(session.run(step), smtp.timeout)
+            except SendError as error:
+                _failed(out, step.value, error)
+                return _skip_rest(out, steps[index + 1 :])
+            except (TimeoutError, asyncio.TimeoutError):
+                timeout = SendError(FailureKind.TIMEOUT, f"no answer within {smtp.timeout:g} s")
+                _failed(out, step.value, timeout)
+                return _skip_rest(out, steps[index + 1 :])
+            _line(out, step.value, "ok" + _note(smtp, step))
+    finally:
+        session.close()
+    out.write("All steps passed.\n")
+    return 0
+
+
+def _note(smtp: SmtpSettings, step: Step) -> str:
+    if (step is Step.CONNECT and smtp.security == "tls") or step is Step.STARTTLS:
+        return " (certificate checked)" if smtp.validate_certs else " (certificate NOT checked)"
+    if step is Step.AUTH:
+        return f" (as {smtp.username})"
+    return ""
+
+
+def _skip_rest(out: TextIO, labels: list[str]) -> int:
+    for label in labels:
+        _line(out, label, "skipped")
+    out.write("Check failed.\n")
+    return 1
+
+
+async def run_check(settings: Settings, out: TextIO, *, outbox_dir: Path | None = None) -> int:
+    """Report each step on `out`; 0 if every step passed, 1 otherwise."""
+    if not settings.demo:
+        return await _walk(settings.smtp, out)
+    directory = outbox_dir if outbox_dir is not None else default_outbox()
+    out.write(
+        "Demo mode is active: no [smtp] host is set, so mail goes to the outbox at "
+        f"{directory} and nothing leaves this machine.\n"
+    )
+    async with DemoOutbox(directory) as outbox:
+        return await _walk(outbox.smtp, out)
+
+
+def check_main(settings: Settings, out: TextIO, *, outbox_dir: Path | None = None) -> int:
+    """Synchronous entry for the CLI."""
+    return asyncio.run(run_check(settings, out, outbox_dir=outbox_dir))

@@ -1,0 +1,68 @@
+"""Every way a send can fail, as a small set of kinds the screens can explain in one sentence."""
+
+from __future__ import annotations
+
+from enum import Enum
+
+
+class FailureKind(Enum):
+    UNREACHABLE = "unreachable"
+    TIMEOUT = "timeout"
+    TLS = "tls"
+    AUTH = "auth"
+    RECIPIENT_REFUSED = "recipient_refused"
+    TEMPORARY = "temporary"
+    REJECTED = "rejected"
+
+    @property
+    def message(self) -> str:
+        """One sentence for the person at the terminal."""
+        return _MESSAGES[self]
+
+    @property
+    def retryable(self) -> bool:
+        """Whether trying the same send again later can succeed."""
+        return self in _RETRYABLE
+
+
+_MESSAGES: dict[FailureKind, str] = {
+    FailureKind.UNREACHABLE: (
+        "The mail server could not be reached; check the host name and port, or try again later."
+    ),
+    FailureKind.TIMEOUT: "The mail server took too long to answer; try again in a moment.",
+    FailureKind.TLS: (
+        "A secure connection to the mail server could not be set up (certificate or TLS problem)."
+    ),
+    FailureKind.AUTH: "The mail server refused to log in with the configured SMTP credentials.",
+    FailureKind.RECIPIENT_REFUSED: (
+        "The mail server will not deliver to this address; check it for typos or use another."
+    ),
+    FailureKind.TEMPORARY: (
+        "The mail server reported a temporary problem; try again in a few minutes."
+    ),
+    FailureKind.REJECTED: "The mail server refused to accept the message.",
+}
+
+_RETRYABLE = frozenset({FailureKind.UNREACHABLE, FailureKind.TIMEOUT, FailureKind.TEMPORARY})
+
+
+class SendError(Exception):
+    """A send that failed in a way the user can be told about.
+
+    ``str(error)`` is the user-facing sentence. ``detail`` holds the server's reply code and
+    text or the underlying error, for the debug log only: it may name hosts and ports, so it
+    stays off the screen; it never holds the code or the password because neither is ever
+    passed to anything that could echo it.
+    """
+
+    def __init__(self, kind: FailureKind, detail: str = "") -> None:
+        super().__init__(kind.message)
+        self.kind = kind
+        self.detail = detail
+
+    @property
+    def retryable(self) -> bool:
+        return self.kind.retryable
+
+    def __repr__(self) -> str:
+        return f"SendError({self.kind.value!r}, {self.detail!r})"

@@ -1,0 +1,59 @@
+"""Send one message over a fresh SMTP connection, within a hard deadline."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from email.message import EmailMessage
+
+from otp_tui.config import SmtpSettings
+from otp_tui.mail.errors import FailureKind, SendError
+from otp_tui.mail.session import Session, Step, build_tls_context, planned_steps, with_deadline
+
+log = logging.getLogger(__name__)
+
+
+async def send_message(smtp: SmtpSettings, message: EmailMessage) -> None:
+    """Deliver `message` to the configured server, or raise SendError saying why not.
+
+    The whole conversation, TLS set-up included, must finish within ``smtp.timeout`` seconds:
+    aiosmtplib's own timeout applies per read, so a server that drips bytes would never trip
+    it. Cancelling the caller aborts the connection at once; no task or socket outlives this
+    call.
+
+    A fresh `aiosmtplib.SMTP` client per message rather than `aiosmtplib.send()`: `send()`
+    answers a cancellation by awaiting a polite QUIT, which against a stalled server holds
+    the cancelled send open for up to another full timeout.
+    """
+    session: Session | None = None
+
+    async def conversation() -> None:
+        nonlocal session
+        context = None
+        if smtp.security != "none":
+            # Loading the system trust store reads many files; keep it off the event loop.
+            context = await asyncio.to_thread(build_tls_context, smtp)
+        session = Session(smtp, context)
+        for step in planned_steps(smtp, send=True):
+            await session.run(step, message)
+
+    try:
+        await with_deadline(conversation(), smtp.timeout)
+    except SendError as error:
+        if session is not None and session.delivered:
+            # The server took the message; a failed goodbye does not undo that.
+            return
+        log.debug("send failed: %s: %s", error.kind.value, error.detail)
+        raise
+    except (TimeoutError, asyncio.TimeoutError):
+        if session is not None and session.delivered:
+            return
+        detail = f"no answer within the {smtp.timeout:g} s deadline"
+        log.debug("send failed: timeout: %s", detail)
+        raise SendError(FailureKind.TIMEOUT, detail) from None
+    finally:
+        if session is not None:
+            session.close()
+
+
+__all__ = ["SendError", "Step", "send_message"]
