@@ -1,0 +1,146 @@
+"""`otp-tui check` against real servers: one line per step, exit status 0 or 1, no mail sent."""
+
+from __future__ import annotations
+
+import io
+import re
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from otp_tui.config import SenderSettings, Settings, SmtpSettings
+from otp_tui.mail.check import check_main, run_check
+from otp_tui.mail.errors import FailureKind
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from conftest import StartServer, TlsCerts
+
+PASSWORD = "s3cret-pw-771903"
+
+
+def settings_for(smtp: SmtpSettings) -> Settings:
+    return Settings(smtp=smtp, sender=SenderSettings(address="otp@example.org"))
+
+
+def step_lines(output: str) -> dict[str, str]:
+    """{"connect": "ok", "AUTH": "failed (auth) ...", ...} from the indented step lines."""
+    steps = {}
+    for line in output.splitlines():
+        match = re.fullmatch(
+            r"  (connect|EHLO|STARTTLS|AUTH|QUIT|CA file|trust store)\s+(.*)", line
+        )
+        if match:
+            steps[match.group(1)] = match.group(2)
+    return steps
+
+
+async def test_good_server(smtp_server: StartServer) -> None:
+    server = await smtp_server(tls="starttls", auth=("gate", PASSWORD))
+    out = io.StringIO()
+
+    status = await run_check(settings_for(server.settings()), out)
+
+    output = out.getvalue()
+    assert status == 0, output
+    steps = step_lines(output)
+    assert list(steps) == ["CA file", "connect", "EHLO", "STARTTLS", "AUTH", "QUIT"]
+    assert all(result.startswith("ok") for result in steps.values())
+    assert steps["STARTTLS"] == "ok (certificate checked)"
+    assert steps["AUTH"] == "ok (as gate)"
+    assert output.endswith("All steps passed.\n")
+    assert PASSWORD not in output
+    assert server.auth_attempts == ["gate"]
+    assert server.mail_from_seen == []
+    assert server.received == []
+    await server.wait_until_idle()
+
+
+async def test_bad_password(smtp_server: StartServer) -> None:
+    server = await smtp_server(tls="starttls", auth=("gate", PASSWORD))
+    out = io.StringIO()
+
+    status = await run_check(settings_for(server.settings(password="wrong-pw")), out)
+
+    output = out.getvalue()
+    assert status == 1
+    steps = step_lines(output)
+    assert steps["STARTTLS"].startswith("ok")
+    assert steps["AUTH"] == f"failed (auth) {FailureKind.AUTH.message}"
+    assert steps["QUIT"] == "skipped"
+    assert "535" in output, "an operator sees the server's reply"
+    assert "wrong-pw" not in output
+    assert PASSWORD not in output
+    assert output.endswith("Check failed.\n")
+
+
+async def test_closed_port(
+    closed_port: int, loopback_settings: Callable[..., SmtpSettings]
+) -> None:
+    out = io.StringIO()
+
+    status = await run_check(settings_for(loopback_settings(closed_port)), out)
+
+    steps = step_lines(out.getvalue())
+    assert status == 1
+    assert steps["connect"] == f"failed (unreachable) {FailureKind.UNREACHABLE.message}"
+    assert steps["EHLO"] == "skipped"
+    assert steps["QUIT"] == "skipped"
+
+
+async def test_untrusted_certificate(smtp_server: StartServer, tls_certs: TlsCerts) -> None:
+    server = await smtp_server(tls="implicit", cert=tls_certs.untrusted)
+    out = io.StringIO()
+
+    status = await run_check(settings_for(server.settings()), out)
+
+    steps = step_lines(out.getvalue())
+    assert status == 1
+    assert steps["connect"].startswith("failed (tls)")
+    assert steps["EHLO"] == "skipped"
+
+
+async def test_missing_ca_file(smtp_server: StartServer, tmp_path: Path) -> None:
+    server = await smtp_server(tls="starttls")
+    out = io.StringIO()
+
+    status = await run_check(settings_for(server.settings(ca_file=tmp_path / "none.pem")), out)
+
+    steps = step_lines(out.getvalue())
+    assert status == 1
+    assert steps["CA file"].startswith("failed (tls)")
+    assert steps["connect"] == "skipped"
+    assert server.connections_seen == 0
+
+
+async def test_certificate_checks_off_are_announced(
+    smtp_server: StartServer, tls_certs: TlsCerts
+) -> None:
+    server = await smtp_server(tls="starttls", cert=tls_certs.untrusted)
+    out = io.StringIO()
+
+    status = await run_check(settings_for(server.settings(validate_certs=False)), out)
+
+    assert status == 0
+    assert "certificate checks are off" in out.getvalue()
+    assert step_lines(out.getvalue())["STARTTLS"] == "ok (certificate NOT checked)"
+
+
+async def test_demo_mode(tmp_path: Path) -> None:
+    out = io.StringIO()
+
+    status = await run_check(Settings(), out, outbox_dir=tmp_path / "outbox")
+
+    output = out.getvalue()
+    assert status == 0, output
+    assert output.startswith("Demo mode is active")
+    assert str(tmp_path / "outbox") in output
+    assert "Checking 127.0.0.1 port " in output
+    assert list(step_lines(output)) == ["connect", "EHLO", "QUIT"]
+    assert list((tmp_path / "outbox" / "new").iterdir()) == [], "check sends no mail"
+
+
+def test_check_main_runs_its_own_loop(tmp_path: Path) -> None:
+    out = io.StringIO()
+    assert check_main(Settings(), out, outbox_dir=tmp_path) == 0
+    assert "All steps passed." in out.getvalue()
