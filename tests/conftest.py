@@ -14,6 +14,7 @@ Fixtures (all function-scoped unless noted, all cleaned up at teardown):
       or ``"451 4.3.0 Try later"`` given to every RCPT / at the end of DATA instead of 250.
     - ``stall_data``: accept the message text, then never answer.
     - ``reply_delay``: seconds to wait before answering each MAIL and RCPT (a slow drip).
+    - ``quit_reply``: answer QUIT with this instead of ``221 Bye``.
 
     The returned `TestSmtpServer` records what it accepted (``received``: envelope plus the
     parsed message, only for mail it answered 250 to), the MAIL FROMs and AUTH attempts it saw,
@@ -167,6 +168,7 @@ class _RecordingHandler:
         data_reply: str | None,
         stall_data: bool,
         reply_delay: float,
+        quit_reply: str | None,
         release: asyncio.Event,
     ) -> None:
         self.server = server
@@ -174,7 +176,11 @@ class _RecordingHandler:
         self.data_reply = data_reply
         self.stall_data = stall_data
         self.reply_delay = reply_delay
+        self.quit_reply = quit_reply
         self.release = release
+
+    async def handle_QUIT(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        return self.quit_reply or "221 Bye"
 
     async def handle_MAIL(
         self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
@@ -247,6 +253,7 @@ async def smtp_server(tls_certs: TlsCerts) -> AsyncIterator[StartServer]:
         data_reply: str | None = None,
         stall_data: bool = False,
         reply_delay: float = 0.0,
+        quit_reply: str | None = None,
     ) -> TestSmtpServer:
         context = _server_context(cert or tls_certs.good) if tls != "none" else None
         record = TestSmtpServer(
@@ -258,6 +265,7 @@ async def smtp_server(tls_certs: TlsCerts) -> AsyncIterator[StartServer]:
             data_reply=data_reply,
             stall_data=stall_data,
             reply_delay=reply_delay,
+            quit_reply=quit_reply,
             release=release,
         )
         options: dict[str, Any] = {

@@ -120,6 +120,12 @@ async def test_validate_certs_off_accepts_an_untrusted_certificate(
     assert len(server.received) == 1
 
 
+async def test_a_failed_goodbye_after_delivery_is_still_a_success(smtp_server: StartServer) -> None:
+    server = await smtp_server(quit_reply="500 5.5.1 Confused")
+    await send_message(server.settings(), make_message())
+    assert len(server.received) == 1
+
+
 # --- refusals and TLS failures ------------------------------------------------------------
 
 
