@@ -69,12 +69,17 @@ def _ehlo_name() -> str:
     # socket.getfqdn() (aiosmtplib's default) may query DNS and can stall for seconds on a
     # badly configured machine; the plain host name is enough for an EHLO greeting.
     name = socket.gethostname().strip()
-    return name if name and name.isascii() and " " not in name else "localhost"
+    usable = name.isascii() and name.isprintable() and not any(c.isspace() for c in name)
+    return name if name and usable else "localhost"
 
 
 def _ssl_cause(error: BaseException) -> ssl.SSLError | None:
+    # aiosmtplib wraps a failed implicit-TLS handshake in SMTPConnectError; STARTTLS lets
+    # ssl.SSLCertVerificationError through bare. Either way the SSL error is in the chain.
     seen: BaseException | None = error
-    while seen is not None:
+    for _ in range(10):  # chains can, rarely, loop
+        if seen is None:
+            break
         if isinstance(seen, ssl.SSLError):
             return seen
         seen = seen.__cause__ or seen.__context__
