@@ -19,6 +19,7 @@ from __future__ import annotations
 import errno
 import math
 import os
+import random
 import sqlite3
 import threading
 import time
@@ -120,8 +121,12 @@ class SqliteLedger:
         with self._translate_errors():
             self._conn = self._connect()
         try:
+            # The schema check comes first: it only reads until it knows the file is a ledger
+            # (or empty), so a foreign or corrupt file is refused before anything touches it.
             with self._transaction("IMMEDIATE") as conn:
                 self._ensure_schema(conn)
+            with self._lock, self._translate_errors():
+                self._use_wal(conn)
         except BaseException:
             self.close()
             raise
@@ -134,25 +139,33 @@ class SqliteLedger:
         # and -shm companions the same mode. O_RDWR also surfaces a read-only file right here.
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
         os.close(fd)
-        conn = sqlite3.connect(
+        return sqlite3.connect(
             self.path,
             timeout=BUSY_TIMEOUT,
             isolation_level=None,  # we issue BEGIN/COMMIT ourselves
             check_same_thread=False,
         )
-        try:
-            # WAL lets `status` read while another process writes. The first statements read
-            # the header, so a file that is not a database fails here, before anything is written.
-            mode = conn.execute("PRAGMA journal_mode").fetchone()[0]
-            if str(mode).lower() != "wal":
+
+    @staticmethod
+    def _use_wal(conn: sqlite3.Connection) -> None:
+        # WAL lets `status` read while another process writes. The switch happens once per file
+        # (the mode is stored in it) and needs a moment of exclusive access. SQLite answers
+        # "database is locked" at once, without its busy handler, when another process is in
+        # the file just then (many first runs at once), so wait and retry here ourselves.
+        deadline = time.monotonic() + BUSY_TIMEOUT
+        pause = 0.002
+        while str(conn.execute("PRAGMA journal_mode").fetchone()[0]).lower() != "wal":
+            try:
                 conn.execute("PRAGMA journal_mode=WAL")
-            # In WAL mode NORMAL never corrupts the file; it can only lose the last commits if
-            # the machine (not the process) crashes, and it keeps 50 racing writers fast.
-            conn.execute("PRAGMA synchronous=NORMAL")
-        except BaseException:
-            conn.close()
-            raise
-        return conn
+            except sqlite3.OperationalError as error:
+                busy = getattr(error, "sqlite_errorname", "") or _errorname_from_text(str(error))
+                if not busy.startswith("SQLITE_BUSY") or time.monotonic() > deadline:
+                    raise
+                time.sleep(pause * (0.5 + random.random()))  # noqa: S311 - jitter, not secrets
+                pause = min(pause * 2, 0.05)
+        # In WAL mode NORMAL never corrupts the file; it can only lose the last commits if the
+        # machine (not the process) crashes, and it keeps 50 racing writers fast.
+        conn.execute("PRAGMA synchronous=NORMAL")
 
     def _ensure_schema(self, conn: sqlite3.Connection) -> None:
         version = conn.execute("PRAGMA user_version").fetchone()[0]
@@ -297,10 +310,12 @@ class SqliteLedger:
             raise ValueError(f"per_hour must be at least 1, not {per_hour}")
         with self._transaction("IMMEDIATE") as conn:
             now = self._clock()
-            # Sends an hour old no longer count; forget them (for every address, so the file
-            # keeps no history). A send stamped after `now` (the wall clock went back) is kept
-            # and still counts: fail closed.
-            conn.execute("DELETE FROM sends WHERE sent_at <= ?", (now - HOUR,))
+            # Sends an hour old no longer count: forget them. Only this address's, exactly as
+            # MemoryLedger does, so the two agree even after the wall clock jumps forward and
+            # back. A send stamped after `now` (the clock went back) is kept and still counts.
+            conn.execute(
+                "DELETE FROM sends WHERE address = ? AND sent_at <= ?", (address, now - HOUR)
+            )
             recent = [
                 float(t)
                 for (t,) in conn.execute(

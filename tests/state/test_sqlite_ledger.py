@@ -1,0 +1,260 @@
+"""What only the SQLite ledger must get right: the file, its modes, failing closed, races."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import resource
+import signal
+import sqlite3
+import stat
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+import state_workers
+from state_helpers import FakeClock, run_unprivileged
+
+from otp_tui.config import Settings
+from otp_tui.core.limits import FOREVER, LedgerEntry
+from otp_tui.state.ledger import (
+    SCHEMA_VERSION,
+    LedgerError,
+    SqliteLedger,
+    default_ledger_path,
+    open_ledger,
+)
+
+ALICE = "alice@example.com"
+
+
+def _listing(directory: Path) -> dict[str, bytes]:
+    return {path.name: path.read_bytes() for path in directory.iterdir()}
+
+
+# -- the file ------------------------------------------------------------------------------------
+
+
+def test_counts_and_locks_survive_reopening_the_file(tmp_path: Path, clock: FakeClock) -> None:
+    path = tmp_path / "ledger.sqlite3"
+    with SqliteLedger(path, clock=clock) as ledger:
+        assert ledger.reserve_send(ALICE, per_hour=5) == 0
+        for _ in range(3):
+            ledger.record_wrong_code(ALICE)
+        ledger.lock(ALICE, 900)
+        ledger.record_wrong_code(ALICE)
+        ledger.lock("bob@example.com", FOREVER)
+    clock.advance(100)
+    with SqliteLedger(path, clock=clock) as reopened:
+        assert reopened.status(ALICE) == LedgerEntry(1, 1, 4, 800.0)
+        assert reopened.status("bob@example.com").locked_for == FOREVER
+
+
+def test_the_directory_and_file_are_private_and_no_code_is_a_column(tmp_path: Path) -> None:
+    path = tmp_path / "new" / "state" / "ledger.sqlite3"
+    old_umask = os.umask(0o022)
+    try:
+        with SqliteLedger(path) as ledger:
+            ledger.record_wrong_code(ALICE)
+    finally:
+        os.umask(old_umask)
+    assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        columns = {
+            column
+            for (table,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+            for (_, column, *_rest) in conn.execute(f"PRAGMA table_info({table})")
+        }
+    assert not {name for name in columns if "code" in name} - {"wrong_codes"}
+    conn.close()
+
+
+def test_the_default_path_is_in_the_user_state_dir(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path))
+    assert default_ledger_path() == tmp_path / "otp-tui" / "ledger.sqlite3"
+    with open_ledger(Settings()) as ledger:
+        assert ledger.path == tmp_path / "otp-tui" / "ledger.sqlite3"
+    chosen = tmp_path / "elsewhere.sqlite3"
+    with open_ledger(Settings(state={"ledger": chosen})) as ledger:  # type: ignore[arg-type]
+        assert ledger.path == chosen
+    assert chosen.exists()
+
+
+# -- failing closed ------------------------------------------------------------------------------
+
+
+def _refused(path: Path) -> str:
+    with pytest.raises(LedgerError) as caught:
+        SqliteLedger(path)
+    message = str(caught.value)
+    assert str(path) in message
+    assert "\n" not in message
+    return message
+
+
+def test_a_file_of_garbage_is_refused_and_left_byte_for_byte(tmp_path: Path) -> None:
+    path = tmp_path / "ledger.sqlite3"
+    path.write_bytes(bytes(range(256)) * 64)
+    before = _listing(tmp_path)
+    assert "corrupt or not an SQLite database" in _refused(path)
+    assert _listing(tmp_path) == before  # no -wal, no -shm, nothing rewritten
+
+
+def test_a_database_that_is_not_a_ledger_is_refused_and_left_alone(tmp_path: Path) -> None:
+    path = tmp_path / "ledger.sqlite3"
+    with sqlite3.connect(path) as conn:
+        conn.execute("CREATE TABLE notes (body TEXT)")
+    conn.close()
+    before = _listing(tmp_path)
+    assert "not an otp-tui ledger" in _refused(path)
+    assert _listing(tmp_path) == before
+
+
+def test_a_ledger_from_a_newer_version_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "ledger.sqlite3"
+    SqliteLedger(path).close()
+    with sqlite3.connect(path) as conn:
+        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    conn.close()
+    assert "newer otp-tui" in _refused(path)
+
+
+def test_a_directory_in_the_way_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "ledger.sqlite3").mkdir()
+    _refused(tmp_path / "ledger.sqlite3")
+    (tmp_path / "file").write_text("not a directory")
+    _refused(tmp_path / "file" / "ledger.sqlite3")
+
+
+def test_a_closed_ledger_refuses_to_answer(tmp_path: Path) -> None:
+    ledger = SqliteLedger(tmp_path / "ledger.sqlite3")
+    ledger.close()
+    ledger.close()  # twice is harmless
+    with pytest.raises(LedgerError, match="closed"):
+        ledger.status(ALICE)
+
+
+def test_an_unwritable_directory_is_refused(shared_dir: Path) -> None:
+    def body() -> dict[str, Any]:
+        locked = shared_dir / "locked"
+        locked.mkdir()
+        locked.chmod(0o555)
+        messages = []
+        for path in (locked / "ledger.sqlite3", locked / "sub" / "ledger.sqlite3"):
+            try:
+                SqliteLedger(path)
+            except LedgerError as error:
+                messages.append(str(error))
+        return {"messages": messages, "left": os.listdir(locked)}
+
+    result = run_unprivileged(body)
+    assert len(result["messages"]) == 2
+    assert all("permission denied" in message for message in result["messages"])
+    assert result["left"] == []
+
+
+def test_a_read_only_ledger_is_refused_and_kept(shared_dir: Path) -> None:
+    def body() -> dict[str, Any]:
+        path = shared_dir / "ledger.sqlite3"
+        with SqliteLedger(path) as ledger:
+            ledger.record_wrong_code(ALICE)
+        path.chmod(0o400)
+        before = path.read_bytes()
+        try:
+            SqliteLedger(path)
+        except LedgerError as error:
+            return {"message": str(error), "same": path.read_bytes() == before}
+        return {"message": None}
+
+    result = run_unprivileged(body)
+    assert result["message"] is not None
+    assert "permission denied" in result["message"]
+    assert result["same"]
+
+
+def test_a_directory_made_read_only_after_opening_stops_new_processes(shared_dir: Path) -> None:
+    # The file is writable but WAL needs its -wal and -shm files beside it.
+    def body() -> dict[str, Any]:
+        directory = shared_dir / "state"
+        SqliteLedger(directory / "ledger.sqlite3").close()
+        directory.chmod(0o555)
+        try:
+            SqliteLedger(directory / "ledger.sqlite3")
+        except LedgerError as error:
+            return {"message": str(error)}
+        return {"message": None}
+
+    assert run_unprivileged(body)["message"] is not None
+
+
+def test_a_full_disk_is_a_ledger_error_and_keeps_what_was_committed(shared_dir: Path) -> None:
+    # RLIMIT_FSIZE stands in for a full disk: writes past it fail as ENOSPC-like errors.
+    def body() -> dict[str, Any]:
+        path = shared_dir / "ledger.sqlite3"
+        ledger = SqliteLedger(path)
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (64 * 1024, resource.RLIM_INFINITY))
+        recorded = 0
+        try:
+            for _ in range(10_000):
+                ledger.record_wrong_code(ALICE)
+                recorded += 1
+        except LedgerError as error:
+            return {"message": str(error), "recorded": recorded}
+        return {"message": None}
+
+    result = run_unprivileged(body)
+    assert result["message"] is not None
+    assert result["recorded"] > 0
+    with SqliteLedger(shared_dir / "ledger.sqlite3") as ledger:
+        assert ledger.status(ALICE).consecutive_failures == result["recorded"]
+
+
+# -- fifty processes at once ---------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def processes() -> Any:
+    # forkserver: each worker is a fork of one clean, preloaded server, so 50 start quickly
+    # without inheriting pytest's state (plain fork would).
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["state_workers"])
+    return context
+
+
+def _run_all(context: Any, target: Any, args: tuple[Any, ...], count: int = 50) -> list[int]:
+    barrier = context.Barrier(count, timeout=60)
+    workers = [context.Process(target=target, args=(*args, barrier)) for _ in range(count)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(timeout=60)
+    for worker in workers:
+        if worker.is_alive():  # pragma: no cover - only on a hang
+            worker.kill()
+    return [worker.exitcode for worker in workers]
+
+
+@pytest.mark.slow
+def test_fifty_processes_lose_no_wrong_code(tmp_path: Path, processes: Any) -> None:
+    # The file does not exist yet: the first open, which creates the schema, races too.
+    path = tmp_path / "ledger.sqlite3"
+    codes = _run_all(processes, state_workers.wrong_codes, (str(path), ALICE, 20))
+    assert codes == [0] * 50
+    with SqliteLedger(path) as ledger:
+        assert ledger.status(ALICE) == LedgerEntry(0, 1000, 1000, 0.0)
+
+
+@pytest.mark.slow
+def test_fifty_processes_never_overspend_the_hourly_budget(tmp_path: Path, processes: Any) -> None:
+    path = tmp_path / "ledger.sqlite3"
+    codes = _run_all(processes, state_workers.reserve_send, (str(path), ALICE, 30))
+    assert Counter(codes) == {state_workers.RESERVED: 30, state_workers.REFUSED: 20}
+    with SqliteLedger(path) as ledger:
+        assert ledger.status(ALICE).sends_last_hour == 30
