@@ -130,17 +130,24 @@ class DemoOutbox:
 def newest_message(directory: Path | None = None) -> EmailMessage | None:
     """The most recently delivered message in the outbox, or None if there is none."""
     directory = directory if directory is not None else default_outbox()
-    files = [
-        path
-        for sub in ("new", "cur")
-        if (directory / sub).is_dir()
-        for path in (directory / sub).iterdir()
-        if path.is_file() and not path.name.startswith(".")
-    ]
-    if not files:
+    newest: tuple[int, str, bytes] | None = None
+    for sub in ("new", "cur"):
+        folder = directory / sub
+        if not folder.is_dir():
+            continue
+        for path in folder.iterdir():
+            if path.name.startswith("."):
+                continue
+            try:
+                # Read now: a mail client may move or delete the file at any moment.
+                key = (path.stat().st_mtime_ns, path.name)
+                if newest is None or key > newest[:2]:
+                    newest = (*key, path.read_bytes())
+            except (FileNotFoundError, IsADirectoryError):
+                continue
+    if newest is None:
         return None
-    newest = max(files, key=lambda path: (path.stat().st_mtime_ns, path.name))
-    parsed = message_from_bytes(newest.read_bytes(), policy=policy.default)
+    parsed = message_from_bytes(newest[2], policy=policy.default)
     assert isinstance(parsed, EmailMessage)
     return parsed
 
