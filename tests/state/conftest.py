@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import shutil
 import stat
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from state_helpers import FakeClock
@@ -47,3 +49,12 @@ def shared_dir() -> Iterator[Path]:
                 child = Path(parent, name)
                 child.chmod(child.stat().st_mode | stat.S_IRWXU)
         shutil.rmtree(path)
+
+
+@pytest.fixture(scope="session")
+def processes() -> Any:
+    # forkserver: each worker is a fork of one clean, preloaded server, so 50 start quickly
+    # without inheriting pytest's state (plain fork would).
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["state_workers"])
+    return context

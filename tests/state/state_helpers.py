@@ -71,3 +71,17 @@ def _nobody() -> pwd.struct_passwd:
         return pwd.getpwnam("nobody")
     except KeyError:  # pragma: no cover - every Linux has nobody, but be explicit
         return pwd.struct_passwd(("nobody", "x", 65534, 65534, "", "/", "/bin/false"))
+
+
+def run_all(context: Any, target: Any, args: tuple[Any, ...], count: int = 50) -> list[int]:
+    """Start `count` copies of `target` that meet at a barrier; their exit codes."""
+    barrier = context.Barrier(count, timeout=60)
+    workers = [context.Process(target=target, args=(*args, barrier)) for _ in range(count)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(timeout=60)
+    for worker in workers:
+        if worker.is_alive():  # pragma: no cover - only on a hang
+            worker.kill()
+    return [worker.exitcode for worker in workers]

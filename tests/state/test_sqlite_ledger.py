@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import resource
 import signal
@@ -14,7 +13,7 @@ from typing import Any
 
 import pytest
 import state_workers
-from state_helpers import FakeClock, run_unprivileged
+from state_helpers import FakeClock, run_all, run_unprivileged
 
 from otp_tui.config import Settings
 from otp_tui.core.limits import FOREVER, LedgerEntry
@@ -219,33 +218,11 @@ def test_a_full_disk_is_a_ledger_error_and_keeps_what_was_committed(shared_dir: 
 # -- fifty processes at once ---------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def processes() -> Any:
-    # forkserver: each worker is a fork of one clean, preloaded server, so 50 start quickly
-    # without inheriting pytest's state (plain fork would).
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["state_workers"])
-    return context
-
-
-def _run_all(context: Any, target: Any, args: tuple[Any, ...], count: int = 50) -> list[int]:
-    barrier = context.Barrier(count, timeout=60)
-    workers = [context.Process(target=target, args=(*args, barrier)) for _ in range(count)]
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join(timeout=60)
-    for worker in workers:
-        if worker.is_alive():  # pragma: no cover - only on a hang
-            worker.kill()
-    return [worker.exitcode for worker in workers]
-
-
 @pytest.mark.slow
 def test_fifty_processes_lose_no_wrong_code(tmp_path: Path, processes: Any) -> None:
     # The file does not exist yet: the first open, which creates the schema, races too.
     path = tmp_path / "ledger.sqlite3"
-    codes = _run_all(processes, state_workers.wrong_codes, (str(path), ALICE, 20))
+    codes = run_all(processes, state_workers.wrong_codes, (str(path), ALICE, 20))
     assert codes == [0] * 50
     with SqliteLedger(path) as ledger:
         assert ledger.status(ALICE) == LedgerEntry(0, 1000, 1000, 0.0)
@@ -254,7 +231,7 @@ def test_fifty_processes_lose_no_wrong_code(tmp_path: Path, processes: Any) -> N
 @pytest.mark.slow
 def test_fifty_processes_never_overspend_the_hourly_budget(tmp_path: Path, processes: Any) -> None:
     path = tmp_path / "ledger.sqlite3"
-    codes = _run_all(processes, state_workers.reserve_send, (str(path), ALICE, 30))
+    codes = run_all(processes, state_workers.reserve_send, (str(path), ALICE, 30))
     assert Counter(codes) == {state_workers.RESERVED: 30, state_workers.REFUSED: 20}
     with SqliteLedger(path) as ledger:
         assert ledger.status(ALICE).sends_last_hour == 30
