@@ -10,8 +10,7 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
@@ -146,17 +145,17 @@ class StateSettings(_Section):
 
 
 # The TOML file's contents for the load in progress; a source cannot take constructor arguments.
-_toml_data: ContextVar[Mapping[str, Any]] = ContextVar("_toml_data", default={})
+_toml_data: ContextVar[Mapping[str, Any]] = ContextVar("_toml_data")
 
 
 class _TomlDataSource(PydanticBaseSettingsSource):
     """Hands pydantic-settings the TOML document that `load_settings` already parsed."""
 
     def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
-        return _toml_data.get().get(field_name), field_name, False
+        return _toml_data.get({}).get(field_name), field_name, False
 
     def __call__(self) -> dict[str, Any]:
-        return dict(_toml_data.get())
+        return dict(_toml_data.get({}))
 
 
 class Settings(BaseSettings):
@@ -241,7 +240,8 @@ def _read_toml(config: ConfigFile) -> dict[str, Any]:
     except OSError as error:
         raise ConfigError([f"{config.path}: cannot read: {error.strerror}"]) from None
     try:
-        return tomllib.loads(raw.decode("utf-8"))
+        document: dict[str, Any] = tomllib.loads(raw.decode("utf-8"))
+        return document
     except UnicodeDecodeError:
         raise ConfigError([f"{config.path}: not UTF-8 text"]) from None
     except tomllib.TOMLDecodeError as error:
@@ -327,13 +327,3 @@ def _describe(
         key = ".".join(loc) if loc else "(top level)"
         problems.append(f"{where}: {key}: {message}")
     return problems
-
-
-@contextmanager
-def toml_data(data: Mapping[str, Any]) -> Iterator[None]:
-    """Let tests build Settings from a TOML-like mapping without a file."""
-    token = _toml_data.set(data)
-    try:
-        yield
-    finally:
-        _toml_data.reset(token)

@@ -1,0 +1,307 @@
+"""The verification state machine: every rule about codes, sends and guesses lives here.
+
+It owns no timers and never sleeps. Time comes from an injected monotonic clock (seconds), and
+the UI's interval timer merely asks `status()` what the state is now, so tests drive time with a
+fake clock. Counts that must survive a restart (sends per hour, wrong codes, locks) go through a
+`LimitsLedger`; the per-verification counts live here.
+
+An event that makes no sense in the current phase raises `InvalidEvent`: that is a bug in the
+caller, and it must be loud rather than silently ignored.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from otp_tui.core.address import Accepted, AccessPolicy, Invalid, check_address
+from otp_tui.core.codes import CodeKeeper, OneTimeCode, generate_code, normalise_code
+from otp_tui.core.limits import FOREVER, LimitsLedger
+from otp_tui.core.outcomes import (
+    AddressAnswer,
+    BackToAddress,
+    CodeAnswer,
+    CodeSent,
+    CooldownActive,
+    Expired,
+    Failed,
+    FailReason,
+    InvalidAddress,
+    Locked,
+    Malformed,
+    NotAllowed,
+    ResendAnswer,
+    ResendsExhausted,
+    SendCode,
+    SendFailed,
+    TooManySends,
+    Verified,
+    WrongCode,
+)
+from otp_tui.core.policy import Policy
+
+Clock = Callable[[], float]
+
+
+class Phase(enum.Enum):
+    ENTERING_ADDRESS = "entering_address"
+    SENDING = "sending"
+    SEND_FAILED = "send_failed"
+    AWAITING_CODE = "awaiting_code"
+    VERIFIED = "verified"
+    LOCKED = "locked"
+    FAILED = "failed"
+
+    @property
+    def finished(self) -> bool:
+        return self in (Phase.VERIFIED, Phase.LOCKED, Phase.FAILED)
+
+
+class InvalidEvent(RuntimeError):
+    """An event arrived in a phase where it means nothing: a bug in the caller."""
+
+    def __init__(self, event: str, phase: Phase) -> None:
+        super().__init__(f"{event} is not allowed while {phase.value}")
+        self.event = event
+        self.phase = phase
+
+
+@dataclass(frozen=True)
+class Status:
+    """The answer to "what is the state now?", for countdowns and button labels."""
+
+    phase: Phase
+    address: str | None
+    expires_in: float  # seconds the live code has left; 0 when none is live
+    resend_in: float  # seconds of cooldown before a resend is allowed; 0 when allowed now
+    resends_left: int
+    attempts_left: int  # wrong codes this verification may still take before it locks
+    sends: int  # successful sends in this verification
+    wrong_attempts: int  # wrong codes in this verification
+
+
+class Verification:
+    """One attempt to prove control of one address (the address may be corrected on the way)."""
+
+    def __init__(
+        self,
+        policy: Policy,
+        ledger: LimitsLedger,
+        clock: Clock,
+        access: AccessPolicy | None = None,
+        make_code: Callable[[int], OneTimeCode] = generate_code,
+    ) -> None:
+        self._policy = policy
+        self._ledger = ledger
+        self._clock = clock
+        self._access = access or AccessPolicy()
+        self._make_code = make_code
+        self._keeper = CodeKeeper()
+
+        self.phase = Phase.ENTERING_ADDRESS
+        self.fail_reason: FailReason | None = None
+        self._address: str | None = None
+        self._last_seen = clock()
+        self._sends = 0  # successful sends: the first is free, the rest are resends
+        self._last_sent_at: float | None = None
+        self._expires_at: float | None = None
+        self._wrong_attempts = 0
+        self._attempts_left = policy.max_attempts
+        self._last_failure_retryable = False
+
+    # Time
+    def _now(self) -> float:
+        now = self._clock()
+        if now < self._last_seen:
+            # The clock went backwards: nothing measured against it can be trusted, so a live
+            # code dies and the cooldown starts again (fail closed, never a longer life). A code
+            # still being sent is spared: its life has not started yet.
+            if self.phase is Phase.AWAITING_CODE:
+                self._keeper.discard()
+            if self._last_sent_at is not None:
+                self._last_sent_at = now
+        self._last_seen = now
+        return now
+
+    def _code_live(self, now: float) -> bool:
+        return self._keeper.holding and self._expires_at is not None and now < self._expires_at
+
+    @property
+    def resends_left(self) -> int:
+        return max(0, self._policy.max_resends - max(0, self._sends - 1))
+
+    def _require(self, event: str, *phases: Phase) -> None:
+        if self.phase not in phases:
+            raise InvalidEvent(event, self.phase)
+
+    # Queries
+    def status(self) -> Status:
+        """The state now. The one time-driven transition happens here: a code that expired with
+        no resend left ends the verification as failed."""
+        now = self._now()
+        if (
+            self.phase is Phase.AWAITING_CODE
+            and not self._code_live(now)
+            and self.resends_left == 0
+        ):
+            self._finish(Phase.FAILED, "expired")
+        live = self.phase is Phase.AWAITING_CODE and self._code_live(now)
+        return Status(
+            phase=self.phase,
+            address=self._address,
+            expires_in=self._expires_in(now) if live else 0.0,
+            resend_in=self._cooldown_left(now),
+            resends_left=self.resends_left,
+            attempts_left=self._attempts_left,
+            sends=self._sends,
+            wrong_attempts=self._wrong_attempts,
+        )
+
+    def _expires_in(self, now: float) -> float:
+        assert self._expires_at is not None
+        return min(max(0.0, self._expires_at - now), float(self._policy.code_ttl))
+
+    def _cooldown_left(self, now: float) -> float:
+        if self._last_sent_at is None:
+            return 0.0
+        left = self._last_sent_at + self._policy.resend_cooldown - now
+        # Clamped: float rounding must not show a cooldown longer than the configured one.
+        return min(max(0.0, left), float(self._policy.resend_cooldown))
+
+    # Events: the address and the sends
+    def submit_address(self, raw: str) -> AddressAnswer:
+        self._require("submit_address", Phase.ENTERING_ADDRESS)
+        verdict = check_address(raw, self._access)
+        if isinstance(verdict, Invalid):
+            return InvalidAddress(verdict.message)
+        if not isinstance(verdict, Accepted):
+            return NotAllowed(verdict.message)
+        return self._start_send(verdict.address, resend=self._sends > 0)
+
+    def request_resend(self) -> ResendAnswer:
+        self._require("request_resend", Phase.AWAITING_CODE)
+        assert self._address is not None
+        return self._start_send(self._address, resend=True)
+
+    def retry_send(self) -> ResendAnswer:
+        """Try again after a failed send that retrying can help; it does not use up a resend."""
+        self._require("retry_send", Phase.SEND_FAILED)
+        if not self._last_failure_retryable:
+            raise InvalidEvent("retry_send after a failure retrying cannot help", self.phase)
+        assert self._address is not None
+        return self._start_send(self._address, resend=False)
+
+    def _start_send(
+        self, address: str, *, resend: bool
+    ) -> Locked | CooldownActive | ResendsExhausted | TooManySends | SendCode:
+        now = self._now()
+        entry = self._ledger.status(address)
+        if entry.locked_for > 0:
+            return Locked(entry.locked_for)
+        if resend:
+            if self.resends_left == 0:
+                return ResendsExhausted()
+            cooldown = self._cooldown_left(now)
+            if cooldown > 0:
+                return CooldownActive(cooldown)
+        # The hourly budget is spent when a send is asked for, not when it succeeds: a send that
+        # failed or was cancelled may still have delivered mail.
+        wait = self._ledger.reserve_send(address, self._policy.max_sends_per_hour)
+        if wait > 0:
+            return TooManySends(wait)
+        code = self._make_code(self._policy.code_length)
+        # The new code replaces the old one at once, even before the send succeeds: a mailbox
+        # must never hold two codes that both work.
+        self._keeper.keep(code)
+        self._expires_at = None
+        self._address = address
+        # Wrong codes from earlier runs that did not end in a lock still count against this one.
+        self._attempts_left = max(0, self._policy.max_attempts - entry.wrong_codes)
+        self.phase = Phase.SENDING
+        return SendCode(address=address, code=code, ttl=self._policy.code_ttl)
+
+    def send_succeeded(self) -> CodeSent:
+        self._require("send_succeeded", Phase.SENDING)
+        assert self._address is not None
+        now = self._now()
+        self._sends += 1
+        self._last_sent_at = now
+        self._expires_at = now + self._policy.code_ttl
+        self.phase = Phase.AWAITING_CODE
+        return CodeSent(self._address, self._policy.code_ttl, self.resends_left)
+
+    def send_failed(self, kind: str, retryable: bool) -> SendFailed:
+        self._require("send_failed", Phase.SENDING)
+        self._keeper.discard()
+        self._last_failure_retryable = retryable
+        self.phase = Phase.SEND_FAILED
+        return SendFailed(kind, retryable)
+
+    def go_back(self) -> BackToAddress:
+        """Back to the address (to correct it, or after cancelling a send).
+
+        The live code dies, but nothing is refunded: wrong codes stay counted and a new send is
+        still a resend with its cooldown, so going back is no way around a limit.
+        """
+        self._require("go_back", Phase.SENDING, Phase.SEND_FAILED, Phase.AWAITING_CODE)
+        self._keeper.discard()
+        self._expires_at = None
+        self.phase = Phase.ENTERING_ADDRESS
+        return BackToAddress()
+
+    # Events: the code
+    def submit_code(self, text: str) -> CodeAnswer:
+        self._require("submit_code", Phase.AWAITING_CODE)
+        assert self._address is not None
+        now = self._now()
+        locked_for = self._ledger.status(self._address).locked_for
+        if locked_for > 0:  # another process may have locked the address meanwhile
+            return self._lock(locked_for)
+        # Expiry comes first: an expired code is "expired" whether it matches or not, and costs
+        # no attempt.
+        if not self._code_live(now):
+            self._keeper.discard()
+            if self.resends_left == 0:
+                return self._finish(Phase.FAILED, "expired")
+            return Expired(self.resends_left)
+        digits = normalise_code(text, self._policy.code_length)
+        if digits is None:
+            return Malformed(self._policy.code_length)
+        if self._keeper.matches(digits):
+            self._keeper.discard()  # consumed: it cannot verify twice
+            self._ledger.record_success(self._address)
+            self.phase = Phase.VERIFIED
+            return Verified(self._address)
+        self._wrong_attempts += 1
+        counts = self._ledger.record_wrong_code(self._address)
+        self._attempts_left = max(0, self._policy.max_attempts - counts.wrong_codes)
+        if counts.consecutive_failures >= self._policy.max_consecutive_failures:
+            self._ledger.lock(self._address, FOREVER)
+            return self._lock(FOREVER)
+        if self._attempts_left == 0:
+            self._ledger.lock(self._address, self._policy.lockout)
+            return self._lock(self._policy.lockout)
+        return WrongCode(self._attempts_left)
+
+    def _lock(self, seconds: float) -> Locked:
+        self._keeper.discard()
+        self._attempts_left = 0
+        self.phase = Phase.LOCKED
+        return Locked(seconds)
+
+    # Events: the end
+    def give_up(self, reason: FailReason = "cancelled") -> Failed:
+        """The user quit, or the program was interrupted: never verified."""
+        if self.phase.finished:
+            raise InvalidEvent("give_up", self.phase)
+        return self._finish(Phase.FAILED, reason)
+
+    def _finish(self, phase: Phase, reason: FailReason) -> Failed:
+        self._keeper.discard()
+        self.phase = phase
+        self.fail_reason = reason
+        return Failed(reason)
+
+    def __repr__(self) -> str:
+        return f"Verification(phase={self.phase.value}, address={self._address!r})"

@@ -1,0 +1,21 @@
+"""The numbers the verification rules run on, as plain data the core can hold.
+
+`otp_tui.config.PolicySettings` validates them; the core keeps its own copy so it never
+imports the configuration layer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Policy:
+    code_length: int = 6
+    code_ttl: float = 600  # seconds a code stays valid after its send succeeded
+    resend_cooldown: float = 60  # seconds after a successful send before another is allowed
+    max_resends: int = 3  # successful sends after the first, per verification
+    max_attempts: int = 5  # wrong codes before the address is locked for `lockout`
+    max_sends_per_hour: int = 5  # per address, across processes (kept in the ledger)
+    lockout: float = 900  # seconds an address stays locked after `max_attempts` wrong codes
+    max_consecutive_failures: int = 100  # wrong codes without a success: locked until unlocked

@@ -1,0 +1,409 @@
+"""One test per rule of the verification machine, with a clock the test moves by hand."""
+
+import pytest
+from fakes import FakeClock
+
+from otp_tui.core.address import AccessPolicy
+from otp_tui.core.codes import OneTimeCode
+from otp_tui.core.limits import FOREVER, MemoryLedger
+from otp_tui.core.machine import InvalidEvent, Phase, Verification
+from otp_tui.core.outcomes import (
+    BackToAddress,
+    CodeSent,
+    CooldownActive,
+    Expired,
+    Failed,
+    InvalidAddress,
+    Locked,
+    Malformed,
+    NotAllowed,
+    ResendsExhausted,
+    SendCode,
+    SendFailed,
+    TooManySends,
+    Verified,
+    WrongCode,
+)
+from otp_tui.core.policy import Policy
+
+ADDRESS = "user@example.com"
+
+
+class Codes:
+    """Hands out predictable codes so a test can type the right one."""
+
+    def __init__(self):
+        self.issued = []
+
+    def __call__(self, length):
+        code = f"{len(self.issued) + 1:0{length}d}"
+        self.issued.append(code)
+        return OneTimeCode(code)
+
+    @property
+    def last(self):
+        return self.issued[-1]
+
+
+@pytest.fixture
+def clock():
+    return FakeClock()
+
+
+@pytest.fixture
+def wall():
+    return FakeClock(start=1_800_000_000.0)
+
+
+@pytest.fixture
+def ledger(wall):
+    return MemoryLedger(wall)
+
+
+@pytest.fixture
+def codes():
+    return Codes()
+
+
+def make(clock, ledger, codes, **policy):
+    return Verification(Policy(**policy), ledger, clock, make_code=codes)
+
+
+@pytest.fixture
+def machine(clock, ledger, codes):
+    return make(clock, ledger, codes)
+
+
+def sent(machine):
+    """Address submitted and the send succeeded: a code is awaited."""
+    answer = machine.submit_address(ADDRESS)
+    assert isinstance(answer, SendCode)
+    return machine.send_succeeded()
+
+
+# The address
+def test_invalid_address_stays_on_the_address(machine):
+    answer = machine.submit_address("not an address")
+    assert isinstance(answer, InvalidAddress)
+    assert machine.phase is Phase.ENTERING_ADDRESS
+
+
+def test_address_outside_the_allowlist_is_not_allowed(clock, ledger, codes):
+    machine = Verification(
+        Policy(), ledger, clock, access=AccessPolicy.from_lists(["corp.example"], [])
+    )
+    assert isinstance(machine.submit_address(ADDRESS), NotAllowed)
+    assert machine.phase is Phase.ENTERING_ADDRESS
+
+
+def test_accepted_address_asks_for_a_send_with_a_fresh_code(machine, codes):
+    answer = machine.submit_address(" User@Example.com ")
+    assert isinstance(answer, SendCode)
+    assert answer.address == "User@example.com"
+    assert answer.code.reveal() == codes.last
+    assert answer.ttl == 600
+    assert machine.phase is Phase.SENDING
+
+
+# Expiry
+def test_code_is_valid_for_ttl_from_the_successful_send(machine, clock, codes):
+    machine.submit_address(ADDRESS)
+    clock.advance(100)  # time spent sending does not count against the code
+    assert machine.send_succeeded() == CodeSent(ADDRESS, 600, 3)
+    clock.advance(599.9)
+    assert machine.status().expires_in == pytest.approx(0.1)
+    assert machine.submit_code(codes.last) == Verified(ADDRESS)
+
+
+def test_expired_code_is_expired_even_when_right_and_costs_no_attempt(machine, clock, codes):
+    sent(machine)
+    clock.advance(600)
+    assert machine.submit_code(codes.last) == Expired(resends_left=3)
+    assert machine.submit_code("999999") == Expired(resends_left=3)
+    assert machine.status().attempts_left == 5
+    assert machine.status().wrong_attempts == 0
+
+
+def test_expired_with_no_resend_left_fails(clock, ledger, codes):
+    machine = make(clock, ledger, codes, max_resends=0)
+    sent(machine)
+    clock.advance(600)
+    assert machine.submit_code(codes.last) == Failed("expired")
+    assert machine.phase is Phase.FAILED
+
+
+def test_status_poll_ends_an_expired_verification_with_no_resend_left(clock, ledger, codes):
+    machine = make(clock, ledger, codes, max_resends=0)
+    sent(machine)
+    clock.advance(599)
+    assert machine.status().phase is Phase.AWAITING_CODE
+    clock.advance(1)
+    assert machine.status().phase is Phase.FAILED
+    assert machine.fail_reason == "expired"
+
+
+def test_clock_going_backwards_never_extends_a_code(machine, clock, codes):
+    sent(machine)
+    clock.advance(500)
+    assert machine.status().expires_in == 100  # the UI's poll saw this moment
+    clock.advance(-400)  # if trusted, the code would now have 500 s left instead of 100
+    assert machine.status().expires_in == 0
+    assert isinstance(machine.submit_code(codes.last), Expired)
+
+
+# Input normalisation
+@pytest.mark.parametrize("typed", ["12345", "1234567", "abcdef", "", "12 34 5"])
+def test_malformed_input_is_not_counted(machine, typed):
+    sent(machine)
+    assert machine.submit_code(typed) == Malformed(expected_length=6)
+    assert machine.status().attempts_left == 5
+
+
+@pytest.mark.parametrize(
+    "spell",
+    [
+        lambda c: c,
+        lambda c: f"{c[:3]} {c[3:]}",
+        lambda c: f"{c[:3]}-{c[3:]}",
+        lambda c: f" {c} ",
+    ],
+    ids=["plain", "space", "dash", "padded"],
+)
+def test_spaces_and_dashes_are_dropped(machine, codes, spell):
+    sent(machine)
+    assert machine.submit_code(spell(codes.last)) == Verified(ADDRESS)
+
+
+def test_code_length_comes_from_the_policy(clock, ledger, codes):
+    machine = make(clock, ledger, codes, code_length=8)
+    sent(machine)
+    assert len(codes.last) == 8
+    assert machine.submit_code("123456") == Malformed(expected_length=8)
+    assert machine.submit_code(codes.last) == Verified(ADDRESS)
+
+
+# Wrong codes and the lock
+def test_wrong_codes_count_down_then_lock(machine, ledger):
+    sent(machine)
+    for left in (4, 3, 2, 1):
+        assert machine.submit_code("999999") == WrongCode(attempts_left=left)
+    assert machine.submit_code("999999") == Locked(seconds=900)
+    assert machine.phase is Phase.LOCKED
+    assert ledger.status(ADDRESS).locked_for == 900
+
+
+def test_locked_verification_accepts_no_more_codes(machine, codes):
+    sent(machine)
+    for _ in range(5):
+        machine.submit_code("999999")
+    with pytest.raises(InvalidEvent):
+        machine.submit_code(codes.last)
+
+
+def test_resend_does_not_reset_wrong_attempts(machine, clock, codes):
+    sent(machine)
+    for _ in range(3):
+        machine.submit_code("999999")
+    clock.advance(60)
+    assert isinstance(machine.request_resend(), SendCode)
+    machine.send_succeeded()
+    assert machine.submit_code("999999") == WrongCode(attempts_left=1)
+    assert isinstance(machine.submit_code("999999"), Locked)
+
+
+def test_going_back_does_not_reset_wrong_attempts(machine, clock):
+    sent(machine)
+    for _ in range(4):
+        machine.submit_code("999999")
+    assert machine.go_back() == BackToAddress()
+    clock.advance(60)
+    assert isinstance(machine.submit_address(ADDRESS), SendCode)
+    machine.send_succeeded()
+    assert isinstance(machine.submit_code("999999"), Locked)
+
+
+def test_a_new_process_inherits_wrong_codes_from_the_ledger(clock, ledger, codes):
+    first = make(clock, ledger, codes)
+    sent(first)
+    for _ in range(4):
+        first.submit_code("999999")
+    first.give_up()
+    second = make(clock, ledger, codes)  # a restart shares only the ledger
+    sent(second)
+    assert second.status().attempts_left == 1
+    assert isinstance(second.submit_code("999999"), Locked)
+
+
+def test_locked_address_cannot_start_again_until_the_lockout_passes(clock, wall, ledger, codes):
+    first = make(clock, ledger, codes)
+    sent(first)
+    for _ in range(5):
+        first.submit_code("999999")
+    second = make(clock, ledger, codes)
+    assert second.submit_address(ADDRESS) == Locked(seconds=900)
+    wall.advance(900)
+    assert isinstance(second.submit_address(ADDRESS), SendCode)
+
+
+def test_consecutive_failures_lock_until_an_operator_unlocks(clock, wall, ledger, codes):
+    policy = {"max_consecutive_failures": 10, "max_sends_per_hour": 50}
+    first = make(clock, ledger, codes, **policy)
+    sent(first)
+    assert [first.submit_code("999999") for _ in range(5)][-1] == Locked(900)
+    wall.advance(900)  # the ordinary lockout passes; the consecutive count does not reset
+    second = make(clock, ledger, codes, **policy)
+    sent(second)
+    assert [second.submit_code("999999") for _ in range(5)][-1] == Locked(FOREVER)
+    wall.advance(10**6)
+    assert make(clock, ledger, codes).submit_address(ADDRESS) == Locked(FOREVER)
+    ledger.unlock(ADDRESS)
+    assert isinstance(make(clock, ledger, codes).submit_address(ADDRESS), SendCode)
+
+
+def test_success_resets_consecutive_failures(machine, ledger, codes):
+    sent(machine)
+    machine.submit_code("999999")
+    assert ledger.status(ADDRESS).consecutive_failures == 1
+    machine.submit_code(codes.last)
+    assert ledger.status(ADDRESS).consecutive_failures == 0
+
+
+# Verification consumes the code
+def test_right_code_verifies_once(machine, codes):
+    sent(machine)
+    assert machine.submit_code(codes.last) == Verified(ADDRESS)
+    assert machine.phase is Phase.VERIFIED
+    with pytest.raises(InvalidEvent):
+        machine.submit_code(codes.last)
+
+
+# Resends
+def test_resend_waits_for_the_cooldown(machine, clock):
+    sent(machine)
+    clock.advance(18)
+    assert machine.request_resend() == CooldownActive(seconds_left=42)
+    assert machine.status().resend_in == 42
+    clock.advance(42)
+    assert isinstance(machine.request_resend(), SendCode)
+
+
+def test_resend_replaces_the_code(machine, clock, codes):
+    sent(machine)
+    old = codes.last
+    clock.advance(60)
+    machine.request_resend()
+    new = codes.last
+    assert new != old
+    machine.send_succeeded()
+    assert machine.submit_code(old) == WrongCode(attempts_left=4)
+    assert machine.submit_code(new) == Verified(ADDRESS)
+
+
+def test_resends_are_limited(clock, ledger, codes):
+    machine = make(clock, ledger, codes, max_resends=2, max_sends_per_hour=50)
+    sent(machine)
+    for left in (1, 0):
+        clock.advance(60)
+        machine.request_resend()
+        assert machine.send_succeeded().resends_left == left
+    clock.advance(60)
+    assert machine.request_resend() == ResendsExhausted()
+
+
+def test_failed_send_does_not_use_up_a_resend(clock, ledger, codes):
+    machine = make(clock, ledger, codes, max_resends=1, max_sends_per_hour=50)
+    sent(machine)
+    clock.advance(60)
+    machine.request_resend()
+    assert machine.send_failed("temporary", retryable=True) == SendFailed("temporary", True)
+    assert machine.status().resends_left == 1
+    assert isinstance(machine.retry_send(), SendCode)
+    assert machine.send_succeeded().resends_left == 0
+
+
+def test_failed_send_leaves_no_working_code(machine, clock, codes):
+    sent(machine)
+    clock.advance(60)
+    machine.request_resend()
+    machine.send_failed("timeout", retryable=True)
+    machine.go_back()
+    clock.advance(60)
+    machine.submit_address(ADDRESS)
+    machine.send_succeeded()
+    assert machine.submit_code(codes.issued[0]) == WrongCode(attempts_left=4)
+
+
+def test_retry_is_refused_when_retrying_cannot_help(machine):
+    machine.submit_address(ADDRESS)
+    machine.send_failed("auth", retryable=False)
+    with pytest.raises(InvalidEvent):
+        machine.retry_send()
+    assert machine.go_back() == BackToAddress()
+
+
+def test_going_back_and_changing_the_address_is_a_resend(machine, clock):
+    sent(machine)
+    machine.go_back()
+    clock.advance(10)
+    assert machine.submit_address("other@example.com") == CooldownActive(seconds_left=50)
+    clock.advance(50)
+    answer = machine.submit_address("other@example.com")
+    assert isinstance(answer, SendCode)
+    assert machine.send_succeeded().resends_left == 2
+
+
+def test_first_send_failing_lets_the_address_be_corrected_without_a_cooldown(machine):
+    machine.submit_address("typo@example.com")
+    machine.send_failed("recipient_refused", retryable=False)
+    machine.go_back()
+    assert isinstance(machine.submit_address(ADDRESS), SendCode)
+
+
+def test_hourly_send_budget_is_shared_through_the_ledger(clock, wall, ledger, codes):
+    for _ in range(5):
+        machine = make(clock, ledger, codes)
+        sent(machine)
+        machine.give_up()
+    wall.advance(1000)
+    answer = make(clock, ledger, codes).submit_address(ADDRESS)
+    assert answer == TooManySends(seconds_left=2600)
+
+
+# Events out of place
+@pytest.mark.parametrize(
+    "event",
+    [
+        lambda m: m.submit_code("123456"),
+        lambda m: m.request_resend(),
+        lambda m: m.send_succeeded(),
+        lambda m: m.send_failed("timeout", True),
+        lambda m: m.retry_send(),
+        lambda m: m.go_back(),
+    ],
+)
+def test_events_out_of_place_raise(machine, event):
+    with pytest.raises(InvalidEvent) as raised:
+        event(machine)
+    assert "entering_address" in str(raised.value)
+
+
+def test_cannot_submit_an_address_while_sending(machine):
+    machine.submit_address(ADDRESS)
+    with pytest.raises(InvalidEvent):
+        machine.submit_address(ADDRESS)
+
+
+def test_give_up_is_never_verified(machine, codes):
+    sent(machine)
+    assert machine.give_up() == Failed("cancelled")
+    assert machine.phase is Phase.FAILED
+    with pytest.raises(InvalidEvent):
+        machine.submit_code(codes.last)
+    with pytest.raises(InvalidEvent):
+        machine.give_up()
+
+
+def test_repr_shows_no_code(machine, codes):
+    answer = machine.submit_address(ADDRESS)
+    assert codes.last not in repr(machine)
+    assert codes.last not in repr(answer)
