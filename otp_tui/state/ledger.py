@@ -24,7 +24,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -213,12 +213,15 @@ class SqliteLedger:
             conn.execute(f"BEGIN {mode}")
             try:
                 yield conn
+                conn.execute("COMMIT")
             except BaseException:
-                # SQLite may already have rolled back (a full disk does that).
+                # Never leave a transaction open behind a failure (a failed COMMIT leaves one),
+                # and let the original error through even if the rollback fails too. SQLite
+                # may already have rolled back by itself (a full disk does that).
                 if conn.in_transaction:
-                    conn.execute("ROLLBACK")
+                    with suppress(sqlite3.Error):
+                        conn.execute("ROLLBACK")
                 raise
-            conn.execute("COMMIT")
 
     def _describe(self, error: sqlite3.Error | OSError) -> str:
         where = self.path

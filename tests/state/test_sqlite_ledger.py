@@ -205,12 +205,19 @@ def test_a_full_disk_is_a_ledger_error_and_keeps_what_was_committed(shared_dir: 
                 ledger.record_wrong_code(ALICE)
                 recorded += 1
         except LedgerError as error:
-            return {"message": str(error), "recorded": recorded}
-        return {"message": None}
+            message = str(error)
+        else:
+            return {"message": None}
+        # Room again: the same ledger object carries on, no transaction left dangling.
+        resource.setrlimit(resource.RLIMIT_FSIZE, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
+        ledger.record_wrong_code(ALICE)
+        ledger.close()
+        return {"message": message, "recorded": recorded + 1}
 
     result = run_unprivileged(body)
     assert result["message"] is not None
-    assert result["recorded"] > 0
+    assert "ledger.sqlite3" in result["message"]
+    assert result["recorded"] > 1
     with SqliteLedger(shared_dir / "ledger.sqlite3") as ledger:
         assert ledger.status(ALICE).consecutive_failures == result["recorded"]
 
