@@ -1,0 +1,155 @@
+"""The command line: arguments, configuration, subcommands, exit statuses and `--json`.
+
+Imports are kept inside the functions that need them: `otp-tui` is started by people waiting
+for it (often over SSH), so nothing loads before it is used.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, TextIO
+
+from otp_tui.result import EXIT_INTERRUPTED, EXIT_USAGE
+
+if TYPE_CHECKING:
+    from otp_tui.config import Settings
+
+PROG = "otp-tui"
+
+
+def _parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--config", metavar="PATH", help="TOML configuration file (default: $OTP_TUI_CONFIG, "
+        "else config.toml in the user configuration directory)"
+    )
+    common.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="SECTION.KEY=VALUE",
+        help="override one configuration key, e.g. --set policy.code_ttl=300 (repeatable)",
+    )
+    parser = argparse.ArgumentParser(
+        prog=PROG,
+        parents=[common],
+        description="Prove that the person at this terminal controls an email address: "
+        "mail them a one-time code and check what they type.",
+    )
+    parser.add_argument("--email", metavar="ADDRESS", help="verify this address (locked)")
+    parser.add_argument(
+        "--demo", action="store_true", help="use the embedded loopback outbox, whatever the config"
+    )
+    parser.add_argument(
+        "--json", action="store_true", help="print one JSON object with the result on stdout"
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    commands.add_parser(
+        "check", parents=[common], help="check the SMTP configuration without sending mail"
+    )
+    status = commands.add_parser(
+        "status", parents=[common], help="show what the ledger holds for an address"
+    )
+    status.add_argument("address")
+    unlock = commands.add_parser("unlock", parents=[common], help="lift a lock on an address")
+    unlock.add_argument("address")
+    return parser
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("otp-tui")
+    except PackageNotFoundError:  # pragma: no cover - running from a bare checkout
+        return "unknown"
+
+
+def _fail(message: str, err: TextIO) -> int:
+    print(f"{PROG}: {message}", file=err)
+    return EXIT_USAGE
+
+
+def load(args: argparse.Namespace, err: TextIO) -> Settings | None:
+    """The settings, or None after printing one line per problem."""
+    from otp_tui.config import ConfigError, load_settings, locate_config, parse_overrides
+
+    try:
+        return load_settings(locate_config(args.config), parse_overrides(args.overrides))
+    except ConfigError as error:
+        for line in error.problems:
+            print(line, file=err)
+        return None
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    err = sys.stderr
+    settings = load(args, err)
+    if settings is None:
+        return EXIT_USAGE
+    if args.command == "check":
+        from otp_tui.mail.check import check_main
+
+        return check_main(settings, sys.stdout)
+    if args.command in ("status", "unlock"):
+        return _ledger_command(args.command, args.address, settings, err)
+    return _run_app(args, settings, err)
+
+
+def _ledger_command(command: str, address: str, settings: Settings, err: TextIO) -> int:
+    from otp_tui.state.ledger import LedgerError, open_ledger
+    from otp_tui.state.report import InvalidAddress, status_lines, unlock
+
+    try:
+        with open_ledger(settings) as ledger:
+            if command == "status":
+                for line in status_lines(ledger, address):
+                    print(line)
+            else:
+                print(unlock(ledger, address))
+    except InvalidAddress as error:
+        return _fail(str(error), err)
+    except LedgerError as error:
+        return _fail(str(error), err)
+    return 0
+
+
+def _has_terminal() -> bool:
+    # Textual draws on stderr and reads stdin; stdout may be a pipe (for --json).
+    return sys.stdin.isatty() and sys.stderr.isatty()
+
+
+def _run_app(args: argparse.Namespace, settings: Settings, err: TextIO) -> int:
+    if not _has_terminal():
+        return _fail("otp-tui needs an interactive terminal; try ssh -t", err)
+    if args.email is not None:
+        from otp_tui.core.address import normalise_address
+
+        try:
+            normalise_address(args.email)
+        except ValueError as error:
+            return _fail(f"--email: {error}", err)
+
+    from otp_tui.tui.launch import run_interactive
+
+    outcome = run_interactive(settings, email=args.email, demo=args.demo or settings.demo)
+    if outcome.error is not None:
+        print(f"{PROG}: {outcome.error}", file=err)
+    result = outcome.result
+    if args.json:
+        print(result.to_json(), flush=True)
+    return outcome.exit_status
+
+
+def console_main() -> None:  # pragma: no cover - the console-script shim
+    try:
+        code = main()
+    except KeyboardInterrupt:
+        code = EXIT_INTERRUPTED
+    sys.exit(code)
+
