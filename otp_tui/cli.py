@@ -22,8 +22,10 @@ PROG = "otp-tui"
 def _parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
-        "--config", metavar="PATH", help="TOML configuration file (default: $OTP_TUI_CONFIG, "
-        "else config.toml in the user configuration directory)"
+        "--config",
+        metavar="PATH",
+        help="TOML configuration file (default: $OTP_TUI_CONFIG, "
+        "else config.toml in the user configuration directory)",
     )
     common.add_argument(
         "--set",
@@ -152,4 +154,3 @@ def console_main() -> None:  # pragma: no cover - the console-script shim
     except KeyboardInterrupt:
         code = EXIT_INTERRUPTED
     sys.exit(code)
-

@@ -79,7 +79,7 @@ class DemoOutbox:
         """Settings that send through this outbox."""
         if self._server is None:
             raise RuntimeError("the demo outbox is not running")
-        return SmtpSettings(host=LOOPBACK, port=self.port, security="none", timeout=15.0)
+        return SmtpSettings(host=LOOPBACK, port=self.port, security="none")
 
     async def start(self) -> None:
         box = _ensure_maildir(self.directory)
@@ -158,4 +158,7 @@ def plain_text_body(message: EmailMessage) -> str:
     if part is None:
         return ""
     content = part.get_content()
-    return content if isinstance(content, str) else ""
+    if not isinstance(content, str):
+        return ""
+    # Mail travels with CRLF line ends; a terminal viewer wants plain newlines.
+    return content.replace("\r\n", "\n")

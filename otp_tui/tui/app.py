@@ -1,0 +1,388 @@
+"""The Textual app: owns the verification machine, runs the send worker, routes outcomes.
+
+Data flows one way: keys -> screen -> an event on the machine (through the methods here) ->
+an outcome -> the screen that renders it. Screens never apply a rule themselves.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from email.message import EmailMessage
+from pathlib import Path
+from typing import TYPE_CHECKING, ClassVar, Protocol, TypeVar
+
+from textual import work
+from textual.app import App
+from textual.binding import Binding, BindingType
+from textual.worker import Worker, WorkerState
+
+from otp_tui.core.machine import Phase, Status, Verification
+from otp_tui.core.outcomes import (
+    AddressAnswer,
+    CodeAnswer,
+    CodeSent,
+    Failed,
+    Locked,
+    NotAllowed,
+    ResendAnswer,
+    SendCode,
+    SendFailed,
+    TooManySends,
+    Verified,
+    WrongCode,
+)
+from otp_tui.result import EXIT_USAGE, Reason, RunResult
+from otp_tui.tui.screens.address import AddressScreen
+from otp_tui.tui.text import mask_address
+
+if TYPE_CHECKING:
+    from otp_tui.config import Settings, SmtpSettings
+    from otp_tui.mail.outbox import DemoOutbox
+    from otp_tui.state.audit import AuditEvent
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+Clock = Callable[[], float]
+SendFunction = Callable[["SmtpSettings", EmailMessage], Awaitable[None]]
+
+
+class Auditor(Protocol):
+    """Where the app reports what happened; `otp_tui.state.audit.AuditLog` is the real one."""
+
+    def record(self, event: AuditEvent, address: str, **fields: object) -> None: ...
+
+
+class StorageFailure(Exception):
+    """The ledger or audit trail failed: the run must stop, unverified, with exit status 2."""
+
+
+@dataclass(frozen=True)
+class SendFailure:
+    """A failed send as the sending screen shows it."""
+
+    message: str
+    retryable: bool
+
+
+class OtpApp(App[RunResult]):
+    CSS_PATH = "otp_tui.tcss"
+    TITLE = "otp-tui"
+    ENABLE_COMMAND_PALETTE = False
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("ctrl+q", "give_up", "Quit", tooltip="Stop without verifying", id="quit"),
+        Binding("ctrl+c", "interrupt", "Quit", show=False, priority=True, tooltip="Interrupt"),
+        Binding("ctrl+o", "show_outbox", "Read mail", tooltip="Open the demo outbox", id="outbox"),
+    ]
+
+    def __init__(
+        self,
+        settings: Settings,
+        machine: Verification,
+        *,
+        demo: bool,
+        email: str | None = None,
+        clock: Clock,
+        wall_clock: Clock,
+        audit: Auditor | None = None,
+        outbox_dir: Path | None = None,
+        send: SendFunction | None = None,
+        storage_errors: tuple[type[Exception], ...] = (),
+        blink: bool = True,
+    ) -> None:
+        super().__init__()
+        self.settings = settings
+        self.machine = machine
+        self.demo = demo
+        self.locked_email = email
+        self.clock = clock
+        self.wall_clock = wall_clock
+        self._audit = audit
+        self.outbox_dir = outbox_dir
+        self._send = send
+        self._storage_errors = storage_errors
+        self._outbox: DemoOutbox | None = None
+        self._send_worker: Worker[None] | None = None
+        self.send_started_at = 0.0
+        self.error: str | None = None  # printed by the CLI once the terminal is restored
+        self.result: RunResult | None = None
+        self.blink = blink  # snapshot tests switch the cursor blink off
+        if demo:
+            self.sub_title = "demo mode"
+
+    # Lifecycle
+    def on_mount(self) -> None:
+        self.push_screen(AddressScreen())
+
+    async def on_unmount(self) -> None:
+        if self._outbox is not None:
+            await self._outbox.stop()
+
+    def _handle_exception(self, error: Exception) -> None:
+        # Textual's own handler prints a traceback with local variables: that could put a code
+        # on the terminal. Keep one line instead, and never let a crash read as "verified".
+        if isinstance(error, StorageFailure):
+            self.error = str(error)
+            status = EXIT_USAGE
+        else:
+            log.debug("unexpected error", exc_info=error)
+            self.error = f"unexpected error ({type(error).__name__}); not verified"
+            status = 1
+        if self._exception is None:  # Pilot re-raises this in tests
+            self._exception = error
+            self._exception_event.set()
+        self._finish("failed", return_code=status)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # The outbox key exists only in demo mode: anywhere else no code may reach the screen.
+        if action == "show_outbox":
+            return self.demo
+        return True
+
+    def action_show_outbox(self) -> None:
+        from otp_tui.tui.screens.outbox import OutboxScreen
+
+        if self.demo and not isinstance(self.screen, OutboxScreen):
+            self.push_screen(OutboxScreen(self.outbox_dir))
+
+    @property
+    def send_timeout(self) -> float:
+        from otp_tui.config import SmtpSettings
+
+        # The demo outbox sends with the default timeout.
+        return SmtpSettings().timeout if self.demo else self.settings.smtp.timeout
+
+    # How addresses are shown
+    def show_address(self, address: str) -> str:
+        """An address given with --email is shown masked everywhere."""
+        return mask_address(address) if self.locked_email else address
+
+    @property
+    def server_label(self) -> str:
+        if self.demo:
+            return "the demo outbox"
+        smtp = self.settings.smtp
+        return f"{smtp.host}:{smtp.effective_port}"
+
+    # Events from the screens
+    def submit_address(self, raw: str) -> AddressAnswer:
+        answer = self._guarded(lambda: self.machine.submit_address(raw))
+        if isinstance(answer, SendCode):
+            self._start_send(answer)
+        elif self.locked_email and isinstance(answer, Locked | NotAllowed | TooManySends):
+            # A gate with a fixed address has nothing else to try: end the run now.
+            self._show_result(answer)
+        return answer
+
+    def request_resend(self) -> ResendAnswer:
+        answer = self._guarded(self.machine.request_resend)
+        if isinstance(answer, SendCode):
+            self._start_send(answer)
+        return answer
+
+    def retry_send(self) -> None:
+        answer = self._guarded(self.machine.retry_send)
+        if isinstance(answer, SendCode):
+            self._start_send(answer)
+        elif self.screen.is_current and hasattr(self.screen, "show_refusal"):
+            self.screen.show_refusal(answer)
+
+    def submit_code(self, text: str) -> CodeAnswer:
+        answer = self._guarded(lambda: self.machine.submit_code(text))
+        address = self.machine.status().address or ""
+        if isinstance(answer, WrongCode):
+            self._record("wrong_code", address, attempts_left=answer.attempts_left)
+        if isinstance(answer, Verified | Locked | Failed):
+            self._show_result(answer)
+        return answer
+
+    def go_back(self) -> None:
+        """Escape on the sending or code screen: back to the address."""
+        if self._send_worker is not None and self._send_worker.is_running:
+            self._send_worker.cancel()
+        self._send_worker = None
+        self._guarded(self.machine.go_back)
+        while not isinstance(self.screen, AddressScreen):
+            self.pop_screen()
+
+    def poll(self) -> Status:
+        """The machine's state now; ends the run if time alone has ended it."""
+        status = self._guarded(self.machine.status)
+        if status.phase is Phase.FAILED and self.result is None:
+            self._show_result(Failed(self.machine.fail_reason or "expired"))
+        return status
+
+    def action_give_up(self) -> None:
+        self._end_unverified("cancelled")
+
+    def action_interrupt(self) -> None:
+        self._end_unverified("interrupted")
+
+    def end_from_signal(self, reason: Reason) -> None:
+        """SIGHUP or SIGTERM arrived: record it and leave at once, unverified."""
+        self._end_unverified(reason)
+
+    def _end_unverified(self, reason: Reason) -> None:
+        if self.result is not None:  # already finished (e.g. on a result screen)
+            self.exit(self.result, return_code=self.result.exit_status)
+            return
+        if not self.machine.phase.finished:
+            self.machine.give_up("cancelled" if reason == "cancelled" else "interrupted")
+        if self._send_worker is not None:
+            self._send_worker.cancel()
+        self._record(
+            "cancelled" if reason == "cancelled" else "interrupted",
+            self.machine.status().address or "",
+            reason=reason,
+        )
+        self._finish(reason)
+
+    def action_quit_with_result(self) -> None:
+        """Enter or q on a result screen."""
+        assert self.result is not None
+        self.exit(self.result, return_code=self.result.exit_status)
+
+    # Sending
+    def _start_send(self, request: SendCode) -> None:
+        from otp_tui.tui.screens.sending import SendingScreen
+
+        self._record("send_requested", request.address)
+        self.send_started_at = self.clock()
+        if not isinstance(self.screen, SendingScreen):
+            if isinstance(self.screen, AddressScreen):
+                self.push_screen(SendingScreen(request.address))
+            else:
+                self.switch_screen(SendingScreen(request.address))
+        else:
+            self.screen.restart(request.address)
+        self._send_worker = self._deliver(request)
+
+    @work(exclusive=True, exit_on_error=False, group="send")
+    async def _deliver(self, request: SendCode) -> None:
+        # Imported here, not at the top: the mail stack stays off the start-up path.
+        from otp_tui.mail.message import build_message, describe_origin
+
+        send = self._send
+        if send is None:
+            from otp_tui.mail.sender import send_message
+
+            send = send_message
+        smtp = await self._smtp_settings()
+        message = build_message(
+            self.settings.sender,
+            request.address,
+            request.code.reveal(),
+            ttl_seconds=int(request.ttl),
+            requested_from=describe_origin(),
+        )
+        await send(smtp, message)
+
+    async def _smtp_settings(self) -> SmtpSettings:
+        if not self.demo:
+            return self.settings.smtp
+        if self._outbox is None:
+            from otp_tui.mail.outbox import DemoOutbox
+
+            outbox = DemoOutbox(self.outbox_dir)
+            await outbox.start()
+            self._outbox = outbox
+        return self._outbox.smtp
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        # One place turns a send's end into a machine event; a worker that was cancelled or
+        # replaced (Escape, a newer send) is ignored.
+        if event.worker is not self._send_worker or self.machine.phase is not Phase.SENDING:
+            return
+        if event.state is WorkerState.SUCCESS:
+            self._send_worker = None
+            sent = self._guarded(self.machine.send_succeeded)
+            self._record("sent", sent.address)
+            self._show_code_screen(sent)
+        elif event.state is WorkerState.ERROR:
+            self._send_worker = None
+            self._send_failed(event.worker.error)
+
+    def _send_failed(self, error: BaseException | None) -> None:
+        from otp_tui.mail.errors import SendError
+        from otp_tui.tui.screens.sending import SendingScreen
+
+        if isinstance(error, SendError):
+            kind, retryable, message = error.kind.value, error.retryable, str(error)
+            log.debug("send failed: %s: %s", kind, error.detail)
+        else:
+            # Not an SMTP failure we know: say so plainly and offer no retry.
+            log.debug("send crashed", exc_info=error)
+            kind, retryable = "error", False
+            message = (
+                f"The code could not be sent because of an unexpected error "
+                f"({type(error).__name__})."
+            )
+        answer: SendFailed = self._guarded(lambda: self.machine.send_failed(kind, retryable))
+        self._record("send_failed", self.machine.status().address or "", kind=kind)
+        if isinstance(self.screen, SendingScreen):
+            self.screen.show_failure(SendFailure(message, answer.retryable))
+
+    def _show_code_screen(self, sent: CodeSent) -> None:
+        from otp_tui.tui.screens.code import CodeScreen
+
+        self.switch_screen(CodeScreen(sent))
+
+    # The end
+    def _show_result(self, answer: Verified | Locked | Failed | NotAllowed | TooManySends) -> None:
+        from otp_tui.tui.screens.result import ResultScreen
+
+        address = self.machine.status().address or (self.locked_email or "")
+        if isinstance(answer, Verified):
+            reason: Reason = "verified"
+            self._record("verified", answer.address)
+        elif isinstance(answer, Locked):
+            reason = "locked"
+            self._record("locked", address, seconds=answer.seconds)
+        elif isinstance(answer, Failed):
+            reason = "expired" if answer.reason == "expired" else "cancelled"
+        else:
+            reason = "failed"
+        if not self.machine.phase.finished:
+            self.machine.give_up("cancelled")
+        self.result = self._result(reason)
+        if isinstance(self.screen, AddressScreen):
+            self.push_screen(ResultScreen(self.result, answer))
+        else:
+            self.switch_screen(ResultScreen(self.result, answer))
+
+    def _result(self, reason: Reason) -> RunResult:
+        status = self.machine.status()
+        return RunResult(
+            verified=reason == "verified" and self.machine.phase is Phase.VERIFIED,
+            email=status.address or self.locked_email or "",
+            reason=reason if reason != "verified" or status.phase is Phase.VERIFIED else "failed",
+            sends=status.sends,
+            wrong_attempts=status.wrong_attempts,
+        )
+
+    def _finish(self, reason: Reason, return_code: int | None = None) -> None:
+        if self.result is None or reason != self.result.reason:
+            self.result = self._result(reason) if reason != "verified" else self.result
+        assert self.result is not None
+        self.exit(
+            self.result,
+            return_code=self.result.exit_status if return_code is None else return_code,
+        )
+
+    # Storage
+    def _guarded(self, event: Callable[[], T]) -> T:
+        """Run a machine event; a failing ledger stops the run (fail closed, exit status 2)."""
+        try:
+            return event()
+        except self._storage_errors as error:
+            raise StorageFailure(str(error)) from error
+
+    def _record(self, event: AuditEvent, address: str, **fields: object) -> None:
+        if self._audit is None:
+            return
+        try:
+            self._audit.record(event, address, **fields)
+        except self._storage_errors as error:
+            raise StorageFailure(str(error)) from error

@@ -1,0 +1,63 @@
+"""The first screen: which address to verify."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.widgets import Input, Static
+
+from otp_tui.core.outcomes import SendCode
+from otp_tui.tui.screens.base import OtpScreen
+from otp_tui.tui.wording import Refusal, refusal_text
+
+
+class AddressScreen(OtpScreen):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "app.give_up", "Quit", show=False),
+        Binding("enter", "send", "Send code", tooltip="Email a one-time code to this address"),
+    ]
+
+    def compose_body(self) -> ComposeResult:
+        length = self.otp.settings.policy.code_length
+        yield Static("Verify your email address", classes="title")
+        yield Static(f"We will email you a {length}-digit code.", classes="hint")
+        yield Input(placeholder="you@example.com", id="address")
+        yield Static("", id="address-error", classes="error")
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        entry = self.query_one("#address", Input)
+        if self.otp.locked_email:
+            entry.value = self.otp.show_address(self.otp.locked_email)
+            entry.disabled = True
+            # --email goes straight to sending.
+            self.call_after_refresh(self.action_send)
+        else:
+            entry.focus()
+
+    def on_screen_resume(self) -> None:
+        # Back from sending or the code: say what Enter does now.
+        if self.otp.locked_email:
+            self._show("Press Enter to send a new code, or Escape to quit.", error=False)
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.action_send()
+
+    def action_send(self) -> None:
+        raw = self.otp.locked_email or self.query_one("#address", Input).value
+        answer = self.otp.submit_address(raw)
+        if isinstance(answer, SendCode):
+            self._show("", error=True)
+        else:
+            self.show_refusal(answer)
+
+    def show_refusal(self, answer: Refusal) -> None:
+        self._show(refusal_text(answer, self.otp.wall_clock()), error=True)
+
+    def _show(self, text: str, *, error: bool) -> None:
+        label = self.query_one("#address-error", Static)
+        label.update(text)
+        label.set_class(not error, "hint")

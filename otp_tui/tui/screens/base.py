@@ -1,0 +1,37 @@
+"""What every screen shares: the header, the demo banner and the footer around a body."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, cast
+
+from textual.app import ComposeResult
+from textual.containers import VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Footer, Header
+
+from otp_tui.tui.widgets.banner import DemoBanner
+
+if TYPE_CHECKING:
+    from otp_tui.tui.app import OtpApp
+
+
+class OtpScreen(Screen[None]):
+    @property
+    def otp(self) -> OtpApp:
+        return cast("OtpApp", self.app)
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        if self.otp.demo:
+            yield DemoBanner()
+        with VerticalScroll(id="body"):
+            yield from self.compose_body()
+        yield Footer()
+
+    def compose_body(self) -> ComposeResult:  # pragma: no cover - every screen overrides it
+        yield from ()
+
+    def on_mount(self) -> None:
+        if not self.otp.blink:
+            for widget in self.query("Input"):
+                cast(Any, widget).cursor_blink = False
