@@ -35,6 +35,13 @@ def normalise_address(raw: str) -> str:
     return validate_email(raw.strip(), check_deliverability=False).normalized
 
 
+def limits_key(address: str) -> str:
+    """The key the limits are counted under: case folded, because nearly every mail system
+    delivers `Alice@x` and `alice@x` to one mailbox, and changing case must not buy a fresh
+    budget of sends or guesses."""
+    return address.casefold()
+
+
 @dataclass(frozen=True)
 class AccessPolicy:
     allowed_domains: frozenset[str] = frozenset()

@@ -83,7 +83,8 @@ class MemoryLedger:
     def status(self, address: str) -> LedgerEntry:
         counts = self._get(address)
         now = self._clock()
-        recent = sorted(t for t in counts.sends if now - HOUR < t <= now)
+        # Sends stamped in the future (the wall clock went back) count, as in reserve_send.
+        recent = [t for t in counts.sends if t > now - HOUR]
         return LedgerEntry(
             sends_last_hour=len(recent),
             wrong_codes=counts.wrong_codes,
@@ -92,6 +93,8 @@ class MemoryLedger:
         )
 
     def reserve_send(self, address: str, per_hour: int) -> float:
+        if per_hour < 1:
+            raise ValueError("per_hour must be at least 1")
         counts = self._get(address)
         now = self._clock()
         # A send stamped in the future (the wall clock went back) still counts: fail closed.

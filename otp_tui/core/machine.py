@@ -15,7 +15,7 @@ import enum
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from otp_tui.core.address import Accepted, AccessPolicy, Invalid, check_address
+from otp_tui.core.address import Accepted, AccessPolicy, Invalid, check_address, limits_key
 from otp_tui.core.codes import CodeKeeper, OneTimeCode, generate_code, normalise_code
 from otp_tui.core.limits import FOREVER, LimitsLedger
 from otp_tui.core.outcomes import (
@@ -196,7 +196,7 @@ class Verification:
         self, address: str, *, resend: bool
     ) -> Locked | CooldownActive | ResendsExhausted | TooManySends | SendCode:
         now = self._now()
-        entry = self._ledger.status(address)
+        entry = self._ledger.status(limits_key(address))
         if entry.locked_for > 0:
             return Locked(entry.locked_for)
         if resend:
@@ -207,7 +207,7 @@ class Verification:
                 return CooldownActive(cooldown)
         # The hourly budget is spent when a send is asked for, not when it succeeds: a send that
         # failed or was cancelled may still have delivered mail.
-        wait = self._ledger.reserve_send(address, self._policy.max_sends_per_hour)
+        wait = self._ledger.reserve_send(limits_key(address), self._policy.max_sends_per_hour)
         if wait > 0:
             return TooManySends(wait)
         code = self._make_code(self._policy.code_length)
@@ -255,7 +255,7 @@ class Verification:
         self._require("submit_code", Phase.AWAITING_CODE)
         assert self._address is not None
         now = self._now()
-        locked_for = self._ledger.status(self._address).locked_for
+        locked_for = self._ledger.status(limits_key(self._address)).locked_for
         if locked_for > 0:  # another process may have locked the address meanwhile
             return self._lock(locked_for)
         # Expiry comes first: an expired code is "expired" whether it matches or not, and costs
@@ -270,17 +270,17 @@ class Verification:
             return Malformed(self._policy.code_length)
         if self._keeper.matches(digits):
             self._keeper.discard()  # consumed: it cannot verify twice
-            self._ledger.record_success(self._address)
+            self._ledger.record_success(limits_key(self._address))
             self.phase = Phase.VERIFIED
             return Verified(self._address)
         self._wrong_attempts += 1
-        counts = self._ledger.record_wrong_code(self._address)
+        counts = self._ledger.record_wrong_code(limits_key(self._address))
         self._attempts_left = max(0, self._policy.max_attempts - counts.wrong_codes)
         if counts.consecutive_failures >= self._policy.max_consecutive_failures:
-            self._ledger.lock(self._address, FOREVER)
+            self._ledger.lock(limits_key(self._address), FOREVER)
             return self._lock(FOREVER)
         if self._attempts_left == 0:
-            self._ledger.lock(self._address, self._policy.lockout)
+            self._ledger.lock(limits_key(self._address), self._policy.lockout)
             return self._lock(self._policy.lockout)
         return WrongCode(self._attempts_left)
 

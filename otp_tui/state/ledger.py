@@ -290,9 +290,10 @@ class SqliteLedger:
 
     def _entry(self, conn: sqlite3.Connection, address: str, now: float) -> LedgerEntry:
         row = self._load(conn, address)
+        # Sends stamped in the future (the wall clock went back) count, as in reserve_send.
         sends = conn.execute(
-            "SELECT count(*) FROM sends WHERE address = ? AND sent_at > ? AND sent_at <= ?",
-            (address, now - HOUR, now),
+            "SELECT count(*) FROM sends WHERE address = ? AND sent_at > ?",
+            (address, now - HOUR),
         ).fetchone()[0]
         return LedgerEntry(
             sends_last_hour=int(sends),

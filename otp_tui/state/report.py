@@ -13,8 +13,10 @@ from collections.abc import Callable
 from datetime import datetime, timezone, tzinfo
 from typing import Any
 
-from email_validator import EmailNotValidError, validate_email
+from email_validator import EmailNotValidError
 
+from otp_tui.core.address import limits_key
+from otp_tui.core.address import normalise_address as core_normalise
 from otp_tui.core.limits import FOREVER, LedgerEntry, LimitsLedger
 
 
@@ -23,9 +25,9 @@ class InvalidAddress(ValueError):
 
 
 def normalise_address(raw: str) -> str:
-    """The form the core keys the ledger by (see otp_tui.core.address.normalise_address)."""
+    """The key the core counts this address under in the ledger."""
     try:
-        return validate_email(raw.strip(), check_deliverability=False).normalized
+        return limits_key(core_normalise(raw))
     except EmailNotValidError as error:
         raise InvalidAddress(f"{raw!r} is not an email address: {error}") from None
 

@@ -407,3 +407,21 @@ def test_repr_shows_no_code(machine, codes):
     answer = machine.submit_address(ADDRESS)
     assert codes.last not in repr(machine)
     assert codes.last not in repr(answer)
+
+
+def test_changing_the_case_of_an_address_buys_no_fresh_guesses(clock, ledger, codes):
+    first = make(clock, ledger, codes)
+    first.submit_address("User@Example.com")
+    first.send_succeeded()
+    for _ in range(4):
+        first.submit_code("999999")
+    first.give_up()
+    second = make(clock, ledger, codes)
+    second.submit_address("USER@example.com")
+    second.send_succeeded()
+    assert second.status().attempts_left == 1
+
+
+def test_a_send_budget_of_zero_is_refused_by_the_ledger(ledger):
+    with pytest.raises(ValueError, match="per_hour"):
+        ledger.reserve_send(ADDRESS, 0)
