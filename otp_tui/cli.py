@@ -19,11 +19,17 @@ if TYPE_CHECKING:
 PROG = "otp-tui"
 
 
-def _parser() -> argparse.ArgumentParser:
+def _common_options(*, suppress: bool) -> argparse.ArgumentParser:
+    """--config and --set, accepted before or after the subcommand.
+
+    On a subcommand their defaults are suppressed: otherwise argparse would let the
+    subcommand's default overwrite a value given before it (`otp-tui --config X check`).
+    """
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
         "--config",
         metavar="PATH",
+        default=argparse.SUPPRESS if suppress else None,
         help="TOML configuration file (default: $OTP_TUI_CONFIG, "
         "else config.toml in the user configuration directory)",
     )
@@ -31,13 +37,18 @@ def _parser() -> argparse.ArgumentParser:
         "--set",
         dest="overrides",
         action="append",
-        default=[],
+        default=argparse.SUPPRESS if suppress else [],
         metavar="SECTION.KEY=VALUE",
         help="override one configuration key, e.g. --set policy.code_ttl=300 (repeatable)",
     )
+    return common
+
+
+def _parser() -> argparse.ArgumentParser:
+    common = _common_options(suppress=True)
     parser = argparse.ArgumentParser(
         prog=PROG,
-        parents=[common],
+        parents=[_common_options(suppress=False)],
         description="Prove that the person at this terminal controls an email address: "
         "mail them a one-time code and check what they type.",
     )

@@ -176,7 +176,7 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _sender_needed_for_real_mail(self) -> Settings:
         if self.smtp.host is not None and self.sender.address is None:
-            raise ValueError("sender.address is required once smtp.host is set")
+            raise ValueError("sender.address: required once smtp.host is set")
         return self
 
     @property
@@ -323,7 +323,9 @@ def _describe(
             message = "unknown key"
         elif message.startswith("Value error, "):
             message = message[len("Value error, ") :]
-        where = _where(loc, overrides, environ, config) if loc else str(config.path)
-        key = ".".join(loc) if loc else "(top level)"
-        problems.append(f"{where}: {key}: {message}")
+        if not loc:  # a rule across sections: its message names the keys itself
+            problems.append(f"{config.path}: {message}")
+            continue
+        where = _where(loc, overrides, environ, config)
+        problems.append(f"{where}: {'.'.join(loc)}: {message}")
     return problems
