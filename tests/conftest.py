@@ -118,6 +118,8 @@ class TestSmtpServer:
     data_started: asyncio.Event = field(default_factory=asyncio.Event)
     live: set[_TrackedSMTP] = field(default_factory=set)
     connections_seen: int = 0
+    # The live handler: a test may change its replies between sends (e.g. 421, then 250).
+    handler: Any = None
 
     __test__ = False  # not a test class, despite the name
 
@@ -268,6 +270,7 @@ async def smtp_server(tls_certs: TlsCerts) -> AsyncIterator[StartServer]:
             quit_reply=quit_reply,
             release=release,
         )
+        record.handler = handler
         options: dict[str, Any] = {
             # Given explicitly: the default, socket.getfqdn(), may query DNS.
             "hostname": "localhost",

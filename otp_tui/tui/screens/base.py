@@ -7,9 +7,10 @@ from typing import TYPE_CHECKING, Any, cast
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Header
+from textual.widgets import Footer
 
 from otp_tui.tui.widgets.banner import DemoBanner
+from otp_tui.tui.widgets.title_bar import TitleBar
 
 if TYPE_CHECKING:
     from otp_tui.tui.app import OtpApp
@@ -21,7 +22,8 @@ class OtpScreen(Screen[None]):
         return cast("OtpApp", self.app)
 
     def compose(self) -> ComposeResult:
-        yield Header()
+        title = f"{self.app.title} — {self.app.sub_title}" if self.app.sub_title else self.app.title
+        yield TitleBar(title)
         if self.otp.demo:
             yield DemoBanner()
         with VerticalScroll(id="body"):

@@ -1,0 +1,314 @@
+"""Journeys through the app with Pilot, against real SMTP servers on loopback.
+
+The tests read the code out of the message the server received, as a user reads their mail,
+and move the machine's clock by hand instead of sleeping.
+"""
+
+import asyncio
+
+import pytest
+from textual import events
+from tui_harness import build_app, code_in
+
+from otp_tui.tui.app import StorageFailure
+from otp_tui.tui.screens.address import AddressScreen
+from otp_tui.tui.screens.code import CodeScreen
+from otp_tui.tui.screens.outbox import OutboxScreen
+from otp_tui.tui.screens.result import ResultScreen
+from otp_tui.tui.screens.sending import SendingScreen
+from otp_tui.tui.widgets.code_entry import CodeEntry
+
+ADDRESS = "user@example.com"
+SIZE = (80, 24)
+
+
+async def wait_for(pilot, condition, timeout=5.0):
+    """Wait for real I/O (an SMTP exchange) to land; bounded, and never for time to pass."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not condition():
+        assert loop.time() < deadline, f"gave up waiting; screen is {pilot.app.screen!r}"
+        await pilot.pause(0.02)
+    await pilot.pause()  # let a screen that just arrived finish composing
+
+
+def text_of(app, selector):
+    return str(app.screen.query_one(selector).render())
+
+
+async def submit_address(pilot, address=ADDRESS):
+    await pilot.press(*address)
+    await pilot.press("enter")
+
+
+async def reach_code_screen(pilot, server, count=1):
+    await wait_for(pilot, lambda: len(server.received) >= count)
+    await wait_for(pilot, lambda: isinstance(pilot.app.screen, CodeScreen))
+    return code_in(server.received[-1].message)
+
+
+async def quit_result(pilot):
+    assert isinstance(pilot.app.screen, ResultScreen)
+    await pilot.press("enter")
+    await pilot.pause()
+
+
+async def test_happy_path_typed_digit_by_digit(smtp_server):
+    server = await smtp_server()
+    harness = build_app(smtp=server.settings())
+    app = harness.app
+    async with app.run_test(size=SIZE) as pilot:
+        assert isinstance(app.screen, AddressScreen)
+        await submit_address(pilot)
+        code = await reach_code_screen(pilot, server)
+        assert server.received[0].rcpt_tos == [ADDRESS]
+        assert "Code expires in 10:00" in text_of(app, "#countdown")
+        await pilot.press(*code)  # submits by itself once complete
+        await wait_for(pilot, lambda: isinstance(app.screen, ResultScreen))
+        assert "Verified" in text_of(app, "#headline")
+        await quit_result(pilot)
+    assert app.return_code == 0
+    assert app.return_value.verified
+    assert app.return_value.reason == "verified"
+    assert app.return_value.sends == 1
+
+
+@pytest.mark.parametrize("separator", ["", " ", "-"], ids=["plain", "space", "dash"])
+async def test_pasted_code_in_any_usual_spelling(smtp_server, separator):
+    server = await smtp_server()
+    app = build_app(smtp=server.settings()).app
+    async with app.run_test(size=SIZE) as pilot:
+        await submit_address(pilot)
+        code = await reach_code_screen(pilot, server)
+        entry = app.screen.query_one(CodeEntry)
+        entry.post_message(events.Paste(f"{code[:3]}{separator}{code[3:]}\n"))
+        await wait_for(pilot, lambda: isinstance(app.screen, ResultScreen))
+        await quit_result(pilot)
+    assert app.return_code == 0
+
+
+async def test_wrong_codes_until_locked(smtp_server):
+    server = await smtp_server()
+    harness = build_app(smtp=server.settings(), policy={"max_attempts": 3})
+    app = harness.app
+    async with app.run_test(size=SIZE) as pilot:
+        await submit_address(pilot)
+        code = await reach_code_screen(pilot, server)
+        wrong = "000000" if code != "000000" else "111111"
+        await pilot.press(*wrong)
+        await pilot.pause()
+        assert "Wrong code: 2 attempts left." in text_of(app, "#feedback")
+        assert app.screen.query_one(CodeEntry).value == ""  # the entry clears
+        await pilot.press(*wrong)
+        await pilot.pause()
+        assert "Wrong code: 1 attempt left." in text_of(app, "#feedback")
+        await pilot.press(*wrong)
+        await wait_for(pilot, lambda: isinstance(app.screen, ResultScreen))
+        assert "Locked" in text_of(app, "#headline")
+        assert "locked until 12:15 (15 minutes)" in text_of(app, "#detail")
+        await quit_result(pilot)
+    assert app.return_code == 1
+    assert app.return_value.reason == "locked"
+    assert app.return_value.wrong_attempts == 3
+    assert harness.ledger.status(ADDRESS).locked_for == 900
+
+
+async def test_resend_after_the_cooldown_replaces_the_code(smtp_server):
+    server = await smtp_server()
+    harness = build_app(smtp=server.settings())
+    app = harness.app
+    async with app.run_test(size=SIZE) as pilot:
+        await submit_address(pilot)
+        old = await reach_code_screen(pilot, server)
+        button = app.screen.query_one("#resend-button")
+        assert button.disabled
+        assert "Resend in 1:00" in str(button.label)
+        await pilot.press("ctrl+r")  # refused during the cooldown
+        await pilot.pause()
+        assert "another code in 1:00" in text_of(app, "#feedback")
+        harness.clock.advance(60)
+        app.screen.refresh_status()
+        await pilot.pause()
+        assert "Resend code (3 left)" in str(app.screen.query_one("#resend-button").label)
+        await pilot.press("ctrl+r")
+        new = await reach_code_screen(pilot, server, count=2)
+        if new == old:  # one chance in a million: the test would prove nothing
+            pytest.skip("the new code happened to equal the old one")
+        await pilot.press(*old)
+        await pilot.pause()
+        assert "Wrong code" in text_of(app, "#feedback")
+        await pilot.press(*new)
+        await wait_for(pilot, lambda: isinstance(app.screen, ResultScreen))
+        await quit_result(pilot)
+    assert app.return_code == 0
+    assert app.return_value.sends == 2
+    assert app.return_value.wrong_attempts == 1
+
+
+async def test_expiry_points_at_resend_then_fails_when_none_is_left(smtp_server):
+    server = await smtp_server()
+    harness = build_app(smtp=server.settings(), policy={"max_resends": 1, "resend_cooldown": 0})
+    app = harness.app
+    async with app.run_test(size=SIZE) as pilot:
+        await submit_address(pilot)
+        await reach_code_screen(pilot, server)
+        harness.clock.advance(600)
+        app.screen.refresh_status()
+        await pilot.pause()
+        assert "The code has expired" in text_of(app, "#countdown")
+        await pilot.press("ctrl+r")
+        code = await reach_code_screen(pilot, server, count=2)
+        harness.clock.advance(601)
+        app.screen.refresh_status()
+        await wait_for(pilot, lambda: isinstance(app.screen, ResultScreen))
+        assert "expired" in text_of(app, "#detail")
+        await quit_result(pilot)
+    assert code  # the second code arrived, and it was too late for it
+    assert app.return_code == 1
+    assert app.return_value.reason == "expired"
+
+
+async def test_escape_during_a_stalled_send_returns_at_once(silent_listener, loopback_settings):
+    port = await silent_listener()
+    app = build_app(smtp=loopback_settings(port, timeout=30)).app
+    async with app.run_test(size=SIZE) as pilot:
+        await submit_address(pilot)
+        await wait_for(pilot, lambda: isinstance(app.screen, SendingScreen))
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: isinstance(app.screen, AddressScreen), timeout=1.0)
+        assert loop.time() - started < 1.0  # the server still stalls; the UI does not
+        assert not [w for w in app.workers if w.is_running and w.group == "send"]
+        await pilot.press("ctrl+q")
+        await pilot.pause()
+    assert app.return_code == 1
+    assert app.return_value.reason == "cancelled"
+
+
+async def test_retry_after_a_temporary_refusal(smtp_server):
+    server = await smtp_server(rcpt_reply="421 4.3.2 Busy, try later")
+    app = build_app(smtp=server.settings()).app
+    async with app.run_test(size=SIZE) as pilot:
+        await submit_address(pilot)
+        await wait_for(pilot, lambda: app.screen.failure is not None)
+        assert "temporary problem" in text_of(app, "#failure")
+        assert app.screen.query_one("#retry").display
+        assert not server.received
+        server.handler.rcpt_reply = None  # the server recovers
+        await pilot.press("r")
+        code = await reach_code_screen(pilot, server)
+        await pilot.press(*code)
+        await wait_for(pilot, lambda: isinstance(app.screen, ResultScreen))
+        await quit_result(pilot)
+    assert app.return_code == 0
+    assert app.return_value.sends == 1
+
+
+async def test_a_failure_retrying_cannot_help_offers_only_back(smtp_server):
+    server = await smtp_server(rcpt_reply="550 5.1.1 No such user")
+    app = build_app(smtp=server.settings()).app
+    async with app.run_test(size=SIZE) as pilot:
+        await submit_address(pilot)
+        await wait_for(pilot, lambda: app.screen.failure is not None)
+        assert "will not deliver to this address" in text_of(app, "#failure")
+        assert not app.screen.query_one("#retry").display
+        await pilot.press("r")  # no retry: nothing happens
+        await pilot.pause()
+        assert len([s for s in app.screen_stack if isinstance(s, SendingScreen)]) == 1
+        await pilot.press("escape")
+        await pilot.pause()
+        assert isinstance(app.screen, AddressScreen)
+
+
+async def test_locked_email_goes_straight_to_sending_and_is_masked(smtp_server):
+    server = await smtp_server()
+    app = build_app(smtp=server.settings(), email="alice@example.com").app
+    async with app.run_test(size=SIZE) as pilot:
+        code = await reach_code_screen(pilot, server)
+        assert server.received[0].rcpt_tos == ["alice@example.com"]
+        shown = " ".join(str(w.render()) for w in app.screen.query("Static"))
+        assert "a***@example.com" in shown
+        assert "alice@example.com" not in shown
+        await pilot.press(*code)
+        await wait_for(pilot, lambda: isinstance(app.screen, ResultScreen))
+        assert "a***@example.com" in text_of(app, "#detail")
+        await quit_result(pilot)
+    assert app.return_code == 0
+    assert app.return_value.email == "alice@example.com"
+
+
+async def test_demo_outbox_viewer_lets_a_new_user_finish(tmp_path):
+    app = build_app(demo=True, outbox_dir=tmp_path / "outbox").app
+    async with app.run_test(size=SIZE) as pilot:
+        assert "Demo mode" in text_of(app, "#demo-banner")
+        await submit_address(pilot)
+        await wait_for(pilot, lambda: isinstance(app.screen, CodeScreen))
+        await pilot.press("ctrl+o")
+        await wait_for(pilot, lambda: isinstance(app.screen, OutboxScreen))
+        mail = text_of(app, "#mail")
+        code = next(line for line in mail.splitlines() if line.isdigit())
+        await pilot.press("escape")
+        await pilot.pause()
+        assert isinstance(app.screen, CodeScreen)
+        await pilot.press(*code)
+        await wait_for(pilot, lambda: isinstance(app.screen, ResultScreen))
+        await quit_result(pilot)
+    assert app.return_code == 0
+
+
+async def test_outbox_key_does_nothing_outside_demo_mode(smtp_server):
+    server = await smtp_server()
+    app = build_app(smtp=server.settings()).app
+    async with app.run_test(size=SIZE) as pilot:
+        await submit_address(pilot)
+        await reach_code_screen(pilot, server)
+        await pilot.press("ctrl+o")
+        await pilot.pause()
+        assert isinstance(app.screen, CodeScreen)
+        assert not app.screen.query("#demo-banner")
+
+
+async def test_ctrl_c_is_an_interruption_never_a_success(smtp_server):
+    server = await smtp_server()
+    app = build_app(smtp=server.settings()).app
+    async with app.run_test(size=SIZE) as pilot:
+        await submit_address(pilot)
+        await reach_code_screen(pilot, server)
+        await pilot.press("ctrl+c")
+        await pilot.pause()
+    assert app.return_code == 130
+    assert app.return_value.reason == "interrupted"
+    assert not app.return_value.verified
+
+
+async def test_invalid_address_is_explained_inline(smtp_server):
+    server = await smtp_server()
+    app = build_app(smtp=server.settings()).app
+    async with app.run_test(size=SIZE) as pilot:
+        await submit_address(pilot, "not-an-address")
+        await pilot.pause()
+        assert isinstance(app.screen, AddressScreen)
+        assert "@-sign" in text_of(app, "#address-error")
+        assert not server.received
+
+
+async def test_an_unusable_ledger_stops_the_run_unverified(tmp_path):
+    from otp_tui.config import Settings, StateSettings
+    from otp_tui.state.lazy import LazyLedger
+    from otp_tui.state.ledger import LedgerError
+
+    garbage = tmp_path / "ledger.sqlite3"
+    garbage.write_bytes(b"this is not a database" * 100)
+    harness = build_app(demo=True, outbox_dir=tmp_path / "outbox")
+    app = harness.app
+    app.machine._ledger = LazyLedger(Settings(state=StateSettings(ledger=garbage)))
+    app._storage_errors = (LedgerError,)
+    with pytest.raises(StorageFailure):
+        async with app.run_test(size=SIZE) as pilot:
+            await submit_address(pilot)
+            await pilot.pause()
+    assert app.return_code == 2
+    assert str(garbage) in app.error
+    assert app.return_value is None or not app.return_value.verified
+    assert garbage.read_bytes() == b"this is not a database" * 100
