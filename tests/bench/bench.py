@@ -1,0 +1,802 @@
+"""otp-tui's benchmark: start-up, memory, responsiveness, send time and the ledger under load.
+
+    python tests/bench/bench.py [--runs N] [--json PATH]
+
+Everything runs for real on this machine: the apps in pseudo-terminals at 80x24, an aiosmtpd
+server with STARTTLS on 127.0.0.1, a listener that never answers, an SQLite ledger in a temp
+directory. HOME and the XDG directories point into that temp directory, so the real home is never
+touched, and nothing leaves 127.0.0.1. Each comparison alternates its two sides run by run, so
+drift on the machine hits both alike. Every wait is bounded.
+
+Prints a table, writes it as JSON (default tests/bench/results.json), and exits 1 if a budget
+fails. Not part of the test run: pytest collects only test_*.py files.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import multiprocessing
+import os
+import platform
+import random
+import re
+import select
+import socket
+import ssl
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import ptyprocess
+import trustme
+from aiosmtpd.smtp import SMTP, Envelope, Session
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parents[1]
+ROWS, COLS = 24, 80
+
+ADDRESS_SCREEN = re.compile(rb"Verify your email address")
+SENDING_SCREEN = re.compile(rb"Sending a code to")
+CODE_SCREEN = re.compile(rb"Enter the code")
+SEND_FAILED = re.compile(rb"Could not send")
+
+# Textual asks the terminal for the kitty keyboard protocol (CSI > 1 u), in which Escape arrives
+# as CSI 27 u. A bare ESC byte would instead wait out Textual's ESCDELAY (100 ms) to tell it from
+# the start of a sequence: a property of old terminals, not of the app being measured.
+KEY_ESCAPE = b"\x1b[27u"
+KEY_ENTER = b"\r"
+KEY_BACKSPACE = b"\x7f"
+KEY_QUIT = b"\x11"  # ctrl+q: quits both apps
+
+WAIT = 20.0  # the longest any single step may take before the run is declared failed
+
+BUDGETS = {
+    "first_screen": 1.10,
+    "peak_rss": 1.15,
+    "responsiveness": 1.20,
+    "send_time": 1.50,
+}
+
+
+class BenchError(Exception):
+    """A step did not happen within its bound, or a part misbehaved."""
+
+
+# --- numbers ------------------------------------------------------------------------------
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    """The q-th percentile, linearly interpolated (numpy's default)."""
+    ordered = sorted(values)
+    position = (len(ordered) - 1) * q / 100
+    low = int(position)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+
+
+def summary(values: Sequence[float]) -> dict[str, float]:
+    return {
+        "n": len(values),
+        "median": statistics.median(values),
+        "min": min(values),
+        "max": max(values),
+        "p25": percentile(values, 25),
+        "p75": percentile(values, 75),
+        "p95": percentile(values, 95),
+    }
+
+
+# --- a pseudo-terminal that records when each byte arrived --------------------------------
+
+
+class Terminal:
+    """One program in a pseudo-terminal at 80x24; a thread drains its output as it comes."""
+
+    def __init__(self, argv: Sequence[str], env: dict[str, str], cwd: Path) -> None:
+        self._cond = threading.Condition()
+        self._buffer = bytearray()
+        self._chunks: list[tuple[int, float]] = []  # (end offset, arrival time)
+        self._closed = False
+        self.started = time.perf_counter()
+        self.process = ptyprocess.PtyProcess.spawn(
+            list(argv), env=env, cwd=str(cwd), dimensions=(ROWS, COLS)
+        )
+        self._reader = threading.Thread(target=self._drain, daemon=True)
+        self._reader.start()
+
+    @property
+    def pid(self) -> int:
+        return int(self.process.pid)
+
+    def _drain(self) -> None:
+        fd = self.process.fd
+        while True:
+            try:
+                ready, _, _ = select.select([fd], [], [], 0.1)
+                if not ready:
+                    if not self.process.isalive():
+                        break
+                    continue
+                data = os.read(fd, 65536)
+            except OSError:  # EIO: the program has gone and the terminal is closed
+                break
+            if not data:
+                break
+            now = time.perf_counter()
+            with self._cond:
+                self._buffer += data
+                self._chunks.append((len(self._buffer), now))
+                self._cond.notify_all()
+        with self._cond:
+            self._closed = True
+            self._cond.notify_all()
+
+    def offset(self) -> int:
+        with self._cond:
+            return len(self._buffer)
+
+    def send(self, data: bytes) -> float:
+        """Write keys as a terminal would; returns the time just before the write."""
+        now = time.perf_counter()
+        os.write(self.process.fd, data)
+        return now
+
+    def wait_for(self, pattern: re.Pattern[bytes], since: int, timeout: float = WAIT) -> float:
+        """When the output from offset `since` on first matched `pattern` (its last byte's time)."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while True:
+                match = pattern.search(self._buffer, max(0, since))
+                if match is not None:
+                    last = match.end() - 1
+                    return next(t for end, t in self._chunks if end > last)
+                remaining = deadline - time.monotonic()
+                if self._closed or remaining <= 0:
+                    tail = bytes(self._buffer[-600:])
+                    state = "exited" if self._closed else f"no match within {timeout:g} s"
+                    raise BenchError(f"{pattern.pattern!r}: {state}; output ends {tail!r}")
+                self._cond.wait(min(remaining, 0.5))
+
+    def peak_rss_kib(self) -> int:
+        status = Path(f"/proc/{self.pid}/status").read_text()
+        match = re.search(r"^VmHWM:\s+(\d+) kB", status, re.MULTILINE)
+        if match is None:
+            raise BenchError(f"no VmHWM for pid {self.pid}")
+        return int(match.group(1))
+
+    def close(self) -> None:
+        """Quit with ctrl+q; kill the program if it has not gone within 5 s."""
+        with suppress(OSError):
+            self.send(KEY_QUIT)
+        deadline = time.monotonic() + 5
+        while self.process.isalive() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        if self.process.isalive():
+            self.process.terminate(force=True)
+        self._reader.join(timeout=5)
+        with suppress(OSError):
+            self.process.close(force=True)
+
+
+# --- loopback servers ---------------------------------------------------------------------
+
+
+class _Counting:
+    """aiosmtpd handler: accepts every message and counts it."""
+
+    def __init__(self) -> None:
+        self.messages = 0
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        self.messages += 1
+        return "250 OK"
+
+
+class SmtpServer:
+    """aiosmtpd on 127.0.0.1 with STARTTLS required, in its own thread and event loop."""
+
+    def __init__(self, server_context: ssl.SSLContext) -> None:
+        self.handler = _Counting()
+        self._loop = asyncio.new_event_loop()
+        self._context = server_context
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
+        self._server: asyncio.Server | None = None
+        self.port = 0
+
+    def __enter__(self) -> SmtpServer:
+        self._thread.start()
+
+        async def start() -> asyncio.Server:
+            def protocol() -> SMTP:
+                return SMTP(
+                    self.handler,
+                    hostname="localhost",  # not socket.getfqdn(), which may query DNS
+                    tls_context=self._context,
+                    require_starttls=True,
+                )
+
+            # Not aiosmtpd's Controller: it cannot take port 0.
+            return await asyncio.get_running_loop().create_server(
+                protocol, host="127.0.0.1", port=0
+            )
+
+        self._server = asyncio.run_coroutine_threadsafe(start(), self._loop).result(WAIT)
+        self.port = self._server.sockets[0].getsockname()[1]
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        async def stop() -> None:
+            assert self._server is not None
+            self._server.close()
+            with suppress(TimeoutError):
+                await asyncio.wait_for(self._server.wait_closed(), 5)
+
+        with suppress(Exception):
+            asyncio.run_coroutine_threadsafe(stop(), self._loop).result(10)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout=5)
+
+
+class StallingListener:
+    """A loopback TCP listener that accepts connections and never says a word.
+
+    With `refuse` set, it greets each new connection with 554 instead, and so refuses the send.
+    """
+
+    def __init__(self) -> None:
+        self._socket = socket.create_server(("127.0.0.1", 0))
+        self._socket.settimeout(0.2)
+        self.port = self._socket.getsockname()[1]
+        self._held: list[socket.socket] = []
+        self._stop = threading.Event()
+        self._accepted = threading.Condition()
+        self.accepted = 0
+        self.refuse = False
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+
+    def _serve(self) -> None:
+        while not self._stop.is_set():
+            try:
+                connection, _ = self._socket.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                break
+            if self.refuse:
+                with suppress(OSError):
+                    connection.sendall(b"554 no service here\r\n")
+            self._held.append(connection)
+            with self._accepted:
+                self.accepted += 1
+                self._accepted.notify_all()
+
+    def wait_accepted(self, count: int, timeout: float = WAIT) -> None:
+        with self._accepted:
+            if not self._accepted.wait_for(lambda: self.accepted >= count, timeout):
+                raise BenchError(f"the stalling listener never saw connection {count}")
+
+    def __enter__(self) -> StallingListener:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+        for connection in self._held:
+            connection.close()
+        self._socket.close()
+
+
+# --- the workspace: temp home, configuration files, commands ------------------------------
+
+
+@dataclass
+class Workspace:
+    root: Path
+    ca_file: Path
+    server_context: ssl.SSLContext
+    env: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    @contextmanager
+    def create(cls) -> Iterator[Workspace]:
+        with tempfile.TemporaryDirectory(prefix="otp-tui-bench-") as name:
+            root = Path(name)
+            ca = trustme.CA()
+            ca_file = root / "ca.pem"
+            ca.cert_pem.write_to_path(str(ca_file))
+            context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            ca.issue_cert("127.0.0.1", "localhost").configure_cert(context)
+            workspace = cls(root, ca_file, context)
+            workspace.env = workspace._environment()
+            yield workspace
+
+    def _environment(self) -> dict[str, str]:
+        env = {
+            key: value
+            for key, value in os.environ.items()
+            if not key.startswith(("OTP_TUI_", "TEXTUAL", "REFERENCE_"))
+            and key not in ("NO_COLOR", "ESCDELAY")
+        }
+        home = self.root / "home"
+        for name, path in {
+            "HOME": home,
+            "XDG_CONFIG_HOME": home / ".config",
+            "XDG_STATE_HOME": home / ".local/state",
+            "XDG_DATA_HOME": home / ".local/share",
+            "XDG_CACHE_HOME": home / ".cache",
+        }.items():
+            path.mkdir(parents=True, exist_ok=True)
+            env[name] = str(path)
+        env.update(TERM="xterm-256color", COLORTERM="truecolor", LANG="C.UTF-8")
+        env.pop("LC_ALL", None)
+        env.pop("SSH_CONNECTION", None)
+        return env
+
+    def otp_config(self, name: str, port: int, *, timeout: float = 15) -> Path:
+        """A production-shaped otp-tui configuration: a real server, STARTTLS, a sender."""
+        path = self.root / f"{name}.toml"
+        path.write_text(
+            "[smtp]\n"
+            'host = "127.0.0.1"\n'
+            f"port = {port}\n"
+            'security = "starttls"\n'
+            f'ca_file = "{self.ca_file}"\n'
+            f"timeout = {timeout}\n"
+            "[sender]\n"
+            'address = "otp@example.com"\n'
+            "[policy]\n"
+            # The benchmark sends many codes to one address; the default hourly budget is 5.
+            "max_sends_per_hour = 100000\n"
+        )
+        return path
+
+    def reference_config(self, port: int) -> Path:
+        path = self.root / "reference.toml"
+        path.write_text(
+            f'[smtp]\nhost = "127.0.0.1"\nport = {port}\n[sender]\naddress = "otp@example.com"\n'
+        )
+        return path
+
+    def otp_tui(self, config: Path) -> Terminal:
+        return Terminal([*otp_tui_command(), "--config", str(config)], self.env, self.root)
+
+    def reference(self, config: Path) -> Terminal:
+        argv = [sys.executable, str(HERE / "reference_app.py"), str(config)]
+        return Terminal(argv, self.env, self.root)
+
+
+def otp_tui_command() -> list[str]:
+    """The console script installed next to this interpreter, as a user runs it."""
+    script = Path(sys.executable).parent / "otp-tui"
+    return [str(script)] if script.exists() else [sys.executable, "-m", "otp_tui"]
+
+
+def alternate(runs: int) -> Iterator[tuple[int, bool]]:
+    """(run index, whether otp-tui goes first); run -1 is a warm-up whose figures are dropped."""
+    for run in range(-1, runs):
+        yield run, run % 2 == 0
+
+
+def jitter() -> None:
+    # A random pause, so keystrokes do not fall into step with the app's timers.
+    time.sleep(random.uniform(0.15, 0.35))
+
+
+# --- 1 and 2: first screen and peak RSS ---------------------------------------------------
+
+
+def first_screen(workspace: Workspace, runs: int) -> dict[str, Any]:
+    otp_config = workspace.otp_config("first-screen", port=9)  # never contacted at start-up
+    reference_config = workspace.reference_config(port=9)
+    times: dict[str, list[float]] = {"otp-tui": [], "reference": []}
+    rss: dict[str, list[float]] = {"otp-tui": [], "reference": []}
+
+    def one(side: str) -> tuple[float, int]:
+        start = workspace.otp_tui if side == "otp-tui" else workspace.reference
+        terminal = start(otp_config if side == "otp-tui" else reference_config)
+        try:
+            drawn = terminal.wait_for(ADDRESS_SCREEN, 0)
+            peak = terminal.peak_rss_kib()
+        finally:
+            terminal.close()
+        return drawn - terminal.started, peak
+
+    for run, otp_first in alternate(runs):
+        for side in ("otp-tui", "reference") if otp_first else ("reference", "otp-tui"):
+            seconds, peak = one(side)
+            if run >= 0:
+                times[side].append(seconds)
+                rss[side].append(peak / 1024)
+    return {"times": times, "rss": rss}
+
+
+# --- 3: responsiveness while the server stalls --------------------------------------------
+
+
+def responsiveness(workspace: Workspace, runs: int, pairs: int) -> dict[str, list[float]]:
+    """Keystroke to screen change, while the server stalls and while nothing is in flight.
+
+    On the sending screen Escape is the one key that does anything while a send is under way,
+    and its screen change is a whole one: cancel the send, pop the screen, redraw the address
+    screen. So the budget compares like with like, in one process, alternating:
+
+    - stalled: Escape on the sending screen while the server has accepted the connection and
+      says nothing (and would say nothing for 600 s), until the address screen is drawn;
+    - idle: the same Escape, on the same screen, after the server refused the send (a 554
+      greeting), so nothing is in flight, until the address screen is drawn.
+
+    Also measured, against no budget: one character typed into the address field of the idle
+    address screen, until it is drawn. That changes one line, not the whole screen, so it is
+    cheaper than any screen change: it shows the floor of key-to-screen latency.
+    """
+    samples: dict[str, list[float]] = {"stalled": [], "idle": [], "typing": []}
+    address = b"bench@example.com"
+    echoed = re.compile(re.escape(address) + b"x")
+    cleared = re.compile(re.escape(address) + b"(?!x)")
+    with StallingListener() as listener:
+        config = workspace.otp_config("stall", listener.port, timeout=600)
+
+        def escape_back(terminal: Terminal, stall: bool) -> float:
+            listener.refuse = not stall
+            seen = listener.accepted
+            mark = terminal.offset()
+            terminal.send(KEY_ENTER)
+            terminal.wait_for(SENDING_SCREEN, mark)
+            listener.wait_accepted(seen + 1)
+            if not stall:
+                terminal.wait_for(SEND_FAILED, mark)
+            jitter()
+            mark = terminal.offset()
+            pressed = terminal.send(KEY_ESCAPE)
+            return terminal.wait_for(ADDRESS_SCREEN, mark) - pressed
+
+        def typing(terminal: Terminal) -> float:
+            jitter()
+            mark = terminal.offset()
+            pressed = terminal.send(b"x")
+            took = terminal.wait_for(echoed, mark) - pressed
+            mark = terminal.offset()
+            terminal.send(KEY_BACKSPACE)
+            terminal.wait_for(cleared, mark)
+            return took
+
+        for run in range(-1, runs):
+            terminal = workspace.otp_tui(config)
+            try:
+                terminal.wait_for(ADDRESS_SCREEN, 0)
+                mark = terminal.offset()
+                terminal.send(address)
+                terminal.wait_for(re.compile(re.escape(address)), mark)
+                for pair in range(pairs):
+                    order = ["stalled", "idle"] if (run + pair) % 2 == 0 else ["idle", "stalled"]
+                    for side in [*order, "typing"]:
+                        if side == "typing":
+                            took = typing(terminal)
+                        else:
+                            took = escape_back(terminal, stall=side == "stalled")
+                        if run >= 0:
+                            samples[side].append(took)
+            finally:
+                terminal.close()
+    return samples
+
+
+# --- 4: send time -------------------------------------------------------------------------
+
+
+class BareSender:
+    """tests/bench/bare_send.py: aiosmtplib.send of the same message, one per line on stdin."""
+
+    def __init__(self, workspace: Workspace, port: int, to: str) -> None:
+        argv = [sys.executable, str(HERE / "bare_send.py"), str(port), str(workspace.ca_file), to]
+        self.process = subprocess.Popen(
+            argv,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            env=workspace.env,
+            cwd=workspace.root,
+        )
+        self.read_line()  # "ready"
+
+    def read_line(self) -> str:
+        assert self.process.stdout is not None
+        ready, _, _ = select.select([self.process.stdout], [], [], WAIT)
+        if not ready:
+            raise BenchError("the bare sender did not answer")
+        return self.process.stdout.readline().decode().strip()
+
+    def send(self) -> float:
+        assert self.process.stdin is not None
+        started = time.perf_counter()
+        self.process.stdin.write(b"\n")
+        self.process.stdin.flush()
+        line = self.read_line()
+        took = time.perf_counter() - started
+        if line != "sent":
+            raise BenchError(f"bare send failed: {line}")
+        return took
+
+    def close(self) -> None:
+        if self.process.stdin is not None:
+            self.process.stdin.close()
+        try:
+            self.process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(timeout=5)
+        if self.process.stdout is not None:
+            self.process.stdout.close()
+
+
+def send_time(workspace: Workspace, runs: int) -> dict[str, Any]:
+    """Enter on the address screen until the code screen is drawn, vs a bare aiosmtplib send.
+
+    Each otp-tui run is a fresh process sending its first code, as a user does: its figure
+    includes importing the mail stack, which otp-tui defers until the first send.
+    """
+    times: dict[str, list[float]] = {"otp-tui": [], "bare": []}
+    with SmtpServer(workspace.server_context) as server:
+        config = workspace.otp_config("send", server.port)
+        expected = 0
+
+        def otp_tui(run: int) -> float:
+            address = f"send{run + 1}@example.com".encode()
+            terminal = workspace.otp_tui(config)
+            try:
+                terminal.wait_for(ADDRESS_SCREEN, 0)
+                mark = terminal.offset()
+                terminal.send(address)
+                terminal.wait_for(re.compile(re.escape(address)), mark)
+                jitter()
+                mark = terminal.offset()
+                pressed = terminal.send(KEY_ENTER)
+                return terminal.wait_for(CODE_SCREEN, mark) - pressed
+            finally:
+                terminal.close()
+
+        def bare(run: int) -> float:
+            sender = BareSender(workspace, server.port, f"bare{run + 1}@example.com")
+            try:
+                jitter()
+                return sender.send()
+            finally:
+                sender.close()
+
+        for run, otp_first in alternate(runs):
+            for side in ("otp-tui", "bare") if otp_first else ("bare", "otp-tui"):
+                took = otp_tui(run) if side == "otp-tui" else bare(run)
+                expected += 1
+                if run >= 0:
+                    times[side].append(took)
+        if server.handler.messages != expected:
+            raise BenchError(f"the server got {server.handler.messages} of {expected} messages")
+    return times
+
+
+# --- 5: the ledger under contention -------------------------------------------------------
+
+
+def _record_wrong_codes(path: str, address: str, count: int, barrier: Any) -> None:
+    from otp_tui.state.ledger import SqliteLedger
+
+    with SqliteLedger(Path(path)) as ledger:
+        barrier.wait(WAIT)
+        for _ in range(count):
+            ledger.record_wrong_code(address)
+
+
+def ledger_contention(
+    workspace: Workspace, processes: int = 50, events: int = 20
+) -> dict[str, Any]:
+    from otp_tui.state.ledger import SqliteLedger
+
+    path = workspace.root / "contention.sqlite3"
+    address = "contended@example.com"
+    with SqliteLedger(path) as ledger:  # created before the race, as on any machine in use
+        ledger.status(address)
+    context = multiprocessing.get_context("spawn")
+    barrier = context.Barrier(processes + 1)
+    workers = [
+        context.Process(target=_record_wrong_codes, args=(str(path), address, events, barrier))
+        for _ in range(processes)
+    ]
+    for worker in workers:
+        worker.start()
+    try:
+        barrier.wait(WAIT * 3)  # every worker has imported and opened the ledger
+        started = time.perf_counter()
+        for worker in workers:
+            worker.join(WAIT * 3)
+        took = time.perf_counter() - started
+    finally:
+        for worker in workers:
+            if worker.is_alive():
+                worker.kill()
+                worker.join(5)
+    failed = [worker.exitcode for worker in workers if worker.exitcode != 0]
+    with SqliteLedger(path) as ledger:
+        recorded = ledger.status(address).wrong_codes
+    return {
+        "processes": processes,
+        "events_each": events,
+        "expected": processes * events,
+        "recorded": recorded,
+        "failed_processes": len(failed),
+        "seconds": took,
+    }
+
+
+# --- the report ---------------------------------------------------------------------------
+
+
+def machine() -> dict[str, Any]:
+    model = platform.processor() or "unknown"
+    with suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    return {
+        "nproc": os.cpu_count(),
+        "cpu": model,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+    }
+
+
+def versions() -> dict[str, str]:
+    from importlib.metadata import version
+
+    names = ("otp-tui", "textual", "pydantic-settings", "aiosmtplib", "aiosmtpd")
+    return {name: version(name) for name in names}
+
+
+def _ms(value: float) -> str:
+    return f"{value * 1000:.1f} ms"
+
+
+def _mib(value: float) -> str:
+    return f"{value:.1f} MiB"
+
+
+def build_report(raw: dict[str, Any], runs: int) -> dict[str, Any]:
+    rows: list[dict[str, Any]] = []
+
+    def compare(
+        key: str,
+        what: str,
+        side: str,
+        base: str,
+        values: dict[str, list[float]],
+        unit: Callable[[float], str],
+        stat: str = "median",
+        budgeted: bool = True,
+    ) -> None:
+        ours, theirs = summary(values[side]), summary(values[base])
+        ratio = ours[stat] / theirs[stat]
+        budget = BUDGETS[key] if budgeted else None
+        rows.append(
+            {
+                "key": key if stat == "median" else f"{key}_{stat}",
+                "what": what,
+                "side": side,
+                "base": base,
+                "stat": stat,
+                side: ours,
+                base: theirs,
+                "shown": (unit(ours[stat]), unit(theirs[stat])),
+                "spread": (
+                    f"{unit(ours['min'])}–{unit(ours['max'])}",
+                    f"{unit(theirs['min'])}–{unit(theirs['max'])}",
+                ),
+                "ratio": ratio,
+                "budget": budget,
+                "pass": None if budget is None else ratio <= budget,
+            }
+        )
+
+    first = raw["first_screen"]
+    compare("first_screen", "time to first screen", "otp-tui", "reference", first["times"], _ms)
+    compare("peak_rss", "peak RSS at first screen", "otp-tui", "reference", first["rss"], _mib)
+    stall = raw["responsiveness"]
+    what = "Escape to address screen"
+    compare("responsiveness", what, "stalled", "idle", stall, _ms)
+    compare("responsiveness", what, "stalled", "idle", stall, _ms, "p95")
+    # For information: a whole screen change against the cheapest change there is.
+    compare(
+        "typing", "Escape (stalled) vs a typed key", "stalled", "typing", stall, _ms, budgeted=False
+    )
+    compare("send_time", "Enter to code screen / bare send", "otp-tui", "bare", raw["send"], _ms)
+    ledger = raw["ledger"]
+    ok = ledger["recorded"] == ledger["expected"] and ledger["failed_processes"] == 0
+    return {
+        "runs": runs,
+        "machine": machine(),
+        "versions": versions(),
+        "comparisons": rows,
+        "ledger": {**ledger, "pass": ok},
+        "raw": raw,
+    }
+
+
+def render(report: dict[str, Any]) -> str:
+    head = ("measure", "stat", "otp-tui side", "baseline", "ratio", "budget", "")
+    lines = [head]
+    for row in report["comparisons"]:
+        budget = f"≤ {row['budget']:.2f}" if row["budget"] is not None else "—"
+        verdict = {True: "PASS", False: "FAIL", None: ""}[row["pass"]]
+        lines.append(
+            (
+                f"{row['what']} ({row['side']} vs {row['base']})",
+                row["stat"],
+                f"{row['shown'][0]} [{row['spread'][0]}]",
+                f"{row['shown'][1]} [{row['spread'][1]}]",
+                f"{row['ratio']:.2f}x",
+                budget,
+                verdict,
+            )
+        )
+    widths = [max(len(line[i]) for line in lines) for i in range(len(head))]
+    out = [
+        "  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True))
+        for line in lines
+    ]
+    out.insert(1, "  ".join("-" * width for width in widths))
+    ledger = report["ledger"]
+    out.append("")
+    out.append(
+        f"ledger under contention: {ledger['processes']} processes x {ledger['events_each']} "
+        f"wrong codes on one address: {ledger['seconds']:.2f} s, "
+        f"{ledger['recorded']}/{ledger['expected']} recorded, "
+        f"{ledger['failed_processes']} processes failed  " + ("PASS" if ledger["pass"] else "FAIL")
+    )
+    m = report["machine"]
+    out.append(
+        f"machine: {m['nproc']} CPUs, {m['cpu']}, Python {m['python']}, {m['platform']}; "
+        f"medians of {report['runs']} runs per side, [min–max]"
+    )
+    return "\n".join(out)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runs", type=int, default=9, help="runs per side (at least 7)")
+    parser.add_argument(
+        "--pairs", type=int, default=5, help="responsiveness samples per side in each run"
+    )
+    parser.add_argument("--json", type=Path, default=HERE / "results.json", metavar="PATH")
+    args = parser.parse_args(argv)
+    if args.runs < 7:
+        parser.error("--runs must be at least 7")
+    raw: dict[str, Any] = {}
+    with Workspace.create() as workspace:
+        steps: list[tuple[str, Callable[[], Any]]] = [
+            ("first_screen", lambda: first_screen(workspace, args.runs)),
+            ("responsiveness", lambda: responsiveness(workspace, args.runs, args.pairs)),
+            ("send", lambda: send_time(workspace, args.runs)),
+            ("ledger", lambda: ledger_contention(workspace)),
+        ]
+        for name, step in steps:
+            print(f"bench: {name}…", file=sys.stderr, flush=True)
+            raw[name] = step()
+    report = build_report(raw, args.runs)
+    print(render(report))
+    args.json.write_text(json.dumps(report, indent=2) + "\n")
+    print(f"bench: wrote {args.json}", file=sys.stderr)
+    failed = [row for row in report["comparisons"] if row["pass"] is False]
+    return 1 if failed or not report["ledger"]["pass"] else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
