@@ -70,6 +70,9 @@ class SendFailure:
 class OtpApp(App[RunResult]):
     CSS_PATH = "otp_tui.tcss"
     TITLE = "otp-tui"
+    # Screens get the class -short below 20 rows, and the stylesheet tightens the spacing so
+    # everything essential still fits at 60x15.
+    VERTICAL_BREAKPOINTS: ClassVar[list[tuple[int, str]] | None] = [(0, "-short"), (20, "-tall")]
     ENABLE_COMMAND_PALETTE = False
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+q", "give_up", "Quit", tooltip="Stop without verifying", id="quit"),
@@ -91,6 +94,7 @@ class OtpApp(App[RunResult]):
         send: SendFunction | None = None,
         storage_errors: tuple[type[Exception], ...] = (),
         blink: bool = True,
+        origin: str | None = None,
     ) -> None:
         super().__init__()
         self.settings = settings
@@ -109,6 +113,7 @@ class OtpApp(App[RunResult]):
         self.error: str | None = None  # printed by the CLI once the terminal is restored
         self.result: RunResult | None = None
         self.blink = blink  # snapshot tests switch the cursor blink off
+        self._origin = origin  # where the mail says the code was asked from; None: this host
         if demo:
             self.sub_title = "demo mode"
 
@@ -163,8 +168,8 @@ class OtpApp(App[RunResult]):
     def server_label(self) -> str:
         if self.demo:
             return "the demo outbox"
-        smtp = self.settings.smtp
-        return f"{smtp.host}:{smtp.effective_port}"
+        # The host alone: the port is an operator's detail (`otp-tui check` shows it).
+        return str(self.settings.smtp.host)
 
     # Events from the screens
     def submit_address(self, raw: str) -> AddressAnswer:
@@ -275,7 +280,7 @@ class OtpApp(App[RunResult]):
             request.address,
             request.code.reveal(),
             ttl_seconds=int(request.ttl),
-            requested_from=describe_origin(),
+            requested_from=self._origin or describe_origin(),
         )
         await send(smtp, message)
 

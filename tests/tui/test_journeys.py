@@ -8,7 +8,7 @@ import asyncio
 
 import pytest
 from textual import events
-from tui_harness import build_app, code_in
+from tui_harness import build_app, code_in, wait_for
 
 from otp_tui.tui.app import StorageFailure
 from otp_tui.tui.screens.address import AddressScreen
@@ -20,16 +20,6 @@ from otp_tui.tui.widgets.code_entry import CodeEntry
 
 ADDRESS = "user@example.com"
 SIZE = (80, 24)
-
-
-async def wait_for(pilot, condition, timeout=5.0):
-    """Wait for real I/O (an SMTP exchange) to land; bounded, and never for time to pass."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not condition():
-        assert loop.time() < deadline, f"gave up waiting; screen is {pilot.app.screen!r}"
-        await pilot.pause(0.02)
-    await pilot.pause()  # let a screen that just arrived finish composing
 
 
 def text_of(app, selector):
@@ -300,15 +290,21 @@ async def test_an_unusable_ledger_stops_the_run_unverified(tmp_path):
 
     garbage = tmp_path / "ledger.sqlite3"
     garbage.write_bytes(b"this is not a database" * 100)
-    harness = build_app(demo=True, outbox_dir=tmp_path / "outbox")
-    app = harness.app
-    app.machine._ledger = LazyLedger(Settings(state=StateSettings(ledger=garbage)))
-    app._storage_errors = (LedgerError,)
-    with pytest.raises(StorageFailure):
+    app = build_app(
+        demo=True,
+        outbox_dir=tmp_path / "outbox",
+        ledger=LazyLedger(Settings(state=StateSettings(ledger=garbage))),
+        storage_errors=(LedgerError,),
+    ).app
+
+    async def journey():
         async with app.run_test(size=SIZE) as pilot:
             await submit_address(pilot)
             await pilot.pause()
+
+    with pytest.raises(StorageFailure):  # Pilot hands the app's failure to the test
+        await journey()
     assert app.return_code == 2
     assert str(garbage) in app.error
     assert app.return_value is None or not app.return_value.verified
-    assert garbage.read_bytes() == b"this is not a database" * 100
+    assert garbage.read_bytes() == b"this is not a database" * 100  # not replaced

@@ -6,6 +6,7 @@ is a real aiosmtpd server and Maildir.
 
 from __future__ import annotations
 
+import asyncio
 import re
 import socket
 from dataclasses import dataclass
@@ -19,7 +20,7 @@ from fakes import FakeClock
 
 from otp_tui.config import PolicySettings, SenderSettings, Settings, SmtpSettings
 from otp_tui.core.codes import OneTimeCode
-from otp_tui.core.limits import MemoryLedger
+from otp_tui.core.limits import LimitsLedger, MemoryLedger
 from otp_tui.core.machine import Verification
 from otp_tui.core.policy import Policy
 from otp_tui.tui.app import OtpApp
@@ -34,7 +35,7 @@ class Harness:
     app: OtpApp
     clock: FakeClock
     wall: FakeClock
-    ledger: MemoryLedger
+    ledger: LimitsLedger
 
 
 def build_app(
@@ -45,8 +46,9 @@ def build_app(
     outbox_dir: Path | None = None,
     policy: dict[str, Any] | None = None,
     code: str | None = None,
-    ledger: MemoryLedger | None = None,
+    ledger: LimitsLedger | None = None,
     wall: FakeClock | None = None,
+    storage_errors: tuple[type[Exception], ...] = (),
 ) -> Harness:
     clock = FakeClock()
     wall = wall or FakeClock(WALL_START)
@@ -72,8 +74,20 @@ def build_app(
         wall_clock=wall,
         outbox_dir=outbox_dir,
         blink=False,
+        storage_errors=storage_errors,
+        origin="test-host",
     )
     return Harness(app, clock, wall, ledger)
+
+
+async def wait_for(pilot: Any, condition: Any, timeout: float = 5.0) -> None:
+    """Wait for real I/O (an SMTP exchange) to land; bounded, and never for time to pass."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not condition():
+        assert loop.time() < deadline, f"gave up waiting; screen is {pilot.app.screen!r}"
+        await pilot.pause(0.02)
+    await pilot.pause()  # let a screen that just arrived finish composing
 
 
 def code_in(message: EmailMessage, length: int = 6) -> str:

@@ -21,6 +21,8 @@ class ResultScreen(OtpScreen):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("enter", "app.quit_with_result", "Quit", tooltip="Leave otp-tui"),
         Binding("q", "app.quit_with_result", "Quit", show=False),
+        # The run is over: ctrl+q leaves with this result, and the footer names one Quit key.
+        Binding("ctrl+q", "app.quit_with_result", "Quit", show=False),
     ]
 
     def __init__(self, result: RunResult, ending: Ending) -> None:
