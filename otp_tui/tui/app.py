@@ -72,7 +72,7 @@ class OtpApp(App[RunResult]):
     TITLE = "otp-tui"
     # Screens get the class -short below 20 rows, and the stylesheet tightens the spacing so
     # everything essential still fits at 60x15.
-    VERTICAL_BREAKPOINTS: ClassVar[list[tuple[int, str]] | None] = [(0, "-short"), (20, "-tall")]
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (20, "-tall")]
     ENABLE_COMMAND_PALETTE = False
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+q", "give_up", "Quit", tooltip="Stop without verifying", id="quit"),
