@@ -59,7 +59,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--json", action="store_true", help="print one JSON object with the result on stdout"
     )
-    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    parser.add_argument("--version", action=_VersionAction)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     commands.add_parser(
         "check", parents=[common], help="check the SMTP configuration without sending mail"
@@ -71,6 +71,18 @@ def _parser() -> argparse.ArgumentParser:
     unlock = commands.add_parser("unlock", parents=[common], help="lift a lock on an address")
     unlock.add_argument("address")
     return parser
+
+
+class _VersionAction(argparse.Action):
+    """--version, looked up only when asked for: reading package metadata scans site-packages,
+    and argparse's own "version" action would do that on every start."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: object) -> None:
+        super().__init__(option_strings, dest, nargs=0, help="show the version and exit")
+
+    def __call__(self, parser: argparse.ArgumentParser, *args: object) -> None:
+        print(f"{PROG} {_version()}")
+        parser.exit()
 
 
 def _version() -> str:
