@@ -72,7 +72,7 @@ class OtpApp(App[RunResult]):
     TITLE = "otp-tui"
     # Screens get the class -short below 20 rows, and the stylesheet tightens the spacing so
     # everything essential still fits at 60x15.
-    VERTICAL_BREAKPOINTS = [(0, "-short"), (20, "-tall")]
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (20, "-tall")]  # noqa: RUF012 (Textual's own type)
     ENABLE_COMMAND_PALETTE = False
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+q", "give_up", "Quit", tooltip="Stop without verifying", id="quit"),
@@ -119,6 +119,10 @@ class OtpApp(App[RunResult]):
 
     # Lifecycle
     def on_mount(self) -> None:
+        if not self.is_headless:  # a real terminal: SIGHUP, SIGTERM, SIGINT end the run
+            from otp_tui.tui.signals import install_signal_handlers
+
+            install_signal_handlers(self)
         self.push_screen(AddressScreen())
 
     async def on_unmount(self) -> None:

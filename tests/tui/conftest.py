@@ -3,7 +3,7 @@
 import os
 import time
 
-# Before Textual is imported anywhere: snapshots must not depend on animation frames.
+# For any Textual app a test starts in a subprocess; in-process apps are set by the harness.
 os.environ["TEXTUAL_ANIMATIONS"] = "none"
 # "Locked until 12:15" must read the same on every machine.
 os.environ["TZ"] = "UTC"

@@ -77,6 +77,9 @@ def build_app(
         storage_errors=storage_errors,
         origin="test-host",
     )
+    # Set on the app itself: the snapshot plugin imports Textual before any conftest runs, so
+    # TEXTUAL_ANIMATIONS in the environment comes too late to count.
+    app.animation_level = "none"
     return Harness(app, clock, wall, ledger)
 
 
