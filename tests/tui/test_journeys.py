@@ -7,9 +7,11 @@ and move the machine's clock by hand instead of sleeping.
 import asyncio
 
 import pytest
+from fakes import FakeClock
 from textual import events
 from tui_harness import build_app, code_in, wait_for
 
+from otp_tui.core.limits import MemoryLedger
 from otp_tui.tui.app import StorageFailure
 from otp_tui.tui.screens.address import AddressScreen
 from otp_tui.tui.screens.code import CodeScreen
@@ -308,3 +310,30 @@ async def test_an_unusable_ledger_stops_the_run_unverified(tmp_path):
     assert str(garbage) in app.error
     assert app.return_value is None or not app.return_value.verified
     assert garbage.read_bytes() == b"this is not a database" * 100  # not replaced
+
+
+class _BrokenLedger(MemoryLedger):
+    """A ledger with a bug in it: the app must end unverified, with one line and no traceback."""
+
+    def record_wrong_code(self, address):
+        raise ZeroDivisionError("a bug")
+
+
+async def test_an_unexpected_error_ends_unverified_with_one_line(smtp_server):
+    server = await smtp_server()
+    harness = build_app(smtp=server.settings(), ledger=_BrokenLedger(FakeClock()))
+    app = harness.app
+
+    async def journey():
+        async with app.run_test(size=SIZE) as pilot:
+            await submit_address(pilot)
+            code = await reach_code_screen(pilot, server)
+            await pilot.press(*("0" if code[0] != "0" else "1") * 6)
+            await pilot.pause()
+
+    with pytest.raises(ZeroDivisionError):  # Pilot hands the app's failure to the test
+        await journey()
+    assert app.return_code == 1
+    assert app.error == "unexpected error (ZeroDivisionError); not verified"
+    assert app._exit_renderables == []  # no traceback is printed on the way out
+    assert not app.return_value.verified
