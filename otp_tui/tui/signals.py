@@ -1,0 +1,136 @@
+"""Signals while the terminal app runs: a dropped connection, a kill, Ctrl+C, Ctrl+Z.
+
+Textual 8.2 handles none of SIGHUP, SIGTERM or SIGINT itself (its terminal driver only
+installs SIGTSTP/SIGCONT handlers for suspending, and turns ISIG off so that the Ctrl+C key
+arrives as a key). Left alone, SIGHUP and SIGTERM kill the process with no audit line and
+the terminal still in application mode, and a real SIGINT ends as a plain failure. So while
+the app runs:
+
+- SIGHUP (the SSH connection dropped), SIGTERM and SIGINT end the run through
+  ``OtpApp.end_from_signal``: the audit line is written, Textual restores the terminal if one
+  remains, and the exit status is 129, 143 or 130. Never "verified".
+- SIGTSTP is ignored. A gate must not be something the user can step around by suspending it:
+  a suspended otp-tui leaves a ForceCommand wrapper waiting, and resuming it elsewhere would
+  make no sense. (The Ctrl+Z key itself has no binding; this covers ``kill -TSTP`` and
+  ``TEXTUAL_ALLOW_SIGNALS``, which makes the keys raise signals again.)
+- A watchdog: once a signal has asked the app to stop, the process is gone within
+  ``EXIT_DEADLINE`` seconds even if shutting down blocks (a terminal nobody reads can stall
+  the writes that restore it). The audit line is written before the deadline starts.
+
+The handlers go on the running asyncio loop, so they run as ordinary callbacks on the app's
+own thread, never in the middle of a Textual method. Closing the loop removes them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import logging
+import os
+import signal
+import threading
+from collections.abc import Callable
+from typing import Protocol
+
+from otp_tui.result import EXIT_HANGUP, EXIT_INTERRUPTED, EXIT_TERMINATED, Reason
+
+log = logging.getLogger(__name__)
+
+EXIT_DEADLINE = 3.0  # seconds from the first ending signal to a forced exit
+
+ENDINGS: dict[signal.Signals, tuple[Reason, int]] = {
+    signal.SIGHUP: ("hangup", EXIT_HANGUP),
+    signal.SIGTERM: ("terminated", EXIT_TERMINATED),
+    signal.SIGINT: ("interrupted", EXIT_INTERRUPTED),
+}
+
+
+class SignalTarget(Protocol):
+    """What the handlers need of the app (`OtpApp` is the real one)."""
+
+    def end_from_signal(self, reason: Reason) -> None: ...
+
+    def call_next(self, callback: Callable[..., object], *args: object) -> None: ...
+
+
+class _Watchdog:
+    """Forces the exit if an orderly one has not happened in time."""
+
+    def __init__(self, deadline: float) -> None:
+        self._deadline = deadline
+        self._timer: threading.Timer | None = None
+
+    def arm(self, status: int) -> None:
+        if self._timer is not None:  # the first signal's status stands
+            return
+        # A daemon thread: an orderly exit before the deadline simply ends it.
+        timer = threading.Timer(self._deadline, os._exit, args=(status,))
+        timer.daemon = True
+        timer.name = "otp-tui-exit-deadline"
+        self._timer = timer
+        timer.start()
+
+
+def install_signal_handlers(
+    app: SignalTarget,
+    loop: asyncio.AbstractEventLoop | None = None,
+    *,
+    deadline: float = EXIT_DEADLINE,
+) -> Callable[[], None]:
+    """Route ending signals to ``app.end_from_signal`` and ignore SIGTSTP.
+
+    Returns a function that removes the handlers again (closing the loop also does).
+    """
+    loop = loop if loop is not None else asyncio.get_running_loop()
+    watchdog = _Watchdog(deadline)
+
+    def on_ending(reason: Reason, status: int) -> None:
+        watchdog.arm(status)
+        _detach_dead_terminal()
+        try:
+            app.end_from_signal(reason)
+        except Exception as error:
+            # Hand the failure to the app's own error path (a failed audit write is exit
+            # status 2 there), rather than losing it in asyncio's callback logger.
+            app.call_next(_reraise, error)
+
+    for signum, (reason, status) in ENDINGS.items():
+        loop.add_signal_handler(signum, on_ending, reason, status)
+    loop.add_signal_handler(signal.SIGTSTP, _refuse_suspend)
+
+    def remove() -> None:
+        for signum in (*ENDINGS, signal.SIGTSTP):
+            loop.remove_signal_handler(signum)
+
+    return remove
+
+
+def _detach_dead_terminal() -> None:
+    """Point stdout and stderr at /dev/null if they are a terminal that has hung up.
+
+    Writes to a hung-up terminal fail with EIO: Textual's last writes (restoring a terminal
+    that no longer exists), the ``--json`` line and the interpreter's final flush would turn
+    the exit status into 1 or 120 and print tracebacks to nowhere. Nobody can read them, so
+    they may as well succeed. A zero-length write is the probe: it fails with EIO only on a
+    hung-up terminal, and succeeds on a live one, a pipe or a file.
+    """
+    devnull: int | None = None
+    for fd in (1, 2):
+        try:
+            os.write(fd, b"")
+        except OSError as error:
+            if error.errno != errno.EIO:
+                continue
+            if devnull is None:
+                devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, fd)
+    if devnull is not None:
+        os.close(devnull)
+
+
+def _reraise(error: Exception) -> None:
+    raise error
+
+
+def _refuse_suspend() -> None:
+    log.debug("SIGTSTP ignored: otp-tui cannot be suspended")
