@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from email.message import EmailMessage
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar, Protocol, TypeVar
@@ -192,11 +192,13 @@ class OtpApp(App[RunResult]):
         return answer
 
     def retry_send(self) -> None:
+        from otp_tui.tui.screens.sending import SendingScreen
+
         answer = self._guarded(self.machine.retry_send)
         if isinstance(answer, SendCode):
             self._start_send(answer)
-        elif self.screen.is_current and hasattr(self.screen, "show_refusal"):
-            self.screen.show_refusal(answer)
+        elif isinstance(self.screen, SendingScreen):
+            self.screen.show_refusal(answer)  # e.g. the hourly budget ran out meanwhile
 
     def submit_code(self, text: str) -> CodeAnswer:
         answer = self._guarded(lambda: self.machine.submit_code(text))
@@ -234,7 +236,11 @@ class OtpApp(App[RunResult]):
         self._end_unverified(reason)
 
     def _end_unverified(self, reason: Reason) -> None:
-        if self.result is not None:  # already finished (e.g. on a result screen)
+        if self.result is not None:  # on a result screen
+            if reason != "cancelled":
+                # Interrupted, hung up or terminated before the user left: whatever the screen
+                # said, the caller is told the run did not complete (fail closed).
+                self.result = replace(self.result, verified=False, reason=reason)
             self.exit(self.result, return_code=self.result.exit_status)
             return
         if not self.machine.phase.finished:

@@ -337,3 +337,18 @@ async def test_an_unexpected_error_ends_unverified_with_one_line(smtp_server):
     assert app.error == "unexpected error (ZeroDivisionError); not verified"
     assert app._exit_renderables == []  # no traceback is printed on the way out
     assert not app.return_value.verified
+
+
+async def test_ctrl_c_on_the_verified_screen_still_reports_an_interruption(smtp_server):
+    server = await smtp_server()
+    app = build_app(smtp=server.settings()).app
+    async with app.run_test(size=SIZE) as pilot:
+        await submit_address(pilot)
+        code = await reach_code_screen(pilot, server)
+        await pilot.press(*code)
+        await wait_for(pilot, lambda: isinstance(app.screen, ResultScreen))
+        await pilot.press("ctrl+c")
+        await pilot.pause()
+    assert app.return_code == 130
+    assert app.return_value.reason == "interrupted"
+    assert not app.return_value.verified
