@@ -712,7 +712,8 @@ def build_report(raw: dict[str, Any], runs: int) -> dict[str, Any]:
     stall = raw["responsiveness"]
     what = "Escape to address screen"
     compare("responsiveness", what, "stalled", "idle", stall, _ms)
-    compare("responsiveness", what, "stalled", "idle", stall, _ms, "p95")
+    # The budgets are on medians; the 95th percentiles are shown beside them.
+    compare("responsiveness", what, "stalled", "idle", stall, _ms, "p95", budgeted=False)
     # For information: a whole screen change against the cheapest change there is.
     compare(
         "typing", "Escape (stalled) vs a typed key", "stalled", "typing", stall, _ms, budgeted=False
