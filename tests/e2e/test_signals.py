@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import OTP_TUI, OtpHome, Terminal, process_alive, session_members
+from pty_harness import OTP_TUI, OtpHome, Terminal, process_alive, session_members
 
 ADDRESS = "alice@example.com"
 ALT_SCREEN_OFF = b"\x1b[?1049l"  # the last thing Textual does when it restores the terminal

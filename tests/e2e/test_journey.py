@@ -1,0 +1,92 @@
+"""Whole runs of the real `otp-tui` in a pseudo-terminal, by keys alone, in demo mode.
+
+The code is read out of the demo outbox's Maildir, as a user reads their mail; limits come from
+the SQLite ledger in the temporary state directory, so a second run sees what the first left.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+from pty_harness import OTP_TUI, OtpHome, Terminal
+
+ADDRESS = "bob@example.com"
+
+
+def wrong_code(code: str) -> str:
+    """A code of the same length that is certainly not `code`."""
+    return "".join(str((int(digit) + 1) % 10) for digit in code)
+
+
+def test_demo_journey_by_keys_exits_0_with_a_verified_json_line(
+    terminal: Callable[..., Terminal], otp_home: OtpHome, tmp_path: Path
+) -> None:
+    term = terminal("--json", stdout_file=tmp_path / "result.json")
+    term.expect("Demo mode")
+    term.expect("Verify your email address")
+    term.type(ADDRESS)
+    term.send("\r")
+    term.expect("Enter the code")
+    term.type(otp_home.read_code())  # the entry submits itself once complete
+    term.expect("Verified")
+    term.send("\r")
+
+    assert term.wait() == 0
+    assert term.json_line() == {
+        "verified": True,
+        "email": ADDRESS,
+        "reason": "verified",
+        "sends": 1,
+        "wrong_attempts": 0,
+    }
+    events = [line["event"] for line in otp_home.audit_lines()]
+    assert events == ["send_requested", "sent", "verified"]
+
+
+def test_a_lockout_survives_starting_otp_tui_again(
+    terminal: Callable[..., Terminal], otp_home: OtpHome, tmp_path: Path
+) -> None:
+    limits = ("--set", "policy.max_attempts=2", "--set", "policy.lockout=900")
+
+    first = terminal(*limits, "--json", stdout_file=tmp_path / "first.json")
+    first.expect("Verify your email address")
+    first.type(ADDRESS)
+    first.send("\r")
+    first.expect("Enter the code")
+    wrong = wrong_code(otp_home.read_code())
+    first.type(wrong)
+    first.expect("Wrong code: 1 attempt left")
+    first.type(wrong)
+    first.expect("Locked")
+    first.send("\r")
+    assert first.wait() == 1
+    assert first.json_line()["reason"] == "locked"
+
+    # A new process, the same state directory: the lock is in the ledger, not in memory.
+    second = terminal(*limits, "--email", ADDRESS, "--json", stdout_file=tmp_path / "second.json")
+    second.expect("Locked")
+    second.send("\r")
+    assert second.wait() == 1
+    result = second.json_line()
+    assert (result["verified"], result["reason"], result["sends"]) == (False, "locked", 0)
+
+    # And by typing the address, as a person who hopes the lock went with the process would.
+    third = terminal(*limits)
+    third.expect("Verify your email address")
+    third.type(ADDRESS)
+    third.send("\r")
+    third.expect("This address is locked until")
+    assert len(list((otp_home.state / "outbox" / "new").iterdir())) == 1  # no second mail
+    status = subprocess.run(
+        [*OTP_TUI, *limits, "status", ADDRESS],
+        capture_output=True,
+        text=True,
+        env=otp_home.env,
+        timeout=20,
+        check=True,
+    )
+    assert "locked" in status.stdout.lower()
+    third.send("\x11")  # ctrl+q: give up
+    assert third.wait() == 1
