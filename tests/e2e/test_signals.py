@@ -10,6 +10,7 @@ import contextlib
 import os
 import signal
 import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -143,3 +144,57 @@ def test_without_a_terminal_one_line_and_exit_status_2(otp_home: OtpHome) -> Non
     assert len(lines) == 1
     assert lines[0].endswith("otp-tui needs an interactive terminal; try ssh -t")
     assert otp_home.audit_lines() == []
+
+
+def test_a_signal_on_the_verified_screen_is_not_a_success(
+    terminal: Callable[..., Terminal], otp_home: OtpHome, tmp_path: Path
+) -> None:
+    # "Verified" is on screen but the user has not left it: a wrapper waiting on the exit
+    # status must still not open the gate when the session is killed or dropped.
+    term = terminal("--json", stdout_file=tmp_path / "stdout")
+    to_code_screen(term)
+    term.type(otp_home.read_code())
+    term.expect("Verified")
+    os.kill(term.pid, signal.SIGTERM)
+
+    assert term.wait(timeout=5) == 143
+    result = term.json_line()
+    assert (result["verified"], result["reason"]) == (False, "terminated")
+
+
+# A stand-in for an app whose shutdown never finishes: the exit deadline must still end it.
+_STUCK_APP = """
+import asyncio, sys
+from otp_tui.tui.signals import install_signal_handlers
+
+class Stuck:
+    def end_from_signal(self, reason):
+        print(reason, flush=True)  # asked to stop, and then never does
+
+    def call_next(self, callback, *args):
+        pass
+
+async def main():
+    install_signal_handlers(Stuck(), deadline=0.5)
+    print("ready", flush=True)
+    await asyncio.Event().wait()
+
+asyncio.run(main())
+"""
+
+
+def test_the_exit_deadline_ends_a_run_whose_shutdown_hangs(otp_home: OtpHome) -> None:
+    with subprocess.Popen(
+        [sys.executable, "-c", _STUCK_APP],
+        stdout=subprocess.PIPE,
+        text=True,
+        env=otp_home.env,
+    ) as stuck:
+        try:
+            assert stuck.stdout is not None
+            assert stuck.stdout.readline() == "ready\n"
+            stuck.send_signal(signal.SIGHUP)
+            assert stuck.wait(timeout=5) == 129
+            assert stuck.stdout.read() == "hangup\n"
+        finally:
+            stuck.kill()
