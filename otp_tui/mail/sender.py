@@ -4,13 +4,33 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import ssl
 from email.message import EmailMessage
+from pathlib import Path
 
 from otp_tui.config import SmtpSettings
 from otp_tui.mail.errors import FailureKind, SendError
 from otp_tui.mail.session import Session, Step, build_tls_context, planned_steps, with_deadline
 
 log = logging.getLogger(__name__)
+
+# TLS contexts by (ca_file, validate_certs): loading the system trust store takes tens of
+# milliseconds, so it is done once per process, and `prepare` can do it before the first send.
+_tls_contexts: dict[tuple[Path | None, bool], ssl.SSLContext] = {}
+
+
+def _tls_context(smtp: SmtpSettings) -> ssl.SSLContext:
+    key = (smtp.ca_file, smtp.validate_certs)
+    context = _tls_contexts.get(key)
+    if context is None:
+        context = _tls_contexts[key] = build_tls_context(smtp)
+    return context
+
+
+def prepare(smtp: SmtpSettings) -> None:
+    """Build the TLS context ahead of the first send (blocking: call it from a thread)."""
+    if smtp.host is not None and smtp.security != "none":
+        _tls_context(smtp)
 
 
 async def send_message(smtp: SmtpSettings, message: EmailMessage) -> None:
@@ -32,7 +52,7 @@ async def send_message(smtp: SmtpSettings, message: EmailMessage) -> None:
         context = None
         if smtp.security != "none":
             # Loading the system trust store reads many files; keep it off the event loop.
-            context = await asyncio.to_thread(build_tls_context, smtp)
+            context = await asyncio.to_thread(_tls_context, smtp)
         session = Session(smtp, context)
         for step in planned_steps(smtp, send=True):
             await session.run(step, message)
