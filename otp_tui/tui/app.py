@@ -125,6 +125,27 @@ class OtpApp(App[RunResult]):
             install_signal_handlers(self)
         self.push_screen(AddressScreen())
 
+    def on_ready(self) -> None:
+        # The first frame is up: while the user types, import the mail stack and load the TLS
+        # trust store in a thread, so the first send waits for neither. Both stay off the
+        # start-up path (tests/bench/bench.py measures the two).
+        self.set_timer(0.25, self._start_preparing)
+
+    def _start_preparing(self) -> None:
+        self.run_worker(self._prepare_send, thread=True, exit_on_error=False, group="prepare")
+
+    def _prepare_send(self) -> None:
+        import importlib
+
+        importlib.import_module("otp_tui.mail.message")
+        from otp_tui.mail.sender import prepare
+
+        if not self.demo:
+            try:
+                prepare(self.settings.smtp)
+            except Exception:  # the send itself reports the problem, with its kind
+                log.debug("could not prepare the TLS context", exc_info=True)
+
     async def on_unmount(self) -> None:
         if self._outbox is not None:
             await self._outbox.stop()
