@@ -60,8 +60,12 @@ class _Watchdog:
         self._deadline = deadline
         self._timer: threading.Timer | None = None
 
+    @property
+    def armed(self) -> bool:
+        return self._timer is not None
+
     def arm(self, status: int) -> None:
-        if self._timer is not None:  # the first signal's status stands
+        if self._timer is not None:
             return
         # A daemon thread: an orderly exit before the deadline simply ends it.
         timer = threading.Timer(self._deadline, os._exit, args=(status,))
@@ -85,6 +89,8 @@ def install_signal_handlers(
     watchdog = _Watchdog(deadline)
 
     def on_ending(reason: Reason, status: int) -> None:
+        if watchdog.armed:  # already ending: the first signal's reason and status stand
+            return
         watchdog.arm(status)
         _detach_dead_terminal()
         try:

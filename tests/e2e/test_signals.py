@@ -73,6 +73,24 @@ def test_an_ending_signal_gives_its_status_an_audit_line_and_a_restored_terminal
     assert session_members(term.pid) == []
 
 
+def test_two_ending_signals_give_one_consistent_ending(
+    terminal: Callable[..., Terminal], otp_home: OtpHome, tmp_path: Path
+) -> None:
+    # A dropped connection is often followed at once by a SIGTERM from whoever cleans up.
+    # Which of the two the process sees first is up to the kernel and the threads; whichever
+    # it is decides the status, the --json reason and the one audit line alike.
+    term = terminal("--json", stdout_file=tmp_path / "stdout")
+    to_code_screen(term)
+    os.kill(term.pid, signal.SIGHUP)
+    os.kill(term.pid, signal.SIGTERM)
+
+    status = term.wait(timeout=5)
+    reason = {129: "hangup", 143: "terminated"}[status]
+    assert term.json_line()["reason"] == reason
+    endings = [line for line in otp_home.audit_lines() if line["event"] == "interrupted"]
+    assert [line["reason"] for line in endings] == [reason]
+
+
 def test_a_dead_terminal_ends_the_run_at_once_with_an_audit_line(
     terminal: Callable[..., Terminal], otp_home: OtpHome
 ) -> None:
