@@ -133,6 +133,8 @@ PermitRootLogin prohibit-password
 UsePAM no
 StrictModes no
 DisableForwarding yes
+PermitUserRC no
+PermitTTY yes
 ForceCommand {wrapper}
 LogLevel VERBOSE
 """
