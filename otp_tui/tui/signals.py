@@ -13,6 +13,8 @@ the app runs:
   a suspended otp-tui leaves a ForceCommand wrapper waiting, and resuming it elsewhere would
   make no sense. (The Ctrl+Z key itself has no binding; this covers ``kill -TSTP`` and
   ``TEXTUAL_ALLOW_SIGNALS``, which makes the keys raise signals again.)
+- A terminal that hangs up without a SIGHUP reaching the process ends the run the same way,
+  found by a cheap look once a second.
 - A watchdog: once a signal has asked the app to stop, the process is gone within
   ``EXIT_DEADLINE`` seconds even if shutting down blocks (a terminal nobody reads can stall
   the writes that restore it). The audit line is written before the deadline starts.
@@ -37,6 +39,7 @@ from otp_tui.result import EXIT_HANGUP, EXIT_INTERRUPTED, EXIT_TERMINATED, Reaso
 log = logging.getLogger(__name__)
 
 EXIT_DEADLINE = 3.0  # seconds from the first ending signal to a forced exit
+TERMINAL_WATCH_INTERVAL = 1.0  # seconds between looks at whether the terminal still exists
 
 ENDINGS: dict[signal.Signals, tuple[Reason, int]] = {
     signal.SIGHUP: ("hangup", EXIT_HANGUP),
@@ -80,8 +83,9 @@ def install_signal_handlers(
     loop: asyncio.AbstractEventLoop | None = None,
     *,
     deadline: float = EXIT_DEADLINE,
+    watch_interval: float = TERMINAL_WATCH_INTERVAL,
 ) -> Callable[[], None]:
-    """Route ending signals to ``app.end_from_signal`` and ignore SIGTSTP.
+    """Route ending signals to ``app.end_from_signal``, ignore SIGTSTP, watch the terminal.
 
     Returns a function that removes the handlers again (closing the loop also does).
     """
@@ -104,11 +108,40 @@ def install_signal_handlers(
         loop.add_signal_handler(signum, on_ending, reason, status)
     loop.add_signal_handler(signal.SIGTSTP, _refuse_suspend)
 
+    watch: asyncio.TimerHandle | None = None
+
+    def watch_terminal() -> None:
+        # A terminal can die without a SIGHUP reaching us (we are not in its session, or a
+        # wrapper ignored the signal and survived). Textual's input thread then spins on the
+        # end-of-file it keeps reading, at full CPU, for ever. Look once in a while.
+        nonlocal watch
+        if any(_hung_up(fd) for fd in (0, 2)):
+            on_ending("hangup", EXIT_HANGUP)
+        else:
+            watch = loop.call_later(watch_interval, watch_terminal)
+
+    watch = loop.call_later(watch_interval, watch_terminal)
+
     def remove() -> None:
+        if watch is not None:
+            watch.cancel()
         for signum in (*ENDINGS, signal.SIGTSTP):
             loop.remove_signal_handler(signum)
 
     return remove
+
+
+def _hung_up(fd: int) -> bool:
+    """True if `fd` is a terminal that has hung up.
+
+    A zero-length write is the probe: it fails with EIO only on a hung-up terminal, and
+    succeeds on a live one, a pipe or a file (EBADF for a read-only descriptor is not EIO).
+    """
+    try:
+        os.write(fd, b"")
+    except OSError as error:
+        return error.errno == errno.EIO
+    return False
 
 
 def _detach_dead_terminal() -> None:
@@ -117,16 +150,11 @@ def _detach_dead_terminal() -> None:
     Writes to a hung-up terminal fail with EIO: Textual's last writes (restoring a terminal
     that no longer exists), the ``--json`` line and the interpreter's final flush would turn
     the exit status into 1 or 120 and print tracebacks to nowhere. Nobody can read them, so
-    they may as well succeed. A zero-length write is the probe: it fails with EIO only on a
-    hung-up terminal, and succeeds on a live one, a pipe or a file.
+    they may as well succeed.
     """
     devnull: int | None = None
     for fd in (1, 2):
-        try:
-            os.write(fd, b"")
-        except OSError as error:
-            if error.errno != errno.EIO:
-                continue
+        if _hung_up(fd):
             if devnull is None:
                 devnull = os.open(os.devnull, os.O_WRONLY)
             os.dup2(devnull, fd)

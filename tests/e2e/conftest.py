@@ -35,8 +35,15 @@ def terminal(otp_home: OtpHome) -> Iterator[Callable[..., Terminal]]:
         stdout_file: Path | None = None,
         env: dict[str, str] | None = None,
         argv: Sequence[str] = OTP_TUI,
+        controlling: bool = True,
     ) -> Terminal:
-        term = Terminal([*argv, *args], env or otp_home.env, size=size, stdout_file=stdout_file)
+        term = Terminal(
+            [*argv, *args],
+            env or otp_home.env,
+            size=size,
+            stdout_file=stdout_file,
+            controlling=controlling,
+        )
         started.append(term)
         return term
 

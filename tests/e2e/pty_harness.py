@@ -103,7 +103,11 @@ def _take_terminal() -> None:  # pragma: no cover - runs in the child between fo
 
 
 class Terminal:
-    """One program on one pseudo-terminal: what it drew so far, its keys, its end."""
+    """One program on one pseudo-terminal: what it drew so far, its keys, its end.
+
+    ``controlling=False`` leaves the program in a session without a controlling terminal, so
+    closing our end hangs the terminal up without the kernel sending it SIGHUP.
+    """
 
     def __init__(
         self,
@@ -112,6 +116,7 @@ class Terminal:
         *,
         size: tuple[int, int] = (80, 24),
         stdout_file: Path | None = None,
+        controlling: bool = True,
     ) -> None:
         master, slave = os.openpty()
         cols, rows = size
@@ -126,7 +131,9 @@ class Terminal:
                 stderr=slave,
                 env=env,
                 start_new_session=True,
-                preexec_fn=_take_terminal,  # the only way to a controlling terminal here
+                preexec_fn=_take_terminal
+                if controlling
+                else None,  # the only way to a controlling terminal here
                 close_fds=True,
             )
         finally:

@@ -110,6 +110,19 @@ def test_a_dead_terminal_ends_the_run_at_once_with_an_audit_line(
     assert events.count(("interrupted", "hangup")) == 1
 
 
+def test_a_terminal_that_dies_without_a_sighup_still_ends_the_run(
+    terminal: Callable[..., Terminal], otp_home: OtpHome
+) -> None:
+    # Not the terminal's session (or a wrapper ignored SIGHUP and lived): no signal comes.
+    # Left alone, Textual's input thread would spin on end-of-file at full CPU for ever.
+    term = terminal(controlling=False)
+    to_code_screen(term)
+    term.close_terminal()
+
+    assert term.wait(timeout=5) == 129
+    assert otp_home.audit_lines()[-1]["reason"] == "hangup"
+
+
 def _state(pid: int) -> str:
     return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
 
