@@ -150,8 +150,6 @@ def _has_terminal() -> bool:
 
 
 def _run_app(args: argparse.Namespace, settings: Settings, err: TextIO) -> int:
-    if not _has_terminal():
-        return _fail("otp-tui needs an interactive terminal; try ssh -t", err)
     if args.email is not None:
         from otp_tui.core.address import normalise_address
 
@@ -159,6 +157,18 @@ def _run_app(args: argparse.Namespace, settings: Settings, err: TextIO) -> int:
             normalise_address(args.email)
         except ValueError as error:
             return _fail(f"--email: {error}", err)
+        if settings.demo and not args.demo:
+            # A gate that fell into demo mode (no [smtp] host) would show the code on its own
+            # screen and open for anyone: demo mode with --email must be asked for by name.
+            return _fail(
+                "--email without an [smtp] host would run in demo mode, where the code is "
+                "shown on screen; configure smtp.host, or add --demo to try it out",
+                err,
+            )
+
+    if not _has_terminal():
+        print(f"{PROG} needs an interactive terminal; try ssh -t", file=err)
+        return EXIT_USAGE
 
     from otp_tui.tui.launch import run_interactive
 
@@ -167,7 +177,12 @@ def _run_app(args: argparse.Namespace, settings: Settings, err: TextIO) -> int:
         print(f"{PROG}: {outcome.error}", file=err)
     result = outcome.result
     if args.json:
-        print(result.to_json(), flush=True)
+        try:
+            print(result.to_json(), flush=True)
+        except OSError:
+            # stdout was the terminal and it hung up: nobody is left to read the line, and the
+            # exit status still tells the caller.
+            pass
     return outcome.exit_status
 
 

@@ -175,3 +175,20 @@ def test_cli_refuses_to_run_without_a_terminal(tmp_path, capsys, monkeypatch):
     # Under pytest stdin is not a terminal: the app must not start.
     assert main([]) == 2
     assert "needs an interactive terminal; try ssh -t" in capsys.readouterr().err
+
+
+def test_email_in_demo_mode_must_be_asked_for_by_name(tmp_path, capsys, monkeypatch):
+    # A gate whose config lost its [smtp] host would fall into demo mode, where the code is on
+    # screen: refuse, unless --demo says this is a trial.
+    monkeypatch.setenv("OTP_TUI_CONFIG", str(write(tmp_path, "").path))
+    assert main(["--email", "a@example.com"]) == 2
+    assert "configure smtp.host, or add --demo" in capsys.readouterr().err
+    # With --demo the address is accepted; here it then stops only for want of a terminal.
+    assert main(["--demo", "--email", "a@example.com"]) == 2
+    assert "needs an interactive terminal" in capsys.readouterr().err
+
+
+def test_invalid_email_flag_is_a_usage_error(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("OTP_TUI_CONFIG", str(write(tmp_path, "").path))
+    assert main(["--demo", "--email", "not an address"]) == 2
+    assert capsys.readouterr().err.startswith("otp-tui: --email: ")

@@ -262,6 +262,8 @@ class OtpApp(App[RunResult]):
                 # Interrupted, hung up or terminated before the user left: whatever the screen
                 # said, the caller is told the run did not complete (fail closed).
                 self.result = replace(self.result, verified=False, reason=reason)
+                # The trail must not end on "verified" for a run the caller sees as failed.
+                self._record("interrupted", self.result.email, reason=reason)
             self.exit(self.result, return_code=self.result.exit_status)
             return
         if not self.machine.phase.finished:

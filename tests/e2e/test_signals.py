@@ -162,7 +162,7 @@ def test_ctrl_z_cannot_suspend_the_gate(
 def test_without_a_terminal_one_line_and_exit_status_2(otp_home: OtpHome) -> None:
     # `ssh host otp-tui` without -t: stdin is a pipe. Refused before Textual starts.
     run = subprocess.run(
-        [*OTP_TUI, "--email", ADDRESS],
+        [*OTP_TUI, "--demo", "--email", ADDRESS],
         stdin=subprocess.DEVNULL,
         capture_output=True,
         env=otp_home.env,
@@ -191,6 +191,9 @@ def test_a_signal_on_the_verified_screen_is_not_a_success(
     assert term.wait(timeout=5) == 143
     result = term.json_line()
     assert (result["verified"], result["reason"]) == (False, "terminated")
+    # The trail does not end on "verified" for a run the caller was told had failed.
+    last = otp_home.audit_lines()[-1]
+    assert (last["event"], last["reason"]) == ("interrupted", "terminated")
 
 
 # A stand-in for an app whose shutdown never finishes: the exit deadline must still end it.

@@ -1,7 +1,7 @@
 """otp-tui as an SSH gate: a real sshd on loopback, a ForceCommand wrapper, `ssh -tt` by keys.
 
 The wrapper is the README's "Use as a gate" recipe with the test's own paths: it runs
-`otp-tui --email ADDRESS` in demo mode and runs the command behind the gate only on exit
+`otp-tui --demo --email ADDRESS` (demo mode) and runs the command behind the gate only on exit
 status 0. That command prints a marker the wrapper's text never contains in one piece, so the
 marker on screen means the gate opened.
 
@@ -64,7 +64,7 @@ WRAPPER = """#!/bin/sh
 export HOME={home} XDG_CONFIG_HOME={home}/config XDG_STATE_HOME={home}/state
 export XDG_DATA_HOME={home}/data XDG_CACHE_HOME={home}/cache TEXTUAL_ANIMATIONS=none
 export OTP_TUI_POLICY__MAX_ATTEMPTS=2
-{otp_tui} --email {address} || exit $?
+{otp_tui} --demo --email {address} || exit $?
 exec /bin/sh -c 'printf "%s-%s\\n" GATE OPEN'
 """
 
