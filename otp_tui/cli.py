@@ -7,6 +7,7 @@ for it (often over SSH), so nothing loads before it is used.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, TextIO
@@ -177,12 +178,10 @@ def _run_app(args: argparse.Namespace, settings: Settings, err: TextIO) -> int:
         print(f"{PROG}: {outcome.error}", file=err)
     result = outcome.result
     if args.json:
-        try:
+        # If stdout was the terminal and it hung up, nobody is left to read the line; the exit
+        # status still tells the caller.
+        with contextlib.suppress(OSError):
             print(result.to_json(), flush=True)
-        except OSError:
-            # stdout was the terminal and it hung up: nobody is left to read the line, and the
-            # exit status still tells the caller.
-            pass
     return outcome.exit_status
 
 

@@ -65,7 +65,9 @@ def test_a_lockout_survives_starting_otp_tui_again(
     assert first.json_line()["reason"] == "locked"
 
     # A new process, the same state directory: the lock is in the ledger, not in memory.
-    second = terminal(*limits, "--demo", "--email", ADDRESS, "--json", stdout_file=tmp_path / "second.json")
+    second = terminal(
+        *limits, "--demo", "--email", ADDRESS, "--json", stdout_file=tmp_path / "second.json"
+    )
     second.expect("Locked")
     second.send("\r")
     assert second.wait() == 1
