@@ -7,9 +7,9 @@ from typing import TYPE_CHECKING, Any, cast
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer
 
 from otp_tui.tui.widgets.banner import DemoBanner
+from otp_tui.tui.widgets.key_bar import KeyBar
 from otp_tui.tui.widgets.title_bar import TitleBar
 
 if TYPE_CHECKING:
@@ -28,7 +28,7 @@ class OtpScreen(Screen[None]):
             yield DemoBanner()
         with VerticalScroll(id="body"):
             yield from self.compose_body()
-        yield Footer()
+        yield KeyBar()
 
     def compose_body(self) -> ComposeResult:  # pragma: no cover - every screen overrides it
         yield from ()

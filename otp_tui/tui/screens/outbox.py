@@ -13,7 +13,9 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
+
+from otp_tui.tui.widgets.key_bar import KeyBar
 
 
 class OutboxScreen(ModalScreen[None]):
@@ -38,7 +40,7 @@ class OutboxScreen(ModalScreen[None]):
                 heading = f"To: {message['To']}\nSubject: {message['Subject']}\n"
                 with VerticalScroll(id="mail-scroll"):
                     yield Static(heading + "\n" + plain_text_body(message), id="mail")
-        yield Footer()
+        yield KeyBar()
 
     async def action_dismiss(self, result: None = None) -> None:
         self.dismiss(result)
