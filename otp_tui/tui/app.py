@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, ClassVar, Protocol, TypeVar
 from textual import work
 from textual.app import App
 from textual.binding import Binding, BindingType
+from textual.timer import Timer
 from textual.worker import Worker, WorkerState
 
 from otp_tui.core.machine import Phase, Status, Verification
@@ -43,6 +44,9 @@ if TYPE_CHECKING:
     from otp_tui.state.audit import AuditEvent
 
 log = logging.getLogger(__name__)
+
+# Seconds a send may take before the sending screen is shown (a fast send skips it).
+SENDING_SCREEN_DELAY = 0.3
 
 T = TypeVar("T")
 Clock = Callable[[], float]
@@ -109,6 +113,8 @@ class OtpApp(App[RunResult]):
         self._storage_errors = storage_errors
         self._outbox: DemoOutbox | None = None
         self._send_worker: Worker[None] | None = None
+        self._sending_timer: Timer | None = None
+        self._sending_to = ""
         self.send_started_at = 0.0
         self.error: str | None = None  # printed by the CLI once the terminal is restored
         self.result: RunResult | None = None
@@ -235,6 +241,7 @@ class OtpApp(App[RunResult]):
         if self._send_worker is not None and self._send_worker.is_running:
             self._send_worker.cancel()
         self._send_worker = None
+        self._cancel_sending_timer()
         self._guarded(self.machine.go_back)
         while not isinstance(self.screen, AddressScreen):
             self.pop_screen()
@@ -284,18 +291,42 @@ class OtpApp(App[RunResult]):
 
     # Sending
     def _start_send(self, request: SendCode) -> None:
+        from otp_tui.tui.screens.base import OtpScreen
         from otp_tui.tui.screens.sending import SendingScreen
 
         self._record("send_requested", request.address)
         self.send_started_at = self.clock()
-        if not isinstance(self.screen, SendingScreen):
-            if isinstance(self.screen, AddressScreen):
-                self.push_screen(SendingScreen(request.address))
-            else:
-                self.switch_screen(SendingScreen(request.address))
-        else:
+        self._sending_to = request.address
+        if isinstance(self.screen, SendingScreen):
             self.screen.restart(request.address)
+        else:
+            # A send that is done within the delay goes straight to the code screen, with no
+            # loading screen flashing past; a slower one gets the sending screen.
+            if isinstance(self.screen, OtpScreen):
+                self.screen.show_sending()
+            self._sending_timer = self.set_timer(SENDING_SCREEN_DELAY, self._show_sending_screen)
         self._send_worker = self._deliver(request)
+
+    @property
+    def sending(self) -> bool:
+        return self.machine.phase is Phase.SENDING
+
+    def _cancel_sending_timer(self) -> None:
+        if self._sending_timer is not None:
+            self._sending_timer.stop()
+            self._sending_timer = None
+
+    def _show_sending_screen(self, failure: SendFailure | None = None) -> None:
+        from otp_tui.tui.screens.sending import SendingScreen
+
+        self._cancel_sending_timer()
+        if self.machine.phase not in (Phase.SENDING, Phase.SEND_FAILED):
+            return
+        screen = SendingScreen(self._sending_to, failure)
+        if isinstance(self.screen, AddressScreen):
+            self.push_screen(screen)
+        else:
+            self.switch_screen(screen)
 
     @work(exclusive=True, exit_on_error=False, group="send")
     async def _deliver(self, request: SendCode) -> None:
@@ -359,13 +390,20 @@ class OtpApp(App[RunResult]):
             )
         answer: SendFailed = self._guarded(lambda: self.machine.send_failed(kind, retryable))
         self._record("send_failed", self.machine.status().address or "", kind=kind)
+        failure = SendFailure(message, answer.retryable)
         if isinstance(self.screen, SendingScreen):
-            self.screen.show_failure(SendFailure(message, answer.retryable))
+            self.screen.show_failure(failure)
+        else:
+            self._show_sending_screen(failure)
 
     def _show_code_screen(self, sent: CodeSent) -> None:
         from otp_tui.tui.screens.code import CodeScreen
 
-        self.switch_screen(CodeScreen(sent))
+        self._cancel_sending_timer()
+        if isinstance(self.screen, AddressScreen):
+            self.push_screen(CodeScreen(sent))
+        else:
+            self.switch_screen(CodeScreen(sent))
 
     # The end
     def _show_result(self, answer: Verified | Locked | Failed | NotAllowed | TooManySends) -> None:

@@ -352,3 +352,34 @@ async def test_ctrl_c_on_the_verified_screen_still_reports_an_interruption(smtp_
     assert app.return_code == 130
     assert app.return_value.reason == "interrupted"
     assert not app.return_value.verified
+
+
+async def test_escape_before_the_sending_screen_appears_cancels_and_stays(
+    silent_listener, loopback_settings
+):
+    port = await silent_listener()
+    app = build_app(smtp=loopback_settings(port, timeout=30)).app
+    async with app.run_test(size=SIZE) as pilot:
+        await submit_address(pilot)
+        assert isinstance(app.screen, AddressScreen)  # a fast send would never leave it
+        assert "Sending…" in text_of(app, "#address-error")
+        await pilot.press("escape")  # cancels the send; it does not quit
+        await pilot.pause()
+        assert isinstance(app.screen, AddressScreen)
+        assert app.return_code is None
+        assert not [w for w in app.workers if w.is_running and w.group == "send"]
+        await pilot.press("enter")  # the address is still there, and a send starts again
+        await wait_for(pilot, lambda: isinstance(app.screen, SendingScreen))
+
+
+async def test_a_fast_send_goes_straight_to_the_code_screen(smtp_server):
+    server = await smtp_server()
+    app = build_app(smtp=server.settings()).app
+    seen = []
+    async with app.run_test(size=SIZE) as pilot:
+        await submit_address(pilot)
+        while not isinstance(app.screen, CodeScreen):
+            seen.append(type(app.screen).__name__)
+            await pilot.pause(0.01)
+        assert [type(s).__name__ for s in app.screen_stack[1:]] == ["AddressScreen", "CodeScreen"]
+    assert "SendingScreen" not in seen

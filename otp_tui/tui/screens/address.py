@@ -15,7 +15,7 @@ from otp_tui.tui.wording import Refusal, refusal_text
 
 class AddressScreen(OtpScreen):
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "app.give_up", "Quit", show=False),
+        Binding("escape", "escape", "Quit", show=False),
         Binding("enter", "send", "Send code", tooltip="Email a one-time code to this address"),
     ]
 
@@ -41,17 +41,29 @@ class AddressScreen(OtpScreen):
         # Back from sending or the code: say what Enter does now.
         if self.otp.locked_email:
             self._show("Press Enter to send a new code, or Escape to quit.", error=False)
+        else:
+            self._show("", error=True)
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
         self.action_send()
 
-    def action_send(self) -> None:
-        raw = self.otp.locked_email or self.query_one("#address", Input).value
-        answer = self.otp.submit_address(raw)
-        if isinstance(answer, SendCode):
+    def action_escape(self) -> None:
+        if self.otp.sending:  # a send that has not reached its screen yet: cancel it
+            self.otp.go_back()
             self._show("", error=True)
         else:
+            self.otp.action_give_up()
+
+    def show_sending(self) -> None:
+        self._show("Sending…", error=False)
+
+    def action_send(self) -> None:
+        if self.otp.sending:
+            return
+        raw = self.otp.locked_email or self.query_one("#address", Input).value
+        answer = self.otp.submit_address(raw)
+        if not isinstance(answer, SendCode):  # a send shows its own progress
             self.show_refusal(answer)
 
     def show_refusal(self, answer: Refusal) -> None:

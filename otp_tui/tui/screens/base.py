@@ -33,6 +33,9 @@ class OtpScreen(Screen[None]):
     def compose_body(self) -> ComposeResult:  # pragma: no cover - every screen overrides it
         yield from ()
 
+    def show_sending(self) -> None:
+        """A send has started from this screen; say so until the next screen arrives."""
+
     def on_mount(self) -> None:
         if not self.otp.blink:
             for widget in self.query("Input"):

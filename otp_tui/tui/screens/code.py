@@ -85,7 +85,13 @@ class CodeScreen(OtpScreen):
         event.stop()
         self._submit(event.value)
 
+    def show_sending(self) -> None:
+        self.query_one("#feedback", Static).update("Sending a new code…")
+        self.query_one(CodeEntry).disabled = True
+
     def _submit(self, text: str) -> None:
+        if self.otp.sending:
+            return  # a new code is on its way; this screen is about to be replaced
         answer = self.otp.submit_code(text)
         feedback = self.query_one("#feedback", Static)
         entry = self.query_one(CodeEntry)
@@ -106,6 +112,8 @@ class CodeScreen(OtpScreen):
         self.action_resend()
 
     def action_resend(self) -> None:
+        if self.otp.sending:
+            return
         answer = self.otp.request_resend()
         if not isinstance(answer, SendCode):
             self.query_one("#feedback", Static).update(refusal_text(answer, self.otp.wall_clock()))

@@ -22,10 +22,10 @@ class SendingScreen(OtpScreen):
         Binding("r", "retry", "Retry", tooltip="Try sending again"),
     ]
 
-    def __init__(self, address: str) -> None:
+    def __init__(self, address: str, failure: SendFailure | None = None) -> None:
         super().__init__()
         self.address = address
-        self.failure: SendFailure | None = None
+        self.failure = failure
 
     def compose_body(self) -> ComposeResult:
         yield Static("", id="sending-to", classes="title")
