@@ -139,6 +139,23 @@ class OtpApp(App[RunResult]):
 
     def _start_preparing(self) -> None:
         self.run_worker(self._prepare_send, thread=True, exit_on_error=False, group="prepare")
+        self.call_later(self._warm_up_styles)
+
+    async def _warm_up_styles(self) -> None:
+        # Textual parses a widget class's stylesheet the first time one is mounted, and that
+        # reparse was a large part of drawing the code screen after a send. Mount one of each
+        # kind the later screens use, hidden, while the user is still typing the address.
+        from textual.containers import Horizontal
+        from textual.widgets import Button, LoadingIndicator
+
+        from otp_tui.tui.widgets.code_entry import CodeEntry
+
+        if not isinstance(self.screen, AddressScreen):
+            return
+        kit = Horizontal(Button(""), LoadingIndicator(), CodeEntry(6))
+        kit.display = False
+        await self.screen.mount(kit)
+        await kit.remove()
 
     def _prepare_send(self) -> None:
         import importlib

@@ -455,10 +455,10 @@ def responsiveness(workspace: Workspace, runs: int, pairs: int) -> dict[str, lis
             seen = listener.accepted
             mark = terminal.offset()
             terminal.send(KEY_ENTER)
-            terminal.wait_for(SENDING_SCREEN, mark)
             listener.wait_accepted(seen + 1)
-            if not stall:
-                terminal.wait_for(SEND_FAILED, mark)
+            # A stalled send gets the sending screen after a moment; a refused one goes
+            # straight to the failure.
+            terminal.wait_for(SENDING_SCREEN if stall else SEND_FAILED, mark)
             jitter()
             mark = terminal.offset()
             pressed = terminal.send(KEY_ESCAPE)
