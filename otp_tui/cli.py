@@ -128,7 +128,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _ledger_command(command: str, address: str, settings: Settings, err: TextIO) -> int:
-    from otp_tui.state.ledger import LedgerError, open_ledger
+    from otp_tui.state.errors import LedgerError
+    from otp_tui.state.ledger import open_ledger
     from otp_tui.state.report import InvalidAddress, status_lines, unlock
 
     try:

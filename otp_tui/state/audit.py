@@ -12,7 +12,6 @@ interleave. (NFS does not promise this; keep the log on a local disk.)
 
 from __future__ import annotations
 
-import getpass
 import json
 import os
 import time
@@ -21,6 +20,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Literal, get_args
+
+from otp_tui.state.errors import AuditError
 
 if TYPE_CHECKING:
     from otp_tui.config import Settings
@@ -41,14 +42,6 @@ EVENTS: frozenset[str] = frozenset(get_args(AuditEvent))
 
 # The keys every line has; a caller's field may not replace one.
 _RESERVED = frozenset({"ts", "event", "address", "user", "pid", "ssh_client"})
-
-
-class AuditError(Exception):
-    """The audit trail cannot be written; the message is one sentence naming the file."""
-
-    def __init__(self, message: str, path: Path) -> None:
-        super().__init__(message)
-        self.path = path
 
 
 def default_audit_path() -> Path:
@@ -74,6 +67,8 @@ def _forbidden(name: str) -> bool:
 
 def _local_user() -> str:
     try:
+        import getpass  # only when a line is written: it loads pwd
+
         return getpass.getuser()
     except Exception:  # OSError on 3.13, KeyError before: a uid with no name and no $USER
         return f"uid {os.getuid()}"

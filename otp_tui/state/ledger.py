@@ -19,7 +19,7 @@ from __future__ import annotations
 import errno
 import math
 import os
-import random
+import secrets
 import sqlite3
 import threading
 import time
@@ -31,6 +31,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Literal
 
 from otp_tui.core.limits import HOUR, LedgerEntry
+from otp_tui.state.errors import LedgerError
 
 if TYPE_CHECKING:
     from otp_tui.config import Settings
@@ -62,14 +63,6 @@ CREATE TABLE sends (
 );
 CREATE INDEX sends_by_address ON sends (address, sent_at);
 """
-
-
-class LedgerError(Exception):
-    """The ledger cannot be used; the message is one sentence naming the file."""
-
-    def __init__(self, message: str, path: Path) -> None:
-        super().__init__(message)
-        self.path = path
 
 
 def default_ledger_path() -> Path:
@@ -161,7 +154,8 @@ class SqliteLedger:
                 busy = getattr(error, "sqlite_errorname", "") or _errorname_from_text(str(error))
                 if not busy.startswith("SQLITE_BUSY") or time.monotonic() > deadline:
                     raise
-                time.sleep(pause * (0.5 + random.random()))  # noqa: S311 - jitter, not secrets
+                # Jitter from secrets too: otp_tui keeps the random module out entirely.
+                time.sleep(pause * (0.5 + secrets.randbelow(1000) / 1000))
                 pause = min(pause * 2, 0.05)
         # In WAL mode NORMAL never corrupts the file; it can only lose the last commits if the
         # machine (not the process) crashes, and it keeps 50 racing writers fast.

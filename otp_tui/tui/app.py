@@ -19,27 +19,25 @@ from textual.binding import Binding, BindingType
 from textual.timer import Timer
 from textual.worker import Worker, WorkerState
 
-from otp_tui.core.machine import Phase, Status, Verification
-from otp_tui.core.outcomes import (
-    AddressAnswer,
-    CodeAnswer,
-    CodeSent,
-    Failed,
-    Locked,
-    NotAllowed,
-    ResendAnswer,
-    SendCode,
-    SendFailed,
-    TooManySends,
-    Verified,
-    WrongCode,
-)
 from otp_tui.result import EXIT_USAGE, Reason, RunResult
 from otp_tui.tui.screens.address import AddressScreen
 from otp_tui.tui.text import mask_address
 
 if TYPE_CHECKING:
     from otp_tui.config import Settings, SmtpSettings
+    from otp_tui.core.machine import Status, Verification
+    from otp_tui.core.outcomes import (
+        AddressAnswer,
+        CodeAnswer,
+        CodeSent,
+        Failed,
+        Locked,
+        NotAllowed,
+        ResendAnswer,
+        SendCode,
+        TooManySends,
+        Verified,
+    )
     from otp_tui.mail.outbox import DemoOutbox
     from otp_tui.state.audit import AuditEvent
 
@@ -87,7 +85,7 @@ class OtpApp(App[RunResult]):
     def __init__(
         self,
         settings: Settings,
-        machine: Verification,
+        machine: Verification | Callable[[], Verification],
         *,
         demo: bool,
         email: str | None = None,
@@ -102,7 +100,8 @@ class OtpApp(App[RunResult]):
     ) -> None:
         super().__init__()
         self.settings = settings
-        self.machine = machine
+        # A factory defers building the machine (and importing the core) past the first frame.
+        self._machine = machine
         self.demo = demo
         self.locked_email = email
         self.clock = clock
@@ -122,6 +121,12 @@ class OtpApp(App[RunResult]):
         self._origin = origin  # where the mail says the code was asked from; None: this host
         if demo:
             self.sub_title = "demo mode"
+
+    @property
+    def machine(self) -> Verification:
+        if callable(self._machine):
+            self._machine = self._machine()
+        return self._machine
 
     # Lifecycle
     def on_mount(self) -> None:
@@ -221,6 +226,8 @@ class OtpApp(App[RunResult]):
 
     # Events from the screens
     def submit_address(self, raw: str) -> AddressAnswer:
+        from otp_tui.core.outcomes import Locked, NotAllowed, SendCode, TooManySends
+
         answer = self._guarded(lambda: self.machine.submit_address(raw))
         if isinstance(answer, SendCode):
             self._start_send(answer)
@@ -230,12 +237,15 @@ class OtpApp(App[RunResult]):
         return answer
 
     def request_resend(self) -> ResendAnswer:
+        from otp_tui.core.outcomes import SendCode
+
         answer = self._guarded(self.machine.request_resend)
         if isinstance(answer, SendCode):
             self._start_send(answer)
         return answer
 
     def retry_send(self) -> None:
+        from otp_tui.core.outcomes import SendCode
         from otp_tui.tui.screens.sending import SendingScreen
 
         answer = self._guarded(self.machine.retry_send)
@@ -245,6 +255,8 @@ class OtpApp(App[RunResult]):
             self.screen.show_refusal(answer)  # e.g. the hourly budget ran out meanwhile
 
     def submit_code(self, text: str) -> CodeAnswer:
+        from otp_tui.core.outcomes import Failed, Locked, Verified, WrongCode
+
         answer = self._guarded(lambda: self.machine.submit_code(text))
         address = self.machine.status().address or ""
         if isinstance(answer, WrongCode):
@@ -265,6 +277,9 @@ class OtpApp(App[RunResult]):
 
     def poll(self) -> Status:
         """The machine's state now; ends the run if time alone has ended it."""
+        from otp_tui.core.machine import Phase
+        from otp_tui.core.outcomes import Failed
+
         status = self._guarded(self.machine.status)
         if status.phase is Phase.FAILED and self.result is None:
             self._show_result(Failed(self.machine.fail_reason or "expired"))
@@ -326,6 +341,8 @@ class OtpApp(App[RunResult]):
 
     @property
     def sending(self) -> bool:
+        from otp_tui.core.machine import Phase
+
         return self.machine.phase is Phase.SENDING
 
     def _cancel_sending_timer(self) -> None:
@@ -334,6 +351,7 @@ class OtpApp(App[RunResult]):
             self._sending_timer = None
 
     def _show_sending_screen(self, failure: SendFailure | None = None) -> None:
+        from otp_tui.core.machine import Phase
         from otp_tui.tui.screens.sending import SendingScreen
 
         self._cancel_sending_timer()
@@ -379,7 +397,7 @@ class OtpApp(App[RunResult]):
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         # One place turns a send's end into a machine event; a worker that was cancelled or
         # replaced (Escape, a newer send) is ignored.
-        if event.worker is not self._send_worker or self.machine.phase is not Phase.SENDING:
+        if event.worker is not self._send_worker or not self.sending:
             return
         if event.state is WorkerState.SUCCESS:
             self._send_worker = None
@@ -405,7 +423,7 @@ class OtpApp(App[RunResult]):
                 f"The code could not be sent because of an unexpected error "
                 f"({type(error).__name__})."
             )
-        answer: SendFailed = self._guarded(lambda: self.machine.send_failed(kind, retryable))
+        answer = self._guarded(lambda: self.machine.send_failed(kind, retryable))
         self._record("send_failed", self.machine.status().address or "", kind=kind)
         failure = SendFailure(message, answer.retryable)
         if isinstance(self.screen, SendingScreen):
@@ -424,6 +442,7 @@ class OtpApp(App[RunResult]):
 
     # The end
     def _show_result(self, answer: Verified | Locked | Failed | NotAllowed | TooManySends) -> None:
+        from otp_tui.core.outcomes import Failed, Locked, Verified
         from otp_tui.tui.screens.result import ResultScreen
 
         address = self.machine.status().address or (self.locked_email or "")
@@ -446,9 +465,11 @@ class OtpApp(App[RunResult]):
             self.switch_screen(ResultScreen(self.result, answer))
 
     def _result(self, reason: Reason) -> RunResult:
+        from otp_tui.core.machine import Phase
+
         status = self.machine.status()
         return RunResult(
-            verified=reason == "verified" and self.machine.phase is Phase.VERIFIED,
+            verified=reason == "verified" and status.phase is Phase.VERIFIED,
             email=status.address or self.locked_email or "",
             reason=reason if reason != "verified" or status.phase is Phase.VERIFIED else "failed",
             sends=status.sends,

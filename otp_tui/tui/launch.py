@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from otp_tui.config import Settings
 from otp_tui.result import EXIT_USAGE, RunResult
+
+if TYPE_CHECKING:
+    from otp_tui.core.machine import Verification
 
 
 @dataclass(frozen=True)
@@ -17,12 +21,9 @@ class LaunchOutcome:
 
 
 def run_interactive(settings: Settings, *, email: str | None, demo: bool) -> LaunchOutcome:
-    from otp_tui.core.address import AccessPolicy
-    from otp_tui.core.machine import Verification
-    from otp_tui.core.policy import Policy
-    from otp_tui.state.audit import AuditError, open_audit_log
+    from otp_tui.state.audit import open_audit_log
+    from otp_tui.state.errors import AuditError, LedgerError
     from otp_tui.state.lazy import LazyLedger
-    from otp_tui.state.ledger import LedgerError
     from otp_tui.tui.app import OtpApp
 
     failed = RunResult(verified=False, email=email or "", reason="failed")
@@ -31,17 +32,25 @@ def run_interactive(settings: Settings, *, email: str | None, demo: bool) -> Lau
         audit = open_audit_log(settings)
     except AuditError as error:
         return LaunchOutcome(failed, EXIT_USAGE, str(error))
-    machine = Verification(
-        Policy(**settings.policy.model_dump()),
-        ledger,
-        time.monotonic,
-        access=AccessPolicy.from_lists(
-            settings.access.allowed_domains, settings.access.allowed_addresses
-        ),
-    )
+
+    def make_machine() -> Verification:
+        # Built on first use, after the first frame: nothing in the core is needed to draw it.
+        from otp_tui.core.address import AccessPolicy
+        from otp_tui.core.machine import Verification
+        from otp_tui.core.policy import Policy
+
+        return Verification(
+            Policy(**settings.policy.model_dump()),
+            ledger,
+            time.monotonic,
+            access=AccessPolicy.from_lists(
+                settings.access.allowed_domains, settings.access.allowed_addresses
+            ),
+        )
+
     app = OtpApp(
         settings,
-        machine,
+        make_machine,
         demo=demo,
         email=email,
         clock=time.monotonic,

@@ -19,11 +19,11 @@ from state_helpers import START, FakeClock, run_all, run_unprivileged
 from otp_tui.config import Settings
 from otp_tui.state.audit import (
     EVENTS,
-    AuditError,
     AuditLog,
     default_audit_path,
     open_audit_log,
 )
+from otp_tui.state.errors import AuditError
 
 ALICE = "alice@example.com"
 

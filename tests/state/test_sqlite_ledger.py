@@ -17,9 +17,9 @@ from state_helpers import FakeClock, run_all, run_unprivileged
 
 from otp_tui.config import Settings
 from otp_tui.core.limits import FOREVER, LedgerEntry
+from otp_tui.state.errors import LedgerError
 from otp_tui.state.ledger import (
     SCHEMA_VERSION,
-    LedgerError,
     SqliteLedger,
     default_ledger_path,
     open_ledger,

@@ -287,8 +287,8 @@ async def test_invalid_address_is_explained_inline(smtp_server):
 
 async def test_an_unusable_ledger_stops_the_run_unverified(tmp_path):
     from otp_tui.config import Settings, StateSettings
+    from otp_tui.state.errors import LedgerError
     from otp_tui.state.lazy import LazyLedger
-    from otp_tui.state.ledger import LedgerError
 
     garbage = tmp_path / "ledger.sqlite3"
     garbage.write_bytes(b"this is not a database" * 100)

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.widgets import Input, Static
 
-from otp_tui.core.outcomes import SendCode
 from otp_tui.tui.screens.base import OtpScreen
-from otp_tui.tui.wording import Refusal, refusal_text
+
+if TYPE_CHECKING:
+    from otp_tui.tui.wording import Refusal
 
 
 class AddressScreen(OtpScreen):
@@ -62,11 +63,15 @@ class AddressScreen(OtpScreen):
         if self.otp.sending:
             return
         raw = self.otp.locked_email or self.query_one("#address", Input).value
+        from otp_tui.core.outcomes import SendCode
+
         answer = self.otp.submit_address(raw)
         if not isinstance(answer, SendCode):  # a send shows its own progress
             self.show_refusal(answer)
 
     def show_refusal(self, answer: Refusal) -> None:
+        from otp_tui.tui.wording import refusal_text
+
         self._show(refusal_text(answer, self.otp.wall_clock()), error=True)
 
     def _show(self, text: str, *, error: bool) -> None:
