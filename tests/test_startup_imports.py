@@ -44,3 +44,27 @@ def test_probe_sees_an_import_of_the_mail_stack() -> None:
         timeout=60,
     )
     assert "aiosmtplib" in result.stdout.split()
+
+
+# Not needed to draw the first screen either: the verification core (built on first use),
+# email-validator (~25 ms with idna), and SQLite (the ledger opens when a send needs it).
+DEFERRED = (
+    "otp_tui.core.machine",
+    "otp_tui.core.outcomes",
+    "email_validator",
+    "email_validator.",
+    "sqlite3",
+    "otp_tui.state.ledger",
+)
+
+
+@pytest.mark.parametrize("module", ["otp_tui.tui.launch", "otp_tui.tui.app"])
+def test_the_first_screen_needs_neither_the_core_nor_sqlite(module: str) -> None:
+    result = subprocess.run(
+        [sys.executable, "-c", PROBE, module, *DEFERRED],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    assert result.stdout.split() == [], f"importing {module} loaded {result.stdout}"

@@ -303,6 +303,20 @@ class StallingListener:
 # --- the workspace: temp home, configuration files, commands ------------------------------
 
 
+def _byte_compile_otp_tui() -> None:
+    """Byte-compile the package, as pip does when it installs a wheel.
+
+    An editable install under PYTHONDONTWRITEBYTECODE (set on this machine) would otherwise
+    compile every otp_tui module from source at each start, which no installed copy does; the
+    libraries on both sides of the comparison are already compiled.
+    """
+    import compileall
+
+    package = Path(__file__).resolve().parents[2] / "otp_tui"
+    if not compileall.compile_dir(str(package), quiet=1):
+        raise BenchError(f"could not byte-compile {package}")
+
+
 @dataclass
 class Workspace:
     root: Path
@@ -322,6 +336,7 @@ class Workspace:
             ca.issue_cert("127.0.0.1", "localhost").configure_cert(context)
             workspace = cls(root, ca_file, context)
             workspace.env = workspace._environment()
+            _byte_compile_otp_tui()
             yield workspace
 
     def _environment(self) -> dict[str, str]:
