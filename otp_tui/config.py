@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 from collections.abc import Mapping
 from contextvars import ContextVar
@@ -94,6 +95,37 @@ class SmtpSettings(_Section):
         return self.port if self.port is not None else DEFAULT_PORTS[self.security]
 
 
+# The sender address is checked before the first screen, but email-validator (with idna) costs
+# about a tenth of otp-tui's start-up. Most From addresses are plain ASCII, so those take a fast
+# path: a strict subset of what email-validator accepts, returned in the normal form it would
+# give (tests/test_config.py checks both against email-validator itself). Anything else still
+# goes to email-validator, error messages included.
+_PLAIN_LOCAL = re.compile(r"[A-Za-z0-9_+-]+(?:\.[A-Za-z0-9_+-]+)*")
+_PLAIN_DOMAIN = re.compile(r"(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}")
+# email-validator refuses these top-level names (special use), and lowercases these local parts
+# (RFC 2142 role mailboxes); both are left to it.
+_RESERVED_TLDS = frozenset({"arpa", "invalid", "local", "localhost", "onion", "test"})
+_ROLE_MAILBOXES = frozenset(
+    {"info", "marketing", "sales", "support", "abuse", "noc", "security", "postmaster"}
+    | {"hostmaster", "usenet", "news", "webmaster", "www", "uucp", "ftp"}
+)
+
+
+def plain_address(value: str) -> str | None:
+    """`value` if it is a plain ASCII address email-validator would accept unchanged, else None."""
+    local, at, domain = value.partition("@")
+    if not at or len(value) > 254 or len(local) > 64 or len(domain) > 253:
+        return None
+    if not _PLAIN_LOCAL.fullmatch(local) or not _PLAIN_DOMAIN.fullmatch(domain):
+        return None
+    # "--" could be an IDNA label ("xn--"), which email-validator decodes and may refuse.
+    if "--" in domain or local.lower() in _ROLE_MAILBOXES:
+        return None
+    if domain.rpartition(".")[2] in _RESERVED_TLDS:
+        return None
+    return value
+
+
 class SenderSettings(_Section):
     address: str | None = None
     name: str = "otp-tui"
@@ -104,6 +136,9 @@ class SenderSettings(_Section):
     def _valid_address(cls, value: str | None) -> str | None:
         if value is None:
             return None
+        plain = plain_address(value)
+        if plain is not None:
+            return plain
         from email_validator import EmailNotValidError, validate_email
 
         try:

@@ -4,6 +4,8 @@ import os
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from otp_tui.cli import main
 from otp_tui.config import (
@@ -12,6 +14,7 @@ from otp_tui.config import (
     load_settings,
     locate_config,
     parse_overrides,
+    plain_address,
 )
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -192,3 +195,62 @@ def test_invalid_email_flag_is_a_usage_error(tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("OTP_TUI_CONFIG", str(write(tmp_path, "").path))
     assert main(["--demo", "--email", "not an address"]) == 2
     assert capsys.readouterr().err.startswith("otp-tui: --email: ")
+
+
+# The fast path for plain sender addresses must never accept what email-validator refuses, nor
+# give a different normal form.
+_LOCAL_CHARS = "aZ09._+-"
+_LABEL_CHARS = "az09-A"
+
+
+@given(
+    local=st.text(alphabet=_LOCAL_CHARS, min_size=0, max_size=70),
+    labels=st.lists(
+        st.text(alphabet=_LABEL_CHARS, min_size=0, max_size=12)
+        | st.text(alphabet=_LABEL_CHARS, max_size=6).map("xn--".__add__),
+        max_size=4,
+    ),
+    tld=st.sampled_from(
+        ["com", "org", "io", "test", "local", "arpa", "c0m", "x", "COM", "xn--p1ai"]
+    ),
+)
+@settings(max_examples=500)
+def test_plain_sender_fast_path_agrees_with_email_validator(local, labels, tld):
+    from email_validator import EmailNotValidError, validate_email
+
+    address = f"{local}@{'.'.join([*labels, tld])}"
+    fast = plain_address(address)
+    if fast is None:
+        return
+    try:
+        expected = validate_email(address, check_deliverability=False).normalized
+    except EmailNotValidError as error:  # pragma: no cover - this is the failure being hunted
+        raise AssertionError(f"fast path accepted {address!r}: {error}") from None
+    assert fast == expected
+
+
+@pytest.mark.parametrize(
+    ("address", "fast"),
+    [
+        ("otp@example.com", True),
+        ("first.last+tag@mail.example.org", True),
+        ("Otp@Example.com", False),  # email-validator lowercases the domain: its job
+        ("postmaster@example.com", False),  # a role mailbox it lowercases
+        ("otp@example.test", False),  # special use: it refuses, with its message
+        ("otp@xn--p1ai.com", False),  # punycode: it decodes
+        ("otp@@example.com", False),
+        ("otp@example", False),
+        ("ötp@example.com", False),
+    ],
+)
+def test_plain_sender_fast_path_examples(address, fast):
+    assert (plain_address(address) is not None) is fast
+
+
+def test_a_sender_off_the_fast_path_is_still_checked_by_email_validator(tmp_path):
+    lines = problems(write(tmp_path, '[sender]\naddress = "otp@example.test"\n'))
+    assert len(lines) == 1
+    assert "sender.address" in lines[0]
+    assert "special-use or reserved name" in lines[0]
+    settings = load(write(tmp_path, '[sender]\naddress = "Otp@Example.COM"\n'))
+    assert settings.sender.address == "Otp@example.com"

@@ -165,7 +165,14 @@ class OtpApp(App[RunResult]):
     def _prepare_send(self) -> None:
         import importlib
 
-        importlib.import_module("otp_tui.mail.message")
+        # The core, email-validator and the ledger's SQLite too: the first Enter needs them.
+        for module in (
+            "otp_tui.core.machine",
+            "email_validator",
+            "otp_tui.state.ledger",
+            "otp_tui.mail.message",
+        ):
+            importlib.import_module(module)
         from otp_tui.mail.sender import prepare
 
         if not self.demo:
