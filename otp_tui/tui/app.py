@@ -24,6 +24,8 @@ from otp_tui.tui.screens.address import AddressScreen
 from otp_tui.tui.text import mask_address
 
 if TYPE_CHECKING:
+    from textual.driver import Driver
+
     from otp_tui.config import Settings, SmtpSettings
     from otp_tui.core.machine import Status, Verification
     from otp_tui.core.outcomes import (
@@ -72,9 +74,6 @@ class SendFailure:
 class OtpApp(App[RunResult]):
     CSS_PATH = "otp_tui.tcss"
     TITLE = "otp-tui"
-    # Screens get the class -short below 20 rows, and the stylesheet tightens the spacing so
-    # everything essential still fits at 60x15.
-    VERTICAL_BREAKPOINTS = [(0, "-short"), (20, "-tall")]  # noqa: RUF012 (Textual's own type)
     ENABLE_COMMAND_PALETTE = False
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+q", "give_up", "Quit", tooltip="Stop without verifying", id="quit"),
@@ -97,8 +96,9 @@ class OtpApp(App[RunResult]):
         storage_errors: tuple[type[Exception], ...] = (),
         blink: bool = True,
         origin: str | None = None,
+        driver_class: type[Driver] | None = None,
     ) -> None:
-        super().__init__()
+        super().__init__(driver_class=driver_class)
         self.settings = settings
         # A factory defers building the machine (and importing the core) past the first frame.
         self._machine = machine
@@ -157,9 +157,12 @@ class OtpApp(App[RunResult]):
 
         if not isinstance(self.screen, AddressScreen):
             return
-        kit = Horizontal(Button(""), LoadingIndicator(), CodeEntry(6))
+        parts = [Button(""), LoadingIndicator(), CodeEntry(6)]
+        for part in parts:
+            part.can_focus = False  # never take focus (or scroll the screen) from the address
+        kit = Horizontal(*parts)
         kit.display = False
-        await self.screen.mount(kit)
+        await self.screen.query_one("#body").mount(kit)
         await kit.remove()
 
     def _prepare_send(self) -> None:

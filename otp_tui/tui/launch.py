@@ -48,9 +48,12 @@ def run_interactive(settings: Settings, *, email: str | None, demo: bool) -> Lau
             ),
         )
 
+    from otp_tui.tui.driver import StderrSizedDriver
+
     app = OtpApp(
         settings,
         make_machine,
+        driver_class=StderrSizedDriver,
         demo=demo,
         email=email,
         clock=time.monotonic,

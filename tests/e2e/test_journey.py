@@ -6,6 +6,7 @@ the SQLite ledger in the temporary state directory, so a second run sees what th
 
 from __future__ import annotations
 
+import re
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
@@ -92,3 +93,19 @@ def test_a_lockout_survives_starting_otp_tui_again(
     assert "locked" in status.stdout.lower()
     third.send("\x11")  # ctrl+q: give up
     assert third.wait() == 1
+
+
+def test_with_stdout_redirected_the_screen_fits_a_small_terminal(
+    terminal: Callable[..., Terminal], tmp_path: Path
+) -> None:
+    # `otp-tui --json > result.json` leaves stdout a file; the screen must still be drawn for
+    # the terminal on stderr (60x15 here), not for a guessed 80x24 that scrolls off the top.
+    term = terminal("--json", size=(60, 15), stdout_file=tmp_path / "stdout")
+    term.expect("Verify your email address")
+    term.expect(r"\^q Quit")
+    drawn = term.raw.decode("utf-8", "replace")
+    rows = [int(row) for row in re.findall(r"\x1b\[(\d+);\d+H", drawn)]
+    assert rows
+    assert max(rows) <= 15, f"drew on row {max(rows)} of a 15-row terminal"
+    term.send("\x11")  # ctrl+q
+    assert term.wait() == 1

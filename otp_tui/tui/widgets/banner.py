@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from textual.widgets import Static
 
-DEMO_TEXT = "Demo mode: mail stays on this machine. Press ctrl+o to read it."
+DEMO_TEXT = "Demo mode: mail stays on this machine (ctrl+o reads it)."
 
 
 class DemoBanner(Static):
