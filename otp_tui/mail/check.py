@@ -17,7 +17,7 @@ _SECURITY = {
     "tls": "TLS from the first byte",
     "none": "no encryption",
 }
-_WIDTH = 10
+_WIDTH = 13  # the longest label, "trust store", and two spaces
 
 
 def _is_loopback(host: str) -> bool:

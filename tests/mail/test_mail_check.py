@@ -144,3 +144,15 @@ def test_check_main_runs_its_own_loop(tmp_path: Path) -> None:
     out = io.StringIO()
     assert check_main(Settings(), out, outbox_dir=tmp_path) == 0
     assert "All steps passed." in out.getvalue()
+
+
+def test_every_step_label_is_followed_by_a_gap(tmp_path: Path) -> None:
+    # "trust store" is the longest label; it once ran straight into its result ("trust storeok").
+    out = io.StringIO()
+    settings = Settings(
+        smtp=SmtpSettings(host="127.0.0.1", port=9), sender=SenderSettings(address="a@b.co")
+    )
+    check_main(settings, out)
+    lines = [line for line in out.getvalue().splitlines() if line.startswith("  trust store")]
+    assert lines
+    assert lines[0].startswith("  trust store  ")
