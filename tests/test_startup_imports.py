@@ -22,28 +22,26 @@ print(" ".join(sorted(m for m in sys.modules if m in heavy or m.startswith(heavy
 """
 
 
-@pytest.mark.parametrize("module", ["otp_tui.cli", "otp_tui.tui.launch", "otp_tui.tui.app"])
-def test_entry_modules_do_not_import_the_mail_stack(module: str) -> None:
+def loaded(module: str, watched: tuple[str, ...]) -> list[str]:
+    """Which of `watched` a fresh interpreter has loaded after importing `module`."""
     result = subprocess.run(
-        [sys.executable, "-c", PROBE, module, *MAIL_STACK],
+        [sys.executable, "-c", PROBE, module, *watched],
         capture_output=True,
         text=True,
         check=True,
         timeout=60,
     )
-    assert result.stdout.split() == [], f"importing {module} loaded the mail stack"
+    return result.stdout.split()
+
+
+@pytest.mark.parametrize("module", ["otp_tui.cli", "otp_tui.tui.launch", "otp_tui.tui.app"])
+def test_entry_modules_do_not_import_the_mail_stack(module: str) -> None:
+    assert loaded(module, MAIL_STACK) == [], f"importing {module} loaded the mail stack"
 
 
 def test_probe_sees_an_import_of_the_mail_stack() -> None:
     # The probe itself works: a module that does import aiosmtplib is caught.
-    result = subprocess.run(
-        [sys.executable, "-c", PROBE, "otp_tui.mail.sender", *MAIL_STACK],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=60,
-    )
-    assert "aiosmtplib" in result.stdout.split()
+    assert "aiosmtplib" in loaded("otp_tui.mail.sender", MAIL_STACK)
 
 
 # Not needed to draw the first screen either: the verification core (built on first use),
@@ -60,11 +58,5 @@ DEFERRED = (
 
 @pytest.mark.parametrize("module", ["otp_tui.tui.launch", "otp_tui.tui.app"])
 def test_the_first_screen_needs_neither_the_core_nor_sqlite(module: str) -> None:
-    result = subprocess.run(
-        [sys.executable, "-c", PROBE, module, *DEFERRED],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=60,
-    )
-    assert result.stdout.split() == [], f"importing {module} loaded {result.stdout}"
+    found = loaded(module, DEFERRED)
+    assert found == [], f"importing {module} loaded {found}"
