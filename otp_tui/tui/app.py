@@ -134,7 +134,11 @@ class OtpApp(App[RunResult]):
             from otp_tui.tui.signals import install_signal_handlers
 
             install_signal_handlers(self)
-        self.push_screen(AddressScreen())
+
+    def get_default_screen(self) -> AddressScreen:
+        # The address screen is the bottom of the stack: Textual's blank default screen would be
+        # composed, laid out and drawn once before it, on every start.
+        return AddressScreen()
 
     def on_ready(self) -> None:
         # The first frame is up: while the user types, import the mail stack and load the TLS

@@ -15,6 +15,9 @@ if TYPE_CHECKING:
 
 
 class AddressScreen(OtpScreen):
+    # Focused as the screen is composed, not a step later from on_mount: keys typed while the
+    # app starts would otherwise land on the scrolling body and be lost.
+    AUTO_FOCUS = "#address"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "escape", "Quit", show=False),
         Binding("enter", "send", "Send code", tooltip="Email a one-time code to this address"),
@@ -35,8 +38,6 @@ class AddressScreen(OtpScreen):
             entry.disabled = True
             # --email goes straight to sending.
             self.call_after_refresh(self.action_send)
-        else:
-            entry.focus()
 
     def on_screen_resume(self) -> None:
         # Back from sending or the code: say what Enter does now.

@@ -27,6 +27,7 @@ class CodeScreen(OtpScreen):
         Binding("ctrl+r", "resend", "Resend", tooltip="Email a new code", id="resend"),
         Binding("escape", "back", "Change address", tooltip="Back to the address"),
     ]
+    AUTO_FOCUS = "#code"  # a code pasted the moment the screen appears must reach the entry
 
     def __init__(self, sent: CodeSent) -> None:
         super().__init__()
@@ -45,7 +46,6 @@ class CodeScreen(OtpScreen):
 
     def on_mount(self) -> None:
         super().on_mount()
-        self.query_one(CodeEntry).focus()
         self.refresh_status()
         self.set_interval(0.5, self.refresh_status)
 
