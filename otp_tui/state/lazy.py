@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from otp_tui.core.limits import LedgerEntry
-
 if TYPE_CHECKING:
     from otp_tui.config import Settings
+    from otp_tui.core.limits import LedgerEntry
     from otp_tui.state.ledger import SqliteLedger
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from email.message import EmailMessage
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar, Protocol, TypeVar
@@ -42,6 +42,13 @@ if TYPE_CHECKING:
     )
     from otp_tui.mail.outbox import DemoOutbox
     from otp_tui.state.audit import AuditEvent
+    from otp_tui.tui.screens.sending import SendFailure
+
+    class Auditor(Protocol):
+        """Where the app reports what happened; `otp_tui.state.audit.AuditLog` is the real one."""
+
+        def record(self, event: AuditEvent, address: str, **fields: object) -> None: ...
+
 
 log = logging.getLogger(__name__)
 
@@ -53,22 +60,8 @@ Clock = Callable[[], float]
 SendFunction = Callable[["SmtpSettings", EmailMessage], Awaitable[None]]
 
 
-class Auditor(Protocol):
-    """Where the app reports what happened; `otp_tui.state.audit.AuditLog` is the real one."""
-
-    def record(self, event: AuditEvent, address: str, **fields: object) -> None: ...
-
-
 class StorageFailure(Exception):
     """The ledger or audit trail failed: the run must stop, unverified, with exit status 2."""
-
-
-@dataclass(frozen=True)
-class SendFailure:
-    """A failed send as the sending screen shows it."""
-
-    message: str
-    retryable: bool
 
 
 class OtpApp(App[RunResult]):
@@ -424,7 +417,7 @@ class OtpApp(App[RunResult]):
 
     def _send_failed(self, error: BaseException | None) -> None:
         from otp_tui.mail.errors import SendError
-        from otp_tui.tui.screens.sending import SendingScreen
+        from otp_tui.tui.screens.sending import SendFailure, SendingScreen
 
         if isinstance(error, SendError):
             kind, retryable, message = error.kind.value, error.retryable, str(error)

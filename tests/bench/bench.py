@@ -1,6 +1,6 @@
 """otp-tui's benchmark: start-up, memory, responsiveness, send time and the ledger under load.
 
-    python tests/bench/bench.py [--runs N] [--json PATH]
+    python tests/bench/bench.py [--runs N] [--screen-runs N] [--json PATH]
 
 Everything runs for real on this machine: the apps in pseudo-terminals at 80x24, an aiosmtpd
 server with STARTTLS on 127.0.0.1, a listener that never answers, an SQLite ledger in a temp
@@ -69,6 +69,9 @@ BUDGETS = {
     "responsiveness": 1.20,
     "send_time": 1.50,
 }
+
+
+STAT_NAMES = {"paired": "median of run ratios"}
 
 
 class BenchError(Exception):
@@ -693,7 +696,7 @@ def _mib(value: float) -> str:
     return f"{value:.1f} MiB"
 
 
-def build_report(raw: dict[str, Any], runs: int) -> dict[str, Any]:
+def build_report(raw: dict[str, Any], runs: int, screen_runs: int) -> dict[str, Any]:
     rows: list[dict[str, Any]] = []
 
     def compare(
@@ -707,18 +710,25 @@ def build_report(raw: dict[str, Any], runs: int) -> dict[str, Any]:
         budgeted: bool = True,
     ) -> None:
         ours, theirs = summary(values[side]), summary(values[base])
-        ratio = ours[stat] / theirs[stat]
+        if stat == "paired":
+            # The median of run-by-run ratios: each pair ran back to back, so a slow spell on
+            # the machine divides out instead of landing on one side's median.
+            pairs = zip(values[side], values[base], strict=True)
+            ratio = statistics.median(a / b for a, b in pairs)
+        else:
+            ratio = ours[stat] / theirs[stat]
+        shown_stat = "median" if stat == "paired" else stat
         budget = BUDGETS[key] if budgeted else None
         rows.append(
             {
-                "key": key if stat == "median" else f"{key}_{stat}",
+                "key": key if budgeted else f"{key}_{stat}",
                 "what": what,
                 "side": side,
                 "base": base,
                 "stat": stat,
                 side: ours,
                 base: theirs,
-                "shown": (unit(ours[stat]), unit(theirs[stat])),
+                "shown": (unit(ours[shown_stat]), unit(theirs[shown_stat])),
                 "spread": (
                     f"{unit(ours['min'])}–{unit(ours['max'])}",
                     f"{unit(theirs['min'])}–{unit(theirs['max'])}",
@@ -730,7 +740,11 @@ def build_report(raw: dict[str, Any], runs: int) -> dict[str, Any]:
         )
 
     first = raw["first_screen"]
-    compare("first_screen", "time to first screen", "otp-tui", "reference", first["times"], _ms)
+    # Start-up on a shared virtual machine swings by half from one process to the next, and the
+    # ratio of two medians swings with it; the budget is judged on the median paired ratio.
+    what = "time to first screen"
+    compare("first_screen", what, "otp-tui", "reference", first["times"], _ms, "paired")
+    compare("first_screen", what, "otp-tui", "reference", first["times"], _ms, budgeted=False)
     compare("peak_rss", "peak RSS at first screen", "otp-tui", "reference", first["rss"], _mib)
     stall = raw["responsiveness"]
     what = "Escape to address screen"
@@ -746,6 +760,7 @@ def build_report(raw: dict[str, Any], runs: int) -> dict[str, Any]:
     ok = ledger["recorded"] == ledger["expected"] and ledger["failed_processes"] == 0
     return {
         "runs": runs,
+        "screen_runs": screen_runs,
         "machine": machine(),
         "versions": versions(),
         "comparisons": rows,
@@ -763,7 +778,7 @@ def render(report: dict[str, Any]) -> str:
         lines.append(
             (
                 f"{row['what']} ({row['side']} vs {row['base']})",
-                row["stat"],
+                STAT_NAMES.get(row["stat"], row["stat"]),
                 f"{row['shown'][0]} [{row['spread'][0]}]",
                 f"{row['shown'][1]} [{row['spread'][1]}]",
                 f"{row['ratio']:.2f}x",
@@ -788,7 +803,8 @@ def render(report: dict[str, Any]) -> str:
     m = report["machine"]
     out.append(
         f"machine: {m['nproc']} CPUs, {m['cpu']}, Python {m['python']}, {m['platform']}; "
-        f"medians of {report['runs']} runs per side, [min–max]"
+        f"medians of {report['runs']} runs per side ({report['screen_runs']} for the first "
+        "screen), [min–max]"
     )
     return "\n".join(out)
 
@@ -797,16 +813,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=9, help="runs per side (at least 7)")
     parser.add_argument(
+        "--screen-runs",
+        type=int,
+        default=25,
+        help="runs per side for the first screen, the noisiest measure (at least 7)",
+    )
+    parser.add_argument(
         "--pairs", type=int, default=5, help="responsiveness samples per side in each run"
     )
     parser.add_argument("--json", type=Path, default=HERE / "results.json", metavar="PATH")
     args = parser.parse_args(argv)
-    if args.runs < 7:
-        parser.error("--runs must be at least 7")
+    if min(args.runs, args.screen_runs) < 7:
+        parser.error("--runs and --screen-runs must be at least 7")
     raw: dict[str, Any] = {}
     with Workspace.create() as workspace:
         steps: list[tuple[str, Callable[[], Any]]] = [
-            ("first_screen", lambda: first_screen(workspace, args.runs)),
+            ("first_screen", lambda: first_screen(workspace, args.screen_runs)),
             ("responsiveness", lambda: responsiveness(workspace, args.runs, args.pairs)),
             ("send", lambda: send_time(workspace, args.runs)),
             ("ledger", lambda: ledger_contention(workspace)),
@@ -814,7 +836,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         for name, step in steps:
             print(f"bench: {name}…", file=sys.stderr, flush=True)
             raw[name] = step()
-    report = build_report(raw, args.runs)
+    report = build_report(raw, args.runs, args.screen_runs)
     print(render(report))
     args.json.write_text(json.dumps(report, indent=2) + "\n")
     print(f"bench: wrote {args.json}", file=sys.stderr)

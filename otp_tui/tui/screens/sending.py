@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar
+from dataclasses import dataclass
+from typing import ClassVar
 
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -12,8 +13,13 @@ from textual.widgets import Button, LoadingIndicator, Static
 from otp_tui.tui.screens.base import OtpScreen
 from otp_tui.tui.wording import Refusal, refusal_text
 
-if TYPE_CHECKING:
-    from otp_tui.tui.app import SendFailure
+
+@dataclass(frozen=True)
+class SendFailure:
+    """A failed send as the sending screen shows it."""
+
+    message: str
+    retryable: bool
 
 
 class SendingScreen(OtpScreen):
