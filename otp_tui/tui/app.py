@@ -13,7 +13,7 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar, Protocol, TypeVar
 
-from textual import work
+from textual import events, work
 from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.timer import Timer
@@ -112,6 +112,8 @@ class OtpApp(App[RunResult]):
         self.result: RunResult | None = None
         self.blink = blink  # snapshot tests switch the cursor blink off
         self._origin = origin  # where the mail says the code was asked from; None: this host
+        # Keys that arrive before the address entry can take them; None once it can.
+        self._early_keys: list[events.Key] | None = []
         if demo:
             self.sub_title = "demo mode"
 
@@ -132,6 +134,27 @@ class OtpApp(App[RunResult]):
         # The address screen is the bottom of the stack: Textual's blank default screen would be
         # composed, laid out and drawn once before it, on every start.
         return AddressScreen()
+
+    async def on_event(self, event: events.Event) -> None:
+        # Keys typed ahead (straight after the command, often over SSH) are read as soon as the
+        # terminal is in raw mode, before the address screen has composed and focused its entry;
+        # Textual would hand them to the bare screen, which drops them. Hold them until then.
+        held = self._early_keys
+        if held is not None and isinstance(event, events.Key) and not event.is_forwarded:
+            held.append(event)
+            return
+        await super().on_event(event)
+
+    def release_early_keys(self) -> None:
+        """The address screen is ready for keys: deliver the held ones, in order, before any
+        key still queued behind them."""
+
+        async def deliver() -> None:
+            held, self._early_keys = self._early_keys or [], None
+            for key in held:
+                await super(OtpApp, self).on_event(key)
+
+        self.call_next(deliver)
 
     def on_ready(self) -> None:
         # The first frame is up: while the user types, import the mail stack and load the TLS

@@ -383,3 +383,31 @@ async def test_a_fast_send_goes_straight_to_the_code_screen(smtp_server):
             await pilot.pause(0.01)
         assert [type(s).__name__ for s in app.screen_stack] == ["AddressScreen", "CodeScreen"]
     assert "SendingScreen" not in seen
+
+
+async def test_keys_typed_while_the_app_starts_reach_the_address(smtp_server):
+    # Typed ahead (over SSH, straight after the command): the keys arrive as soon as the app is
+    # ready, before the address screen has composed and focused its entry.
+    server = await smtp_server()
+    app = build_app(smtp=server.settings()).app
+    typed = {}
+
+    async def type_at_once(pilot):
+        await pilot.press(*"bob@example.com")
+        await pilot.pause()
+        entry = app.screen.query_one("#address")
+        typed["value"], typed["focused"] = entry.value, app.focused is entry
+        app.exit()
+
+    await app.run_async(headless=True, size=SIZE, auto_pilot=type_at_once)
+    assert typed == {"value": "bob@example.com", "focused": True}
+
+
+async def test_locked_address_leaves_the_body_focused_for_scrolling(smtp_server):
+    server = await smtp_server()
+    app = build_app(smtp=server.settings(), email=ADDRESS).app
+    async with app.run_test(size=(50, 9)) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, CodeScreen))
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: isinstance(app.screen, AddressScreen))
+        assert app.focused is app.screen.query_one("#body")

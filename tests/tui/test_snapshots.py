@@ -44,8 +44,6 @@ def refused_port():
 
 
 async def type_address(pilot, address=ADDRESS):
-    # The snapshot pilot starts when the app is ready, a step before the first screen composes.
-    await wait_for(pilot, lambda: pilot.app.screen.query("#address"))
     await pilot.press(*address)
     await pilot.press("enter")
 

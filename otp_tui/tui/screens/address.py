@@ -15,8 +15,8 @@ if TYPE_CHECKING:
 
 
 class AddressScreen(OtpScreen):
-    # Focused as the screen is composed, not a step later from on_mount: keys typed while the
-    # app starts would otherwise land on the scrolling body and be lost.
+    # Focused as the screen is composed, before the keys the app held while it started are
+    # delivered (OtpApp.release_early_keys).
     AUTO_FOCUS = "#address"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "escape", "Quit", show=False),
@@ -36,8 +36,11 @@ class AddressScreen(OtpScreen):
         if self.otp.locked_email:
             entry.value = self.otp.show_address(self.otp.locked_email)
             entry.disabled = True
+            # Nothing to type: the body takes focus, so the arrow keys scroll a small terminal.
+            self.set_focus(self.query_one("#body"))
             # --email goes straight to sending.
             self.call_after_refresh(self.action_send)
+        self.otp.release_early_keys()
 
     def on_screen_resume(self) -> None:
         # Back from sending or the code: say what Enter does now.
