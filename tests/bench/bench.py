@@ -711,8 +711,9 @@ def build_report(raw: dict[str, Any], runs: int, screen_runs: int) -> dict[str, 
     ) -> None:
         ours, theirs = summary(values[side]), summary(values[base])
         if stat == "paired":
-            # The median of run-by-run ratios: each pair ran back to back, so a slow spell on
-            # the machine divides out instead of landing on one side's median.
+            # The median of run-by-run ratios. With two-mode start-up times the median of each
+            # side falls between the modes and moves with how many slow starts it drew; the
+            # pairs where both sides drew the same mode sit in the middle of the ratios.
             pairs = zip(values[side], values[base], strict=True)
             ratio = statistics.median(a / b for a, b in pairs)
         else:
