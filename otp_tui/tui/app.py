@@ -112,8 +112,8 @@ class OtpApp(App[RunResult]):
         self.result: RunResult | None = None
         self.blink = blink  # snapshot tests switch the cursor blink off
         self._origin = origin  # where the mail says the code was asked from; None: this host
-        # Keys that arrive before the address entry can take them; None once it can.
-        self._early_keys: list[events.Key] | None = []
+        # Keys and pastes that arrive before the address entry can take them; None once it can.
+        self._early_keys: list[events.Key | events.Paste] | None = []
         if demo:
             self.sub_title = "demo mode"
 
@@ -140,7 +140,8 @@ class OtpApp(App[RunResult]):
         # terminal is in raw mode, before the address screen has composed and focused its entry;
         # Textual would hand them to the bare screen, which drops them. Hold them until then.
         held = self._early_keys
-        if held is not None and isinstance(event, events.Key) and not event.is_forwarded:
+        typed = (events.Key, events.Paste)
+        if held is not None and isinstance(event, typed) and not event.is_forwarded:
             held.append(event)
             return
         await super().on_event(event)

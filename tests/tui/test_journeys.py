@@ -403,6 +403,22 @@ async def test_keys_typed_while_the_app_starts_reach_the_address(smtp_server):
     assert typed == {"value": "bob@example.com", "focused": True}
 
 
+async def test_a_paste_while_the_app_starts_reaches_the_address(smtp_server):
+    server = await smtp_server()
+    app = build_app(smtp=server.settings()).app
+    pasted = {}
+
+    async def paste_at_once(pilot):
+        app.post_message(events.Paste("carol@example.com"))
+        await pilot.pause()
+        await pilot.pause()
+        pasted["value"] = app.screen.query_one("#address").value
+        app.exit()
+
+    await app.run_async(headless=True, size=SIZE, auto_pilot=paste_at_once)
+    assert pasted == {"value": "carol@example.com"}
+
+
 async def test_locked_address_leaves_the_body_focused_for_scrolling(smtp_server):
     server = await smtp_server()
     app = build_app(smtp=server.settings(), email=ADDRESS).app
