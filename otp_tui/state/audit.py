@@ -67,7 +67,7 @@ def _forbidden(name: str) -> bool:
 
 def _local_user() -> str:
     try:
-        import getpass  # only when a line is written: it loads pwd
+        import getpass
 
         return getpass.getuser()
     except Exception:  # OSError on 3.13, KeyError before: a uid with no name and no $USER
@@ -80,7 +80,7 @@ class AuditLog:
     def __init__(self, path: Path, clock: Callable[[], float] = time.time) -> None:
         self.path = Path(path)
         self._clock = clock
-        self._user = _local_user()
+        self._user: str | None = None  # looked up at the first line: getpass loads pwd
         try:
             self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
             self._fd: int | None = os.open(
@@ -102,6 +102,8 @@ class AuditLog:
             if name in _RESERVED:
                 raise ValueError(f"{name!r} is set by the audit log itself")
         ssh = os.environ.get("SSH_CONNECTION", "").split()
+        if self._user is None:
+            self._user = _local_user()
         line = {
             "ts": datetime.fromtimestamp(self._clock(), tz=timezone.utc).isoformat(
                 timespec="milliseconds"

@@ -208,3 +208,17 @@ def test_a_user_without_a_name_is_recorded_by_uid(
     with AuditLog(log_path) as log:
         log.record("interrupted", ALICE, signal="SIGHUP")
     assert _lines(log_path)[0]["user"] == f"uid {os.getuid()}"
+
+
+def test_the_user_is_looked_up_once_at_the_first_line_not_at_open(
+    log_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Opening the trail is on the start-up path; getpass (and pwd) are not needed until a line.
+    calls = []
+    monkeypatch.setattr("getpass.getuser", lambda: calls.append(1) or "alice")
+    with AuditLog(log_path) as log:
+        assert calls == []
+        log.record("interrupted", ALICE, signal="SIGHUP")
+        log.record("interrupted", ALICE, signal="SIGTERM")
+    assert calls == [1]
+    assert [line["user"] for line in _lines(log_path)] == ["alice", "alice"]
