@@ -140,8 +140,8 @@ class OtpApp(App[RunResult]):
         # terminal is in raw mode, before the address screen has composed and focused its entry;
         # Textual would hand them to the bare screen, which drops them. Hold them until then.
         held = self._early_keys
-        typed = (events.Key, events.Paste)
-        if held is not None and isinstance(event, typed) and not event.is_forwarded:
+        typing_events = (events.Key, events.Paste)
+        if held is not None and isinstance(event, typing_events) and not event.is_forwarded:
             held.append(event)
             return
         await super().on_event(event)
