@@ -427,3 +427,13 @@ async def test_locked_address_leaves_the_body_focused_for_scrolling(smtp_server)
         await pilot.press("escape")
         await wait_for(pilot, lambda: isinstance(app.screen, AddressScreen))
         assert app.focused is app.screen.query_one("#body")
+
+
+async def test_an_enter_typed_ahead_arrives_as_a_newline_and_still_sends(smtp_server):
+    # Typed before the terminal leaves line mode, Enter reaches the app as "\n", i.e. ctrl+j.
+    server = await smtp_server()
+    app = build_app(smtp=server.settings()).app
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press(*ADDRESS, "ctrl+j")
+        await reach_code_screen(pilot, server)
+        assert isinstance(app.screen, CodeScreen)

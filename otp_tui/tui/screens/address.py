@@ -21,6 +21,8 @@ class AddressScreen(OtpScreen):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "escape", "Quit", show=False),
         Binding("enter", "send", "Send code", tooltip="Email a one-time code to this address"),
+        # Enter typed ahead, before the terminal leaves line mode, arrives as a newline (ctrl+j).
+        Binding("ctrl+j", "send", "Send code", show=False),
     ]
 
     def compose_body(self) -> ComposeResult:
