@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, TextIO
 from otp_tui.result import EXIT_INTERRUPTED, EXIT_USAGE
 
 if TYPE_CHECKING:
-    from otp_tui.config import Settings
+    from otp_tui.config.schema import Settings
 
 PROG = "otp-tui"
 
@@ -102,7 +102,7 @@ def _fail(message: str, err: TextIO) -> int:
 
 def load(args: argparse.Namespace, err: TextIO) -> Settings | None:
     """The settings, or None after printing one line per problem."""
-    from otp_tui.config import ConfigError, load_settings, locate_config, parse_overrides
+    from otp_tui.config.loading import ConfigError, load_settings, locate_config, parse_overrides
 
     try:
         return load_settings(locate_config(args.config), parse_overrides(args.overrides))

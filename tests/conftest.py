@@ -56,7 +56,7 @@ import pytest
 import trustme
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
-from otp_tui.config import SmtpSettings
+from otp_tui.config.schema import SmtpSettings
 
 LOOPBACK = "127.0.0.1"
 TEST_TIMEOUT = 1.0

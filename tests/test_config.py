@@ -8,14 +8,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from otp_tui.cli import main
-from otp_tui.config import (
+from otp_tui.config.loading import (
     ConfigError,
     ConfigFile,
     load_settings,
     locate_config,
     parse_overrides,
-    plain_address,
 )
+from otp_tui.config.schema import plain_address
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -254,3 +254,10 @@ def test_a_sender_off_the_fast_path_is_still_checked_by_email_validator(tmp_path
     assert "special-use or reserved name" in lines[0]
     settings = load(write(tmp_path, '[sender]\naddress = "Otp@Example.COM"\n'))
     assert settings.sender.address == "Otp@example.com"
+
+
+def test_the_settings_defaults_are_the_cores_policy_defaults():
+    from otp_tui.config.schema import PolicySettings
+    from otp_tui.core.policy import Policy
+
+    assert PolicySettings().to_policy() == Policy()

@@ -1,7 +1,7 @@
 """The numbers the verification rules run on, as plain data the core can hold.
 
-`otp_tui.config.PolicySettings` validates them; the core keeps its own copy so it never
-imports the configuration layer.
+`otp_tui.config.schema.PolicySettings` validates them, with the same defaults (a test holds
+the two together); the core keeps its own copy so it never imports the configuration layer.
 """
 
 from __future__ import annotations

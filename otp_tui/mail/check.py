@@ -7,7 +7,7 @@ import ipaddress
 from pathlib import Path
 from typing import TextIO
 
-from otp_tui.config import Settings, SmtpSettings
+from otp_tui.config.schema import Settings, SmtpSettings
 from otp_tui.mail.errors import FailureKind, SendError
 from otp_tui.mail.outbox import DemoOutbox, default_outbox
 from otp_tui.mail.session import Session, Step, build_tls_context, planned_steps, with_deadline

@@ -12,7 +12,8 @@ from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 
-from otp_tui.config import SenderSettings
+from otp_tui.config.schema import SenderSettings
+from otp_tui.core.codes import OneTimeCode
 
 # Demo mode needs no sender address; mail to the loopback outbox still needs a From.
 FALLBACK_SENDER = "otp-tui@localhost"
@@ -57,7 +58,7 @@ def describe_origin(environ: Mapping[str, str] = os.environ, *, hostname: str | 
 def build_message(
     sender: SenderSettings,
     to: str,
-    code: str,
+    code: OneTimeCode,
     *,
     ttl_seconds: int,
     requested_from: str,
@@ -73,7 +74,10 @@ def build_message(
     _single_line("subject", sender.subject)
     from_address = _single_line("sender address", sender.address or FALLBACK_SENDER)
     requested_from = _single_line("origin", requested_from)
-    if not (code.isascii() and code.isdigit()):
+    # The one place the digits are read out of the code: they exist in the clear only inside
+    # the message from here on.
+    digits = code.reveal()
+    if not (digits.isascii() and digits.isdigit()):
         raise ValueError("code must be ASCII digits")
 
     from_local, _, from_domain = from_address.rpartition("@")
@@ -90,7 +94,7 @@ def build_message(
     message.set_content(
         "Your verification code is:\n"
         "\n"
-        f"{code}\n"
+        f"{digits}\n"
         "\n"
         f"It is valid for {validity}.\n"
         f"It was requested from {requested_from}.\n"
@@ -103,7 +107,7 @@ def build_message(
         '<html><body style="font-family: sans-serif; color: black">\n'
         "<p>Your verification code is:</p>\n"
         '<p style="font-size: 2em; font-family: monospace; letter-spacing: 0.2em">'
-        f"<strong>{code}</strong></p>\n"
+        f"<strong>{digits}</strong></p>\n"
         f"<p>It is valid for {html.escape(validity)}.<br>\n"
         f"It was requested from {html.escape(requested_from)}.</p>\n"
         f'<p style="color: dimgray">{html.escape(IGNORE_SENTENCE)}</p>\n'

@@ -16,7 +16,8 @@ from typing import Any
 
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
-from otp_tui.config import SmtpSettings, user_state_dir
+from otp_tui.config.paths import user_state_dir
+from otp_tui.config.schema import SmtpSettings
 
 LOOPBACK = "127.0.0.1"
 

@@ -8,7 +8,7 @@ import ssl
 from email.message import EmailMessage
 from pathlib import Path
 
-from otp_tui.config import SmtpSettings
+from otp_tui.config.schema import SmtpSettings
 from otp_tui.mail.errors import FailureKind, SendError
 from otp_tui.mail.session import Session, Step, build_tls_context, planned_steps, with_deadline
 

@@ -19,7 +19,7 @@ from typing import TypeVar
 
 import aiosmtplib
 
-from otp_tui.config import SmtpSettings
+from otp_tui.config.schema import SmtpSettings
 from otp_tui.mail.errors import FailureKind, SendError
 
 log = logging.getLogger(__name__)

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Literal, get_args
 from otp_tui.state.errors import AuditError
 
 if TYPE_CHECKING:
-    from otp_tui.config import Settings
+    from otp_tui.config.schema import Settings
 
 AUDIT_FILENAME = "audit.jsonl"
 
@@ -46,7 +46,7 @@ _RESERVED = frozenset({"ts", "event", "address", "user", "pid", "ssh_client"})
 
 def default_audit_path() -> Path:
     # Imported here so that processes which only write the trail do not load pydantic.
-    from otp_tui.config import user_state_dir
+    from otp_tui.config.paths import user_state_dir
 
     return user_state_dir() / AUDIT_FILENAME
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from otp_tui.config import Settings
+    from otp_tui.config.schema import Settings
     from otp_tui.core.limits import LedgerEntry
     from otp_tui.state.ledger import SqliteLedger
 

@@ -34,7 +34,7 @@ from otp_tui.core.limits import HOUR, LedgerEntry
 from otp_tui.state.errors import LedgerError
 
 if TYPE_CHECKING:
-    from otp_tui.config import Settings
+    from otp_tui.config.schema import Settings
 
 LEDGER_FILENAME = "ledger.sqlite3"
 
@@ -67,7 +67,7 @@ CREATE INDEX sends_by_address ON sends (address, sent_at);
 
 def default_ledger_path() -> Path:
     # Imported here so that processes which only touch the ledger do not load pydantic.
-    from otp_tui.config import user_state_dir
+    from otp_tui.config.paths import user_state_dir
 
     return user_state_dir() / LEDGER_FILENAME
 

@@ -26,7 +26,7 @@ from otp_tui.tui.text import mask_address
 if TYPE_CHECKING:
     from textual.driver import Driver
 
-    from otp_tui.config import Settings, SmtpSettings
+    from otp_tui.config.schema import Settings, SmtpSettings
     from otp_tui.core.machine import Status, Verification
     from otp_tui.core.outcomes import (
         AddressAnswer,
@@ -238,7 +238,7 @@ class OtpApp(App[RunResult]):
 
     @property
     def send_timeout(self) -> float:
-        from otp_tui.config import SmtpSettings
+        from otp_tui.config.schema import SmtpSettings
 
         # The demo outbox sends with the default timeout.
         return SmtpSettings().timeout if self.demo else self.settings.smtp.timeout
@@ -408,7 +408,7 @@ class OtpApp(App[RunResult]):
         message = build_message(
             self.settings.sender,
             request.address,
-            request.code.reveal(),
+            request.code,
             ttl_seconds=int(request.ttl),
             requested_from=self._origin or describe_origin(),
         )

@@ -6,7 +6,7 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from otp_tui.config import Settings
+from otp_tui.config.schema import Settings
 from otp_tui.result import EXIT_USAGE, RunResult
 
 if TYPE_CHECKING:

@@ -17,7 +17,8 @@ import sys
 
 import aiosmtplib
 
-from otp_tui.config import SenderSettings
+from otp_tui.config.schema import SenderSettings
+from otp_tui.core.codes import OneTimeCode
 from otp_tui.mail.message import build_message, describe_origin
 
 
@@ -25,7 +26,7 @@ async def main(port: int, ca_file: str, to: str) -> None:
     message = build_message(
         SenderSettings(address="otp@example.com"),
         to,
-        "123456",
+        OneTimeCode("123456"),
         ttl_seconds=600,
         requested_from=describe_origin(),
     )

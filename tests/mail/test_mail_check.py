@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from otp_tui.config import SenderSettings, Settings, SmtpSettings
+from otp_tui.config.schema import SenderSettings, Settings, SmtpSettings
 from otp_tui.mail.check import check_main, run_check
 from otp_tui.mail.errors import FailureKind
 

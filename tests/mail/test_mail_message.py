@@ -11,7 +11,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from otp_tui.config import SenderSettings
+from otp_tui.config.schema import SenderSettings
+from otp_tui.core.codes import OneTimeCode
 from otp_tui.mail.message import IGNORE_SENTENCE, build_message, describe_origin
 
 SENDER = SenderSettings(address="otp@example.org", name="Gatekeeper", subject="Your code")
@@ -36,7 +37,12 @@ def parts(message: EmailMessage) -> tuple[str, str]:
 def test_headers() -> None:
     message = roundtrip(
         build_message(
-            SENDER, "bob@example.com", "000123", ttl_seconds=600, requested_from="h", now=NOW
+            SENDER,
+            "bob@example.com",
+            OneTimeCode("000123"),
+            ttl_seconds=600,
+            requested_from="h",
+            now=NOW,
         )
     )
     assert str(message["From"]) == "Gatekeeper <otp@example.org>"
@@ -50,7 +56,9 @@ def test_headers() -> None:
 
 def test_non_ascii_display_name_is_encoded() -> None:
     sender = SenderSettings(address="otp@example.org", name="Zoë “Gate” Ω")
-    message = build_message(sender, "bob@example.com", "123456", ttl_seconds=60, requested_from="h")
+    message = build_message(
+        sender, "bob@example.com", OneTimeCode("123456"), ttl_seconds=60, requested_from="h"
+    )
     wire = message.as_bytes()
     from_line = next(line for line in wire.splitlines() if line.startswith(b"From:"))
     assert from_line.isascii()
@@ -62,7 +70,7 @@ def test_body_says_validity_origin_and_the_ignore_sentence() -> None:
         build_message(
             SENDER,
             "bob@example.com",
-            "123456",
+            OneTimeCode("123456"),
             ttl_seconds=600,
             requested_from="bastion (over SSH from 203.0.113.9)",
         )
@@ -80,7 +88,11 @@ def test_body_says_validity_origin_and_the_ignore_sentence() -> None:
 def test_html_escapes_the_origin() -> None:
     _, html = parts(
         build_message(
-            SENDER, "bob@example.com", "123456", ttl_seconds=60, requested_from="<b>host</b>"
+            SENDER,
+            "bob@example.com",
+            OneTimeCode("123456"),
+            ttl_seconds=60,
+            requested_from="<b>host</b>",
         )
     )
     assert "<b>host</b>" not in html
@@ -93,7 +105,9 @@ def test_html_escapes_the_origin() -> None:
 )
 def test_validity_wording(ttl: int, text: str) -> None:
     plain, _ = parts(
-        build_message(SENDER, "b@example.com", "123456", ttl_seconds=ttl, requested_from="h")
+        build_message(
+            SENDER, "b@example.com", OneTimeCode("123456"), ttl_seconds=ttl, requested_from="h"
+        )
     )
     assert f"It is valid for {text}." in plain
 
@@ -109,7 +123,7 @@ def test_the_code_is_the_only_long_number(code: str, ttl: int) -> None:
         build_message(
             SENDER,
             "bob@example.com",
-            code,
+            OneTimeCode(code),
             ttl_seconds=ttl,
             requested_from="host-42 (over SSH from 2001:db8::1)",
         )
@@ -125,7 +139,7 @@ def test_the_code_is_the_only_long_number(code: str, ttl: int) -> None:
 )
 def test_line_breaks_in_the_recipient_are_refused(to: str) -> None:
     with pytest.raises(ValueError, match="line breaks") as caught:
-        build_message(SENDER, to, "123456", ttl_seconds=60, requested_from="h")
+        build_message(SENDER, to, OneTimeCode("123456"), ttl_seconds=60, requested_from="h")
     assert "x@y.z" not in str(caught.value)
 
 
@@ -136,20 +150,28 @@ def test_line_breaks_in_sender_settings_are_refused(field: str) -> None:
     values[field] += "\r\nBcc: x@y.z"
     sender = SenderSettings.model_construct(**values)
     with pytest.raises(ValueError, match="line breaks"):
-        build_message(sender, "bob@example.com", "123456", ttl_seconds=60, requested_from="h")
+        build_message(
+            sender, "bob@example.com", OneTimeCode("123456"), ttl_seconds=60, requested_from="h"
+        )
 
 
 @pytest.mark.parametrize("code", ["12345a", "١٢٣٤٥٦", "123 456", ""])
 def test_code_must_be_ascii_digits(code: str) -> None:
     with pytest.raises(ValueError, match="digits") as caught:
-        build_message(SENDER, "bob@example.com", code, ttl_seconds=60, requested_from="h")
+        build_message(
+            SENDER, "bob@example.com", OneTimeCode(code), ttl_seconds=60, requested_from="h"
+        )
     if code:
         assert code not in str(caught.value)
 
 
 def test_demo_mode_sender_without_an_address() -> None:
     message = build_message(
-        SenderSettings(), "bob@example.com", "123456", ttl_seconds=60, requested_from="h"
+        SenderSettings(),
+        "bob@example.com",
+        OneTimeCode("123456"),
+        ttl_seconds=60,
+        requested_from="h",
     )
     assert str(message["From"]) == "otp-tui <otp-tui@localhost>"
     assert message["Message-ID"].endswith("@localhost>")

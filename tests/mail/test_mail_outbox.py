@@ -10,14 +10,17 @@ from pathlib import Path
 
 import pytest
 
-from otp_tui.config import SenderSettings
+from otp_tui.config.schema import SenderSettings
+from otp_tui.core.codes import OneTimeCode
 from otp_tui.mail.message import build_message
 from otp_tui.mail.outbox import DemoOutbox, newest_message, plain_text_body
 from otp_tui.mail.sender import send_message
 
 
 def message_for(code: str, to: str = "new.user@example.com") -> EmailMessage:
-    return build_message(SenderSettings(), to, code, ttl_seconds=600, requested_from="laptop")
+    return build_message(
+        SenderSettings(), to, OneTimeCode(code), ttl_seconds=600, requested_from="laptop"
+    )
 
 
 async def test_sent_mail_lands_in_the_outbox(tmp_path: Path) -> None:

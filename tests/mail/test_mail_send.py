@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from otp_tui.config import SenderSettings, SmtpSettings
+from otp_tui.config.schema import SenderSettings, SmtpSettings
+from otp_tui.core.codes import OneTimeCode
 from otp_tui.mail.errors import FailureKind, SendError
 from otp_tui.mail.message import build_message
 from otp_tui.mail.sender import send_message
@@ -31,7 +32,7 @@ TO = "alice@example.com"
 
 def make_message(code: str = CODE) -> EmailMessage:
     sender = SenderSettings(address="otp@example.org", name="Zoë’s Gatekeeper")
-    return build_message(sender, TO, code, ttl_seconds=600, requested_from="bastion")
+    return build_message(sender, TO, OneTimeCode(code), ttl_seconds=600, requested_from="bastion")
 
 
 async def expect_failure(

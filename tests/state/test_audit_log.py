@@ -16,7 +16,7 @@ import pytest
 import state_workers
 from state_helpers import START, FakeClock, run_all, run_unprivileged
 
-from otp_tui.config import Settings
+from otp_tui.config.schema import Settings
 from otp_tui.state.audit import (
     EVENTS,
     AuditLog,

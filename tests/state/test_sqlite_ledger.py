@@ -15,7 +15,7 @@ import pytest
 import state_workers
 from state_helpers import FakeClock, run_all, run_unprivileged
 
-from otp_tui.config import Settings
+from otp_tui.config.schema import Settings
 from otp_tui.core.limits import FOREVER, LedgerEntry
 from otp_tui.state.errors import LedgerError
 from otp_tui.state.ledger import (

@@ -286,7 +286,7 @@ async def test_invalid_address_is_explained_inline(smtp_server):
 
 
 async def test_an_unusable_ledger_stops_the_run_unverified(tmp_path):
-    from otp_tui.config import Settings, StateSettings
+    from otp_tui.config.schema import Settings, StateSettings
     from otp_tui.state.errors import LedgerError
     from otp_tui.state.lazy import LazyLedger
 

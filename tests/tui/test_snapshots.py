@@ -82,7 +82,7 @@ def test_address_validation_message_small(snap_compare, server):
 
 
 def test_sending_while_the_server_stalls(snap_compare, stalled_port):
-    from otp_tui.config import SmtpSettings
+    from otp_tui.config.schema import SmtpSettings
 
     smtp = SmtpSettings(host="127.0.0.1", port=stalled_port, security="none", timeout=30)
     harness = build_app(smtp=smtp, code=CODE)
@@ -98,7 +98,7 @@ def test_sending_while_the_server_stalls(snap_compare, stalled_port):
 
 
 def test_send_failed_with_retry(snap_compare, refused_port):
-    from otp_tui.config import SmtpSettings
+    from otp_tui.config.schema import SmtpSettings
 
     smtp = SmtpSettings(host="127.0.0.1", port=refused_port, security="none", timeout=5)
     harness = build_app(smtp=smtp, code=CODE)

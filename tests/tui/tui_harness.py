@@ -18,7 +18,7 @@ from typing import Any
 from aiosmtpd.controller import Controller
 from fakes import FakeClock
 
-from otp_tui.config import PolicySettings, SenderSettings, Settings, SmtpSettings
+from otp_tui.config.schema import PolicySettings, SenderSettings, Settings, SmtpSettings
 from otp_tui.core.codes import OneTimeCode
 from otp_tui.core.limits import LimitsLedger, MemoryLedger
 from otp_tui.core.machine import Verification

@@ -1,43 +1,33 @@
-"""Configuration: one pydantic-settings model fed by flags, environment, a TOML file and defaults.
+"""The settings model: every section and key otp-tui reads, with its default and its checks.
 
-Precedence, highest first: ``--set section.key=value`` flags, ``OTP_TUI_<SECTION>__<KEY>``
-environment variables, the TOML file, the defaults below. Every problem is reported as one line
-naming where the bad value came from and its dotted key, and never echoes a secret.
+`otp_tui.config.loading` feeds it (flags, environment, the TOML file) and turns its validation
+errors into one line per problem.
 """
 
 from __future__ import annotations
 
-import json
-import os
 import re
-import sys
 from collections.abc import Mapping
 from contextvars import ContextVar
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
     SecretStr,
-    ValidationError,
     field_validator,
     model_validator,
 )
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised only on 3.10
-    import tomli as tomllib
+if TYPE_CHECKING:
+    from otp_tui.core.policy import Policy
 
 ENV_PREFIX = "OTP_TUI_"
 ENV_DELIMITER = "__"
-CONFIG_ENV_VAR = "OTP_TUI_CONFIG"
-APP_NAME = "otp-tui"
 
 DEFAULT_PORTS = {"starttls": 587, "tls": 465, "none": 25}
 
@@ -154,6 +144,9 @@ class SenderSettings(_Section):
 
 
 class PolicySettings(_Section):
+    # The same defaults as the core's `Policy`; tests/test_config.py holds the two together.
+    # (Not imported from it: the core stays off the start-up path, and the first frame needs
+    # these settings.)
     code_length: int = Field(default=6, ge=6, le=10)
     code_ttl: int = Field(default=600, gt=0)
     resend_cooldown: int = Field(default=60, ge=0)
@@ -162,6 +155,11 @@ class PolicySettings(_Section):
     max_sends_per_hour: int = Field(default=5, ge=1)
     lockout: int = Field(default=900, ge=0)
     max_consecutive_failures: int = Field(default=100, ge=1)
+
+    def to_policy(self) -> Policy:
+        from otp_tui.core.policy import Policy
+
+        return Policy(**self.model_dump())
 
 
 class AccessSettings(_Section):
@@ -180,17 +178,17 @@ class StateSettings(_Section):
 
 
 # The TOML file's contents for the load in progress; a source cannot take constructor arguments.
-_toml_data: ContextVar[Mapping[str, Any]] = ContextVar("_toml_data")
+toml_data: ContextVar[Mapping[str, Any]] = ContextVar("toml_data")
 
 
 class _TomlDataSource(PydanticBaseSettingsSource):
     """Hands pydantic-settings the TOML document that `load_settings` already parsed."""
 
     def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
-        return _toml_data.get({}).get(field_name), field_name, False
+        return toml_data.get({}).get(field_name), field_name, False
 
     def __call__(self) -> dict[str, Any]:
-        return dict(_toml_data.get({}))
+        return dict(toml_data.get({}))
 
 
 class Settings(BaseSettings):
@@ -229,138 +227,3 @@ class Settings(BaseSettings):
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         return (init_settings, env_settings, _TomlDataSource(settings_cls))
-
-
-class ConfigError(Exception):
-    """Configuration that cannot be used; `problems` holds one printable line each."""
-
-    def __init__(self, problems: list[str]) -> None:
-        super().__init__("\n".join(problems))
-        self.problems = problems
-
-
-@dataclass(frozen=True)
-class ConfigFile:
-    path: Path
-    explicit: bool  # named by --config or $OTP_TUI_CONFIG: then it must exist
-
-
-def user_config_dir() -> Path:
-    from platformdirs import user_config_dir as _dir
-
-    return Path(_dir(APP_NAME, appauthor=False))
-
-
-def user_state_dir() -> Path:
-    from platformdirs import user_state_dir as _dir
-
-    return Path(_dir(APP_NAME, appauthor=False))
-
-
-def locate_config(cli_path: str | None, environ: Mapping[str, str] = os.environ) -> ConfigFile:
-    if cli_path:
-        return ConfigFile(Path(cli_path).expanduser(), explicit=True)
-    if environ.get(CONFIG_ENV_VAR):
-        return ConfigFile(Path(environ[CONFIG_ENV_VAR]).expanduser(), explicit=True)
-    return ConfigFile(user_config_dir() / "config.toml", explicit=False)
-
-
-def _read_toml(config: ConfigFile) -> dict[str, Any]:
-    try:
-        raw = config.path.read_bytes()
-    except FileNotFoundError:
-        if config.explicit:
-            raise ConfigError([f"{config.path}: no such file"]) from None
-        return {}
-    except OSError as error:
-        raise ConfigError([f"{config.path}: cannot read: {error.strerror}"]) from None
-    try:
-        document: dict[str, Any] = tomllib.loads(raw.decode("utf-8"))
-        return document
-    except UnicodeDecodeError:
-        raise ConfigError([f"{config.path}: not UTF-8 text"]) from None
-    except tomllib.TOMLDecodeError as error:
-        # The message already ends "(at line N, column M)"; keep only the first line of it.
-        raise ConfigError([f"{config.path}: {str(error).splitlines()[0]}"]) from None
-
-
-def parse_overrides(pairs: list[str]) -> dict[str, Any]:
-    """Turn ``["policy.code_ttl=300"]`` into ``{"policy": {"code_ttl": 300}}``."""
-    tree: dict[str, Any] = {}
-    problems = []
-    for pair in pairs:
-        key, sep, text = pair.partition("=")
-        parts = key.strip().split(".")
-        if not sep or len(parts) != 2 or not all(parts):
-            problems.append(f"--set {pair}: expected SECTION.KEY=VALUE")
-            continue
-        try:
-            value: Any = json.loads(text)  # numbers, booleans and lists as JSON
-        except ValueError:
-            value = text
-        tree.setdefault(parts[0], {})[parts[1]] = value
-    if problems:
-        raise ConfigError(problems)
-    return tree
-
-
-def _env_name(loc: tuple[str, ...]) -> str:
-    return ENV_PREFIX + ENV_DELIMITER.join(part.upper() for part in loc)
-
-
-def _where(
-    loc: tuple[str, ...],
-    overrides: Mapping[str, Any],
-    environ: Mapping[str, str],
-    config: ConfigFile,
-) -> str:
-    """Name the source that supplied the value at `loc`, highest precedence first."""
-    node: Any = overrides
-    for part in loc:
-        node = node.get(part) if isinstance(node, Mapping) else None
-    if node is not None:
-        return "--set"
-    upper_env = {key.upper() for key in environ}
-    for depth in range(len(loc), 0, -1):
-        if _env_name(loc[:depth]) in upper_env:
-            return _env_name(loc[:depth])
-    return str(config.path.name if not config.explicit else config.path)
-
-
-def load_settings(
-    config: ConfigFile,
-    overrides: Mapping[str, Any] | None = None,
-    environ: Mapping[str, str] = os.environ,
-) -> Settings:
-    """Build the settings or raise ConfigError with one line per problem."""
-    overrides = overrides or {}
-    data = _read_toml(config)
-    token = _toml_data.set(data)
-    try:
-        return Settings(**overrides)
-    except ValidationError as error:
-        raise ConfigError(_describe(error, overrides, environ, config)) from None
-    finally:
-        _toml_data.reset(token)
-
-
-def _describe(
-    error: ValidationError,
-    overrides: Mapping[str, Any],
-    environ: Mapping[str, str],
-    config: ConfigFile,
-) -> list[str]:
-    problems = []
-    for item in error.errors(include_input=False, include_url=False):
-        loc = tuple(str(part) for part in item["loc"])
-        message = item["msg"]
-        if item["type"] == "extra_forbidden":
-            message = "unknown key"
-        elif message.startswith("Value error, "):
-            message = message[len("Value error, ") :]
-        if not loc:  # a rule across sections: its message names the keys itself
-            problems.append(f"{config.path}: {message}")
-            continue
-        where = _where(loc, overrides, environ, config)
-        problems.append(f"{where}: {'.'.join(loc)}: {message}")
-    return problems

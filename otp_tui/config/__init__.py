@@ -1,0 +1,2 @@
+"""Configuration: the settings model (`schema`), how it is loaded (`loading`), default paths
+(`paths`)."""
