@@ -10,7 +10,8 @@ from otp_tui.config.schema import Settings
 from otp_tui.result import EXIT_USAGE, RunResult
 
 if TYPE_CHECKING:
-    from otp_tui.core.machine import Verification
+    from otp_tui.flow.run import Run
+    from otp_tui.tui.app import OtpApp
 
 
 @dataclass(frozen=True)
@@ -20,11 +21,19 @@ class LaunchOutcome:
     error: str | None  # one line for stderr, printed after the terminal is restored
 
 
-def run_interactive(settings: Settings, *, email: str | None, demo: bool) -> LaunchOutcome:
-    from otp_tui.state.audit import open_audit_log
-    from otp_tui.state.errors import AuditError, LedgerError
-    from otp_tui.state.lazy import LazyLedger
+def build_app(run: Run) -> OtpApp:
+    """The app for a run, as the program runs it (the snapshot tests build theirs here too)."""
     from otp_tui.tui.app import OtpApp
+    from otp_tui.tui.driver import StderrSizedDriver
+
+    return OtpApp(run, driver_class=StderrSizedDriver)
+
+
+def run_interactive(settings: Settings, *, email: str | None, demo: bool) -> LaunchOutcome:
+    from otp_tui.flow.build import make_run
+    from otp_tui.state.audit import open_audit_log
+    from otp_tui.state.errors import AuditError
+    from otp_tui.state.lazy import LazyLedger
 
     failed = RunResult(verified=False, email=email or "", reason="failed")
     ledger = LazyLedger(settings)
@@ -32,43 +41,34 @@ def run_interactive(settings: Settings, *, email: str | None, demo: bool) -> Lau
         audit = open_audit_log(settings)
     except AuditError as error:
         return LaunchOutcome(failed, EXIT_USAGE, str(error))
-
-    def make_machine() -> Verification:
-        # Built on first use, after the first frame: nothing in the core is needed to draw it.
-        from otp_tui.core.address import AccessPolicy
-        from otp_tui.core.machine import Verification
-        from otp_tui.core.policy import Policy
-
-        return Verification(
-            Policy(**settings.policy.model_dump()),
-            ledger,
-            time.monotonic,
-            access=AccessPolicy.from_lists(
-                settings.access.allowed_domains, settings.access.allowed_addresses
-            ),
-        )
-
-    from otp_tui.tui.driver import StderrSizedDriver
-
-    app = OtpApp(
+    run = make_run(
         settings,
-        make_machine,
-        driver_class=StderrSizedDriver,
-        demo=demo,
         email=email,
+        demo=demo,
+        ledger=ledger,
         clock=time.monotonic,
         wall_clock=time.time,
         audit=audit,
-        storage_errors=(LedgerError, AuditError),
     )
+    app = build_app(run)
     try:
-        result = app.run()
+        app.run()
     finally:
         ledger.close()
         audit.close()
+    return outcome_of(app, run, failed)
+
+
+def outcome_of(app: OtpApp, run: Run, failed: RunResult) -> LaunchOutcome:
+    """What the caller is told; any doubt is a failure (fail closed)."""
+    ending = run.ending
+    result = app.return_value
     return_code = app.return_code if app.return_code is not None else 1
+    error = app.error or (ending.error if ending is not None else None)
     if result is None or (return_code == 0 and not result.verified):
-        # Fail closed: an exit with no result, or a zero status without "verified", is a failure.
-        result = app.result or failed
-        return_code = result.exit_status if result.exit_status else 1
-    return LaunchOutcome(result, return_code, app.error)
+        result = ending.result if ending is not None else failed
+        return_code = result.exit_status or 1
+    if return_code == 0 and not (ending is not None and ending.verified):
+        return_code = 1
+        result = failed
+    return LaunchOutcome(result, return_code, error)

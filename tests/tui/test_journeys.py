@@ -12,7 +12,7 @@ from textual import events
 from tui_harness import build_app, code_in, wait_for
 
 from otp_tui.core.limits import MemoryLedger
-from otp_tui.tui.app import StorageFailure
+from otp_tui.flow.views import SendProblem
 from otp_tui.tui.screens.address import AddressScreen
 from otp_tui.tui.screens.code import CodeScreen
 from otp_tui.tui.screens.outbox import OutboxScreen
@@ -119,7 +119,7 @@ async def test_resend_after_the_cooldown_replaces_the_code(smtp_server):
         await pilot.pause()
         assert "another code in 1:00" in text_of(app, "#feedback")
         harness.clock.advance(60)
-        app.screen.refresh_status()
+        app.tick()
         await pilot.pause()
         assert "Resend code (3 left)" in str(app.screen.query_one("#resend-button").label)
         await pilot.press("ctrl+r")
@@ -145,13 +145,13 @@ async def test_expiry_points_at_resend_then_fails_when_none_is_left(smtp_server)
         await submit_address(pilot)
         await reach_code_screen(pilot, server)
         harness.clock.advance(600)
-        app.screen.refresh_status()
+        app.tick()
         await pilot.pause()
         assert "The code has expired" in text_of(app, "#countdown")
         await pilot.press("ctrl+r")
         code = await reach_code_screen(pilot, server, count=2)
         harness.clock.advance(601)
-        app.screen.refresh_status()
+        app.tick()
         await wait_for(pilot, lambda: isinstance(app.screen, ResultScreen))
         assert "expired" in text_of(app, "#detail")
         await quit_result(pilot)
@@ -183,7 +183,7 @@ async def test_retry_after_a_temporary_refusal(smtp_server):
     app = build_app(smtp=server.settings()).app
     async with app.run_test(size=SIZE) as pilot:
         await submit_address(pilot)
-        await wait_for(pilot, lambda: app.screen.failure is not None)
+        await wait_for(pilot, lambda: isinstance(getattr(app.screen, "view", None), SendProblem))
         assert "temporary problem" in text_of(app, "#failure")
         assert app.screen.query_one("#retry").display
         assert not server.received
@@ -202,7 +202,7 @@ async def test_a_failure_retrying_cannot_help_offers_only_back(smtp_server):
     app = build_app(smtp=server.settings()).app
     async with app.run_test(size=SIZE) as pilot:
         await submit_address(pilot)
-        await wait_for(pilot, lambda: app.screen.failure is not None)
+        await wait_for(pilot, lambda: isinstance(getattr(app.screen, "view", None), SendProblem))
         assert "will not deliver to this address" in text_of(app, "#failure")
         assert not app.screen.query_one("#retry").display
         await pilot.press("r")  # no retry: nothing happens
@@ -287,7 +287,6 @@ async def test_invalid_address_is_explained_inline(smtp_server):
 
 async def test_an_unusable_ledger_stops_the_run_unverified(tmp_path):
     from otp_tui.config.schema import Settings, StateSettings
-    from otp_tui.state.errors import LedgerError
     from otp_tui.state.lazy import LazyLedger
 
     garbage = tmp_path / "ledger.sqlite3"
@@ -296,18 +295,13 @@ async def test_an_unusable_ledger_stops_the_run_unverified(tmp_path):
         demo=True,
         outbox_dir=tmp_path / "outbox",
         ledger=LazyLedger(Settings(state=StateSettings(ledger=garbage))),
-        storage_errors=(LedgerError,),
     ).app
-
-    async def journey():
-        async with app.run_test(size=SIZE) as pilot:
-            await submit_address(pilot)
-            await pilot.pause()
-
-    with pytest.raises(StorageFailure):  # Pilot hands the app's failure to the test
-        await journey()
+    async with app.run_test(size=SIZE) as pilot:
+        await submit_address(pilot)
+        await wait_for(pilot, lambda: app.return_code is not None)
     assert app.return_code == 2
-    assert str(garbage) in app.error
+    assert app.run_.ending is not None
+    assert str(garbage) in app.run_.ending.error
     assert app.return_value is None or not app.return_value.verified
     assert garbage.read_bytes() == b"this is not a database" * 100  # not replaced
 

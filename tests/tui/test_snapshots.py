@@ -10,6 +10,7 @@ import socket
 import pytest
 from tui_harness import ThreadedSmtpServer, build_app, wait_for
 
+from otp_tui.flow.views import SendProblem
 from otp_tui.tui.screens.code import CodeScreen
 from otp_tui.tui.screens.outbox import OutboxScreen
 from otp_tui.tui.screens.result import ResultScreen
@@ -91,7 +92,7 @@ def test_sending_while_the_server_stalls(snap_compare, stalled_port):
         await type_address(pilot)
         await wait_for(pilot, lambda: isinstance(pilot.app.screen, SendingScreen))
         harness.clock.advance(3)
-        pilot.app.screen._tick()
+        pilot.app.tick()
         await pilot.pause()
 
     snap(snap_compare, harness, run_before)
@@ -105,7 +106,9 @@ def test_send_failed_with_retry(snap_compare, refused_port):
 
     async def run_before(pilot):
         await type_address(pilot)
-        await wait_for(pilot, lambda: getattr(pilot.app.screen, "failure", None) is not None)
+        await wait_for(
+            pilot, lambda: isinstance(getattr(pilot.app.screen, "view", None), SendProblem)
+        )
 
     snap(snap_compare, harness, run_before)
 
@@ -142,7 +145,7 @@ def test_code_screen_resend_ready(snap_compare, server):
     async def run_before(pilot):
         await to_code_screen(pilot)
         harness.clock.advance(61)
-        pilot.app.screen.refresh_status()
+        pilot.app.tick()
         await pilot.pause()
 
     snap(snap_compare, harness, run_before)
@@ -154,7 +157,7 @@ def test_code_screen_expired(snap_compare, server):
     async def run_before(pilot):
         await to_code_screen(pilot)
         harness.clock.advance(600)
-        pilot.app.screen.refresh_status()
+        pilot.app.tick()
         await pilot.pause()
 
     snap(snap_compare, harness, run_before)
@@ -206,7 +209,7 @@ def test_result_expired(snap_compare, server):
     async def run_before(pilot):
         await to_code_screen(pilot)
         harness.clock.advance(600)
-        pilot.app.screen.refresh_status()
+        pilot.app.tick()
         await wait_for(pilot, lambda: isinstance(pilot.app.screen, ResultScreen))
 
     snap(snap_compare, harness, run_before)

@@ -21,9 +21,10 @@ from fakes import FakeClock
 from otp_tui.config.schema import PolicySettings, SenderSettings, Settings, SmtpSettings
 from otp_tui.core.codes import OneTimeCode
 from otp_tui.core.limits import LimitsLedger, MemoryLedger
-from otp_tui.core.machine import Verification
-from otp_tui.core.policy import Policy
+from otp_tui.flow.build import make_run
+from otp_tui.flow.run import Run
 from otp_tui.tui.app import OtpApp
+from otp_tui.tui.launch import build_app as build_program_app
 
 # 2026-01-01 12:00:00 UTC: a wall clock that reads the same in every snapshot.
 WALL_START = 1_767_268_800.0
@@ -33,6 +34,7 @@ SENDER = SenderSettings(address="otp@example.com", name="otp-tui tests")
 @dataclass
 class Harness:
     app: OtpApp
+    run: Run
     clock: FakeClock
     wall: FakeClock
     ledger: LimitsLedger
@@ -48,8 +50,11 @@ def build_app(
     code: str | None = None,
     ledger: LimitsLedger | None = None,
     wall: FakeClock | None = None,
-    storage_errors: tuple[type[Exception], ...] = (),
+    audit: Any = None,
 ) -> Harness:
+    """The app as the program builds it (`otp_tui.flow.build.make_run` and
+    `otp_tui.tui.launch.build_app`), with the clocks, the ledger and the code in the test's
+    hands."""
     clock = FakeClock()
     wall = wall or FakeClock(WALL_START)
     settings = Settings(
@@ -58,29 +63,23 @@ def build_app(
         policy=PolicySettings(**(policy or {})),
     )
     ledger = ledger or MemoryLedger(wall)
-    make_code = (lambda length: OneTimeCode(code)) if code else None
-    machine = Verification(
-        Policy(**settings.policy.model_dump()),
-        ledger,
-        clock,
-        **({"make_code": make_code} if make_code else {}),
-    )
-    app = OtpApp(
+    run = make_run(
         settings,
-        machine,
-        demo=demo,
         email=email,
+        demo=demo,
+        ledger=ledger,
         clock=clock,
         wall_clock=wall,
-        outbox_dir=outbox_dir,
-        blink=False,
-        storage_errors=storage_errors,
+        audit=audit,
+        make_code=(lambda length: OneTimeCode(code)) if code else None,
         origin="test-host",
+        outbox_dir=outbox_dir,
     )
+    app = build_program_app(run)
     # Set on the app itself: the snapshot plugin imports Textual before any conftest runs, so
     # TEXTUAL_ANIMATIONS in the environment comes too late to count.
     app.animation_level = "none"
-    return Harness(app, clock, wall, ledger)
+    return Harness(app, run, clock, wall, ledger)
 
 
 async def wait_for(pilot: Any, condition: Any, timeout: float = 5.0) -> None:

@@ -2,85 +2,77 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.widgets import Input, Static
 
+from otp_tui.flow import wording
+from otp_tui.flow.views import AskAddress, Presentation
+from otp_tui.tui.messages import AddressScreenReady, AddressSubmitted, LeaveAsked
 from otp_tui.tui.screens.base import OtpScreen
 
-if TYPE_CHECKING:
-    from otp_tui.tui.wording import Refusal
+# Seconds after the first frame before the later screens' styles are warmed up.
+WARM_UP_DELAY = 0.25
 
 
 class AddressScreen(OtpScreen):
-    # Focused as the screen is composed, before the keys the app held while it started are
-    # delivered (OtpApp.release_early_keys).
+    # Focused as the screen is composed, before the keys held while the app started arrive.
     AUTO_FOCUS = "#address"
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "escape", "Quit", show=False),
+        Binding("escape", "leave", "Quit", show=False),
         Binding("enter", "send", "Send code", tooltip="Email a one-time code to this address"),
         # Enter typed ahead, before the terminal leaves line mode, arrives as a newline (ctrl+j).
         Binding("ctrl+j", "send", "Send code", show=False),
     ]
 
+    def __init__(self, presentation: Presentation, view: AskAddress) -> None:
+        super().__init__(presentation)
+        self.view = view
+
     def compose_body(self) -> ComposeResult:
-        length = self.otp.settings.policy.code_length
         yield Static("Verify your email address", classes="title")
-        yield Static(f"We will email you a {length}-digit code.", classes="hint")
-        yield Input(placeholder="you@example.com", id="address")
-        yield Static("", id="address-error", classes="error")
+        yield Static(wording.address_hint(self.presentation.code_length), classes="hint")
+        entry = Input(placeholder="you@example.com", id="address")
+        entry.cursor_blink = False  # a steady cursor: nothing repaints while the screen idles
+        fixed = self.presentation.fixed_address
+        if fixed is not None:
+            entry.value = fixed
+            entry.disabled = True
+        yield entry
+        yield Static(self.view.notice, id="address-error", classes="error")
 
     def on_mount(self) -> None:
-        super().on_mount()
-        entry = self.query_one("#address", Input)
-        if self.otp.locked_email:
-            entry.value = self.otp.show_address(self.otp.locked_email)
-            entry.disabled = True
+        if self.presentation.fixed_address is not None:
             # Nothing to type: the body takes focus, so the arrow keys scroll a small terminal.
             self.set_focus(self.query_one("#body"))
-            # --email goes straight to sending.
-            self.call_after_refresh(self.action_send)
-        self.otp.release_early_keys()
+        self.post_message(AddressScreenReady())
+        self.set_timer(WARM_UP_DELAY, self._warm_up)
 
-    def on_screen_resume(self) -> None:
-        # Back from sending or the code: say what Enter does now.
-        if self.otp.locked_email:
-            self._show("Press Enter to send a new code, or Escape to quit.", error=False)
-        else:
-            self._show("", error=True)
+    async def _warm_up(self) -> None:
+        from otp_tui.tui.warm_up import warm_up_styles
+
+        if self.is_current:
+            await warm_up_styles(self.query_one("#body"))
+
+    def show(self, view: AskAddress) -> None:
+        self.view = view
+        label = self.query_one("#address-error", Static)
+        label.update(view.notice)
+        label.set_class(not view.is_error, "hint")
+
+    def show_busy(self) -> None:
+        self.show(AskAddress(wording.SENDING_NOW, is_error=False))
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
         self.action_send()
 
-    def action_escape(self) -> None:
-        if self.otp.sending:  # a send that has not reached its screen yet: cancel it
-            self.otp.go_back()
-            self._show("", error=True)
-        else:
-            self.otp.action_give_up()
-
-    def show_sending(self) -> None:
-        self._show("Sending…", error=False)
+    def action_leave(self) -> None:
+        self.post_message(LeaveAsked())
 
     def action_send(self) -> None:
-        if self.otp.sending:
-            return
-        raw = self.otp.locked_email or self.query_one("#address", Input).value
-        from otp_tui.core.outcomes import SendCode
-
-        answer = self.otp.submit_address(raw)
-        if not isinstance(answer, SendCode):  # a send shows its own progress
-            self.show_refusal(answer)
-
-    def show_refusal(self, answer: Refusal) -> None:
-        from otp_tui.tui.wording import refusal_text
-
-        self._show(refusal_text(answer, self.otp.wall_clock()), error=True)
-
-    def _show(self, text: str, *, error: bool) -> None:
-        label = self.query_one("#address-error", Static)
-        label.update(text)
-        label.set_class(not error, "hint")
+        # A fixed address is the run's own; the entry only shows it (masked).
+        raw = "" if self.presentation.fixed_address else self.query_one("#address", Input).value
+        self.post_message(AddressSubmitted(raw))

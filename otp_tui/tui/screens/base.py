@@ -1,34 +1,30 @@
-"""What every screen shares: the header, the demo banner and the footer around a body."""
+"""What every screen shares: the title, the demo banner and the key bar around a body."""
 
 from __future__ import annotations
-
-from typing import TYPE_CHECKING, Any, cast
 
 from textual import events
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.screen import Screen
 
+from otp_tui.flow.views import Presentation
 from otp_tui.tui.widgets.banner import DemoBanner
 from otp_tui.tui.widgets.key_bar import KeyBar
 from otp_tui.tui.widgets.title_bar import TitleBar
 
-if TYPE_CHECKING:
-    from otp_tui.tui.app import OtpApp
-
 SHORT_BELOW = 20  # rows
+TITLE = "otp-tui"
 
 
 class OtpScreen(Screen[None]):
-    @property
-    def otp(self) -> OtpApp:
-        return cast("OtpApp", self.app)
+    def __init__(self, presentation: Presentation) -> None:
+        super().__init__()
+        self.presentation = presentation
 
     def compose(self) -> ComposeResult:
         self._fit(self.app.size.height)
-        title = f"{self.app.title} — {self.app.sub_title}" if self.app.sub_title else self.app.title
-        yield TitleBar(title)
-        if self.otp.demo:
+        yield TitleBar(f"{TITLE} — demo mode" if self.presentation.demo else TITLE)
+        if self.presentation.demo:
             yield DemoBanner()
         with VerticalScroll(id="body"):
             yield from self.compose_body()
@@ -46,10 +42,15 @@ class OtpScreen(Screen[None]):
         # laid out for a tall one.
         self.set_class(height < SHORT_BELOW, "-short")
 
-    def show_sending(self) -> None:
+    def show_busy(self) -> None:
         """A send has started from this screen; say so until the next screen arrives."""
 
-    def on_mount(self) -> None:
-        if not self.otp.blink:
-            for widget in self.query("Input"):
-                cast(Any, widget).cursor_blink = False
+
+def update_if_changed(widget: object, text: str) -> None:
+    """Update a Static only when its text changes: an unchanged line costs the terminal
+    nothing (over a slow link every repaint is bytes)."""
+    from textual.widgets import Static
+
+    assert isinstance(widget, Static)
+    if str(widget.content) != text:
+        widget.update(text)

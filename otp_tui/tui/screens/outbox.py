@@ -1,21 +1,25 @@
 """Demo mode only: the newest message in the loopback outbox, as the user's mailbox would show it.
 
 This is the one place a code may appear on screen, and it exists only in demo mode, where the
-mail never leaves the machine.
+mail never leaves the machine. What it shows arrives as text, drawn as plain text: nothing in a
+mail is read as markup or reaches the terminal as a control character.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import ClassVar
 
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical, VerticalScroll
+from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
+from otp_tui.core.untrusted import visible
 from otp_tui.tui.widgets.key_bar import KeyBar
+
+EMPTY = "The outbox is empty: no code has been sent yet."
 
 
 class OutboxScreen(ModalScreen[None]):
@@ -24,22 +28,19 @@ class OutboxScreen(ModalScreen[None]):
         Binding("ctrl+o", "dismiss", "Close", show=False),
     ]
 
-    def __init__(self, directory: Path | None) -> None:
+    def __init__(self, mail: str | None) -> None:
         super().__init__()
-        self.directory = directory
+        self.mail = mail
 
     def compose(self) -> ComposeResult:
-        from otp_tui.mail.outbox import newest_message, plain_text_body
-
-        message = newest_message(self.directory)
         with Vertical(id="outbox"):
             yield Static("Demo outbox: the newest message", classes="title")
-            if message is None:
-                yield Static("The outbox is empty: no code has been sent yet.", id="mail")
+            if self.mail is None:
+                yield Static(EMPTY, id="mail")
             else:
-                heading = f"To: {message['To']}\nSubject: {message['Subject']}\n"
                 with VerticalScroll(id="mail-scroll"):
-                    yield Static(heading + "\n" + plain_text_body(message), id="mail")
+                    # Content, not a string: a string would be parsed as Textual markup.
+                    yield Static(Content(visible(self.mail, keep_newlines=True)), id="mail")
         yield KeyBar()
 
     async def action_dismiss(self, result: None = None) -> None:

@@ -1,0 +1,70 @@
+"""Putting one run together from the settings: the one factory the program and the tests use."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from otp_tui.flow import wording
+from otp_tui.flow.delivery import Delivery, SendFunction
+from otp_tui.flow.run import Run
+from otp_tui.flow.views import Presentation
+
+if TYPE_CHECKING:
+    from otp_tui.config.schema import Settings
+    from otp_tui.core.codes import OneTimeCode
+    from otp_tui.core.limits import LimitsLedger
+    from otp_tui.core.machine import Verification
+    from otp_tui.flow.run import Auditor
+
+Clock = Callable[[], float]
+
+
+def make_run(
+    settings: Settings,
+    *,
+    email: str | None,
+    demo: bool,
+    ledger: LimitsLedger,
+    clock: Clock,
+    wall_clock: Clock,
+    audit: Auditor | None = None,
+    make_code: Callable[[int], OneTimeCode] | None = None,
+    origin: str | None = None,
+    outbox_dir: Path | None = None,
+    send: SendFunction | None = None,
+) -> Run:
+    delivery = Delivery(settings, demo=demo, origin=origin, outbox_dir=outbox_dir, send=send)
+
+    def make_machine() -> Verification:
+        from otp_tui.core.address import AccessPolicy
+        from otp_tui.core.machine import Verification
+
+        return Verification(
+            settings.policy.to_policy(),
+            ledger,
+            clock,
+            access=AccessPolicy.from_lists(
+                settings.access.allowed_domains, settings.access.allowed_addresses
+            ),
+            **({"make_code": make_code} if make_code is not None else {}),
+        )
+
+    presentation = Presentation(
+        demo=demo,
+        fixed_address=wording.mask_address(email) if email is not None else None,
+        code_length=settings.policy.code_length,
+        server_label=delivery.server_label,
+        send_timeout=delivery.timeout,
+        certificates_unchecked=not demo and not settings.smtp.validate_certs,
+    )
+    return Run(
+        make_machine,
+        delivery,
+        presentation,
+        clock=clock,
+        wall_clock=wall_clock,
+        audit=audit,
+        fixed_address=email,
+    )

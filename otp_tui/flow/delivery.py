@@ -1,0 +1,138 @@
+"""Getting one code to its mailbox: build the message, pick the server, send, name the failure.
+
+The mail stack is imported on first use, not at start-up. In demo mode the server is the
+embedded loopback outbox, started with the first send and stopped with the run.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from email.message import EmailMessage
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from otp_tui.flow import wording
+
+if TYPE_CHECKING:
+    from otp_tui.config.schema import Settings, SmtpSettings
+    from otp_tui.core.outcomes import SendCode
+    from otp_tui.mail.outbox import DemoOutbox
+
+log = logging.getLogger(__name__)
+
+SendFunction = Callable[["SmtpSettings", EmailMessage], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Failure:
+    """A failed send as the run reports it: the kind for the audit trail, one sentence, and
+    whether trying again can help."""
+
+    kind: str
+    message: str
+    retryable: bool
+
+
+class Delivery:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        demo: bool,
+        origin: str | None = None,
+        outbox_dir: Path | None = None,
+        send: SendFunction | None = None,
+    ) -> None:
+        self._settings = settings
+        self._demo = demo
+        self._origin = origin  # where the mail says the code was asked from; None: this host
+        self._outbox_dir = outbox_dir
+        self._send = send
+        self._outbox: DemoOutbox | None = None
+
+    @property
+    def server_label(self) -> str:
+        if self._demo:
+            return wording.DEMO_SERVER
+        # The host alone: the port is an operator's detail (`otp-tui check` shows it).
+        return str(self._settings.smtp.host)
+
+    @property
+    def timeout(self) -> float:
+        if self._demo:
+            from otp_tui.config.schema import SmtpSettings
+
+            return SmtpSettings().timeout  # the demo outbox sends with the default timeout
+        return self._settings.smtp.timeout
+
+    def prepare(self) -> None:
+        """Load what the first send needs (blocking: run it in a thread while the user types)."""
+        import importlib
+
+        for module in ("email_validator", "otp_tui.mail.message", "otp_tui.mail.sender"):
+            importlib.import_module(module)
+        from otp_tui.mail.sender import prepare
+
+        if not self._demo:
+            try:
+                prepare(self._settings.smtp)
+            except Exception:  # the send itself reports the problem, with its kind
+                log.debug("could not prepare the TLS context", exc_info=True)
+
+    async def deliver(self, request: SendCode) -> Failure | None:
+        """Send the code; None when the server took it, else what went wrong."""
+        from otp_tui.mail.errors import SendError
+        from otp_tui.mail.message import build_message, describe_origin
+
+        try:
+            smtp = await self._smtp_settings()
+            message = build_message(
+                self._settings.sender,
+                request.address,
+                request.code,
+                ttl_seconds=int(request.ttl),
+                requested_from=self._origin or describe_origin(),
+            )
+            send = self._send
+            if send is None:
+                from otp_tui.mail.sender import send_message
+
+                send = send_message
+            await send(smtp, message)
+        except SendError as error:
+            # The sender logged the detail once; here only the kind and the sentence travel.
+            return Failure(error.kind.value, str(error), error.retryable)
+        except Exception as error:
+            # Not an SMTP failure we know: say so plainly and offer no retry.
+            log.debug("send crashed", exc_info=error)
+            return Failure("error", wording.unexpected_send_error(type(error).__name__), False)
+        return None
+
+    async def _smtp_settings(self) -> SmtpSettings:
+        if not self._demo:
+            return self._settings.smtp
+        if self._outbox is None:
+            from otp_tui.mail.outbox import DemoOutbox
+
+            outbox = DemoOutbox(self._outbox_dir)
+            await outbox.start()
+            self._outbox = outbox
+        return self._outbox.smtp
+
+    def newest_mail(self) -> str | None:
+        """Demo mode only: the newest message in the outbox as text, None if there is none."""
+        if not self._demo:
+            return None
+        from otp_tui.mail.outbox import newest_message, plain_text_body
+
+        message = newest_message(self._outbox_dir)
+        if message is None:
+            return None
+        return f"To: {message['To']}\nSubject: {message['Subject']}\n\n{plain_text_body(message)}"
+
+    async def close(self) -> None:
+        if self._outbox is not None:
+            outbox, self._outbox = self._outbox, None
+            await outbox.stop()

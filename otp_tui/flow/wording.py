@@ -1,0 +1,174 @@
+"""Every sentence a run shows, in one place, so the TUI and the plain line mode read alike.
+
+Durations, clock times and masked addresses are worded here too: a front end prints what it is
+handed and never words a rule itself.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from otp_tui.core.outcomes import (
+        CooldownActive,
+        InvalidAddress,
+        Locked,
+        NotAllowed,
+        ResendsExhausted,
+        TooManySends,
+    )
+
+    Refusal = (
+        InvalidAddress | NotAllowed | Locked | CooldownActive | ResendsExhausted | TooManySends
+    )
+
+DEMO_SERVER = "the demo outbox"
+
+
+# Durations and times
+def clock_duration(seconds: float) -> str:
+    """`9:41` for a countdown; rounded up, so it never reads 0:00 while time is left."""
+    whole = max(0, math.ceil(seconds))
+    hours, rest = divmod(whole, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours}:{minutes:02d}:{secs:02d}"
+    return f"{minutes}:{secs:02d}"
+
+
+def rough_duration(seconds: float) -> str:
+    """`15 minutes`, `2 hours`, `40 seconds`: for waits a person plans around."""
+    whole = max(0, math.ceil(seconds))
+    if whole < 90:
+        return f"{whole} second{'s' if whole != 1 else ''}"
+    minutes = math.ceil(whole / 60)
+    if minutes < 90:
+        return f"{minutes} minutes"
+    hours = math.ceil(minutes / 60)
+    return f"{hours} hours"
+
+
+def time_of_day(when: float, now: float) -> str:
+    """Local `14:05` for wall-clock second `when`, with the date too unless it is `now`'s day."""
+    moment = datetime.fromtimestamp(when)
+    same_day = moment.date() == datetime.fromtimestamp(now).date()
+    return moment.strftime("%H:%M") if same_day else moment.strftime("%Y-%m-%d %H:%M")
+
+
+def until(seconds: float, now: float) -> str:
+    """`until 14:05 (15 minutes)`, or the operator's way out for a lock with no end."""
+    if math.isinf(seconds):
+        return "until an operator unlocks it"
+    return f"until {time_of_day(now + seconds, now)} ({rough_duration(seconds)})"
+
+
+def mask_address(address: str) -> str:
+    """`a***@example.com`: enough to recognise one's own address, not to harvest it."""
+    local, at, domain = address.rpartition("@")
+    if not at:
+        return "***"
+    return f"{local[:1]}***@{domain}"
+
+
+# The address screen
+def address_hint(code_length: int) -> str:
+    return f"We will email you a {code_length}-digit code."
+
+
+FIXED_ADDRESS_AGAIN = "Press Enter to send a new code, or Escape to quit."
+SENDING_NOW = "Sending…"
+
+
+def refusal(answer: Refusal, wall_now: float) -> str:
+    """Why no code is sent now (or no more guesses taken)."""
+    from otp_tui.core.outcomes import (
+        CooldownActive,
+        InvalidAddress,
+        Locked,
+        NotAllowed,
+        ResendsExhausted,
+    )
+
+    if isinstance(answer, InvalidAddress | NotAllowed):
+        return answer.message
+    if isinstance(answer, Locked):
+        return f"This address is locked {until(answer.seconds, wall_now)}."
+    if isinstance(answer, CooldownActive):
+        return f"You can ask for another code in {clock_duration(answer.seconds_left)}."
+    if isinstance(answer, ResendsExhausted):
+        return "No more codes can be sent in this session."
+    return (
+        "Too many codes were sent to this address; "
+        f"try again in {rough_duration(answer.seconds_left)}."
+    )
+
+
+# Sending
+def sending_to(address: str, via: str) -> str:
+    return f"Sending a code to {address} via {via}…"
+
+
+def could_not_send(address: str, via: str) -> str:
+    return f"Could not send the code to {address} via {via}."
+
+
+def elapsed(seconds: float, timeout: float) -> str:
+    return f"{seconds:.0f} s of {timeout:g} s"
+
+
+def unexpected_send_error(name: str) -> str:
+    return f"The code could not be sent because of an unexpected error ({name})."
+
+
+CERTIFICATES_UNCHECKED = "Certificate checks are off (smtp.validate_certs = false)."
+
+
+# The code screen
+def code_hint(code_length: int, address: str) -> str:
+    return f"We sent a {code_length}-digit code to {address}."
+
+
+def wrong_code(attempts_left: int) -> str:
+    return f"Wrong code: {attempts_left} attempt{'s' if attempts_left != 1 else ''} left."
+
+
+def malformed(length: int) -> str:
+    return f"The code has {length} digits."
+
+
+EXPIRED_ASK_AGAIN = "That code has expired. Press ctrl+r for a new one."
+COUNTDOWN_EXPIRED = "The code has expired. Press ctrl+r for a new one."
+SENDING_NEW_CODE = "Sending a new code…"
+
+
+def expires_in(seconds: float) -> str:
+    return f"Code expires in {clock_duration(seconds)}"
+
+
+def resend_label(resend_in: float, resends_left: int) -> str:
+    if resends_left == 0:
+        return "No resends left"
+    if resend_in > 0:
+        return f"Resend in {clock_duration(resend_in)}"
+    return f"Resend code ({resends_left} left)"
+
+
+# Endings
+VERIFIED = "Verified"
+LOCKED = "Locked"
+NOT_VERIFIED = "Not verified"
+PRESS_ENTER_TO_QUIT = "Press Enter to quit."
+
+
+def verified_detail(address: str) -> str:
+    return f"{address} is confirmed: you control this address."
+
+
+def locked_detail(address: str, seconds: float, wall_now: float) -> str:
+    return f"Too many wrong codes. {address} is locked {until(seconds, wall_now)}."
+
+
+EXPIRED_DETAIL = "The code expired and no more codes can be sent."
+STOPPED_DETAIL = "The verification was stopped."
