@@ -1,0 +1,409 @@
+"""One run, driven the way a front end drives it, with no user interface at all.
+
+Real SMTP servers on loopback, the machine's clock moved by hand; the code is read out of the
+mail the server received, as a person reads it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import threading
+from email.message import EmailMessage
+from typing import Any
+
+import pytest
+from fakes import FakeClock
+
+from otp_tui.config.schema import PolicySettings, SenderSettings, Settings, SmtpSettings
+from otp_tui.core.limits import MemoryLedger
+from otp_tui.flow.build import make_run
+from otp_tui.flow.run import Run
+from otp_tui.flow.views import (
+    AskAddress,
+    AskCode,
+    Countdown,
+    Elapsed,
+    Finished,
+    Sending,
+    SendProblem,
+)
+
+ADDRESS = "user@example.com"
+WALL_START = 1_767_268_800.0
+
+
+class Recorder:
+    """An audit trail that keeps its lines in a list."""
+
+    def __init__(self) -> None:
+        self.lines: list[tuple[str, str, dict[str, object]]] = []
+
+    def record(self, event: str, address: str, **fields: object) -> None:
+        self.lines.append((event, address, fields))
+
+    @property
+    def events(self) -> list[str]:
+        return [event for event, _, _ in self.lines]
+
+
+def new_run(
+    smtp: SmtpSettings | None = None,
+    *,
+    demo: bool = False,
+    email: str | None = None,
+    ledger: Any = None,
+    policy: dict[str, Any] | None = None,
+    audit: Any = None,
+    outbox_dir: Any = None,
+) -> tuple[Run, FakeClock, Recorder]:
+    clock = FakeClock()
+    wall = FakeClock(WALL_START)
+    recorder = audit if audit is not None else Recorder()
+    settings = Settings(
+        smtp=smtp or SmtpSettings(),
+        sender=SenderSettings(address="otp@example.com"),
+        policy=PolicySettings(**(policy or {})),
+    )
+    run = make_run(
+        settings,
+        email=email,
+        demo=demo,
+        ledger=ledger if ledger is not None else MemoryLedger(wall),
+        clock=clock,
+        wall_clock=wall,
+        audit=recorder,
+        origin="test-host",
+        outbox_dir=outbox_dir,
+    )
+    return run, clock, recorder
+
+
+def code_in(message: EmailMessage) -> str:
+    body = message.get_body(preferencelist=("plain",))
+    assert body is not None
+    found = re.findall(r"^(\d{6})\s*$", body.get_content(), re.MULTILINE)
+    assert len(found) == 1, found
+    return found[0]
+
+
+def wrong(code: str) -> str:
+    return "".join("1" if c == "0" else "0" for c in code)
+
+
+async def send_to_code(run: Run, address: str = ADDRESS) -> AskCode:
+    sending = await run.submit_address(address)
+    assert isinstance(sending, Sending), sending
+    asked = await run.send()
+    assert isinstance(asked, AskCode), asked
+    return asked
+
+
+async def test_the_whole_journey_to_verified(smtp_server):
+    server = await smtp_server()
+    run, _, audit = new_run(server.settings())
+    assert run.first_view() == AskAddress()
+    sending = await run.submit_address(ADDRESS)
+    assert sending == Sending(ADDRESS, "127.0.0.1", 1.0)
+    asked = await run.send()
+    assert isinstance(asked, AskCode)
+    assert asked.countdown == Countdown(600.0, 60.0, 3)
+    assert server.received[0].rcpt_tos == [ADDRESS]
+    ending = await run.submit_code(code_in(server.received[0].message))
+    assert isinstance(ending, Finished)
+    assert ending.verified
+    assert ending.headline == "Verified"
+    assert ending.linger
+    assert ending.exit_status == 0
+    assert ending.result.sends == 1
+    assert audit.events == ["send_requested", "sent", "verified"]
+    await run.close()
+
+
+async def test_wrong_codes_count_down_then_lock(smtp_server):
+    server = await smtp_server()
+    run, _, audit = new_run(server.settings(), policy={"max_attempts": 3})
+    await send_to_code(run)
+    bad = wrong(code_in(server.received[0].message))
+    first = await run.submit_code(bad)
+    assert isinstance(first, AskCode)
+    assert first.notice == "Wrong code: 2 attempts left."
+    assert first.clear_entry
+    second = await run.submit_code(bad)
+    assert isinstance(second, AskCode)
+    assert second.notice == "Wrong code: 1 attempt left."
+    locked = await run.submit_code(bad)
+    assert isinstance(locked, Finished)
+    assert locked.headline == "Locked"
+    assert locked.result.reason == "locked"
+    assert locked.exit_status == 1
+    assert audit.events.count("wrong_code") == 2
+    assert audit.events[-1] == "locked"
+    # Over: no intention changes the ending now.
+    assert await run.submit_code(bad) is None
+    assert await run.resend() is None
+
+
+async def test_a_malformed_code_costs_nothing(smtp_server):
+    server = await smtp_server()
+    run, _, _ = new_run(server.settings())
+    await send_to_code(run)
+    answer = await run.submit_code("12ab")
+    assert isinstance(answer, AskCode)
+    assert answer.notice == "The code has 6 digits."
+    assert not answer.clear_entry
+    assert answer.countdown.resends_left == 3
+
+
+async def test_resend_waits_for_the_cooldown_and_replaces_the_code(smtp_server):
+    server = await smtp_server()
+    run, clock, _ = new_run(server.settings())
+    await send_to_code(run)
+    old = code_in(server.received[0].message)
+    refused = await run.resend()
+    assert isinstance(refused, AskCode)
+    assert refused.notice == "You can ask for another code in 1:00."
+    clock.advance(60)
+    assert isinstance(await run.resend(), Sending)
+    asked = await run.send()
+    assert isinstance(asked, AskCode)
+    assert asked.countdown.resends_left == 2
+    new = code_in(server.received[1].message)
+    if old != new:
+        stale = await run.submit_code(old)
+        assert isinstance(stale, AskCode)
+        assert stale.notice.startswith("Wrong code")
+    ending = await run.submit_code(new)
+    assert isinstance(ending, Finished)
+    assert ending.verified
+    assert ending.result.sends == 2
+
+
+async def test_expiry_asks_for_a_new_code_then_ends_when_none_is_left(smtp_server):
+    server = await smtp_server()
+    run, clock, _ = new_run(server.settings(), policy={"max_resends": 1})
+    await send_to_code(run)
+    clock.advance(601)
+    tick = run.tick()
+    assert tick == Countdown(0.0, 0.0, 1)
+    expired = await run.submit_code(code_in(server.received[0].message))
+    assert isinstance(expired, AskCode)
+    assert expired.notice == "That code has expired. Press ctrl+r for a new one."
+    assert isinstance(await run.resend(), Sending)
+    assert isinstance(await run.send(), AskCode)
+    clock.advance(601)
+    ending = run.tick()  # time alone ends the run: no resend is left
+    assert isinstance(ending, Finished)
+    assert ending.result.reason == "expired"
+    assert ending.detail == "The code expired and no more codes can be sent."
+    assert run.tick() is None
+
+
+async def test_a_stalled_send_can_be_abandoned_at_once(silent_listener, loopback_settings):
+    port = await silent_listener()
+    run, clock, _ = new_run(loopback_settings(port, timeout=30))
+    assert isinstance(await run.submit_address(ADDRESS), Sending)
+    send = asyncio.ensure_future(run.send())
+    await asyncio.sleep(0.05)  # let it connect; the server never answers
+    clock.advance(3)
+    assert run.tick() == Elapsed(3.0, 30.0)
+    send.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await send
+    back = await run.back()
+    assert back == AskAddress()
+    # The way back refunds nothing: the next send to any address is a resend.
+    assert isinstance(await run.submit_address("other@example.com"), AskAddress | Sending)
+
+
+async def test_a_temporary_refusal_can_be_retried(smtp_server):
+    server = await smtp_server(rcpt_reply="421 4.3.2 Busy, try later")
+    run, _, audit = new_run(server.settings())
+    assert isinstance(await run.submit_address(ADDRESS), Sending)
+    problem = await run.send()
+    assert isinstance(problem, SendProblem)
+    assert problem.retryable
+    assert "temporary problem" in problem.message
+    server.handler.rcpt_reply = None
+    retry = await run.retry()
+    assert isinstance(retry, Sending)
+    assert retry.retry
+    asked = await run.send()
+    assert isinstance(asked, AskCode)
+    assert audit.events.count("send_failed") == 1
+
+
+async def test_a_refusal_retrying_cannot_help_offers_no_retry(smtp_server):
+    server = await smtp_server(rcpt_reply="550 5.1.1 No such user")
+    run, _, _ = new_run(server.settings())
+    await run.submit_address(ADDRESS)
+    problem = await run.send()
+    assert isinstance(problem, SendProblem)
+    assert not problem.retryable
+    assert await run.retry() is None  # nothing to retry
+    assert await run.back() == AskAddress()
+
+
+async def test_a_fixed_address_starts_by_sending_and_is_masked(smtp_server):
+    server = await smtp_server()
+    run, _, _ = new_run(server.settings(), email=ADDRESS)
+    assert run.presentation.fixed_address == "u***@example.com"
+    sending = await run.start()
+    assert isinstance(sending, Sending)
+    assert sending.address == "u***@example.com"
+    asked = await run.send()
+    assert isinstance(asked, AskCode)
+    assert asked.address == "u***@example.com"
+    # Whatever a front end submits, the fixed address is the one mailed.
+    back = await run.back()
+    assert back == AskAddress("Press Enter to send a new code, or Escape to quit.", False)
+
+
+async def test_a_fixed_address_that_is_refused_ends_the_run(smtp_server):
+    server = await smtp_server()
+    ledger = MemoryLedger(FakeClock(WALL_START))
+    ledger.lock("user@example.com", 900)
+    run, _, _ = new_run(server.settings(), email=ADDRESS, ledger=ledger)
+    ending = await run.start()
+    assert isinstance(ending, Finished)
+    assert ending.result.reason == "locked"
+    assert not server.received
+
+
+async def test_an_invalid_address_is_explained(smtp_server):
+    server = await smtp_server()
+    run, _, _ = new_run(server.settings())
+    answer = await run.submit_address("not-an-address")
+    assert isinstance(answer, AskAddress)
+    assert "@-sign" in answer.notice
+    assert not server.received
+
+
+async def test_demo_mode_mails_the_outbox_and_shows_it(tmp_path):
+    run, _, _ = new_run(demo=True, outbox_dir=tmp_path / "outbox")
+    assert run.newest_mail() is None
+    assert run.presentation.server_label == "the demo outbox"
+    await send_to_code(run)
+    mail = run.newest_mail()
+    assert mail is not None
+    code = re.search(r"^(\d{6})$", mail, re.MULTILINE)
+    assert code is not None
+    ending = await run.submit_code(code.group(1))
+    assert isinstance(ending, Finished)
+    assert ending.verified
+    await run.close()
+
+
+async def test_the_outbox_is_never_shown_outside_demo_mode(smtp_server):
+    server = await smtp_server()
+    run, _, _ = new_run(server.settings())
+    await send_to_code(run)
+    assert run.newest_mail() is None
+
+
+@pytest.mark.parametrize(
+    ("reason", "status"),
+    [("cancelled", 1), ("interrupted", 130), ("hangup", 129), ("terminated", 143)],
+)
+async def test_quitting_is_never_verified(smtp_server, reason, status):
+    server = await smtp_server()
+    run, _, audit = new_run(server.settings())
+    await send_to_code(run)
+    ending = run.quit(reason)
+    assert not ending.verified
+    assert not ending.linger
+    assert ending.result.reason == reason
+    assert ending.exit_status == status
+    assert audit.events[-1] == ("cancelled" if reason == "cancelled" else "interrupted")
+
+
+async def test_a_signal_on_the_verified_screen_turns_it_into_not_verified(smtp_server):
+    server = await smtp_server()
+    run, _, audit = new_run(server.settings())
+    await send_to_code(run)
+    verified = await run.submit_code(code_in(server.received[0].message))
+    assert isinstance(verified, Finished)
+    assert verified.verified
+    assert run.quit("cancelled").verified  # leaving the result screen keeps the result
+    ending = run.quit("hangup")
+    assert not ending.verified
+    assert ending.exit_status == 129
+    assert audit.events[-1] == "interrupted"
+
+
+async def test_an_unusable_ledger_ends_the_run_with_status_2(tmp_path, smtp_server):
+    from otp_tui.config.schema import StateSettings
+    from otp_tui.state.lazy import LazyLedger
+
+    server = await smtp_server()
+    garbage = tmp_path / "ledger.sqlite3"
+    garbage.write_bytes(b"not a database" * 100)
+    ledger = LazyLedger(Settings(state=StateSettings(ledger=garbage)))
+    run, _, _ = new_run(server.settings(), ledger=ledger)
+    ending = await run.submit_address(ADDRESS)
+    assert isinstance(ending, Finished)
+    assert ending.exit_status == 2
+    assert not ending.linger
+    assert ending.error is not None
+    assert str(garbage) in ending.error
+    assert not server.received
+    assert garbage.read_bytes() == b"not a database" * 100
+
+
+async def test_an_audit_trail_that_fails_ends_the_run_with_status_2(smtp_server):
+    from pathlib import Path
+
+    from otp_tui.state.errors import AuditError
+
+    class FullDisk(Recorder):
+        def record(self, event: str, address: str, **fields: object) -> None:
+            raise AuditError("The audit log /x cannot be written: disk full.", Path("/x"))
+
+    server = await smtp_server()
+    run, _, _ = new_run(server.settings(), audit=FullDisk())
+    ending = await run.submit_address(ADDRESS)
+    assert isinstance(ending, Finished)
+    assert ending.exit_status == 2
+    assert not server.received
+
+
+class StallingLedger(MemoryLedger):
+    """A ledger whose next status() waits until the test lets it go, like a stalled server."""
+
+    def __init__(self, clock: Any) -> None:
+        super().__init__(clock)
+        self.entered = threading.Event()
+        self.release = threading.Event()
+
+    def status(self, address: str):  # type: ignore[no-untyped-def]
+        self.entered.set()
+        self.release.wait(5)
+        return super().status(address)
+
+
+async def test_a_stalled_ledger_never_blocks_the_event_loop_and_quit_answers(smtp_server):
+    server = await smtp_server()
+    ledger = StallingLedger(FakeClock(WALL_START))
+    run, _, _ = new_run(server.settings(), ledger=ledger)
+    pending = asyncio.ensure_future(run.submit_address(ADDRESS))
+    loop = asyncio.get_running_loop()
+    await loop.run_in_executor(None, ledger.entered.wait, 5)
+    # The loop is free while the ledger stalls, and quitting takes effect at once.
+    ending = run.quit("cancelled")
+    assert ending.result.reason == "cancelled"
+    ledger.release.set()
+    assert await pending is None  # the late answer changes nothing
+    assert run.ending == ending
+    assert not server.received
+
+
+def test_the_flow_loads_no_user_interface():
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys, otp_tui.flow.run, otp_tui.flow.build, otp_tui.flow.delivery;"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('textual', 'rich')))"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
