@@ -27,6 +27,9 @@ Fixtures (all function-scoped unless noted, all cleaned up at teardown):
 ``closed_port``
     A loopback port that refuses connections (bound, never listening, held for the test).
 
+``stalled_port``
+    A loopback port that listens but never accepts (no banner, ever), with no event loop.
+
 ``loopback_settings``
     ``loopback_settings(port, **overrides)`` -> `SmtpSettings` for 127.0.0.1:port, plain,
     1 s timeout: for the listeners above, or any server a test starts itself.
@@ -355,6 +358,16 @@ def closed_port() -> Iterator[int]:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind((LOOPBACK, 0))
         yield sock.getsockname()[1]
+
+
+@pytest.fixture
+def stalled_port() -> Iterator[int]:
+    """A port that listens and never accepts: the kernel completes the handshake, and no banner
+    ever comes. Synchronous, for apps that run in a loop of their own (the snapshot tests)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as listener:
+        listener.bind((LOOPBACK, 0))
+        listener.listen(8)
+        yield listener.getsockname()[1]
 
 
 @pytest.fixture

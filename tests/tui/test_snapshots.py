@@ -5,8 +5,6 @@ cursor blink, a fixed origin host name. Update with `--snapshot-update` only aft
 the report.
 """
 
-import socket
-
 import pytest
 from tui_harness import ThreadedSmtpServer, build_app, wait_for
 
@@ -25,23 +23,6 @@ SMALL = (60, 15)
 def server():
     with ThreadedSmtpServer() as running:
         yield running
-
-
-@pytest.fixture
-def stalled_port():
-    # Listening but never accepting: the kernel completes the handshake and no banner comes.
-    with socket.socket() as listener:
-        listener.bind(("127.0.0.1", 0))
-        listener.listen(8)
-        yield listener.getsockname()[1]
-
-
-@pytest.fixture
-def refused_port():
-    # Bound but not listening: connections are refused at once.
-    with socket.socket() as holder:
-        holder.bind(("127.0.0.1", 0))
-        yield holder.getsockname()[1]
 
 
 async def type_address(pilot, address=ADDRESS):
@@ -98,10 +79,10 @@ def test_sending_while_the_server_stalls(snap_compare, stalled_port):
     snap(snap_compare, harness, run_before)
 
 
-def test_send_failed_with_retry(snap_compare, refused_port):
+def test_send_failed_with_retry(snap_compare, closed_port):
     from otp_tui.config.schema import SmtpSettings
 
-    smtp = SmtpSettings(host="127.0.0.1", port=refused_port, security="none", timeout=5)
+    smtp = SmtpSettings(host="127.0.0.1", port=closed_port, security="none", timeout=5)
     harness = build_app(smtp=smtp, code=CODE)
 
     async def run_before(pilot):
