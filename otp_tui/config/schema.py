@@ -153,6 +153,9 @@ class PolicySettings(_Section):
     max_resends: int = Field(default=3, ge=0)
     max_attempts: int = Field(default=5, ge=1)
     max_sends_per_hour: int = Field(default=5, ge=1)
+    # Across addresses; the core's Policy says why these defaults.
+    max_sends_per_hour_total: int = Field(default=60, ge=1)
+    max_sends_per_hour_per_requester: int = Field(default=10, ge=1)
     lockout: int = Field(default=900, ge=0)
     max_consecutive_failures: int = Field(default=100, ge=1)
 

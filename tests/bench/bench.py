@@ -379,6 +379,8 @@ class Workspace:
             "[policy]\n"
             # The benchmark sends many codes to one address; the default hourly budget is 5.
             "max_sends_per_hour = 100000\n"
+            "max_sends_per_hour_total = 100000\n"
+            "max_sends_per_hour_per_requester = 100000\n"
         )
         return path
 

@@ -16,7 +16,7 @@ import state_workers
 from state_helpers import FakeClock, run_all, run_unprivileged
 
 from otp_tui.config.schema import Settings
-from otp_tui.core.limits import FOREVER, LedgerEntry
+from otp_tui.core.limits import FOREVER, LedgerEntry, SendBudget
 from otp_tui.state.errors import LedgerError
 from otp_tui.state.ledger import (
     SCHEMA_VERSION,
@@ -38,7 +38,7 @@ def _listing(directory: Path) -> dict[str, bytes]:
 def test_counts_and_locks_survive_reopening_the_file(tmp_path: Path, clock: FakeClock) -> None:
     path = tmp_path / "ledger.sqlite3"
     with SqliteLedger(path, clock=clock) as ledger:
-        assert ledger.reserve_send(ALICE, per_hour=5) == 0
+        assert ledger.reserve_send(ALICE, SendBudget(5, 60, 10)) == 0
         for _ in range(3):
             ledger.record_wrong_code(ALICE)
         ledger.lock(ALICE, 900)
@@ -242,3 +242,33 @@ def test_fifty_processes_never_overspend_the_hourly_budget(tmp_path: Path, proce
     assert Counter(codes) == {state_workers.RESERVED: 30, state_workers.REFUSED: 20}
     with SqliteLedger(path) as ledger:
         assert ledger.status(ALICE).sends_last_hour == 30
+
+
+def test_a_ledger_of_the_first_schema_is_migrated_with_its_counts(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    path = tmp_path / "ledger.sqlite3"
+    with sqlite3.connect(path) as conn:
+        conn.executescript(
+            """
+            CREATE TABLE addresses (
+                address TEXT PRIMARY KEY NOT NULL,
+                wrong_codes INTEGER NOT NULL DEFAULT 0,
+                consecutive_failures INTEGER NOT NULL DEFAULT 0,
+                locked_until REAL NOT NULL DEFAULT 0,
+                locked_forever INTEGER NOT NULL DEFAULT 0 CHECK (locked_forever IN (0, 1))
+            );
+            CREATE TABLE sends (address TEXT NOT NULL, sent_at REAL NOT NULL);
+            CREATE INDEX sends_by_address ON sends (address, sent_at);
+            PRAGMA user_version = 1;
+            """
+        )
+        conn.execute("INSERT INTO addresses VALUES (?, 2, 7, ?, 0)", (ALICE, clock.now + 60))
+        conn.execute("INSERT INTO sends VALUES (?, ?)", (ALICE, clock.now - 10))
+    conn.close()
+    with SqliteLedger(path, clock=clock) as ledger:
+        assert ledger.status(ALICE) == LedgerEntry(1, 2, 7, 60.0)
+        assert ledger.reserve_send(ALICE, SendBudget(5, 60, 10)) == 0
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    conn.close()
