@@ -30,7 +30,7 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Literal, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol, TextIO
 
 from otp_tui.core.limits import (
     FOREVER,
@@ -116,8 +116,43 @@ def default_ledger_path() -> Path:
 
 
 def open_ledger(settings: Settings, clock: Callable[[], float] = time.time) -> OpenLedger:
-    """The ledger named by ``[state] ledger``, or the default one in the user state dir."""
-    return SqliteLedger(settings.state.ledger or default_ledger_path(), clock=clock)
+    """The ledger named by ``[state] ledger``: Redis for a redis:// or rediss:// URL, else the
+    SQLite file at that path, or the default one in the user state dir.
+
+    `clock` is the SQLite ledger's; a Redis ledger keeps the server's time, whatever the host's.
+    """
+    state = settings.state
+    if state.ledger_url is not None:
+        # Imported only here: redis-py loads nowhere else, and never at start-up.
+        from otp_tui.state.redis_ledger import RedisLedger
+
+        return RedisLedger.from_url(
+            state.ledger_url,
+            password_file=state.ledger_password_file,
+            ca_file=state.ledger_ca_file,
+            timeout=state.ledger_timeout,
+        )
+    return SqliteLedger(state.ledger_path or default_ledger_path(), clock=clock)
+
+
+def check_ledger(settings: Settings, out: TextIO) -> bool:
+    """`otp-tui check`: open the configured ledger, prove it answers, and say which it is.
+
+    For Redis: connect, authenticate and run a harmless script. True when it works.
+    """
+    try:
+        with open_ledger(settings) as ledger:
+            if isinstance(ledger, SqliteLedger):
+                ledger.status("check@otp-tui.invalid")  # a read: opens, checks the schema
+                line = f"SQLite file {ledger.path} (schema {SCHEMA_VERSION}): ok"
+            else:
+                line = f"{ledger.probe()}: ok"  # type: ignore[attr-defined]
+    except LedgerError as error:
+        out.write(f"ledger: {error}\n")
+        out.write("Ledger check failed.\n")
+        return False
+    out.write(f"ledger: {line}\n")
+    return True
 
 
 def _errorname_from_text(text: str) -> str:

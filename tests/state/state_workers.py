@@ -29,7 +29,7 @@ def wrong_codes(path: str, address: str, times: int, barrier: Any) -> None:
 
 def reserve_send(path: str, address: str, per_hour: int, barrier: Any) -> None:
     barrier.wait()
-    with SqliteLedger(Path(path)) as ledger:
+    with open_spec(path) as ledger:
         retry_after = ledger.reserve_send(address, SendBudget(per_hour, 10_000, 10_000))
     # The exit status carries the answer back: no queue to drain or deadlock on.
     sys.exit(RESERVED if retry_after == 0 else REFUSED)
@@ -76,3 +76,12 @@ def guess_until_locked(spec: str, address: str, barrier: Any) -> None:
         while machine.phase is Phase.AWAITING_CODE:
             machine.submit_code("999999")
         sys.exit(machine.status().wrong_attempts)
+
+
+def wrong_codes_on(spec: str, addresses: list[str], times: int, barrier: Any) -> None:
+    """`times` wrong codes on each address, through whichever ledger `spec` names."""
+    with open_spec(spec) as ledger:
+        barrier.wait()
+        for _ in range(times):
+            for address in addresses:
+                ledger.record_wrong_code(address)

@@ -1,11 +1,13 @@
-"""The LimitsLedger contract, run against MemoryLedger and SqliteLedger alike.
+"""The LimitsLedger contract, run against MemoryLedger, SqliteLedger and RedisLedger alike.
 
-The scenarios pin the meaning the core relies on; the hypothesis test at the end drives both
-ledgers through the same random history and demands identical answers at every step.
+The scenarios pin the meaning the core relies on; the hypothesis test at the end drives SQLite
+and Redis each through the same random history as the memory ledger and demands identical
+answers at every step.
 """
 
 from __future__ import annotations
 
+import contextlib
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -13,6 +15,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from redis_server import RedisServer
 from state_helpers import START, FakeClock
 
 from otp_tui.core.limits import (
@@ -29,6 +32,7 @@ from otp_tui.core.limits import (
     SendBudget,
 )
 from otp_tui.state.ledger import SqliteLedger
+from otp_tui.state.redis_ledger import RedisLedger
 
 ALICE = "alice@example.com"
 BOB = "bob@example.com"
@@ -320,22 +324,30 @@ _operation = st.one_of(
 )
 
 
+@pytest.mark.parametrize("backend", ["sqlite", "redis"])
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(_operation, max_size=40))
-def test_sqlite_answers_exactly_as_the_memory_ledger(operations: list[tuple[Any, ...]]) -> None:
+@given(operations=st.lists(_operation, max_size=40))
+def test_each_ledger_answers_exactly_as_the_memory_ledger(
+    backend: str, redis_server: RedisServer, operations: list[tuple[Any, ...]]
+) -> None:
     clock = FakeClock()
     reference = MemoryLedger(clock)
-    with (
-        tempfile.TemporaryDirectory() as directory,
-        SqliteLedger(Path(directory) / "ledger.sqlite3", clock=clock) as sqlite_ledger,
-    ):
+    with contextlib.ExitStack() as stack:
+        if backend == "redis":
+            redis_server.flush()
+            other: Any = stack.enter_context(RedisLedger.from_url(redis_server.url(), clock=clock))
+        else:
+            directory = stack.enter_context(tempfile.TemporaryDirectory())
+            other = stack.enter_context(
+                SqliteLedger(Path(directory) / "ledger.sqlite3", clock=clock)
+            )
         for name, *args in operations:
             if name == "advance":
                 clock.advance(args[0])
                 continue
             expected = getattr(reference, name)(*args)
-            assert getattr(sqlite_ledger, name)(*args) == expected, (name, args)
+            assert getattr(other, name)(*args) == expected, (name, args)
         for address in (ALICE, BOB):
-            assert sqlite_ledger.status(address) == reference.status(address)
+            assert other.status(address) == reference.status(address)
         for name in (TOTAL, "user:alice", "user:bob", "ssh:203.0.113.9"):
-            assert sqlite_ledger.budget_sends(name) == reference.budget_sends(name), name
+            assert other.budget_sends(name) == reference.budget_sends(name), name
