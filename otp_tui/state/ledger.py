@@ -104,8 +104,21 @@ CREATE TABLE budget_sends (
 CREATE INDEX budget_sends_by_budget ON budget_sends (budget, sent_at);
 CREATE INDEX sends_by_time ON sends (sent_at);
 CREATE INDEX budget_sends_by_time ON budget_sends (sent_at);
+CREATE INDEX addresses_idle ON addresses (locked_until)
+    WHERE wrong_codes = 0 AND consecutive_failures = 0 AND locked_forever = 0;
 """,
 }
+
+
+# Pruning: what no longer counts is deleted as part of normal writes, a bounded batch at a time
+# (the first write of each process, then every PRUNE_EVERY-th, or every write while a backlog
+# remains), so the file holds the live set rather than every address ever seen. Sends older
+# than the hour, and address rows with nothing counted and no lock, go once they are PRUNE_GRACE
+# old: a wall clock stepped back by less than that still finds them. A lock that only an
+# operator lifts is never pruned.
+PRUNE_EVERY = 64
+PRUNE_BATCH = 2000
+PRUNE_GRACE = 2 * 24 * HOUR
 
 
 def default_ledger_path() -> Path:
@@ -197,6 +210,8 @@ class SqliteLedger:
         # One connection, usable from a worker thread too; the lock keeps its use serial.
         self._lock = threading.Lock()
         self._conn: sqlite3.Connection | None = None
+        self._writes = 0
+        self._prune_backlog = False
         with self._translate_errors():
             self._conn = self._connect()
         try:
@@ -388,6 +403,42 @@ class SqliteLedger:
             locked_for=max(0.0, row.locked_until - now),
         )
 
+    def _after_write(self, conn: sqlite3.Connection, now: float) -> None:
+        """Called inside each write transaction: now and then, prune a bounded batch."""
+        self._writes += 1
+        if self._prune_backlog or self._writes % PRUNE_EVERY == 1:
+            self._prune_backlog = self.prune(conn, now) >= PRUNE_BATCH
+
+    @staticmethod
+    def prune(conn: sqlite3.Connection, now: float, batch: int = PRUNE_BATCH) -> int:
+        """Delete up to `batch` rows of each kind that no longer count; the most deleted of any.
+
+        Each DELETE walks an index from its oldest end, so the work is bounded by `batch`.
+        """
+        old = now - PRUNE_GRACE
+        deleted = 0
+        for statement, cutoff in (
+            (
+                "DELETE FROM sends WHERE rowid IN (SELECT rowid FROM sends"
+                " WHERE sent_at <= ? ORDER BY sent_at LIMIT ?)",
+                old - HOUR,
+            ),
+            (
+                "DELETE FROM budget_sends WHERE rowid IN (SELECT rowid FROM budget_sends"
+                " WHERE sent_at <= ? ORDER BY sent_at LIMIT ?)",
+                old - HOUR,
+            ),
+            # The WHERE clause is the partial index's, so the index serves it.
+            (
+                "DELETE FROM addresses WHERE rowid IN (SELECT rowid FROM addresses"
+                " WHERE wrong_codes = 0 AND consecutive_failures = 0 AND locked_forever = 0"
+                " AND locked_until <= ? LIMIT ?)",
+                old,
+            ),
+        ):
+            deleted = max(deleted, conn.execute(statement, (cutoff, batch)).rowcount)
+        return deleted
+
     # -- LimitsLedger --------------------------------------------------------------------------
 
     def status(self, address: str) -> LedgerEntry:
@@ -409,6 +460,7 @@ class SqliteLedger:
                     "SELECT sent_at FROM sends WHERE address = ? ORDER BY sent_at", (address,)
                 )
             ]
+            self._after_write(conn, now)
             wait = _wait_for_room(recent, budget.per_address, now)
             for name, per_hour in budget.windows():
                 conn.execute(
@@ -447,6 +499,7 @@ class SqliteLedger:
     def admit_guess(self, address: str, limits: GuessLimits, token: str) -> GuessVerdict:
         with self._transaction("IMMEDIATE") as conn:
             now = self._clock()
+            self._after_write(conn, now)
             row = self._load(conn, address)
             if row.locked_until - now > 0:
                 return GuessRefused(row.locked_until - now)
@@ -469,6 +522,7 @@ class SqliteLedger:
     def record_wrong_code(self, address: str) -> LedgerEntry:
         """A building block of `admit_guess`, for tests that set a scene."""
         with self._transaction("IMMEDIATE") as conn:
+            self._after_write(conn, self._clock())
             row = self._load(conn, address)
             row.wrong_codes += 1
             row.consecutive_failures += 1
