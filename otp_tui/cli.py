@@ -63,7 +63,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action=_VersionAction)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     commands.add_parser(
-        "check", parents=[common], help="check the SMTP configuration without sending mail"
+        "check", parents=[common], help="check the SMTP server and the ledger without sending mail"
     )
     status = commands.add_parser(
         "status", parents=[common], help="show what the ledger holds for an address"
@@ -120,8 +120,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     if args.command == "check":
         from otp_tui.mail.check import check_main
+        from otp_tui.state.ledger import check_ledger
 
-        return check_main(settings, sys.stdout)
+        status = check_main(settings, sys.stdout)
+        ledger_ok = check_ledger(settings, sys.stdout)
+        return status or (0 if ledger_ok else 1)
     if args.command in ("status", "unlock"):
         return _ledger_command(args.command, args.address, settings, err)
     return _run_app(args, settings, err)

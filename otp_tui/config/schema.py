@@ -153,6 +153,9 @@ class PolicySettings(_Section):
     max_resends: int = Field(default=3, ge=0)
     max_attempts: int = Field(default=5, ge=1)
     max_sends_per_hour: int = Field(default=5, ge=1)
+    # Across addresses; the core's Policy says why these defaults.
+    max_sends_per_hour_total: int = Field(default=60, ge=1)
+    max_sends_per_hour_per_requester: int = Field(default=10, ge=1)
     lockout: int = Field(default=900, ge=0)
     max_consecutive_failures: int = Field(default=100, ge=1)
 
@@ -168,13 +171,49 @@ class AccessSettings(_Section):
 
 
 class StateSettings(_Section):
-    ledger: Path | None = None
+    # A path (the SQLite ledger), or a redis:// or rediss:// URL (the ledger shared by a fleet).
+    ledger: Path | str | None = None
     audit_log: Path | None = None
+    # For a Redis ledger: the CA for rediss:// (else the system store), a file holding the
+    # password (instead of one in the URL), and the seconds any one step may take.
+    ledger_ca_file: Path | None = None
+    ledger_password_file: Path | None = None
+    ledger_timeout: float = Field(default=3.0, gt=0, le=60)
 
-    @field_validator("ledger", "audit_log")
+    @field_validator("ledger", mode="before")
+    @classmethod
+    def _path_or_url(cls, value: object) -> object:
+        if isinstance(value, str) and value.startswith(("redis://", "rediss://")):
+            from urllib.parse import urlsplit
+
+            # Checked here so that a typo is a configuration error; never echo the value, which
+            # may hold a password.
+            try:
+                parts = urlsplit(value)
+                parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+            except ValueError:
+                raise ValueError("a redis:// URL with a port that is not a number") from None
+            if not parts.hostname:
+                raise ValueError("a redis:// URL needs a host name")
+            return value
+        if isinstance(value, (str, Path)):
+            return Path(value).expanduser()
+        return value
+
+    @field_validator("audit_log", "ledger_ca_file", "ledger_password_file")
     @classmethod
     def _expand_user(cls, value: Path | None) -> Path | None:
         return value.expanduser() if value is not None else None
+
+    @property
+    def ledger_url(self) -> str | None:
+        """The Redis URL when the ledger is on Redis."""
+        return self.ledger if isinstance(self.ledger, str) else None
+
+    @property
+    def ledger_path(self) -> Path | None:
+        """The SQLite file when one is configured (None: Redis, or the default path)."""
+        return self.ledger if isinstance(self.ledger, Path) else None
 
 
 # The TOML file's contents for the load in progress; a source cannot take constructor arguments.

@@ -1,17 +1,25 @@
 """The limits that must outlive one process, as an interface the core speaks to.
 
 The verification machine decides *what* the rules are; a `LimitsLedger` only keeps the counts
-per normalised address and updates them atomically, so that many processes (and restarts)
-share one truth. `otp_tui.state.ledger` keeps them in SQLite; `MemoryLedger` below keeps them in
-a dict for tests and for the core's own property tests.
+and updates them atomically, so that many processes (and restarts, and hosts sharing one
+ledger) share one truth. `otp_tui.state.ledger` keeps them in SQLite, `otp_tui.state.redis_ledger`
+in Redis; `MemoryLedger` below keeps them in a dict for tests and for the core's own property
+tests, and is the reference the others are tested against.
 
-Times here are wall-clock seconds (what survives a restart), supplied by the ledger's own
-injected clock, never by the machine's monotonic one.
+Every check-and-count is one ledger step: `reserve_send` checks and records a send against the
+address's budget and the budgets shared across addresses at once, and `admit_guess` checks the
+lock and counts the guess (as wrong, until it is proved right) before the guess is compared, so
+racing processes can never compare more guesses than the window allows.
+
+Times here are wall-clock seconds (what survives a restart), supplied by the ledger's own clock
+(the Redis server's, for Redis), never by the machine's monotonic one.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import math
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -20,6 +28,9 @@ HOUR = 3600.0
 
 # `locked_until` value for a lock that only an operator's `otp-tui unlock` lifts.
 FOREVER = math.inf
+
+# The budget shared by every address in the ledger, as a budget name.
+TOTAL = "total"
 
 
 @dataclass(frozen=True)
@@ -32,29 +43,120 @@ class LedgerEntry:
     locked_for: float  # seconds left on the lock; 0 unlocked, FOREVER until an operator unlocks
 
 
+@dataclass(frozen=True)
+class Requester:
+    """Who asks for a code: the budgets per identity are kept under these names.
+
+    `user` is the local account running otp-tui; `ssh_client` the SSH client's IP address (only
+    the address: no port), when the run comes over SSH. An IPv6 client is counted by its /64,
+    which one subscriber usually holds whole, so that walking through it buys nothing.
+    """
+
+    user: str | None = None
+    ssh_client: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.user is not None and (not self.user or not self.user.isprintable()):
+            raise ValueError("Requester.user must be a printable, non-empty name")
+        if self.ssh_client is not None:
+            ipaddress.ip_address(self.ssh_client)  # ValueError for anything but an IP address
+
+    @property
+    def budget_names(self) -> tuple[str, ...]:
+        names = []
+        if self.user is not None:
+            names.append(f"user:{self.user}")
+        if self.ssh_client is not None:
+            client = ipaddress.ip_address(self.ssh_client)
+            if isinstance(client, ipaddress.IPv6Address):
+                if client.ipv4_mapped is not None:  # an IPv4 client seen through IPv6
+                    client = client.ipv4_mapped
+                else:
+                    names.append(f"ssh:{ipaddress.ip_network((client, 64), strict=False)}")
+                    return tuple(names)
+            names.append(f"ssh:{client}")
+        return tuple(names)
+
+
+@dataclass(frozen=True)
+class SendBudget:
+    """Sends allowed per hour: to one address, in the whole ledger, and per requesting identity.
+
+    `requesters` are budget names (`Requester.budget_names`); each gets `per_requester`.
+    """
+
+    per_address: int
+    total: int
+    per_requester: int
+    requesters: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if min(self.per_address, self.total, self.per_requester) < 1:
+            raise ValueError("every per_hour budget must be at least 1")
+
+    def windows(self) -> list[tuple[str, int]]:
+        """The shared budgets this send must fit in, as (name, per hour)."""
+        return [(TOTAL, self.total), *((name, self.per_requester) for name in self.requesters)]
+
+
+@dataclass(frozen=True)
+class GuessLimits:
+    """When wrong codes lock an address (the policy's numbers, handed to the ledger)."""
+
+    max_attempts: int  # wrong codes since the last lock that lock the address for `lockout`
+    lockout: float
+    max_consecutive_failures: int  # wrong codes without a success that lock it FOREVER
+
+
+@dataclass(frozen=True)
+class GuessRefused:
+    """The address is locked: the guess must not be compared."""
+
+    locked_for: float
+
+
+@dataclass(frozen=True)
+class GuessAdmitted:
+    """The guess may be compared; it is already counted as wrong.
+
+    `attempts_left`: wrong codes still allowed after this one. `lock`: the lock this guess set
+    off (`lockout` seconds or FOREVER) because it reached a limit, None if it did not; a guess
+    that then matches lifts that lock again through `record_success` with its token.
+    """
+
+    attempts_left: int
+    lock: float | None = None
+
+
+GuessVerdict = GuessRefused | GuessAdmitted
+
+
 class LimitsLedger(Protocol):
-    """Atomic per-address counters. Every method is one short transaction."""
+    """Atomic counters per address and per budget. Every method is one short, atomic step."""
 
     def status(self, address: str) -> LedgerEntry: ...
 
-    def reserve_send(self, address: str, per_hour: int) -> float:
-        """Record a send if fewer than `per_hour` happened in the last hour.
+    def reserve_send(self, address: str, budget: SendBudget) -> float:
+        """Record a send if it fits in every budget of `budget` for the last hour.
 
-        Returns 0 when the send was recorded, else the seconds until one is allowed.
-        The check and the record are one transaction, so racing processes cannot both pass.
+        Returns 0 when the send was recorded (against the address and every shared budget),
+        else the seconds until it would fit in all of them; a refused send records nothing.
         """
         ...
 
-    def record_wrong_code(self, address: str) -> LedgerEntry:
-        """Count one wrong code and return the counts after it."""
+    def admit_guess(self, address: str, limits: GuessLimits, token: str) -> GuessVerdict:
+        """Before a guess is compared: refuse it if the address is locked, else count it.
+
+        The guess counts as a wrong code at once; if that reaches `max_consecutive_failures`
+        the address is locked FOREVER, else if it reaches `max_attempts` it is locked for
+        `lockout` (restarting `wrong_codes`), all in this one step. `token` (unique per guess)
+        marks a lock set off here, so that `record_success` lifts that lock and no other.
+        """
         ...
 
-    def lock(self, address: str, seconds: float) -> None:
-        """Lock the address for `seconds` (FOREVER: until `unlock`) and restart `wrong_codes`."""
-        ...
-
-    def record_success(self, address: str) -> None:
-        """A verified address: clear wrong codes and consecutive failures."""
+    def record_success(self, address: str, token: str | None = None) -> None:
+        """A verified address: clear wrong codes and consecutive failures, and lift the lock
+        the guess with `token` set off, if it is still in place. Any other lock stays."""
         ...
 
     def unlock(self, address: str) -> None:
@@ -68,60 +170,114 @@ class _Counts:
     wrong_codes: int = 0
     consecutive_failures: int = 0
     locked_until: float = 0.0
+    lock_token: str | None = None
+
+
+def _wait_for_room(stamps: list[float], per_hour: int, now: float) -> float:
+    """0 if another stamp fits among `stamps` (the last hour's, sorted), else the wait."""
+    if len(stamps) < per_hour:
+        return 0.0
+    # The stamp that must age out before another fits; never reported as under a second.
+    return max(stamps[len(stamps) - per_hour] + HOUR - now, 1.0)
 
 
 class MemoryLedger:
-    """A `LimitsLedger` in a dict: the reference the SQLite ledger is tested against."""
+    """A `LimitsLedger` in a dict: the reference the SQLite and Redis ledgers are tested against.
+
+    `record_wrong_code` and `lock` are building blocks `admit_guess` is made of; tests use them
+    to set a scene. A lock makes each method one step for callers in several threads.
+    """
 
     def __init__(self, clock: Callable[[], float]) -> None:
         self._clock = clock
         self._counts: dict[str, _Counts] = {}
+        self._budgets: dict[str, list[float]] = {}
+        self._mutex = threading.RLock()
 
     def _get(self, address: str) -> _Counts:
         return self._counts.setdefault(address, _Counts())
 
-    def status(self, address: str) -> LedgerEntry:
-        counts = self._get(address)
-        now = self._clock()
-        # Sends stamped in the future (the wall clock went back) count, as in reserve_send.
-        recent = [t for t in counts.sends if t > now - HOUR]
-        return LedgerEntry(
-            sends_last_hour=len(recent),
-            wrong_codes=counts.wrong_codes,
-            consecutive_failures=counts.consecutive_failures,
-            locked_for=max(0.0, counts.locked_until - now),
-        )
+    @staticmethod
+    def _recent(stamps: list[float], now: float) -> list[float]:
+        # A stamp in the future (the wall clock went back) still counts: fail closed.
+        return sorted(t for t in stamps if t > now - HOUR)
 
-    def reserve_send(self, address: str, per_hour: int) -> float:
-        if per_hour < 1:
-            raise ValueError("per_hour must be at least 1")
-        counts = self._get(address)
-        now = self._clock()
-        # A send stamped in the future (the wall clock went back) still counts: fail closed.
-        recent = sorted(t for t in counts.sends if t > now - HOUR)
-        if len(recent) >= per_hour:
-            return max(recent[len(recent) - per_hour] + HOUR - now, 1.0)
-        counts.sends = [*recent, now]
-        return 0.0
+    def status(self, address: str) -> LedgerEntry:
+        with self._mutex:
+            counts = self._get(address)
+            now = self._clock()
+            return LedgerEntry(
+                sends_last_hour=len(self._recent(counts.sends, now)),
+                wrong_codes=counts.wrong_codes,
+                consecutive_failures=counts.consecutive_failures,
+                locked_for=max(0.0, counts.locked_until - now),
+            )
+
+    def reserve_send(self, address: str, budget: SendBudget) -> float:
+        with self._mutex:
+            counts = self._get(address)
+            now = self._clock()
+            counts.sends = self._recent(counts.sends, now)
+            wait = _wait_for_room(counts.sends, budget.per_address, now)
+            for name, per_hour in budget.windows():
+                stamps = self._budgets[name] = self._recent(self._budgets.get(name, []), now)
+                wait = max(wait, _wait_for_room(stamps, per_hour, now))
+            if wait > 0:
+                return wait
+            counts.sends.append(now)
+            for name, _per_hour in budget.windows():
+                self._budgets[name].append(now)
+            return 0.0
+
+    def budget_sends(self, name: str) -> int:
+        """Sends in the last hour counted against the shared budget `name` (for tests)."""
+        with self._mutex:
+            return len(self._recent(self._budgets.get(name, []), self._clock()))
+
+    def admit_guess(self, address: str, limits: GuessLimits, token: str) -> GuessVerdict:
+        with self._mutex:
+            locked_for = self.status(address).locked_for
+            if locked_for > 0:
+                return GuessRefused(locked_for)
+            counts = self.record_wrong_code(address)
+            attempts_left = max(0, limits.max_attempts - counts.wrong_codes)
+            if counts.consecutive_failures >= limits.max_consecutive_failures:
+                lock = FOREVER
+            elif attempts_left == 0:
+                lock = float(limits.lockout)
+            else:
+                return GuessAdmitted(attempts_left)
+            self.lock(address, lock)
+            self._get(address).lock_token = token
+            return GuessAdmitted(0, lock)
 
     def record_wrong_code(self, address: str) -> LedgerEntry:
-        counts = self._get(address)
-        counts.wrong_codes += 1
-        counts.consecutive_failures += 1
-        return self.status(address)
+        with self._mutex:
+            counts = self._get(address)
+            counts.wrong_codes += 1
+            counts.consecutive_failures += 1
+            return self.status(address)
 
     def lock(self, address: str, seconds: float) -> None:
-        counts = self._get(address)
-        counts.locked_until = max(counts.locked_until, self._clock() + seconds)
-        counts.wrong_codes = 0
+        with self._mutex:
+            counts = self._get(address)
+            counts.locked_until = max(counts.locked_until, self._clock() + seconds)
+            counts.wrong_codes = 0
+            counts.lock_token = None
 
-    def record_success(self, address: str) -> None:
-        counts = self._get(address)
-        counts.wrong_codes = 0
-        counts.consecutive_failures = 0
+    def record_success(self, address: str, token: str | None = None) -> None:
+        with self._mutex:
+            counts = self._get(address)
+            counts.wrong_codes = 0
+            counts.consecutive_failures = 0
+            if token is not None and counts.lock_token == token:
+                counts.locked_until = 0.0
+                counts.lock_token = None
 
     def unlock(self, address: str) -> None:
-        counts = self._get(address)
-        counts.locked_until = 0.0
-        counts.wrong_codes = 0
-        counts.consecutive_failures = 0
+        with self._mutex:
+            counts = self._get(address)
+            counts.locked_until = 0.0
+            counts.lock_token = None
+            counts.wrong_codes = 0
+            counts.consecutive_failures = 0

@@ -3,7 +3,9 @@
 It owns no timers and never sleeps. Time comes from an injected monotonic clock (seconds), and
 the UI's interval timer merely asks `status()` what the state is now, so tests drive time with a
 fake clock. Counts that must survive a restart (sends per hour, wrong codes, locks) go through a
-`LimitsLedger`; the per-verification counts live here.
+`LimitsLedger`; the per-verification counts live here. Each guess is admitted by the ledger
+(lock checked, guess counted) before it is compared, so no process compares a guess the limits
+did not allow, however many race on one address.
 
 An event that makes no sense in the current phase raises `InvalidEvent`: that is a bug in the
 caller, and it must be loud rather than silently ignored.
@@ -12,12 +14,19 @@ caller, and it must be loud rather than silently ignored.
 from __future__ import annotations
 
 import enum
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from otp_tui.core.address import Accepted, AccessPolicy, Invalid, check_address, limits_key
 from otp_tui.core.codes import CodeKeeper, OneTimeCode, generate_code, normalise_code
-from otp_tui.core.limits import FOREVER, LimitsLedger
+from otp_tui.core.limits import (
+    GuessAdmitted,
+    GuessLimits,
+    LimitsLedger,
+    Requester,
+    SendBudget,
+)
 from otp_tui.core.outcomes import (
     AddressAnswer,
     BackToAddress,
@@ -82,7 +91,11 @@ class Status:
 
 
 class Verification:
-    """One attempt to prove control of one address (the address may be corrected on the way)."""
+    """One attempt to prove control of one address (the address may be corrected on the way).
+
+    `requester` names who asks (the local user, the SSH client): their sends count against a
+    budget per identity, across addresses, besides the address's and the whole ledger's.
+    """
 
     def __init__(
         self,
@@ -91,8 +104,20 @@ class Verification:
         clock: Clock,
         access: AccessPolicy | None = None,
         make_code: Callable[[int], OneTimeCode] = generate_code,
+        requester: Requester | None = None,
     ) -> None:
         self._policy = policy
+        self._send_budget = SendBudget(
+            per_address=policy.max_sends_per_hour,
+            total=policy.max_sends_per_hour_total,
+            per_requester=policy.max_sends_per_hour_per_requester,
+            requesters=(requester or Requester()).budget_names,
+        )
+        self._guess_limits = GuessLimits(
+            max_attempts=policy.max_attempts,
+            lockout=policy.lockout,
+            max_consecutive_failures=policy.max_consecutive_failures,
+        )
         self._ledger = ledger
         self._clock = clock
         self._access = access or AccessPolicy()
@@ -205,9 +230,9 @@ class Verification:
             cooldown = self._cooldown_left(now)
             if cooldown > 0:
                 return CooldownActive(cooldown)
-        # The hourly budget is spent when a send is asked for, not when it succeeds: a send that
-        # failed or was cancelled may still have delivered mail.
-        wait = self._ledger.reserve_send(limits_key(address), self._policy.max_sends_per_hour)
+        # The hourly budgets are spent when a send is asked for, not when it succeeds: a send
+        # that failed or was cancelled may still have delivered mail.
+        wait = self._ledger.reserve_send(limits_key(address), self._send_budget)
         if wait > 0:
             return TooManySends(wait)
         code = self._make_code(self._policy.code_length)
@@ -268,20 +293,22 @@ class Verification:
         digits = normalise_code(text, self._policy.code_length)
         if digits is None:
             return Malformed(self._policy.code_length)
+        key = limits_key(self._address)
+        # The ledger admits the guess (and counts it as wrong) before it is compared: a guess
+        # beyond the limit is never compared at all, and a lock it sets off is already in place.
+        token = secrets.token_hex(16)
+        verdict = self._ledger.admit_guess(key, self._guess_limits, token)
+        if not isinstance(verdict, GuessAdmitted):
+            return self._lock(verdict.locked_for)
         if self._keeper.matches(digits):
             self._keeper.discard()  # consumed: it cannot verify twice
-            self._ledger.record_success(limits_key(self._address))
+            self._ledger.record_success(key, token)
             self.phase = Phase.VERIFIED
             return Verified(self._address)
         self._wrong_attempts += 1
-        counts = self._ledger.record_wrong_code(limits_key(self._address))
-        self._attempts_left = max(0, self._policy.max_attempts - counts.wrong_codes)
-        if counts.consecutive_failures >= self._policy.max_consecutive_failures:
-            self._ledger.lock(limits_key(self._address), FOREVER)
-            return self._lock(FOREVER)
-        if self._attempts_left == 0:
-            self._ledger.lock(limits_key(self._address), self._policy.lockout)
-            return self._lock(self._policy.lockout)
+        self._attempts_left = verdict.attempts_left
+        if verdict.lock is not None:
+            return self._lock(verdict.lock)
         return WrongCode(self._attempts_left)
 
     def _lock(self, seconds: float) -> Locked:

@@ -6,7 +6,9 @@ that read, decide and write start with ``BEGIN IMMEDIATE`` so that racing proces
 the write lock instead of both passing a check.
 
 Nothing here ever holds a code. What it holds per normalised address: the times of the sends in
-the last hour, wrong codes, consecutive failures and the end of any lock.
+the last hour, wrong codes, consecutive failures, the end of any lock (and the token of the guess
+that set it off); per shared budget (the whole ledger, each requesting identity): the times of
+the sends in the last hour.
 
 Every failure (permissions, a corrupt or foreign file, a full disk, a lock held too long) comes
 out as one `LedgerError` whose message is a sentence naming the file, so the caller can stop the
@@ -28,9 +30,19 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, Protocol, TextIO
 
-from otp_tui.core.limits import HOUR, LedgerEntry
+from otp_tui.core.limits import (
+    FOREVER,
+    HOUR,
+    GuessAdmitted,
+    GuessLimits,
+    GuessRefused,
+    GuessVerdict,
+    LedgerEntry,
+    LimitsLedger,
+    SendBudget,
+)
 from otp_tui.state.errors import LedgerError
 
 if TYPE_CHECKING:
@@ -38,13 +50,29 @@ if TYPE_CHECKING:
 
 LEDGER_FILENAME = "ledger.sqlite3"
 
+
+class OpenLedger(LimitsLedger, Protocol):
+    """A ledger `open_ledger` hands out: the contract, plus closing and a `with` block."""
+
+    def close(self) -> None: ...
+
+    def __enter__(self) -> OpenLedger: ...
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None: ...
+
+
 # How long one process waits for another's write transaction before giving up (and failing
 # closed). Transactions last microseconds, so reaching this means something is badly wrong.
 BUSY_TIMEOUT = 10.0
 
 # PRAGMA user_version of the schema below. A file with a higher number was written by a newer
-# otp-tui and is refused rather than guessed at; a lower non-zero one would be migrated here.
-SCHEMA_VERSION = 1
+# otp-tui and is refused rather than guessed at; a lower non-zero one is migrated (_MIGRATIONS).
+SCHEMA_VERSION = 2
 
 # A lock that only `unlock` lifts (FOREVER, i.e. math.inf) is stored as locked_forever = 1 rather
 # than as an infinite REAL, so its meaning does not depend on how a driver renders infinity and
@@ -64,6 +92,34 @@ CREATE TABLE sends (
 CREATE INDEX sends_by_address ON sends (address, sent_at);
 """
 
+# Schema 1 -> 2: the budgets shared across addresses, the token of the guess that set off a
+# lock, and an index by time alone so that old sends are pruned without a scan.
+_MIGRATIONS = {
+    1: """
+ALTER TABLE addresses ADD COLUMN lock_token TEXT;
+CREATE TABLE budget_sends (
+    budget TEXT NOT NULL,
+    sent_at REAL NOT NULL
+);
+CREATE INDEX budget_sends_by_budget ON budget_sends (budget, sent_at);
+CREATE INDEX sends_by_time ON sends (sent_at);
+CREATE INDEX budget_sends_by_time ON budget_sends (sent_at);
+CREATE INDEX addresses_idle ON addresses (locked_until)
+    WHERE wrong_codes = 0 AND consecutive_failures = 0 AND locked_forever = 0;
+""",
+}
+
+
+# Pruning: what no longer counts is deleted as part of normal writes, a bounded batch at a time
+# (the first write of each process, then every PRUNE_EVERY-th, or every write while a backlog
+# remains), so the file holds the live set rather than every address ever seen. Sends older
+# than the hour, and address rows with nothing counted and no lock, go once they are PRUNE_GRACE
+# old: a wall clock stepped back by less than that still finds them. A lock that only an
+# operator lifts is never pruned.
+PRUNE_EVERY = 64
+PRUNE_BATCH = 2000
+PRUNE_GRACE = 2 * 24 * HOUR
+
 
 def default_ledger_path() -> Path:
     # Imported here so that processes which only touch the ledger do not load pydantic.
@@ -72,9 +128,44 @@ def default_ledger_path() -> Path:
     return user_state_dir() / LEDGER_FILENAME
 
 
-def open_ledger(settings: Settings, clock: Callable[[], float] = time.time) -> SqliteLedger:
-    """The ledger named by ``[state] ledger``, or the default one in the user state dir."""
-    return SqliteLedger(settings.state.ledger or default_ledger_path(), clock=clock)
+def open_ledger(settings: Settings, clock: Callable[[], float] = time.time) -> OpenLedger:
+    """The ledger named by ``[state] ledger``: Redis for a redis:// or rediss:// URL, else the
+    SQLite file at that path, or the default one in the user state dir.
+
+    `clock` is the SQLite ledger's; a Redis ledger keeps the server's time, whatever the host's.
+    """
+    state = settings.state
+    if state.ledger_url is not None:
+        # Imported only here: redis-py loads nowhere else, and never at start-up.
+        from otp_tui.state.redis_ledger import RedisLedger
+
+        return RedisLedger.from_url(
+            state.ledger_url,
+            password_file=state.ledger_password_file,
+            ca_file=state.ledger_ca_file,
+            timeout=state.ledger_timeout,
+        )
+    return SqliteLedger(state.ledger_path or default_ledger_path(), clock=clock)
+
+
+def check_ledger(settings: Settings, out: TextIO) -> bool:
+    """`otp-tui check`: open the configured ledger, prove it answers, and say which it is.
+
+    For Redis: connect, authenticate and run a harmless script. True when it works.
+    """
+    try:
+        with open_ledger(settings) as ledger:
+            if isinstance(ledger, SqliteLedger):
+                ledger.status("check@otp-tui.invalid")  # a read: opens, checks the schema
+                line = f"SQLite file {ledger.path} (schema {SCHEMA_VERSION}): ok"
+            else:
+                line = f"{ledger.probe()}: ok"  # type: ignore[attr-defined]
+    except LedgerError as error:
+        out.write(f"ledger: {error}\n")
+        out.write("Ledger check failed.\n")
+        return False
+    out.write(f"ledger: {line}\n")
+    return True
 
 
 def _errorname_from_text(text: str) -> str:
@@ -100,6 +191,14 @@ class _Row:
     wrong_codes: int = 0
     consecutive_failures: int = 0
     locked_until: float = 0.0
+    lock_token: str | None = None
+
+
+def _wait_for_room(stamps: list[float], per_hour: int, now: float) -> float:
+    # The same rule as MemoryLedger: the stamp that must age out before another fits.
+    if len(stamps) < per_hour:
+        return 0.0
+    return max(stamps[len(stamps) - per_hour] + HOUR - now, 1.0)
 
 
 class SqliteLedger:
@@ -111,6 +210,8 @@ class SqliteLedger:
         # One connection, usable from a worker thread too; the lock keeps its use serial.
         self._lock = threading.Lock()
         self._conn: sqlite3.Connection | None = None
+        self._writes = 0
+        self._prune_backlog = False
         with self._translate_errors():
             self._conn = self._connect()
         try:
@@ -179,15 +280,20 @@ class SqliteLedger:
                     " it was left untouched.",
                     self.path,
                 )
-            for statement in _SCHEMA.split(";"):
-                if statement.strip():
-                    conn.execute(statement)
-            conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-            return
-        # 0 < version < SCHEMA_VERSION: migrations go here when the schema changes.
-        raise LedgerError(  # pragma: no cover - no older schema exists yet
-            f"The ledger {self.path} has schema {version}, which cannot be migrated.", self.path
-        )
+            self._run(conn, _SCHEMA)
+            version = 1
+        # An older ledger is brought up to date in the same transaction, step by step.
+        while version < SCHEMA_VERSION:
+            self._run(conn, _MIGRATIONS[version])
+            version += 1
+        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+    @staticmethod
+    def _run(conn: sqlite3.Connection, script: str) -> None:
+        # Statement by statement: executescript would COMMIT the transaction we are in.
+        for statement in script.split(";"):
+            if statement.strip():
+                conn.execute(statement)
 
     # -- transactions and errors ---------------------------------------------------------------
 
@@ -254,31 +360,32 @@ class SqliteLedger:
     @staticmethod
     def _load(conn: sqlite3.Connection, address: str) -> _Row:
         found = conn.execute(
-            "SELECT wrong_codes, consecutive_failures, locked_until, locked_forever"
+            "SELECT wrong_codes, consecutive_failures, locked_until, locked_forever, lock_token"
             " FROM addresses WHERE address = ?",
             (address,),
         ).fetchone()
         if found is None:
             return _Row()
-        wrong, consecutive, until, forever = found
-        return _Row(int(wrong), int(consecutive), math.inf if forever else float(until))
+        wrong, consecutive, until, forever, token = found
+        return _Row(int(wrong), int(consecutive), math.inf if forever else float(until), token)
 
     @staticmethod
     def _store(conn: sqlite3.Connection, address: str, row: _Row) -> None:
         forever = math.isinf(row.locked_until) and row.locked_until > 0
         conn.execute(
-            "INSERT INTO addresses"
-            " (address, wrong_codes, consecutive_failures, locked_until, locked_forever)"
-            " VALUES (?, ?, ?, ?, ?)"
+            "INSERT INTO addresses (address, wrong_codes, consecutive_failures, locked_until,"
+            " locked_forever, lock_token) VALUES (?, ?, ?, ?, ?, ?)"
             " ON CONFLICT (address) DO UPDATE SET wrong_codes = excluded.wrong_codes,"
             " consecutive_failures = excluded.consecutive_failures,"
-            " locked_until = excluded.locked_until, locked_forever = excluded.locked_forever",
+            " locked_until = excluded.locked_until, locked_forever = excluded.locked_forever,"
+            " lock_token = excluded.lock_token",
             (
                 address,
                 row.wrong_codes,
                 row.consecutive_failures,
                 0.0 if forever else row.locked_until,
                 int(forever),
+                row.lock_token,
             ),
         )
 
@@ -296,6 +403,42 @@ class SqliteLedger:
             locked_for=max(0.0, row.locked_until - now),
         )
 
+    def _after_write(self, conn: sqlite3.Connection, now: float) -> None:
+        """Called inside each write transaction: now and then, prune a bounded batch."""
+        self._writes += 1
+        if self._prune_backlog or self._writes % PRUNE_EVERY == 1:
+            self._prune_backlog = self.prune(conn, now) >= PRUNE_BATCH
+
+    @staticmethod
+    def prune(conn: sqlite3.Connection, now: float, batch: int = PRUNE_BATCH) -> int:
+        """Delete up to `batch` rows of each kind that no longer count; the most deleted of any.
+
+        Each DELETE walks an index from its oldest end, so the work is bounded by `batch`.
+        """
+        old = now - PRUNE_GRACE
+        deleted = 0
+        for statement, cutoff in (
+            (
+                "DELETE FROM sends WHERE rowid IN (SELECT rowid FROM sends"
+                " WHERE sent_at <= ? ORDER BY sent_at LIMIT ?)",
+                old - HOUR,
+            ),
+            (
+                "DELETE FROM budget_sends WHERE rowid IN (SELECT rowid FROM budget_sends"
+                " WHERE sent_at <= ? ORDER BY sent_at LIMIT ?)",
+                old - HOUR,
+            ),
+            # The WHERE clause is the partial index's, so the index serves it.
+            (
+                "DELETE FROM addresses WHERE rowid IN (SELECT rowid FROM addresses"
+                " WHERE wrong_codes = 0 AND consecutive_failures = 0 AND locked_forever = 0"
+                " AND locked_until <= ? LIMIT ?)",
+                old,
+            ),
+        ):
+            deleted = max(deleted, conn.execute(statement, (cutoff, batch)).rowcount)
+        return deleted
+
     # -- LimitsLedger --------------------------------------------------------------------------
 
     def status(self, address: str) -> LedgerEntry:
@@ -303,14 +446,11 @@ class SqliteLedger:
         with self._transaction("DEFERRED") as conn:
             return self._entry(conn, address, self._clock())
 
-    def reserve_send(self, address: str, per_hour: int) -> float:
-        if per_hour < 1:
-            raise ValueError(f"per_hour must be at least 1, not {per_hour}")
+    def reserve_send(self, address: str, budget: SendBudget) -> float:
         with self._transaction("IMMEDIATE") as conn:
             now = self._clock()
-            # Sends an hour old no longer count: forget them. Only this address's, exactly as
-            # MemoryLedger does, so the two agree even after the wall clock jumps forward and
-            # back. A send stamped after `now` (the clock went back) is kept and still counts.
+            # Sends an hour old no longer count: forget them. A send stamped after `now` (the
+            # clock went back) is kept and still counts, exactly as MemoryLedger does.
             conn.execute(
                 "DELETE FROM sends WHERE address = ? AND sent_at <= ?", (address, now - HOUR)
             )
@@ -320,14 +460,69 @@ class SqliteLedger:
                     "SELECT sent_at FROM sends WHERE address = ? ORDER BY sent_at", (address,)
                 )
             ]
-            if len(recent) >= per_hour:
-                # The send that must age out before another fits under the budget.
-                return max(recent[len(recent) - per_hour] + HOUR - now, 1.0)
+            self._after_write(conn, now)
+            wait = _wait_for_room(recent, budget.per_address, now)
+            for name, per_hour in budget.windows():
+                conn.execute(
+                    "DELETE FROM budget_sends WHERE budget = ? AND sent_at <= ?",
+                    (name, now - HOUR),
+                )
+                # Only the newest `per_hour` matter for the answer: bounded work per budget.
+                newest = [
+                    float(t)
+                    for (t,) in conn.execute(
+                        "SELECT sent_at FROM budget_sends WHERE budget = ?"
+                        " ORDER BY sent_at DESC LIMIT ?",
+                        (name, per_hour),
+                    )
+                ]
+                wait = max(wait, _wait_for_room(newest[::-1], per_hour, now))
+            if wait > 0:
+                return wait
             conn.execute("INSERT INTO sends (address, sent_at) VALUES (?, ?)", (address, now))
+            conn.executemany(
+                "INSERT INTO budget_sends (budget, sent_at) VALUES (?, ?)",
+                [(name, now) for name, _per_hour in budget.windows()],
+            )
             return 0.0
 
-    def record_wrong_code(self, address: str) -> LedgerEntry:
+    def budget_sends(self, name: str) -> int:
+        """Sends in the last hour counted against the shared budget `name`."""
+        with self._transaction("DEFERRED") as conn:
+            return int(
+                conn.execute(
+                    "SELECT count(*) FROM budget_sends WHERE budget = ? AND sent_at > ?",
+                    (name, self._clock() - HOUR),
+                ).fetchone()[0]
+            )
+
+    def admit_guess(self, address: str, limits: GuessLimits, token: str) -> GuessVerdict:
         with self._transaction("IMMEDIATE") as conn:
+            now = self._clock()
+            self._after_write(conn, now)
+            row = self._load(conn, address)
+            if row.locked_until - now > 0:
+                return GuessRefused(row.locked_until - now)
+            row.wrong_codes += 1
+            row.consecutive_failures += 1
+            attempts_left = max(0, limits.max_attempts - row.wrong_codes)
+            lock: float | None = None
+            if row.consecutive_failures >= limits.max_consecutive_failures:
+                lock = FOREVER
+            elif attempts_left == 0:
+                lock = float(limits.lockout)
+            if lock is not None:
+                row.locked_until = max(row.locked_until, now + lock)
+                row.wrong_codes = 0
+                row.lock_token = token
+                attempts_left = 0
+            self._store(conn, address, row)
+            return GuessAdmitted(attempts_left, lock)
+
+    def record_wrong_code(self, address: str) -> LedgerEntry:
+        """A building block of `admit_guess`, for tests that set a scene."""
+        with self._transaction("IMMEDIATE") as conn:
+            self._after_write(conn, self._clock())
             row = self._load(conn, address)
             row.wrong_codes += 1
             row.consecutive_failures += 1
@@ -335,18 +530,23 @@ class SqliteLedger:
             return self._entry(conn, address, self._clock())
 
     def lock(self, address: str, seconds: float) -> None:
+        """A building block of `admit_guess`, for tests that set a scene."""
         with self._transaction("IMMEDIATE") as conn:
             row = self._load(conn, address)
             # Never shorten a lock already in place (and FOREVER stays FOREVER).
             row.locked_until = max(row.locked_until, self._clock() + seconds)
             row.wrong_codes = 0
+            row.lock_token = None
             self._store(conn, address, row)
 
-    def record_success(self, address: str) -> None:
+    def record_success(self, address: str, token: str | None = None) -> None:
         with self._transaction("IMMEDIATE") as conn:
             row = self._load(conn, address)
             row.wrong_codes = 0
             row.consecutive_failures = 0
+            if token is not None and row.lock_token == token:
+                row.locked_until = 0.0
+                row.lock_token = None
             self._store(conn, address, row)
 
     def unlock(self, address: str) -> None:

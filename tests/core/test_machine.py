@@ -5,7 +5,7 @@ from fakes import FakeClock
 
 from otp_tui.core.address import AccessPolicy
 from otp_tui.core.codes import OneTimeCode
-from otp_tui.core.limits import FOREVER, MemoryLedger
+from otp_tui.core.limits import FOREVER, LedgerEntry, MemoryLedger, Requester, SendBudget
 from otp_tui.core.machine import InvalidEvent, Phase, Verification
 from otp_tui.core.outcomes import (
     BackToAddress,
@@ -422,6 +422,70 @@ def test_changing_the_case_of_an_address_buys_no_fresh_guesses(clock, ledger, co
     assert second.status().attempts_left == 1
 
 
-def test_a_send_budget_of_zero_is_refused_by_the_ledger(ledger):
+@pytest.mark.parametrize("field", ["per_address", "total", "per_requester"])
+def test_a_send_budget_of_zero_is_refused(field):
+    numbers = {"per_address": 5, "total": 60, "per_requester": 10, field: 0}
     with pytest.raises(ValueError, match="per_hour"):
-        ledger.reserve_send(ADDRESS, 0)
+        SendBudget(**numbers)
+
+
+# Budgets across addresses
+def test_the_total_send_budget_holds_across_addresses(clock, wall, ledger, codes):
+    policy = {"max_sends_per_hour_total": 3}
+    for number in range(3):
+        answer = make(clock, ledger, codes, **policy).submit_address(f"u{number}@example.com")
+        assert isinstance(answer, SendCode)
+        wall.advance(60)
+    answer = make(clock, ledger, codes, **policy).submit_address("fresh@example.com")
+    assert answer == TooManySends(seconds_left=3600 - 180)
+
+
+def test_a_requester_has_a_send_budget_across_addresses(clock, wall, ledger, codes):
+    def machine_for(requester):
+        policy = Policy(max_sends_per_hour_per_requester=2)
+        return Verification(policy, ledger, clock, make_code=codes, requester=requester)
+
+    alice = Requester(user="alice", ssh_client="203.0.113.9")
+    for address in ("a@example.com", "b@example.com"):
+        assert isinstance(machine_for(alice).submit_address(address), SendCode)
+    assert isinstance(machine_for(alice).submit_address("c@example.com"), TooManySends)
+    # Another local user is refused too while coming from the same SSH client...
+    same_client = Requester(user="bob", ssh_client="203.0.113.9")
+    assert isinstance(machine_for(same_client).submit_address("c@example.com"), TooManySends)
+    # ... and allowed from elsewhere.
+    elsewhere = Requester(user="bob", ssh_client="198.51.100.7")
+    assert isinstance(machine_for(elsewhere).submit_address("c@example.com"), SendCode)
+
+
+def test_the_right_code_on_the_last_attempt_verifies_and_leaves_no_lock(machine, ledger, codes):
+    sent(machine)
+    for _ in range(4):
+        machine.submit_code("999999")
+    assert machine.submit_code(codes.last) == Verified(ADDRESS)
+    assert ledger.status(ADDRESS) == LedgerEntry(1, 0, 0, 0.0)
+
+
+def test_a_guess_is_counted_before_it_is_compared(machine, ledger, codes):
+    sent(machine)
+    seen = []
+
+    original = machine._keeper.matches
+
+    def matches(digits):
+        seen.append(ledger.status(ADDRESS).consecutive_failures)
+        return original(digits)
+
+    machine._keeper.matches = matches
+    machine.submit_code("999999")
+    assert seen == [1]  # the ledger had counted the guess when it was compared
+
+
+def test_a_lock_set_by_another_process_refuses_the_guess_uncompared(clock, ledger, codes):
+    first = make(clock, ledger, codes)
+    sent(first)
+    second = make(clock, ledger, codes)
+    sent(second)
+    for _ in range(5):
+        second.submit_code("999999")
+    assert first.submit_code(codes.last) == Locked(900)
+    assert first.status().wrong_attempts == 0

@@ -1,4 +1,5 @@
-"""Fixtures for the state tests: a fake wall clock, both ledgers, a directory `nobody` can use."""
+"""Fixtures for the state tests: a fake wall clock, the three ledgers (memory, SQLite, Redis on
+a real redis-server), a directory `nobody` can use."""
 
 from __future__ import annotations
 
@@ -12,10 +13,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from redis_server import RedisServer, TlsFiles
 from state_helpers import FakeClock
 
 from otp_tui.core.limits import LimitsLedger, MemoryLedger
 from otp_tui.state.ledger import SqliteLedger
+from otp_tui.state.redis_ledger import RedisLedger
 
 
 @pytest.fixture
@@ -23,13 +26,52 @@ def clock() -> FakeClock:
     return FakeClock()
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    """One redis-server for the session (plain TCP, ACL user and password); tests that share it
+    start from an empty server through `fresh_redis`."""
+    server = RedisServer(tmp_path_factory.mktemp("redis"))
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_tls_server(
+    tmp_path_factory: pytest.TempPathFactory, tls_certs: Any
+) -> Iterator[RedisServer]:
+    """A redis-server that speaks TLS only, with a certificate from the test CA."""
+    directory = tmp_path_factory.mktemp("redis-tls")
+    files = TlsFiles(directory / "cert.pem", directory / "key.pem", tls_certs.ca_file)
+    tls_certs.good.cert_chain_pems[0].write_to_path(str(files.cert))
+    tls_certs.good.private_key_pem.write_to_path(str(files.key))
+    server = RedisServer(directory / "server", tls=files)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def fresh_redis(redis_server: RedisServer) -> RedisServer:
+    redis_server.flush()
+    return redis_server
+
+
+@pytest.fixture(params=["memory", "sqlite", "redis"])
 def ledger(
     request: pytest.FixtureRequest, clock: FakeClock, tmp_path: Path
 ) -> Iterator[LimitsLedger]:
-    """The same contract, run against the reference ledger and the SQLite one."""
+    """The same contract, run against the reference ledger, the SQLite one and the Redis one
+    (with the test's clock handed to its scripts instead of the server's TIME)."""
     if request.param == "memory":
         yield MemoryLedger(clock)
+        return
+    if request.param == "redis":
+        server = request.getfixturevalue("fresh_redis")
+        with RedisLedger.from_url(server.url(), clock=clock) as redis_ledger:
+            yield redis_ledger
         return
     with SqliteLedger(tmp_path / "state" / "ledger.sqlite3", clock=clock) as sqlite_ledger:
         yield sqlite_ledger

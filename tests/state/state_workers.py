@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
+from otp_tui.core.limits import SendBudget
 from otp_tui.state.audit import AuditLog
 from otp_tui.state.ledger import SqliteLedger
 
@@ -27,8 +29,8 @@ def wrong_codes(path: str, address: str, times: int, barrier: Any) -> None:
 
 def reserve_send(path: str, address: str, per_hour: int, barrier: Any) -> None:
     barrier.wait()
-    with SqliteLedger(Path(path)) as ledger:
-        retry_after = ledger.reserve_send(address, per_hour)
+    with open_spec(path) as ledger:
+        retry_after = ledger.reserve_send(address, SendBudget(per_hour, 10_000, 10_000))
     # The exit status carries the answer back: no queue to drain or deadlock on.
     sys.exit(RESERVED if retry_after == 0 else REFUSED)
 
@@ -41,3 +43,45 @@ def audit_lines(path: str, lines: int, barrier: Any) -> None:
     with AuditLog(Path(path)) as log:
         for index in range(lines):
             log.record("wrong_code", "alice@example.com", index=index, padding=padding)
+
+
+def open_spec(spec: str) -> Any:
+    """The ledger a test names: a redis:// URL (then a password file may follow a space), or
+    an SQLite path."""
+    if spec.startswith(("redis://", "rediss://")):
+        from otp_tui.state.redis_ledger import RedisLedger
+
+        url, _, password_file = spec.partition(" ")
+        return RedisLedger.from_url(
+            url, password_file=Path(password_file) if password_file else None
+        )
+    return SqliteLedger(Path(spec))
+
+
+def guess_until_locked(spec: str, address: str, barrier: Any) -> None:
+    """One verification typing wrong codes until it is locked out; the exit status is how many
+    of its guesses were compared (the machine's own count of wrong codes)."""
+    from otp_tui.core.codes import OneTimeCode
+    from otp_tui.core.machine import Phase, Verification
+    from otp_tui.core.policy import Policy
+
+    with open_spec(spec) as ledger:
+        policy = Policy(max_attempts=5, max_sends_per_hour=10_000, max_sends_per_hour_total=10_000)
+        machine = Verification(
+            policy, ledger, clock=time.monotonic, make_code=lambda n: OneTimeCode("1" * n)
+        )
+        machine.submit_address(address)
+        machine.send_succeeded()
+        barrier.wait()
+        while machine.phase is Phase.AWAITING_CODE:
+            machine.submit_code("999999")
+        sys.exit(machine.status().wrong_attempts)
+
+
+def wrong_codes_on(spec: str, addresses: list[str], times: int, barrier: Any) -> None:
+    """`times` wrong codes on each address, through whichever ledger `spec` names."""
+    with open_spec(spec) as ledger:
+        barrier.wait()
+        for _ in range(times):
+            for address in addresses:
+                ledger.record_wrong_code(address)

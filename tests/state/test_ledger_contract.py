@@ -1,11 +1,13 @@
-"""The LimitsLedger contract, run against MemoryLedger and SqliteLedger alike.
+"""The LimitsLedger contract, run against MemoryLedger, SqliteLedger and RedisLedger alike.
 
-The scenarios pin the meaning the core relies on; the hypothesis test at the end drives both
-ledgers through the same random history and demands identical answers at every step.
+The scenarios pin the meaning the core relies on; the hypothesis test at the end drives SQLite
+and Redis each through the same random history as the memory ledger and demands identical
+answers at every step.
 """
 
 from __future__ import annotations
 
+import contextlib
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -13,13 +15,33 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from redis_server import RedisServer
 from state_helpers import START, FakeClock
 
-from otp_tui.core.limits import FOREVER, HOUR, LedgerEntry, LimitsLedger, MemoryLedger
+from otp_tui.core.limits import (
+    FOREVER,
+    HOUR,
+    TOTAL,
+    GuessAdmitted,
+    GuessLimits,
+    GuessRefused,
+    LedgerEntry,
+    LimitsLedger,
+    MemoryLedger,
+    Requester,
+    SendBudget,
+)
 from otp_tui.state.ledger import SqliteLedger
+from otp_tui.state.redis_ledger import RedisLedger
 
 ALICE = "alice@example.com"
 BOB = "bob@example.com"
+LIMITS = GuessLimits(max_attempts=3, lockout=900, max_consecutive_failures=7)
+
+
+def only(per_address: int) -> SendBudget:
+    """A budget in which only the address's own limit can bite."""
+    return SendBudget(per_address=per_address, total=10_000, per_requester=10_000)
 
 
 def test_an_unknown_address_has_nothing_recorded(ledger: LimitsLedger) -> None:
@@ -30,30 +52,30 @@ def test_the_hourly_budget_refuses_with_the_time_until_the_oldest_send_ages_out(
     ledger: LimitsLedger, clock: FakeClock
 ) -> None:
     for _ in range(3):
-        assert ledger.reserve_send(ALICE, per_hour=3) == 0
+        assert ledger.reserve_send(ALICE, only(3)) == 0
         clock.advance(10)
     # Sends at START, +10, +20; now +30: the first frees a place at START + HOUR.
-    assert ledger.reserve_send(ALICE, per_hour=3) == pytest.approx(HOUR - 30)
+    assert ledger.reserve_send(ALICE, only(3)) == pytest.approx(HOUR - 30)
     assert ledger.status(ALICE).sends_last_hour == 3
     # A refused attempt is not recorded: the wait does not grow.
-    assert ledger.reserve_send(ALICE, per_hour=3) == pytest.approx(HOUR - 30)
+    assert ledger.reserve_send(ALICE, only(3)) == pytest.approx(HOUR - 30)
 
 
 def test_the_wait_is_never_reported_as_less_than_a_second(
     ledger: LimitsLedger, clock: FakeClock
 ) -> None:
-    assert ledger.reserve_send(ALICE, per_hour=1) == 0
+    assert ledger.reserve_send(ALICE, only(1)) == 0
     clock.advance(HOUR - 0.25)
-    assert ledger.reserve_send(ALICE, per_hour=1) == 1.0
+    assert ledger.reserve_send(ALICE, only(1)) == 1.0
 
 
 def test_sends_older_than_an_hour_expire(ledger: LimitsLedger, clock: FakeClock) -> None:
-    assert ledger.reserve_send(ALICE, per_hour=2) == 0
+    assert ledger.reserve_send(ALICE, only(2)) == 0
     clock.advance(1800)
-    assert ledger.reserve_send(ALICE, per_hour=2) == 0
+    assert ledger.reserve_send(ALICE, only(2)) == 0
     clock.advance(HOUR - 1800)  # exactly an hour after the first: it no longer counts
     assert ledger.status(ALICE).sends_last_hour == 1
-    assert ledger.reserve_send(ALICE, per_hour=2) == 0
+    assert ledger.reserve_send(ALICE, only(2)) == 0
     clock.advance(HOUR)
     assert ledger.status(ALICE).sends_last_hour == 0
 
@@ -62,27 +84,27 @@ def test_a_smaller_budget_counts_the_sends_already_made(
     ledger: LimitsLedger, clock: FakeClock
 ) -> None:
     for _ in range(4):
-        assert ledger.reserve_send(ALICE, per_hour=5) == 0
+        assert ledger.reserve_send(ALICE, only(5)) == 0
         clock.advance(60)
     # The operator lowered max_sends_per_hour to 2: wait for the 3rd-newest-but-one to age out.
-    assert ledger.reserve_send(ALICE, per_hour=2) == pytest.approx(2 * 60 + HOUR - 4 * 60)
+    assert ledger.reserve_send(ALICE, only(2)) == pytest.approx(2 * 60 + HOUR - 4 * 60)
 
 
 def test_addresses_have_separate_budgets(ledger: LimitsLedger) -> None:
-    assert ledger.reserve_send(ALICE, per_hour=1) == 0
-    assert ledger.reserve_send(ALICE, per_hour=1) > 0
-    assert ledger.reserve_send(BOB, per_hour=1) == 0
+    assert ledger.reserve_send(ALICE, only(1)) == 0
+    assert ledger.reserve_send(ALICE, only(1)) > 0
+    assert ledger.reserve_send(BOB, only(1)) == 0
     assert ledger.status(BOB).sends_last_hour == 1
 
 
 def test_the_wall_clock_going_back_does_not_free_sends(
     ledger: LimitsLedger, clock: FakeClock
 ) -> None:
-    assert ledger.reserve_send(ALICE, per_hour=2) == 0
+    assert ledger.reserve_send(ALICE, only(2)) == 0
     clock.advance(1)
-    assert ledger.reserve_send(ALICE, per_hour=2) == 0
+    assert ledger.reserve_send(ALICE, only(2)) == 0
     clock.advance(-2 * HOUR)
-    wait = ledger.reserve_send(ALICE, per_hour=2)
+    wait = ledger.reserve_send(ALICE, only(2))
     # Both sends are "in the future" now; the first one frees a place at START + HOUR.
     assert wait == pytest.approx(START + HOUR - clock.now)
     assert wait > HOUR
@@ -132,11 +154,11 @@ def test_a_forever_lock_lasts_until_an_operator_unlocks(
 
 
 def test_unlock_keeps_the_send_budget(ledger: LimitsLedger) -> None:
-    assert ledger.reserve_send(ALICE, per_hour=1) == 0
+    assert ledger.reserve_send(ALICE, only(1)) == 0
     ledger.lock(ALICE, 900)
     ledger.unlock(ALICE)
     assert ledger.status(ALICE).sends_last_hour == 1
-    assert ledger.reserve_send(ALICE, per_hour=1) > 0
+    assert ledger.reserve_send(ALICE, only(1)) > 0
 
 
 def test_a_success_resets_the_failure_counts_but_lifts_no_lock(
@@ -150,34 +172,182 @@ def test_a_success_resets_the_failure_counts_but_lifts_no_lock(
     assert ledger.status(ALICE) == LedgerEntry(0, 0, 0, 900.0)
 
 
+# -- budgets across addresses -------------------------------------------------------------------
+
+
+def test_the_total_budget_holds_across_addresses(ledger: LimitsLedger, clock: FakeClock) -> None:
+    budget = SendBudget(per_address=5, total=3, per_requester=100)
+    for number in range(3):
+        assert ledger.reserve_send(f"user{number}@example.com", budget) == 0
+        clock.advance(10)
+    # A fresh address gets no fresh budget: the first send frees a place at START + HOUR.
+    assert ledger.reserve_send("fresh@example.com", budget) == pytest.approx(HOUR - 30)
+    assert ledger.status("fresh@example.com").sends_last_hour == 0  # nothing recorded
+    clock.advance(HOUR - 30)
+    assert ledger.reserve_send("fresh@example.com", budget) == 0
+
+
+def test_each_requester_has_a_budget_across_addresses(ledger: LimitsLedger) -> None:
+    alice = Requester(user="alice", ssh_client="203.0.113.9").budget_names
+    bob = Requester(user="bob", ssh_client="198.51.100.7").budget_names
+    carol_same_client = Requester(user="carol", ssh_client="203.0.113.9").budget_names
+
+    def budget(names: tuple[str, ...]) -> SendBudget:
+        return SendBudget(per_address=5, total=100, per_requester=2, requesters=names)
+
+    assert ledger.reserve_send("a@example.com", budget(alice)) == 0
+    assert ledger.reserve_send("b@example.com", budget(alice)) == 0
+    assert ledger.reserve_send("c@example.com", budget(alice)) > 0
+    assert ledger.reserve_send("c@example.com", budget(bob)) == 0
+    # Another user from the same SSH client shares the client's budget.
+    assert ledger.reserve_send("d@example.com", budget(carol_same_client)) > 0
+    assert ledger.status("c@example.com").sends_last_hour == 1
+
+
+def test_a_send_refused_by_one_budget_is_recorded_in_none(
+    ledger: LimitsLedger, clock: FakeClock
+) -> None:
+    names = Requester(user="alice").budget_names
+    tight = SendBudget(per_address=1, total=100, per_requester=100, requesters=names)
+    assert ledger.reserve_send(ALICE, tight) == 0
+    assert ledger.reserve_send(ALICE, tight) > 0
+    roomy = SendBudget(per_address=100, total=2, per_requester=2, requesters=names)
+    # Had the refusal been counted, the shared budgets would be full now.
+    assert ledger.reserve_send(BOB, roomy) == 0
+    assert ledger.reserve_send("carol@example.com", roomy) > 0
+
+
+def test_the_longest_wait_among_full_budgets_is_reported(
+    ledger: LimitsLedger, clock: FakeClock
+) -> None:
+    names = Requester(user="alice").budget_names
+    assert ledger.reserve_send(BOB, SendBudget(5, 100, 100, names)) == 0  # a user send at START
+    clock.advance(600)
+    assert ledger.reserve_send(ALICE, SendBudget(5, 100, 100, names)) == 0  # START + 600
+    # Alice's address is full until START+600+HOUR, the user's until START+HOUR: the later.
+    assert ledger.reserve_send(ALICE, SendBudget(1, 100, 1, names)) == pytest.approx(HOUR)
+
+
+def test_an_ipv6_client_is_one_budget_for_its_whole_64() -> None:
+    one = Requester(ssh_client="2001:db8:1:2::5").budget_names
+    other = Requester(ssh_client="2001:db8:1:2:ffff::1").budget_names
+    mapped = Requester(ssh_client="::ffff:203.0.113.9").budget_names
+    assert one == other == ("ssh:2001:db8:1:2::/64",)
+    assert mapped == Requester(ssh_client="203.0.113.9").budget_names == ("ssh:203.0.113.9",)
+    with pytest.raises(ValueError, match="does not appear to be an IPv4 or IPv6 address"):
+        Requester(ssh_client="203.0.113.9 50000 22")
+
+
+# -- admitting guesses ---------------------------------------------------------------------------
+
+
+def test_a_guess_is_counted_as_wrong_when_it_is_admitted(ledger: LimitsLedger) -> None:
+    assert ledger.admit_guess(ALICE, LIMITS, "g1") == GuessAdmitted(attempts_left=2)
+    assert ledger.status(ALICE) == LedgerEntry(0, 1, 1, 0.0)
+    assert ledger.admit_guess(ALICE, LIMITS, "g2") == GuessAdmitted(attempts_left=1)
+
+
+def test_the_guess_that_reaches_the_limit_locks_in_the_same_step(
+    ledger: LimitsLedger, clock: FakeClock
+) -> None:
+    for token in ("g1", "g2"):
+        ledger.admit_guess(ALICE, LIMITS, token)
+    assert ledger.admit_guess(ALICE, LIMITS, "g3") == GuessAdmitted(0, lock=900.0)
+    assert ledger.status(ALICE) == LedgerEntry(0, 0, 3, 900.0)
+    clock.advance(100)
+    assert ledger.admit_guess(ALICE, LIMITS, "g4") == GuessRefused(pytest.approx(800.0))
+    assert ledger.status(ALICE).consecutive_failures == 3  # a refused guess is not counted
+
+
+def test_consecutive_failures_lock_forever_first(ledger: LimitsLedger, clock: FakeClock) -> None:
+    limits = GuessLimits(max_attempts=3, lockout=900, max_consecutive_failures=6)
+    verdicts = []
+    for number in range(6):
+        verdicts.append(ledger.admit_guess(ALICE, limits, f"g{number}"))
+        clock.advance(900)
+    assert verdicts[2] == GuessAdmitted(0, lock=900.0)
+    assert verdicts[5] == GuessAdmitted(0, lock=FOREVER)
+    assert ledger.status(ALICE).locked_for == FOREVER
+
+
+def test_a_right_guess_lifts_only_the_lock_it_set_off(ledger: LimitsLedger) -> None:
+    for token in ("g1", "g2", "g3"):
+        ledger.admit_guess(ALICE, LIMITS, token)
+    ledger.record_success(ALICE, "g2")  # an earlier guess matched: the lock stays
+    assert ledger.status(ALICE) == LedgerEntry(0, 0, 0, 900.0)
+    ledger.unlock(ALICE)
+    for token in ("h1", "h2", "h3"):
+        ledger.admit_guess(ALICE, LIMITS, token)
+    ledger.record_success(ALICE, "h3")  # the last allowed guess matched: no lock is left
+    assert ledger.status(ALICE) == LedgerEntry(0, 0, 0, 0.0)
+
+
+def test_a_lock_set_elsewhere_is_not_lifted_by_a_success(ledger: LimitsLedger) -> None:
+    ledger.admit_guess(ALICE, GuessLimits(1, 900, 100), "g1")
+    ledger.lock(ALICE, 1800)  # set on top by something else: the token no longer owns it
+    ledger.record_success(ALICE, "g1")
+    assert ledger.status(ALICE).locked_for == 1800
+
+
+def test_a_lockout_of_zero_still_reports_the_lock(ledger: LimitsLedger) -> None:
+    limits = GuessLimits(max_attempts=1, lockout=0, max_consecutive_failures=100)
+    assert ledger.admit_guess(ALICE, limits, "g1") == GuessAdmitted(0, lock=0.0)
+    assert ledger.admit_guess(ALICE, limits, "g2") == GuessAdmitted(0, lock=0.0)
+    assert ledger.status(ALICE) == LedgerEntry(0, 0, 2, 0.0)
+
+
 # -- the same random history through both ledgers ------------------------------------------------
 
 _address = st.sampled_from([ALICE, BOB])
+_budget = st.builds(
+    SendBudget,
+    per_address=st.integers(1, 4),
+    total=st.integers(1, 6),
+    per_requester=st.integers(1, 3),
+    requesters=st.sampled_from([(), ("user:alice",), ("user:bob", "ssh:203.0.113.9")]),
+)
+_limits = st.builds(
+    GuessLimits,
+    max_attempts=st.integers(1, 4),
+    lockout=st.sampled_from([0.0, 60.0, 900.0]),
+    max_consecutive_failures=st.integers(1, 8),
+)
 _operation = st.one_of(
     st.tuples(st.just("advance"), st.sampled_from([-2 * HOUR, -1.0, 0.5, 59.0, 900.0, HOUR])),
     st.tuples(st.just("status"), _address),
-    st.tuples(st.just("reserve_send"), _address, st.integers(1, 4)),
+    st.tuples(st.just("reserve_send"), _address, _budget),
+    st.tuples(st.just("admit_guess"), _address, _limits, st.sampled_from(["t1", "t2", "t3"])),
     st.tuples(st.just("record_wrong_code"), _address),
     st.tuples(st.just("lock"), _address, st.sampled_from([0.0, 60.0, 900.0, FOREVER])),
-    st.tuples(st.just("record_success"), _address),
+    st.tuples(st.just("record_success"), _address, st.sampled_from([None, "t1", "t2", "t3"])),
     st.tuples(st.just("unlock"), _address),
 )
 
 
+@pytest.mark.parametrize("backend", ["sqlite", "redis"])
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(_operation, max_size=40))
-def test_sqlite_answers_exactly_as_the_memory_ledger(operations: list[tuple[Any, ...]]) -> None:
+@given(operations=st.lists(_operation, max_size=40))
+def test_each_ledger_answers_exactly_as_the_memory_ledger(
+    backend: str, redis_server: RedisServer, operations: list[tuple[Any, ...]]
+) -> None:
     clock = FakeClock()
     reference = MemoryLedger(clock)
-    with (
-        tempfile.TemporaryDirectory() as directory,
-        SqliteLedger(Path(directory) / "ledger.sqlite3", clock=clock) as sqlite_ledger,
-    ):
+    with contextlib.ExitStack() as stack:
+        if backend == "redis":
+            redis_server.flush()
+            other: Any = stack.enter_context(RedisLedger.from_url(redis_server.url(), clock=clock))
+        else:
+            directory = stack.enter_context(tempfile.TemporaryDirectory())
+            other = stack.enter_context(
+                SqliteLedger(Path(directory) / "ledger.sqlite3", clock=clock)
+            )
         for name, *args in operations:
             if name == "advance":
                 clock.advance(args[0])
                 continue
             expected = getattr(reference, name)(*args)
-            assert getattr(sqlite_ledger, name)(*args) == expected, (name, args)
+            assert getattr(other, name)(*args) == expected, (name, args)
         for address in (ALICE, BOB):
-            assert sqlite_ledger.status(address) == reference.status(address)
+            assert other.status(address) == reference.status(address)
+        for name in (TOTAL, "user:alice", "user:bob", "ssh:203.0.113.9"):
+            assert other.budget_sends(name) == reference.budget_sends(name), name

@@ -8,7 +8,7 @@ from datetime import timezone
 import pytest
 from state_helpers import FakeClock
 
-from otp_tui.core.limits import FOREVER, LedgerEntry, LimitsLedger
+from otp_tui.core.limits import FOREVER, LedgerEntry, LimitsLedger, SendBudget
 from otp_tui.state.report import InvalidAddress, status_lines, status_record, unlock
 
 # START is 2023-11-14 22:13:20 UTC.
@@ -28,7 +28,7 @@ def test_a_fresh_address_reports_nothing(ledger: LimitsLedger, clock: FakeClock)
 def test_the_command_line_address_is_normalised_like_the_core_does(
     ledger: LimitsLedger, clock: FakeClock
 ) -> None:
-    ledger.reserve_send(ALICE, per_hour=5)
+    ledger.reserve_send(ALICE, SendBudget(per_address=5, total=60, per_requester=10))
     ledger.record_wrong_code(ALICE)
     ledger.lock(ALICE, 900)
     ledger.record_wrong_code(ALICE)

@@ -7,6 +7,8 @@ import resource
 import signal
 import sqlite3
 import stat
+import statistics
+import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -16,7 +18,7 @@ import state_workers
 from state_helpers import FakeClock, run_all, run_unprivileged
 
 from otp_tui.config.schema import Settings
-from otp_tui.core.limits import FOREVER, LedgerEntry
+from otp_tui.core.limits import FOREVER, LedgerEntry, SendBudget
 from otp_tui.state.errors import LedgerError
 from otp_tui.state.ledger import (
     SCHEMA_VERSION,
@@ -38,7 +40,7 @@ def _listing(directory: Path) -> dict[str, bytes]:
 def test_counts_and_locks_survive_reopening_the_file(tmp_path: Path, clock: FakeClock) -> None:
     path = tmp_path / "ledger.sqlite3"
     with SqliteLedger(path, clock=clock) as ledger:
-        assert ledger.reserve_send(ALICE, per_hour=5) == 0
+        assert ledger.reserve_send(ALICE, SendBudget(5, 60, 10)) == 0
         for _ in range(3):
             ledger.record_wrong_code(ALICE)
         ledger.lock(ALICE, 900)
@@ -242,3 +244,102 @@ def test_fifty_processes_never_overspend_the_hourly_budget(tmp_path: Path, proce
     assert Counter(codes) == {state_workers.RESERVED: 30, state_workers.REFUSED: 20}
     with SqliteLedger(path) as ledger:
         assert ledger.status(ALICE).sends_last_hour == 30
+
+
+def test_a_ledger_of_the_first_schema_is_migrated_with_its_counts(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    path = tmp_path / "ledger.sqlite3"
+    with sqlite3.connect(path) as conn:
+        conn.executescript(
+            """
+            CREATE TABLE addresses (
+                address TEXT PRIMARY KEY NOT NULL,
+                wrong_codes INTEGER NOT NULL DEFAULT 0,
+                consecutive_failures INTEGER NOT NULL DEFAULT 0,
+                locked_until REAL NOT NULL DEFAULT 0,
+                locked_forever INTEGER NOT NULL DEFAULT 0 CHECK (locked_forever IN (0, 1))
+            );
+            CREATE TABLE sends (address TEXT NOT NULL, sent_at REAL NOT NULL);
+            CREATE INDEX sends_by_address ON sends (address, sent_at);
+            PRAGMA user_version = 1;
+            """
+        )
+        conn.execute("INSERT INTO addresses VALUES (?, 2, 7, ?, 0)", (ALICE, clock.now + 60))
+        conn.execute("INSERT INTO sends VALUES (?, ?)", (ALICE, clock.now - 10))
+    conn.close()
+    with SqliteLedger(path, clock=clock) as ledger:
+        assert ledger.status(ALICE) == LedgerEntry(1, 2, 7, 60.0)
+        assert ledger.reserve_send(ALICE, SendBudget(5, 60, 10)) == 0
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    conn.close()
+
+
+# -- pruning -------------------------------------------------------------------------------------
+
+
+def _table_sizes(path: Path) -> dict[str, int]:
+    with sqlite3.connect(path) as conn:
+        sizes = {
+            table: conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]  # noqa: S608
+            for table in ("addresses", "sends", "budget_sends")
+        }
+    conn.close()
+    return sizes
+
+
+@pytest.mark.slow
+def test_a_million_old_journeys_shrink_to_the_live_set(tmp_path: Path, clock: FakeClock) -> None:
+    path = tmp_path / "ledger.sqlite3"
+    SqliteLedger(path, clock=clock).close()
+    long_ago = clock.now - 30 * 24 * 3600
+    with sqlite3.connect(path) as conn:
+        # A million journeys that ended a month ago: an address row with nothing counted (or a
+        # lock long over), its send and the send in the whole ledger's budget.
+        conn.execute(
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1000000)"
+            " INSERT INTO addresses SELECT 'old' || i || '@example.com', 0, 0,"
+            " CASE WHEN i % 10 = 0 THEN ? ELSE 0 END, 0, NULL FROM n",
+            (long_ago + 900,),
+        )
+        conn.execute("INSERT INTO sends SELECT address, ? + rowid FROM addresses", (long_ago,))
+        conn.execute(
+            "INSERT INTO budget_sends SELECT 'total', ? + rowid FROM addresses", (long_ago,)
+        )
+        # The live set: what still counts must survive.
+        live = [
+            ("forever@example.com", 0, 0, 0.0, 1),  # a lock only an operator lifts, however old
+            ("failing@example.com", 0, 42, 0.0, 0),  # consecutive failures still count
+            ("locked@example.com", 0, 3, clock.now + 600, 0),
+        ]
+        conn.executemany("INSERT INTO addresses VALUES (?, ?, ?, ?, ?, NULL)", live)
+        conn.execute("INSERT INTO sends VALUES ('recent@example.com', ?)", (clock.now - 60,))
+        conn.execute("INSERT INTO budget_sends VALUES ('total', ?)", (clock.now - 60,))
+    # Into the main file, as a ledger that grew over years would be (not a 200 MB journal
+    # that the first write would have to copy back).
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    conn.close()
+    assert _table_sizes(path) == {
+        "addresses": 1_000_003,
+        "sends": 1_000_001,
+        "budget_sends": 1_000_001,
+    }
+
+    took = []
+    budget = SendBudget(per_address=5, total=1000, per_requester=10)
+    with SqliteLedger(path, clock=clock) as ledger:
+        for number in range(600):  # ordinary runs: one send each
+            started = time.perf_counter()
+            ledger.reserve_send(f"new{number % 200}@example.com", budget)
+            took.append(time.perf_counter() - started)
+            clock.advance(1)
+        assert ledger.status("forever@example.com").locked_for == FOREVER
+        assert ledger.status("failing@example.com").consecutive_failures == 42
+        assert ledger.status("recent@example.com").sends_last_hour == 1
+    sizes = _table_sizes(path)
+    # Left: the three live rows, and this test's own sends (their 200 addresses have no row).
+    assert sizes == {"addresses": 3, "sends": 1 + 600, "budget_sends": 1 + 600}
+    # Bounded work in each write, however large the backlog (the first one warms the cache).
+    assert max(took) < 1.5
+    assert statistics.median(took) < 0.05
