@@ -14,7 +14,7 @@ from otp_tui.flow.views import Presentation
 if TYPE_CHECKING:
     from otp_tui.config.schema import Settings
     from otp_tui.core.codes import OneTimeCode
-    from otp_tui.core.limits import LimitsLedger
+    from otp_tui.core.limits import LimitsLedger, Requester
     from otp_tui.core.machine import Verification
     from otp_tui.flow.run import Auditor
 
@@ -34,7 +34,10 @@ def make_run(
     origin: str | None = None,
     outbox_dir: Path | None = None,
     send: SendFunction | None = None,
+    requester: Callable[[], Requester] | None = None,
 ) -> Run:
+    """`requester` says who asks (for the per-requester send budgets); it is called when the
+    machine is built, after the first frame. None: no per-requester budget applies."""
     delivery = Delivery(settings, demo=demo, origin=origin, outbox_dir=outbox_dir, send=send)
 
     def make_machine() -> Verification:
@@ -48,6 +51,7 @@ def make_run(
             access=AccessPolicy.from_lists(
                 settings.access.allowed_domains, settings.access.allowed_addresses
             ),
+            requester=requester() if requester is not None else None,
             **({"make_code": make_code} if make_code is not None else {}),
         )
 

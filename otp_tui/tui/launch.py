@@ -31,6 +31,7 @@ def build_app(run: Run) -> OtpApp:
 
 def run_interactive(settings: Settings, *, email: str | None, demo: bool) -> LaunchOutcome:
     from otp_tui.flow.build import make_run
+    from otp_tui.flow.requester import requester_from_environment
     from otp_tui.state.audit import open_audit_log
     from otp_tui.state.errors import AuditError
     from otp_tui.state.lazy import LazyLedger
@@ -49,6 +50,7 @@ def run_interactive(settings: Settings, *, email: str | None, demo: bool) -> Lau
         clock=time.monotonic,
         wall_clock=time.time,
         audit=audit,
+        requester=requester_from_environment,
     )
     app = build_app(run)
     try:

@@ -407,3 +407,52 @@ def test_the_flow_loads_no_user_interface():
     )
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_the_requester_comes_from_the_real_uid_and_a_well_formed_ssh_client():
+    import os
+    import pwd
+
+    from otp_tui.flow.requester import requester_from_environment
+
+    me = pwd.getpwuid(os.getuid()).pw_name
+    told = {"USER": "alice", "LOGNAME": "alice", "SSH_CONNECTION": "203.0.113.9 5000 10.0.0.1 22"}
+    requester = requester_from_environment(environ=told)
+    assert requester.user == me
+    assert requester.ssh_client == "203.0.113.9"
+    junk = requester_from_environment(environ={"SSH_CONNECTION": "$(reboot) 1 2 3"})
+    assert junk.ssh_client is None
+    assert requester_from_environment("bob", environ={}).user == "bob"
+
+
+async def test_sends_count_against_the_requester_across_addresses(smtp_server):
+    from otp_tui.core.limits import Requester
+
+    server = await smtp_server()
+    wall = FakeClock(WALL_START)
+    ledger = MemoryLedger(wall)
+    settings = Settings(
+        smtp=server.settings(),
+        sender=SenderSettings(address="otp@example.com"),
+        policy=PolicySettings(max_sends_per_hour_per_requester=2),
+    )
+    answers = []
+    for n in range(3):
+        run = make_run(
+            settings,
+            email=None,
+            demo=False,
+            ledger=ledger,
+            clock=FakeClock(),
+            wall_clock=wall,
+            requester=lambda: Requester(user="mallory"),
+        )
+        answer = await run.submit_address(f"victim{n}@example.com")
+        if isinstance(answer, Sending):
+            await run.send()
+        answers.append(answer)
+    assert isinstance(answers[0], Sending)
+    assert isinstance(answers[1], Sending)
+    assert isinstance(answers[2], AskAddress)
+    assert "try again in" in answers[2].notice
+    assert len(server.received) == 2

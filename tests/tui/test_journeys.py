@@ -309,7 +309,7 @@ async def test_an_unusable_ledger_stops_the_run_unverified(tmp_path):
 class _BrokenLedger(MemoryLedger):
     """A ledger with a bug in it: the app must end unverified, with one line and no traceback."""
 
-    def record_wrong_code(self, address):
+    def admit_guess(self, *args, **kwargs):
         raise ZeroDivisionError("a bug")
 
 
