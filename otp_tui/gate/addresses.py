@@ -13,6 +13,7 @@ file or the command is echoed: a line is named by its number, a command by what 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import selectors
@@ -68,7 +69,7 @@ def _entries(path: Path) -> dict[str, tuple[int, str]]:
         except UnicodeDecodeError:
             raise GateRefusal(f"{where}: not UTF-8 text") from None
         if any(
-            ord(char) < 0x20 and char != "\t" or ord(char) == 0x7F for char in text.rstrip("\r")
+            (ord(char) < 0x20 and char != "\t") or ord(char) == 0x7F for char in text.rstrip("\r")
         ):
             raise GateRefusal(f"{where}: holds a control character")
         fields = text.split()
@@ -131,10 +132,8 @@ def _read_within(process: subprocess.Popen[bytes], deadline: float) -> bytes | N
 
 def _end(process: subprocess.Popen[bytes]) -> None:
     # The command and anything it started: it leads a process group of its own.
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(process.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
     process.wait()
 
 
