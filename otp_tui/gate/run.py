@@ -75,7 +75,10 @@ def run_gate(config: str | None, err: TextIO = sys.stderr) -> int:
     if problems:
         for line in problems:
             print(f"{PROG}: {line}", file=err)
-        return EXIT_USAGE
+        err.flush()
+        # Not a return: under -i or PYTHONINSPECT the interpreter would answer any exit with a
+        # prompt, and a prompt ended by EOF exits 0.
+        os._exit(EXIT_USAGE)
 
     from otp_tui.config.loading import GATE_CONFIG_PATH, ConfigError, load_gate_settings
 

@@ -48,6 +48,8 @@ def writable_link(path: Path, user: Invoker) -> Path | None:
             continue
         if info.st_uid == user.uid:
             return item
+        if stat.S_ISDIR(info.st_mode) and info.st_mode & stat.S_ISVTX:
+            continue  # sticky: only an entry's owner may rename it, and owners are checked
         if info.st_mode & stat.S_IWOTH or (
             info.st_mode & stat.S_IWGRP and info.st_gid in user.groups
         ):
