@@ -179,7 +179,7 @@ def start_relay(certs: Any, *, auth: bool) -> Relay:
     class Handler:
         async def handle_EHLO(
             self, server: Any, session: Any, envelope: Any, hostname: str, responses: list[str]
-        ) -> list[str]:  # noqa: E501
+        ) -> list[str]:
             relay.connections.append(hostname)
             session.host_name = hostname
             return responses
@@ -361,8 +361,11 @@ class GateHost:
         assert run.returncode == 0, f"the setup script is not safe to run again:\n{run.stderr}"
 
         for user in (self.alice, self.bob):
-            _run("useradd", "--create-home", "--home-dir", str(self.root / "home" / user),
-                 "--shell", "/bin/sh", "--groups", self.names["GATED_GROUP"], "--password", "*", user)  # fmt: skip
+            home = str(self.root / "home" / user)
+            group = self.names["GATED_GROUP"]
+            # "*": no password, but not a locked account (sshd refuses those).
+            _run("useradd", "--create-home", "--home-dir", home, "--shell", "/bin/sh",
+                 "--groups", group, "--password", "*", user)  # fmt: skip
             self.users.append(user)
 
         self.relay = start_relay(certs, auth=True)
@@ -405,7 +408,8 @@ state_dir = "{self.paths["STATE"]}"
         self._start_sshd()
 
     def _start_sshd(self) -> None:
-        assert SSHD is not None and SSH_KEYGEN is not None
+        assert SSHD is not None
+        assert SSH_KEYGEN is not None
         etc = self.root / "sshd"
         for key in (etc / "host_key", self.client_key):
             _run(SSH_KEYGEN, "-q", "-t", "ed25519", "-N", "", "-f", str(key))

@@ -112,8 +112,9 @@ def test_wrong_codes_never_open_the_gate(host: GateHost, login: Callable[..., Te
     assert MARKER not in session.text
     assert host.audit_lines()[-1]["event"] == "locked"
     # The lock is in the service user's ledger; lift it for the tests that follow.
-    run = host.as_user(host.names["SERVICE_USER"], str(host.paths["BIN"]), "--set",
-                       f"state.ledger={host.ledger_path}", "unlock", "alice@example.com")  # fmt: skip
+    service, otp = host.names["SERVICE_USER"], str(host.paths["BIN"])
+    run = host.as_user(service, otp, "--set", f"state.ledger={host.ledger_path}", "unlock",
+                       "alice@example.com")  # fmt: skip
     assert run.returncode == 0, run.stderr
 
 
