@@ -71,6 +71,17 @@ def _parser() -> argparse.ArgumentParser:
     status.add_argument("address")
     unlock = commands.add_parser("unlock", parents=[common], help="lift a lock on an address")
     unlock.add_argument("address")
+    gate = commands.add_parser(
+        "gate",
+        help="the SSH login gate: verify the logging-in user's address on file (run it as "
+        "the service user through sudo; see the README)",
+    )
+    gate.add_argument(
+        "--config",
+        metavar="PATH",
+        default=argparse.SUPPRESS,
+        help="the operator's TOML file (default: /etc/otp-tui/config.toml); nothing else is read",
+    )
     return parser
 
 
@@ -115,6 +126,8 @@ def load(args: argparse.Namespace, err: TextIO) -> Settings | None:
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     err = sys.stderr
+    if args.command == "gate":
+        return _gate(args, err)
     settings = load(args, err)
     if settings is None:
         return EXIT_USAGE
@@ -128,6 +141,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command in ("status", "unlock"):
         return _ledger_command(args.command, args.address, settings, err)
     return _run_app(args, settings, err)
+
+
+def _gate(args: argparse.Namespace, err: TextIO) -> int:
+    # Only the operator configures the gate: no option but --config, no environment.
+    given = [
+        flag
+        for flag, value in (
+            ("--set", args.overrides),
+            ("--email", args.email),
+            ("--demo", args.demo),
+            ("--json", args.json),
+        )
+        if value
+    ]
+    if given:
+        return _fail(f"gate takes no {', '.join(given)}: only the operator's config decides", err)
+    from otp_tui.gate.run import run_gate
+
+    return run_gate(args.config, err)
 
 
 def _ledger_command(command: str, address: str, settings: Settings, err: TextIO) -> int:

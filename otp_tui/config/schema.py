@@ -170,6 +170,12 @@ class AccessSettings(_Section):
     allowed_addresses: tuple[str, ...] = ()
 
 
+SyslogFacility = Literal[
+    "auth", "authpriv", "daemon", "user", "local0", "local1", "local2", "local3", "local4",
+    "local5", "local6", "local7",
+]  # fmt: skip
+
+
 class StateSettings(_Section):
     # A path (the SQLite ledger), or a redis:// or rediss:// URL (the ledger shared by a fleet).
     ledger: Path | str | None = None
@@ -179,6 +185,10 @@ class StateSettings(_Section):
     ledger_ca_file: Path | None = None
     ledger_password_file: Path | None = None
     ledger_timeout: float = Field(default=3.0, gt=0, le=60)
+    # Audit lines also go to the local syslog daemon under this facility; None: file only.
+    syslog_facility: SyslogFacility | None = None
+    # The syslog daemon's datagram socket (another path only for a daemon of one's own).
+    syslog_socket: Path = Path("/dev/log")
 
     @field_validator("ledger", mode="before")
     @classmethod
@@ -216,6 +226,41 @@ class StateSettings(_Section):
         return self.ledger if isinstance(self.ledger, Path) else None
 
 
+# `otp-tui gate` only; other commands ignore the section.
+DEFAULT_ADDRESSES_FILE = Path("/etc/otp-tui/addresses")
+DEFAULT_GATE_STATE_DIR = Path("/var/lib/otp-tui")
+
+
+class GateSettings(_Section):
+    # `user address` lines; None: /etc/otp-tui/addresses, which may then be absent when an
+    # address_command is set.
+    addresses_file: Path | None = None
+    # argv run without a shell, `%u` the user name and `%%` a percent sign; the first line of
+    # its output is the address. Consulted for users the addresses file does not list.
+    address_command: tuple[str, ...] | None = None
+    address_command_timeout: float = Field(default=5.0, gt=0, le=60)
+    # Where the gate keeps the ledger and audit trail unless [state] names them: a directory
+    # only the service user can write.
+    state_dir: Path = DEFAULT_GATE_STATE_DIR
+    # A relay that cannot be reached: "deny" keeps the gate shut, "allow" lets the user in
+    # (only for failures the sender could not help) with a warning audit line.
+    on_mail_failure: Literal["deny", "allow"] = "deny"
+
+    @field_validator("address_command")
+    @classmethod
+    def _argv(cls, value: tuple[str, ...] | None) -> tuple[str, ...] | None:
+        if value is None:
+            return None
+        if not value or not value[0].startswith("/"):
+            raise ValueError("must be a list whose first item is an absolute path")
+        for item in value:
+            if any(char in item for char in "\0\r\n"):
+                raise ValueError("must not contain NUL or line breaks")
+            if re.search(r"%[^u%]|%$", item.replace("%%", "")):
+                raise ValueError("only %u (the user name) and %% may follow a percent sign")
+        return value
+
+
 # The TOML file's contents for the load in progress; a source cannot take constructor arguments.
 toml_data: ContextVar[Mapping[str, Any]] = ContextVar("toml_data")
 
@@ -244,6 +289,7 @@ class Settings(BaseSettings):
     policy: PolicySettings = PolicySettings()
     access: AccessSettings = AccessSettings()
     state: StateSettings = StateSettings()
+    gate: GateSettings = GateSettings()
 
     @model_validator(mode="after")
     def _sender_needed_for_real_mail(self) -> Settings:

@@ -5,6 +5,16 @@ process id and, over SSH, the client's address; callers add a few fields of thei
 failure kind, attempts left). Never the code and never a password: field names that look like
 either are refused outright, so a careless caller fails in tests rather than in the log.
 
+The user is the real uid's name (never `$USER` or `$LOGNAME`, which anyone can set), or, in
+gate mode, the user the gate is verifying (`on_behalf_of`). The client's address comes from
+`SSH_CONNECTION` and is kept only when it is an IP address.
+
+With `[state] syslog_facility` set, each line also goes to the local syslog daemon
+(`otp_tui.state.audit_syslog`); the file stays the record that must not fail.
+
+Rotation: a run that is under way when logrotate renames the file notices before its next line
+(the path no longer names the open file) and reopens the path, so no line lands in the old file.
+
 Concurrent processes append to one file. Each line goes out in a single ``write`` to a
 descriptor opened with ``O_APPEND``, which local filesystems apply atomically, so lines never
 interleave. (NFS does not promise this; keep the log on a local disk.)
@@ -15,7 +25,9 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import datetime, timezone
 from pathlib import Path
 from types import TracebackType
@@ -25,6 +37,7 @@ from otp_tui.state.errors import AuditError
 
 if TYPE_CHECKING:
     from otp_tui.config.schema import Settings
+    from otp_tui.state.audit_syslog import SyslogSink
 
 AUDIT_FILENAME = "audit.jsonl"
 
@@ -51,9 +64,35 @@ def default_audit_path() -> Path:
     return user_state_dir() / AUDIT_FILENAME
 
 
+# The user a gate is verifying, when it is not the process's own (the gate runs as its service
+# user); read when the trail is opened.
+_requesting_user: ContextVar[str | None] = ContextVar("requesting_user", default=None)
+
+
+@contextmanager
+def on_behalf_of(user: str) -> Iterator[None]:
+    """Trails opened inside record `user` as the user, not the process's real uid."""
+    token = _requesting_user.set(user)
+    try:
+        yield
+    finally:
+        _requesting_user.reset(token)
+
+
 def open_audit_log(settings: Settings, clock: Callable[[], float] = time.time) -> AuditLog:
-    """The trail named by ``[state] audit_log``, or the default one in the user state dir."""
-    return AuditLog(settings.state.audit_log or default_audit_path(), clock=clock)
+    """The trail named by ``[state] audit_log``, or the default one in the user state dir, and
+    the syslog copy when ``[state] syslog_facility`` asks for one."""
+    syslog = None
+    if settings.state.syslog_facility is not None:
+        from otp_tui.state.audit_syslog import SyslogSink
+
+        syslog = SyslogSink(settings.state.syslog_facility, settings.state.syslog_socket)
+    return AuditLog(
+        settings.state.audit_log or default_audit_path(),
+        clock=clock,
+        user=_requesting_user.get(),
+        syslog=syslog,
+    )
 
 
 def _forbidden(name: str) -> bool:
@@ -66,31 +105,79 @@ def _forbidden(name: str) -> bool:
 
 
 def _local_user() -> str:
-    try:
-        import getpass
+    """The real uid's name: not getpass.getuser(), which believes $USER and $LOGNAME."""
+    import pwd
 
-        return getpass.getuser()
-    except Exception:  # OSError on 3.13, KeyError before: a uid with no name and no $USER
-        return f"uid {os.getuid()}"
+    uid = os.getuid()
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:  # a uid with no entry in the password database
+        return f"uid {uid}"
+
+
+def ssh_client(environ: Mapping[str, str] = os.environ) -> str | None:
+    """The client's address from SSH_CONNECTION, or None unless it is a valid IP address."""
+    import ipaddress
+
+    fields = environ.get("SSH_CONNECTION", "").split(" ")
+    try:
+        return str(ipaddress.ip_address(fields[0]))
+    except ValueError:
+        return None
 
 
 class AuditLog:
     """Appends audit lines to one file; opened once so a failure shows before the flow starts."""
 
-    def __init__(self, path: Path, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        path: Path,
+        clock: Callable[[], float] = time.time,
+        *,
+        user: str | None = None,
+        syslog: SyslogSink | None = None,
+    ) -> None:
         self.path = Path(path)
         self._clock = clock
-        self._user: str | None = None  # looked up at the first line: getpass loads pwd
+        self._user = user  # else looked up at the first line: pwd stays off the start-up path
+        self._syslog = syslog
+        self._fd: int | None = None
+        self._fd = self._open()
+        if syslog is not None:
+            syslog.connect()  # says so on stderr now, before a screen is drawn, if it cannot
+
+    def _open(self) -> int:
         try:
             self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-            self._fd: int | None = os.open(
-                self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600
-            )
+            return os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
         except OSError as error:
             raise AuditError(
                 f"The audit log {self.path} cannot be opened: {error.strerror or error}.",
                 self.path,
             ) from error
+
+    def _follow_rotation(self, fd: int) -> int:
+        """The open file if the path still names it; else the path opened afresh.
+
+        Two stat calls per line: cheap next to the write, and the only way to notice that
+        logrotate (or anyone) renamed the file away while this run was writing to it.
+        """
+        try:
+            current = os.stat(self.path)
+        except FileNotFoundError:
+            current = None
+        except OSError:
+            return fd  # the write itself will say what is wrong
+        opened = os.fstat(fd)
+        if current is not None and (current.st_ino, current.st_dev) == (
+            opened.st_ino,
+            opened.st_dev,
+        ):
+            return fd
+        fresh = self._open()
+        self._fd = fresh
+        os.close(fd)
+        return fresh
 
     def record(self, event: AuditEvent, address: str, **fields: object) -> None:
         """Append one line; ValueError for an unknown event or a forbidden field name."""
@@ -101,7 +188,6 @@ class AuditLog:
                 raise ValueError(f"the audit trail never records a field named {name!r}")
             if name in _RESERVED:
                 raise ValueError(f"{name!r} is set by the audit log itself")
-        ssh = os.environ.get("SSH_CONNECTION", "").split()
         if self._user is None:
             self._user = _local_user()
         line = {
@@ -112,19 +198,22 @@ class AuditLog:
             "address": address,
             "user": self._user,
             "pid": os.getpid(),
-            "ssh_client": ssh[0] if ssh else None,
+            "ssh_client": ssh_client(),
             **fields,
         }
         # ensure_ascii: JSON leaves U+2028 and U+2029 raw otherwise, and some line readers
         # split on them; escaped, every record is exactly one line of ASCII.
-        data = (json.dumps(line, ensure_ascii=True, allow_nan=False) + "\n").encode("ascii")
-        self._write(data)
+        text = json.dumps(line, ensure_ascii=True, allow_nan=False)
+        self._write((text + "\n").encode("ascii"))
+        if self._syslog is not None:  # after the file: the file is the record that must hold
+            self._syslog.send(event, text)
 
     def _write(self, data: bytes) -> None:
         if self._fd is None:
             raise AuditError(f"The audit log {self.path} is closed.", self.path)
+        fd = self._follow_rotation(self._fd)
         try:
-            written = os.write(self._fd, data)
+            written = os.write(fd, data)
         except OSError as error:
             raise AuditError(
                 f"The audit log {self.path} cannot be written: {error.strerror or error}.",
@@ -142,6 +231,8 @@ class AuditLog:
         fd, self._fd = self._fd, None
         if fd is not None:
             os.close(fd)
+        if self._syslog is not None:
+            self._syslog.close()
 
     def __enter__(self) -> AuditLog:
         return self

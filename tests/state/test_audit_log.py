@@ -21,6 +21,7 @@ from otp_tui.state.audit import (
     EVENTS,
     AuditLog,
     default_audit_path,
+    on_behalf_of,
     open_audit_log,
 )
 from otp_tui.state.errors import AuditError
@@ -198,27 +199,160 @@ def test_twenty_processes_never_interleave_their_lines(tmp_path: Path, processes
         assert [line["index"] for line in lines if line["pid"] == pid] == list(range(50))
 
 
-def test_a_user_without_a_name_is_recorded_by_uid(
+def _as_uid(uid: int, body: Any) -> dict[str, Any]:
+    """Run `body` in a forked child whose real and effective uid is `uid`; its dict back."""
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child reports through the pipe
+        try:
+            os.close(read_end)
+            os.setgroups([])
+            os.setgid(uid)
+            os.setuid(uid)
+            answer = {"ok": body()}
+        except BaseException as error:
+            answer = {"error": f"{type(error).__name__}: {error}"}
+        os.write(write_end, json.dumps(answer).encode())
+        os._exit(0)
+    os.close(write_end)
+    with os.fdopen(read_end, "rb") as reader:
+        answer = json.loads(reader.read())
+    os.waitpid(pid, 0)
+    assert "ok" in answer, answer.get("error")
+    return dict(answer["ok"])
+
+
+def _unnamed_uid() -> int:
+    import pwd
+
+    uid = 54321
+    while True:
+        try:
+            pwd.getpwuid(uid)
+        except KeyError:
+            return uid
+        uid += 1
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to take on a uid with no name")
+def test_a_user_without_a_name_is_recorded_by_uid(shared_dir: Path) -> None:
+    uid = _unnamed_uid()
+
+    def body() -> dict[str, Any]:
+        os.environ["USER"] = os.environ["LOGNAME"] = "alice"
+        with AuditLog(shared_dir / "audit.jsonl") as log:
+            log.record("interrupted", ALICE, signal="SIGHUP")
+        return {"user": _lines(shared_dir / "audit.jsonl")[0]["user"]}
+
+    assert _as_uid(uid, body) == {"user": f"uid {uid}"}
+
+
+def test_the_user_comes_from_the_real_uid_not_the_environment(
     log_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def no_name() -> str:
-        raise OSError("No username set in the environment")
+    import pwd
 
-    monkeypatch.setattr("getpass.getuser", no_name)
+    monkeypatch.setenv("USER", "alice")
+    monkeypatch.setenv("LOGNAME", "alice")
+    monkeypatch.setenv("USERNAME", "alice")
     with AuditLog(log_path) as log:
-        log.record("interrupted", ALICE, signal="SIGHUP")
-    assert _lines(log_path)[0]["user"] == f"uid {os.getuid()}"
+        log.record("verified", ALICE)
+    assert _lines(log_path)[0]["user"] == pwd.getpwuid(os.getuid()).pw_name != "alice"
+
+
+def test_the_gate_records_the_user_it_verifies(log_path: Path) -> None:
+    with on_behalf_of("carol"), open_audit_log(Settings(state={"audit_log": log_path})) as log:  # type: ignore[arg-type]
+        log.record("verified", ALICE)
+    with open_audit_log(Settings(state={"audit_log": log_path})) as log:  # type: ignore[arg-type]
+        log.record("verified", ALICE)
+    first, second = _lines(log_path)
+    assert first["user"] == "carol"
+    assert second["user"] != "carol"
+
+
+@pytest.mark.parametrize(
+    ("connection", "stored"),
+    [
+        ("203.0.113.7 50122 192.0.2.1 22", "203.0.113.7"),
+        ("2001:db8::1 50122 2001:db8::2 22", "2001:db8::1"),
+        ("fe80::1%eth0 50122 fe80::2%eth0 22", "fe80::1%eth0"),
+        ("evil.example 1 2 3", None),
+        ("\x1b]0;owned\x07 1 2 3", None),
+        ("203.0.113.7\x1b[2J 1 2 3", None),
+        ("", None),
+        (" 203.0.113.7 1 2 3", None),
+        ("999.1.1.1 1 2 3", None),
+    ],
+)
+def test_the_ssh_client_is_kept_only_when_it_is_an_ip_address(
+    log_path: Path, monkeypatch: pytest.MonkeyPatch, connection: str, stored: str | None
+) -> None:
+    monkeypatch.setenv("SSH_CONNECTION", connection)
+    with AuditLog(log_path) as log:
+        log.record("sent", ALICE)
+    assert _lines(log_path)[0]["ssh_client"] == stored
 
 
 def test_the_user_is_looked_up_once_at_the_first_line_not_at_open(
     log_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # Opening the trail is on the start-up path; getpass (and pwd) are not needed until a line.
+    # Opening the trail is on the start-up path; pwd is not needed until a line.
+    import pwd
+
+    real = pwd.getpwuid
     calls = []
-    monkeypatch.setattr("getpass.getuser", lambda: calls.append(1) or "alice")
+
+    def counting(uid: int) -> Any:
+        calls.append(uid)
+        return real(uid)
+
+    monkeypatch.setattr(pwd, "getpwuid", counting)
     with AuditLog(log_path) as log:
         assert calls == []
         log.record("interrupted", ALICE, signal="SIGHUP")
         log.record("interrupted", ALICE, signal="SIGTERM")
-    assert calls == [1]
-    assert [line["user"] for line in _lines(log_path)] == ["alice", "alice"]
+    assert calls == [os.getuid()]
+
+
+# --- rotation (logrotate renames the file while a run is writing) -------------------------
+
+
+def test_lines_after_a_rotation_land_in_the_new_file(log_path: Path) -> None:
+    with AuditLog(log_path) as log:
+        log.record("send_requested", ALICE)
+        rotated = log_path.with_name("audit.jsonl.1")
+        log_path.rename(rotated)  # what logrotate does first
+        log.record("sent", ALICE)  # no file at the path: created afresh
+        log_path.rename(log_path.with_name("audit.jsonl.2"))
+        log_path.touch(mode=0o600)  # logrotate's `create`: a new empty file at the path
+        log.record("verified", ALICE)
+    assert [line["event"] for line in _lines(rotated)] == ["send_requested"]
+    assert [line["event"] for line in _lines(log_path.with_name("audit.jsonl.2"))] == ["sent"]
+    assert [line["event"] for line in _lines(log_path)] == ["verified"]
+    assert stat.S_IMODE(log_path.stat().st_mode) == 0o600
+
+
+def test_copytruncate_rotation_keeps_appending_at_the_end(log_path: Path) -> None:
+    with AuditLog(log_path) as log:
+        log.record("send_requested", ALICE)
+        os.truncate(log_path, 0)  # logrotate's copytruncate
+        log.record("sent", ALICE)
+    assert [line["event"] for line in _lines(log_path)] == ["sent"]
+
+
+def test_a_rotation_to_an_unusable_place_still_fails_closed(shared_dir: Path) -> None:
+    def body() -> dict[str, Any]:
+        folder = shared_dir / "trail"
+        log = AuditLog(folder / "audit.jsonl")
+        log.record("sent", ALICE)
+        (folder / "audit.jsonl").rename(shared_dir / "moved.jsonl")
+        folder.chmod(0o500)  # the new file cannot be created
+        try:
+            log.record("verified", ALICE)
+        except AuditError as error:
+            return {"message": str(error)}
+        return {"message": None}
+
+    message = run_unprivileged(body)["message"]
+    assert message is not None
+    assert "Permission denied" in message

@@ -1,0 +1,207 @@
+"""The user's address, from the system and never from the user.
+
+Two sources, both the operator's: `[gate] addresses_file` (lines `user address`, `#` starting
+a comment) and `[gate] address_command` (an argv run without a shell, `%u` the user name, the
+first line of its output the address, as sshd's AuthorizedKeysCommand). The file is read first;
+the command answers for users the file does not list.
+
+A user with no address is `NoAddress` (exit 1). A source that cannot be trusted to answer (a
+malformed or unreadable file, a command that fails, hangs or prints junk) is `GateRefusal`
+(exit 2): the gate stays shut and the line tells the operator what to fix. Nothing from the
+file or the command is echoed: a line is named by its number, a command by what went wrong.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import selectors
+import signal
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from otp_tui.config.schema import DEFAULT_ADDRESSES_FILE, GateSettings
+from otp_tui.gate.refusal import GateRefusal, NoAddress
+from otp_tui.gate.trust import shown
+
+# POSIX portable user names, plus the trailing "$" Samba machine accounts use.
+_USER_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,31}\$?")
+_MAX_OUTPUT = 64 * 1024  # an address is a line; more than this is junk, and is cut off
+_COMMAND_ENV = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8"}
+
+
+@dataclass(frozen=True)
+class FoundAddress:
+    address: str  # normalised
+    source: str  # "addresses_file" or "address_command", for the audit trail
+
+
+def _valid_address(text: str) -> str | None:
+    from otp_tui.core.address import normalise_address
+
+    try:
+        return normalise_address(text)
+    except ValueError:  # EmailNotValidError is one
+        return None
+
+
+# --- the file -----------------------------------------------------------------------------
+
+
+def _entries(path: Path) -> dict[str, tuple[int, str]]:
+    """Every `user address` line: user -> (line number, address). GateRefusal if any is bad.
+
+    One bad line stops the gate for everyone: a file that is wrong in one place may be wrong
+    about this user too, and the operator hears of it at once.
+    """
+    try:
+        raw = path.read_bytes()
+    except OSError as error:
+        raise GateRefusal(f"addresses_file {shown(path)}: cannot read: {error.strerror}") from None
+    entries: dict[str, tuple[int, str]] = {}
+    for number, line in enumerate(raw.split(b"\n"), start=1):
+        where = f"addresses_file {shown(path)} line {number}"
+        try:
+            text = line.decode("utf-8")
+        except UnicodeDecodeError:
+            raise GateRefusal(f"{where}: not UTF-8 text") from None
+        if any(
+            (ord(char) < 0x20 and char != "\t") or ord(char) == 0x7F for char in text.rstrip("\r")
+        ):
+            raise GateRefusal(f"{where}: holds a control character")
+        fields = text.split()
+        for index, field in enumerate(fields):
+            if field.startswith("#"):  # "#" starts a comment only at the start of a field
+                fields = fields[:index]
+                break
+        if not fields:
+            continue
+        if len(fields) != 2:
+            raise GateRefusal(f"{where}: expected 'USER ADDRESS', found {len(fields)} fields")
+        user, address = fields
+        if not _USER_NAME.fullmatch(user):
+            raise GateRefusal(f"{where}: the first field is not a user name")
+        if user in entries:
+            raise GateRefusal(f"{where}: {user} is listed again (first on line {entries[user][0]})")
+        entries[user] = (number, address)
+    return entries
+
+
+def address_from_file(path: Path, user: str) -> FoundAddress | None:
+    entries = _entries(path)
+    if user not in entries:
+        return None
+    number, raw = entries[user]
+    address = _valid_address(raw)
+    if address is None:
+        raise GateRefusal(f"addresses_file {shown(path)} line {number}: not a valid email address")
+    return FoundAddress(address, "addresses_file")
+
+
+# --- the command --------------------------------------------------------------------------
+
+
+def command_argv(template: tuple[str, ...], user: str) -> list[str]:
+    """The argv with `%u` as the user name and `%%` as a percent sign (validated in config)."""
+    return [
+        re.sub(r"%[u%]", lambda m: user if m.group() == "%u" else "%", item) for item in template
+    ]
+
+
+def _read_within(process: subprocess.Popen[bytes], deadline: float) -> bytes | None:
+    """The command's output up to _MAX_OUTPUT + 1 bytes; None if the deadline passed first."""
+    assert process.stdout is not None
+    out = bytearray()
+    with selectors.DefaultSelector() as selector:
+        selector.register(process.stdout, selectors.EVENT_READ)
+        while len(out) <= _MAX_OUTPUT:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return None
+            if not selector.select(remaining):
+                return None
+            chunk = os.read(process.stdout.fileno(), 65536)
+            if not chunk:
+                break
+            out += chunk
+    return bytes(out)
+
+
+def _end(process: subprocess.Popen[bytes]) -> None:
+    # The command and anything it started: it leads a process group of its own.
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+
+
+def address_from_command(
+    template: tuple[str, ...], user: str, timeout: float
+) -> FoundAddress | None:
+    argv = command_argv(template, user)
+    name = f"address_command {shown(Path(argv[0]))}"
+    deadline = time.monotonic() + timeout
+    try:
+        process = subprocess.Popen(  # noqa: S603 - the operator's argv, no shell
+            argv,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,  # not shown: it is not the operator's words to the user
+            env=_COMMAND_ENV,
+            close_fds=True,
+            start_new_session=True,
+        )
+    except OSError as error:
+        raise GateRefusal(f"{name} cannot be run: {error.strerror}") from None
+    try:
+        output = _read_within(process, deadline)
+        if output is None:
+            raise GateRefusal(f"{name} did not answer within {timeout:g} s; the gate stays shut")
+        if len(output) > _MAX_OUTPUT:
+            raise GateRefusal(f"{name} printed more than {_MAX_OUTPUT // 1024} KiB; not an address")
+        try:
+            status = process.wait(timeout=max(0.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            raise GateRefusal(
+                f"{name} did not finish within {timeout:g} s; the gate stays shut"
+            ) from None
+    finally:
+        _end(process)  # also whatever it left running in its group
+        assert process.stdout is not None
+        process.stdout.close()
+    if status < 0:
+        raise GateRefusal(f"{name} was killed by signal {-status}; the gate stays shut")
+    if status != 0:
+        raise GateRefusal(f"{name} exited with status {status}; the gate stays shut")
+    try:
+        text = output.decode("utf-8")
+    except UnicodeDecodeError:
+        raise GateRefusal(f"{name} printed something that is not UTF-8 text") from None
+    first = text.split("\n", 1)[0].strip()
+    if not first:
+        return None  # it ran and knows no address for this user
+    address = _valid_address(first)
+    if address is None:
+        raise GateRefusal(f"{name} printed something that is not an email address")
+    return FoundAddress(address, "address_command")
+
+
+# --- both ---------------------------------------------------------------------------------
+
+
+def lookup_address(gate: GateSettings, user: str) -> FoundAddress:
+    """The address for `user`; NoAddress or GateRefusal as described above."""
+    path = gate.addresses_file or DEFAULT_ADDRESSES_FILE
+    # The default file may be absent when a command is configured; a file one named may not.
+    optional = gate.addresses_file is None and gate.address_command is not None
+    if not (optional and not path.exists()):
+        found = address_from_file(path, user)
+        if found is not None:
+            return found
+    if gate.address_command is not None:
+        found = address_from_command(gate.address_command, user, gate.address_command_timeout)
+        if found is not None:
+            return found
+    raise NoAddress(f"no email address on file for {user}; the gate stays shut")

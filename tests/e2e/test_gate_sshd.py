@@ -1,0 +1,205 @@
+"""`otp-tui gate` behind a real sshd and a real sudo, set up by the README's own script.
+
+Each login is `ssh -tt` by key to 127.0.0.1; sshd's Match block (from the recipe) forces the
+recipe's wrapper, which runs the gate as the service user through sudo and runs the command
+behind the gate only on exit status 0. That command prints a marker that the wrapper's text
+never contains in one piece, so the marker on screen means the gate opened.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from gate_host import GateHost
+from pty_harness import Terminal
+
+MARKER = "GATE-OPEN"
+OPEN = "printf '%s-%s\\n' GATE OPEN"
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def host(tls_certs: Any) -> Iterator[GateHost]:
+    gate = GateHost.create(tls_certs)
+    try:
+        yield gate
+    finally:
+        gate.close()
+
+
+@pytest.fixture
+def login(host: GateHost, terminal: Callable[..., Terminal]) -> Callable[..., Terminal]:
+    def start(user: str, *options: str, command: str = OPEN) -> Terminal:
+        return terminal(command, argv=host.ssh_argv(user, "-tt", *options))
+
+    return start
+
+
+def _wrong(code: str) -> str:
+    return "".join(str((int(digit) + 1) % 10) for digit in code)
+
+
+def test_the_right_code_opens_a_shell_and_leaves_the_state_out_of_reach(
+    host: GateHost, login: Callable[..., Terminal]
+) -> None:
+    before = len(host.relay.received)
+    session = login(host.alice)
+    session.expect("Enter the code", timeout=30)
+    assert "alice@example.com" not in session.text  # masked on screen
+    code = host.relay.wait_for_code(before + 1)
+    session.type(code)
+    session.expect("Verified")
+    session.send("\r")
+    session.expect(MARKER)
+    assert session.wait(timeout=15) == 0
+
+    line = host.audit_lines()[-1]
+    assert (line["event"], line["address"], line["user"]) == (
+        "verified",
+        "alice@example.com",
+        host.alice,  # sudo's caller, not the service user the gate runs as
+    )
+    assert line["ssh_client"] == "127.0.0.1"  # SSH_CONNECTION kept by sudoers' env_keep
+
+    # Syslog got the same events, authpriv, notice for "verified"; the code is nowhere.
+    messages = host.syslog.wait_for(len(host.audit_lines()))
+    verified = [m for m in messages if '"event": "verified"' in m]
+    assert verified
+    assert verified[-1].startswith("authpriv notice otp-tui[")
+    assert all(code not in m for m in messages)
+    assert code not in host.audit_path.read_text()
+
+    # Once in, the user can read neither the config nor the password, and can write neither
+    # the ledger nor the audit trail.
+    etc = host.paths["ETC"]
+    for path in (etc / "config.toml", etc / "smtp-password", etc / "addresses"):
+        run = host.as_user(host.alice, "cat", str(path))
+        assert run.returncode != 0
+        assert "Permission denied" in run.stderr
+    for path in (host.ledger_path, host.audit_path):
+        assert path.exists()
+        run = host.as_user(host.alice, "sh", "-c", f"echo x >> '{path}'")
+        assert run.returncode != 0
+        assert "Permission denied" in run.stderr
+    # `otp-tui status` as that user: their own empty state, or a refusal; never the gate's.
+    otp = str(host.paths["BIN"])
+    run = host.as_user(host.alice, otp, "--set", f"state.ledger={host.ledger_path}", "status",
+                       "alice@example.com")  # fmt: skip
+    assert run.returncode == 2
+    assert "sends in the last hour" not in run.stdout
+    run = host.as_user(host.alice, otp, "--config", str(etc / "config.toml"), "status",
+                       "alice@example.com")  # fmt: skip
+    assert run.returncode == 2
+    run = host.as_user(host.alice, otp, "status", "alice@example.com")
+    assert run.returncode == 0, run.stderr
+    assert "sends in the last hour: 0" in run.stdout
+
+
+def test_wrong_codes_never_open_the_gate(host: GateHost, login: Callable[..., Terminal]) -> None:
+    before = len(host.relay.received)
+    session = login(host.alice)
+    session.expect("Enter the code", timeout=30)
+    wrong = _wrong(host.relay.wait_for_code(before + 1))
+    session.type(wrong)
+    session.expect("Wrong code: 1 attempt left")
+    session.type(wrong)
+    session.expect("Locked")
+    session.send("\r")
+    assert session.wait(timeout=15) == 1
+    assert MARKER not in session.text
+    assert host.audit_lines()[-1]["event"] == "locked"
+    # The lock is in the service user's ledger; lift it for the tests that follow.
+    service, otp = host.names["SERVICE_USER"], str(host.paths["BIN"])
+    run = host.as_user(service, otp, "--set", f"state.ledger={host.ledger_path}", "unlock",
+                       "alice@example.com")  # fmt: skip
+    assert run.returncode == 0, run.stderr
+
+
+HOSTILE = [
+    "OTP_TUI_SMTP__PORT={port}",
+    "otp_tui_smtp__port={port}",
+    "Otp_Tui_Smtp__Security=none",
+    'OTP_TUI_SMTP={{"host":"127.0.0.1","port":{port},"security":"none"}}',
+    "OTP_TUI_CONFIG=/dev/null",
+    "PYTHONINSPECT=1",
+    "PYTHONSTARTUP={evil}/startup.py",
+    "PYTHONPATH={evil}",
+    "TEXTUAL_DRIVER=evil:Driver",
+]
+
+
+def test_variables_the_client_sends_change_nothing(
+    host: GateHost, login: Callable[..., Terminal]
+) -> None:
+    evil = host.root / "evil"
+    (evil / "otp_tui").mkdir(parents=True, exist_ok=True)
+    # Whatever of these ran would open the gate and print the marker itself.
+    opener = "import os; os.write(2, b'GATE-' + b'OPEN\\n'); os._exit(0)\n"
+    (evil / "otp_tui" / "__init__.py").write_text(opener)
+    (evil / "otp_tui" / "__main__.py").write_text(opener)
+    (evil / "startup.py").write_text(opener)
+    (evil / "evil.py").write_text(opener)
+    for path in [evil, *evil.rglob("*")]:
+        path.chmod(0o755)
+    sent = [item.format(port=host.attacker.port, evil=evil) for item in HOSTILE]
+    # One SetEnv option (ssh keeps only the first of repeated ones), split like a shell's
+    # words: single quotes keep a JSON value's double quotes.
+    words = " ".join("{}='{}'".format(*item.split("=", 1)) for item in sent)
+    options = ["-o", f"SetEnv={words}"]
+
+    # Through the gate with the right code: the shell behind it shows that every variable did
+    # arrive in the session, so what follows is not a test of an sshd that dropped them.
+    before = len(host.relay.received)
+    session = login(host.alice, *options, command=f"env | sort; {OPEN}")
+    session.expect("Enter the code", timeout=30)
+    code = host.relay.wait_for_code(before + 1)
+    assert host.attacker.received == []
+    assert host.attacker.connections == []
+    session.type(code)
+    session.expect("Verified")
+    session.send("\r")
+    session.expect(MARKER)
+    assert session.wait(timeout=15) == 0
+    shell_env = session.text.replace("\r", "").splitlines()
+    for item in sent:
+        name = item.split("=", 1)[0]
+        assert any(line.startswith(name + "=") for line in shell_env), name
+
+    # And without the code the gate stays shut: quitting is exit 1, no prompt, no marker.
+    before = len(host.relay.received)
+    session = login(host.alice, *options)
+    session.expect("Enter the code", timeout=30)
+    host.relay.wait_for_code(before + 1)
+    session.send("\x11")  # ctrl+q: give up
+    assert session.wait(timeout=15) == 1
+    assert MARKER not in session.text
+    assert ">>>" not in session.text
+    assert host.attacker.received == []
+    assert host.attacker.connections == []
+
+
+def test_a_user_with_no_address_gets_one_line_and_stays_outside(
+    host: GateHost, login: Callable[..., Terminal]
+) -> None:
+    session = login(host.bob)
+    session.expect(f"no email address on file for {host.bob}", timeout=30)
+    assert session.wait(timeout=15) == 1
+    assert MARKER not in session.text
+
+
+def test_without_a_terminal_the_gate_stays_shut(host: GateHost) -> None:
+    import subprocess
+
+    run = subprocess.run(
+        host.ssh_argv(host.alice, "-T", OPEN),
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert run.returncode != 0
+    assert MARKER not in run.stdout + run.stderr
