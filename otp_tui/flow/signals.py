@@ -1,4 +1,6 @@
-"""Signals while the terminal app runs: a dropped connection, a kill, Ctrl+C, Ctrl+Z.
+"""Signals while a front end runs: a dropped connection, a kill, Ctrl+C, Ctrl+Z.
+
+Shared by the Textual app and the plain line mode (it imports no Textual), so both end alike.
 
 Textual 8.2 handles none of SIGHUP, SIGTERM or SIGINT itself (its terminal driver only
 installs SIGTSTP/SIGCONT handlers for suspending, and turns ISIG off so that the Ctrl+C key
@@ -6,8 +8,8 @@ arrives as a key). Left alone, SIGHUP and SIGTERM kill the process with no audit
 the terminal still in application mode, and a real SIGINT ends as a plain failure. So while
 the app runs:
 
-- SIGHUP (the SSH connection dropped), SIGTERM and SIGINT end the run through
-  ``OtpApp.end_from_signal``: the audit line is written, Textual restores the terminal if one
+- SIGHUP (the SSH connection dropped), SIGTERM and SIGINT end the run through the front
+  end's ``end_from_signal``: the audit line is written, Textual restores the terminal if one
   remains, and the exit status is 129, 143 or 130. Never "verified".
 - SIGTSTP is ignored. A gate must not be something the user can step around by suspending it:
   a suspended otp-tui leaves a ForceCommand wrapper waiting, and resuming it elsewhere would
@@ -49,7 +51,7 @@ ENDINGS: dict[signal.Signals, tuple[Reason, int]] = {
 
 
 class SignalTarget(Protocol):
-    """What the handlers need of the app (`OtpApp` is the real one)."""
+    """What the handlers need of a front end (`OtpApp`, or the plain line mode)."""
 
     def end_from_signal(self, reason: Reason) -> None: ...
 
