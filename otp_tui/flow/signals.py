@@ -117,7 +117,7 @@ def install_signal_handlers(
         # wrapper ignored the signal and survived). Textual's input thread then spins on the
         # end-of-file it keeps reading, at full CPU, for ever. Look once in a while.
         nonlocal watch
-        if any(_hung_up(fd) for fd in (0, 2)):
+        if any(hung_up(fd) for fd in (0, 2)):
             on_ending("hangup", EXIT_HANGUP)
         else:
             watch = loop.call_later(watch_interval, watch_terminal)
@@ -133,7 +133,7 @@ def install_signal_handlers(
     return remove
 
 
-def _hung_up(fd: int) -> bool:
+def hung_up(fd: int) -> bool:
     """True if `fd` is a terminal that has hung up.
 
     A zero-length write is the probe: it fails with EIO only on a hung-up terminal, and
@@ -156,7 +156,7 @@ def _detach_dead_terminal() -> None:
     """
     devnull: int | None = None
     for fd in (1, 2):
-        if _hung_up(fd):
+        if hung_up(fd):
             if devnull is None:
                 devnull = os.open(os.devnull, os.O_WRONLY)
             os.dup2(devnull, fd)
