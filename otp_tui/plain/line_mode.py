@@ -189,7 +189,6 @@ class LineMode:
             else:
                 self.end_from_signal("hangup")
             return
-        self._say("")  # Ctrl+D leaves the cursor after the prompt
         self._show(self._run.quit("cancelled"))
 
     # -- a view: a few lines, then the prompt that fits it -----------------------------------
@@ -321,6 +320,9 @@ class LineMode:
     # -- the terminal ----------------------------------------------------------------------
 
     def _say(self, text: str) -> None:
+        if self._prompt:
+            # Nobody pressed Enter (a signal, the clock, Ctrl+D): start below the prompt.
+            self._write("\n")
         self._write(visible(text) + "\n")
         self._prompt = ""
 
@@ -332,8 +334,6 @@ class LineMode:
         """A line nobody typed for (the expiry, a slow send): below the open prompt, which is
         then asked again. What was half typed stays in the terminal's line, still editable."""
         prompt = self._prompt
-        if prompt:
-            self._write("\n")
         self._say(text)
         if prompt:
             self._ask(prompt)

@@ -172,6 +172,8 @@ def test_an_ending_at_the_code_prompt_gives_its_status_json_and_audit_line(
         os.kill(term.pid, deliver)
 
     assert term.wait(timeout=5) == status
+    if isinstance(deliver, str):  # the terminal is still there to read the ending, on its own line
+        term.expect(r"(?m)^Not verified\. The verification was stopped\.\r?$")
     assert term.json_line() == {
         "verified": False,
         "email": ADDRESS,
@@ -332,3 +334,18 @@ def test_the_line_mode_needs_a_terminal_too(otp_home: OtpHome) -> None:
             .endswith("otp-tui needs an interactive terminal; try ssh -t")
         )
     assert otp_home.audit_lines() == []
+
+
+def test_ctrl_z_cannot_suspend_the_line_mode(
+    terminal: Callable[..., Terminal], otp_home: OtpHome
+) -> None:
+    # The terminal turns Ctrl+Z into SIGTSTP, which is refused: the run carries on.
+    term = terminal("--plain")
+    to_code_prompt(term)
+    term.send("\x1a")
+    term.send("\r")  # still answering: the empty line gets the time left
+    term.expect(r"Code expires in \d+:\d\d\.")
+    assert Path(f"/proc/{term.pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "T"
+    term.type(otp_home.read_code() + "\r")
+    term.expect("Verified")
+    assert term.wait() == 0
