@@ -62,6 +62,7 @@ class LineMode:
         self._install_signals = install_signals
         self._tick = tick
         self._inbox: asyncio.Queue[object] = asyncio.Queue()
+        self._fd = fd
         self._reader = LineReader(self._inbox.put_nowait, fd)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._view: View | None = None
@@ -175,13 +176,22 @@ class LineMode:
     def _show_or_prompt(self, view: View | None) -> None:
         if view is not None:
             self._show(view)
-        elif not self._ended and self._view is not None and not isinstance(self._view, Sending):
-            self._show(self._view)  # the intention meant nothing now: ask the same again
+        elif not self._ended and self._prompt_for(self._view):
+            self._ask(self._prompt_for(self._view))  # it meant nothing now: ask again
+
+    def _prompt_for(self, view: View | None) -> str:
+        if isinstance(view, AskCode):
+            return wording.PLAIN_CODE_PROMPT
+        if isinstance(view, AskAddress) and self._run.presentation.fixed_address is None:
+            return wording.PLAIN_ADDRESS_PROMPT
+        if isinstance(view, AskAddress | SendProblem):
+            return wording.PLAIN_AGAIN_PROMPT
+        return ""  # sending, or finished: nothing to answer
 
     def _end_of_input(self) -> None:
         from otp_tui.flow.signals import hung_up
 
-        if any(hung_up(fd) for fd in (0, 2)):
+        if hung_up(self._fd) or hung_up(2):
             # The terminal hung up without a SIGHUP reaching us (yet): end as that signal does,
             # through the same handler, so the status, the audit line and the watchdog agree.
             if self._install_signals:
@@ -217,10 +227,7 @@ class LineMode:
             self._say(wording.address_hint(presentation.code_length))
         if view.notice:
             self._say(wording.PLAIN_INSTEAD.get(view.notice, view.notice))
-        if presentation.fixed_address is None:
-            self._ask(wording.PLAIN_ADDRESS_PROMPT)
-        else:
-            self._ask(wording.PLAIN_AGAIN_PROMPT)
+        self._ask(self._prompt_for(view))
 
     def _show_sending(self, view: Sending) -> None:
         self._cancel_send()
