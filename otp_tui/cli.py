@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, TextIO
@@ -59,6 +60,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--json", action="store_true", help="print one JSON object with the result on stdout"
+    )
+    parser.add_argument(
+        "--plain",
+        action="store_true",
+        help="ask line by line instead of drawing a full screen (chosen by itself when TERM "
+        "is dumb or empty)",
     )
     parser.add_argument("--version", action=_VersionAction)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -182,8 +189,14 @@ def _ledger_command(command: str, address: str, settings: Settings, err: TextIO)
 
 
 def _has_terminal() -> bool:
-    # Textual draws on stderr and reads stdin; stdout may be a pipe (for --json).
+    # Both front ends write on stderr and read stdin; stdout may be a pipe (for --json). The
+    # plain mode needs a terminal too: `ssh host command` has no terminal and no TERM, which
+    # chooses the plain mode, and a gate must stay shut there rather than read a pipe.
     return sys.stdin.isatty() and sys.stderr.isatty()
+
+
+# Terminals that cannot take a full-screen app: the plain line mode is chosen by itself.
+PLAIN_TERMS = ("", "dumb")
 
 
 def _run_app(args: argparse.Namespace, settings: Settings, err: TextIO) -> int:
@@ -207,9 +220,21 @@ def _run_app(args: argparse.Namespace, settings: Settings, err: TextIO) -> int:
         print(f"{PROG} needs an interactive terminal; try ssh -t", file=err)
         return EXIT_USAGE
 
-    from otp_tui.tui.launch import run_interactive
+    demo = args.demo or settings.demo
+    term = os.environ.get("TERM", "")
+    if args.plain or term in PLAIN_TERMS:
+        from otp_tui.plain.launch import run_plain
 
-    outcome = run_interactive(settings, email=args.email, demo=args.demo or settings.demo)
+        if not args.plain:
+            from otp_tui.core.untrusted import visible
+            from otp_tui.flow.wording import plain_chosen
+
+            print(plain_chosen(visible(term)), file=err, flush=True)
+        outcome = run_plain(settings, email=args.email, demo=demo)
+    else:
+        from otp_tui.tui.launch import run_interactive
+
+        outcome = run_interactive(settings, email=args.email, demo=demo)
     if outcome.error is not None:
         print(f"{PROG}: {outcome.error}", file=err)
     result = outcome.result

@@ -34,7 +34,10 @@ def loaded(module: str, watched: tuple[str, ...]) -> list[str]:
     return result.stdout.split()
 
 
-@pytest.mark.parametrize("module", ["otp_tui.cli", "otp_tui.tui.launch", "otp_tui.tui.app"])
+@pytest.mark.parametrize(
+    "module",
+    ["otp_tui.cli", "otp_tui.tui.launch", "otp_tui.tui.app", "otp_tui.plain.launch"],
+)
 def test_entry_modules_do_not_import_the_mail_stack(module: str) -> None:
     assert loaded(module, MAIL_STACK) == [], f"importing {module} loaded the mail stack"
 
@@ -68,4 +71,25 @@ FIRST_SCREEN = [
 @pytest.mark.parametrize("module", FIRST_SCREEN)
 def test_the_first_screen_needs_neither_the_core_nor_sqlite(module: str) -> None:
     found = loaded(module, DEFERRED)
+    assert found == [], f"importing {module} loaded {found}"
+
+
+# What run_plain imports before its first line; and never Textual, at any point.
+PLAIN_FIRST_LINE = ["otp_tui.plain.launch", "otp_tui.plain.line_mode", "otp_tui.flow.launch"]
+
+
+# Every line printed passes through the sanitiser: that one small module of the core (with its
+# empty package) is needed from the first line on.
+SANITISER = ["otp_tui.core", "otp_tui.core.untrusted"]
+
+
+@pytest.mark.parametrize("module", PLAIN_FIRST_LINE)
+def test_the_plain_first_line_needs_neither_the_core_nor_sqlite(module: str) -> None:
+    found = [name for name in loaded(module, DEFERRED) if name not in SANITISER]
+    assert found == [], f"importing {module} loaded {found}"
+
+
+@pytest.mark.parametrize("module", ["otp_tui.plain.launch", "otp_tui.plain.line_mode"])
+def test_the_plain_mode_loads_no_textual(module: str) -> None:
+    found = loaded(module, ("textual", "textual.", "rich", "rich."))
     assert found == [], f"importing {module} loaded {found}"

@@ -172,3 +172,70 @@ def locked_detail(address: str, seconds: float, wall_now: float) -> str:
 
 EXPIRED_DETAIL = "The code expired and no more codes can be sent."
 STOPPED_DETAIL = "The verification was stopped."
+
+
+# The plain line mode (`otp-tui --plain`): the same journey, one line at a time. Its keys are
+# typed words, not chords, so the sentences above that name a TUI key have a plain twin here.
+def plain_chosen(term: str) -> str:
+    """The first line when the terminal, not --plain, chose the line mode."""
+    named = f"TERM is {term}" if term else "TERM is not set"
+    return f"{named}: otp-tui runs in its plain line mode (--plain)."
+
+
+PLAIN_DEMO = "Demo mode: mail stays on this machine (type o at the code prompt to read it)."
+PLAIN_ADDRESS_TITLE = "Verify your email address."
+PLAIN_ADDRESS_PROMPT = "Email address: "
+PLAIN_CODE_PROMPT = "Code: "
+PLAIN_AGAIN_PROMPT = "> "
+PLAIN_EXPIRED = "The code has expired. Type r for a new one."
+PLAIN_FIXED_ADDRESS_AGAIN = "Press Enter to send a new code, or Ctrl+D to quit."
+PLAIN_OUTBOX_EMPTY = "The outbox is empty: no code has been sent yet."
+PLAIN_OUTBOX_START = "--- Demo outbox: the newest message ---"
+PLAIN_OUTBOX_END = "--- end of message ---"
+
+# A notice the run worded for the TUI's keys, and what the line mode says instead.
+PLAIN_INSTEAD = {
+    EXPIRED_ASK_AGAIN: PLAIN_EXPIRED,
+    COUNTDOWN_EXPIRED: PLAIN_EXPIRED,
+    FIXED_ADDRESS_AGAIN: PLAIN_FIXED_ADDRESS_AGAIN,
+}
+
+
+def plain_code_keys(*, demo: bool) -> str:
+    outbox = ", o shows the demo outbox" if demo else ""
+    return (
+        "Type the code and press Enter. r asks for a new code, an empty line shows the time "
+        f"left{outbox}; Ctrl+D quits."
+    )
+
+
+def plain_time_left(expires_in_seconds: float, resend_in: float, resends_left: int) -> str:
+    """`Code expires in 9:41. A new code can be asked for in 0:30.` for the code prompt."""
+    if expires_in_seconds > 0:
+        expiry = f"{expires_in(expires_in_seconds)}."
+    else:
+        expiry = "The code has expired."
+    if resends_left == 0:
+        resend = "No more codes can be sent."
+    elif resend_in > 0:
+        resend = f"A new code can be asked for in {clock_duration(resend_in)}."
+    else:
+        left = f"{resends_left} more code{'s' if resends_left != 1 else ''}"
+        resend = f"Type r for a new code ({left} can be sent)."
+    return f"{expiry} {resend}"
+
+
+def plain_still_sending(seconds: float, timeout: float) -> str:
+    return f"Still sending: {elapsed(seconds, timeout)}."
+
+
+def plain_after_send_problem(*, retryable: bool, fixed_address: bool) -> str:
+    again = "start again" if fixed_address else "change the address"
+    if retryable:
+        return f"Type r to try again, or press Enter to {again}."
+    return f"Press Enter to {again}."
+
+
+def plain_ending(headline: str, detail: str) -> str:
+    """`Verified. a@example.com is confirmed: you control this address.`"""
+    return f"{headline}. {detail}" if detail else f"{headline}."

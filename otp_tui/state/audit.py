@@ -79,6 +79,11 @@ def on_behalf_of(user: str) -> Iterator[None]:
         _requesting_user.reset(token)
 
 
+def requesting_user() -> str | None:
+    """The user set by `on_behalf_of`, if any (None: the real uid's account)."""
+    return _requesting_user.get()
+
+
 def open_audit_log(settings: Settings, clock: Callable[[], float] = time.time) -> AuditLog:
     """The trail named by ``[state] audit_log``, or the default one in the user state dir, and
     the syslog copy when ``[state] syslog_facility`` asks for one."""

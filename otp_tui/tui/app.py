@@ -67,7 +67,7 @@ class OtpApp(App[RunResult]):
 
     def on_mount(self) -> None:
         if not self.is_headless:  # a real terminal: SIGHUP, SIGTERM, SIGINT end the run
-            from otp_tui.tui.signals import install_signal_handlers
+            from otp_tui.flow.signals import install_signal_handlers
 
             install_signal_handlers(self)
         self.set_interval(TICK, self.tick)

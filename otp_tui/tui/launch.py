@@ -1,24 +1,18 @@
-"""Wires the real parts together for an interactive run: clocks, ledger, audit trail, the app."""
+"""Runs the Textual app on a run put together by `otp_tui.flow.launch`."""
 
 from __future__ import annotations
 
-import time
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from otp_tui.config.schema import Settings
-from otp_tui.result import EXIT_USAGE, RunResult
+from otp_tui.flow.launch import LaunchOutcome, launch
+from otp_tui.result import RunResult
 
 if TYPE_CHECKING:
+    from otp_tui.config.schema import Settings
     from otp_tui.flow.run import Run
     from otp_tui.tui.app import OtpApp
 
-
-@dataclass(frozen=True)
-class LaunchOutcome:
-    result: RunResult
-    exit_status: int
-    error: str | None  # one line for stderr, printed after the terminal is restored
+__all__ = ["LaunchOutcome", "build_app", "outcome_of", "run_interactive"]
 
 
 def build_app(run: Run) -> OtpApp:
@@ -30,35 +24,12 @@ def build_app(run: Run) -> OtpApp:
 
 
 def run_interactive(settings: Settings, *, email: str | None, demo: bool) -> LaunchOutcome:
-    from otp_tui.flow.build import make_run
-    from otp_tui.flow.requester import requester_from_environment
-    from otp_tui.state.audit import open_audit_log
-    from otp_tui.state.errors import AuditError
-    from otp_tui.state.lazy import LazyLedger
-
-    failed = RunResult(verified=False, email=email or "", reason="failed")
-    ledger = LazyLedger(settings)
-    try:
-        audit = open_audit_log(settings)
-    except AuditError as error:
-        return LaunchOutcome(failed, EXIT_USAGE, str(error))
-    run = make_run(
-        settings,
-        email=email,
-        demo=demo,
-        ledger=ledger,
-        clock=time.monotonic,
-        wall_clock=time.time,
-        audit=audit,
-        requester=requester_from_environment,
-    )
-    app = build_app(run)
-    try:
+    def drive(run: Run, failed: RunResult) -> LaunchOutcome:
+        app = build_app(run)
         app.run()
-    finally:
-        ledger.close()
-        audit.close()
-    return outcome_of(app, run, failed)
+        return outcome_of(app, run, failed)
+
+    return launch(settings, email=email, demo=demo, drive=drive)
 
 
 def outcome_of(app: OtpApp, run: Run, failed: RunResult) -> LaunchOutcome:

@@ -1,4 +1,6 @@
-"""Signals while the terminal app runs: a dropped connection, a kill, Ctrl+C, Ctrl+Z.
+"""Signals while a front end runs: a dropped connection, a kill, Ctrl+C, Ctrl+Z.
+
+Shared by the Textual app and the plain line mode (it imports no Textual), so both end alike.
 
 Textual 8.2 handles none of SIGHUP, SIGTERM or SIGINT itself (its terminal driver only
 installs SIGTSTP/SIGCONT handlers for suspending, and turns ISIG off so that the Ctrl+C key
@@ -6,8 +8,8 @@ arrives as a key). Left alone, SIGHUP and SIGTERM kill the process with no audit
 the terminal still in application mode, and a real SIGINT ends as a plain failure. So while
 the app runs:
 
-- SIGHUP (the SSH connection dropped), SIGTERM and SIGINT end the run through
-  ``OtpApp.end_from_signal``: the audit line is written, Textual restores the terminal if one
+- SIGHUP (the SSH connection dropped), SIGTERM and SIGINT end the run through the front
+  end's ``end_from_signal``: the audit line is written, Textual restores the terminal if one
   remains, and the exit status is 129, 143 or 130. Never "verified".
 - SIGTSTP is ignored. A gate must not be something the user can step around by suspending it:
   a suspended otp-tui leaves a ForceCommand wrapper waiting, and resuming it elsewhere would
@@ -49,7 +51,7 @@ ENDINGS: dict[signal.Signals, tuple[Reason, int]] = {
 
 
 class SignalTarget(Protocol):
-    """What the handlers need of the app (`OtpApp` is the real one)."""
+    """What the handlers need of a front end (`OtpApp`, or the plain line mode)."""
 
     def end_from_signal(self, reason: Reason) -> None: ...
 
@@ -115,7 +117,7 @@ def install_signal_handlers(
         # wrapper ignored the signal and survived). Textual's input thread then spins on the
         # end-of-file it keeps reading, at full CPU, for ever. Look once in a while.
         nonlocal watch
-        if any(_hung_up(fd) for fd in (0, 2)):
+        if any(hung_up(fd) for fd in (0, 2)):
             on_ending("hangup", EXIT_HANGUP)
         else:
             watch = loop.call_later(watch_interval, watch_terminal)
@@ -131,7 +133,7 @@ def install_signal_handlers(
     return remove
 
 
-def _hung_up(fd: int) -> bool:
+def hung_up(fd: int) -> bool:
     """True if `fd` is a terminal that has hung up.
 
     A zero-length write is the probe: it fails with EIO only on a hung-up terminal, and
@@ -154,7 +156,7 @@ def _detach_dead_terminal() -> None:
     """
     devnull: int | None = None
     for fd in (1, 2):
-        if _hung_up(fd):
+        if hung_up(fd):
             if devnull is None:
                 devnull = os.open(os.devnull, os.O_WRONLY)
             os.dup2(devnull, fd)

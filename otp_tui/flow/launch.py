@@ -1,0 +1,77 @@
+"""One interactive run with the real parts: clocks, ledger and audit trail, opened and closed.
+
+Both front ends start here (`otp_tui.tui.launch.run_interactive`, `otp_tui.plain.run_plain`), so
+a run is put together one way only; each front end brings the function that drives the run.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from otp_tui.result import EXIT_USAGE, RunResult
+
+if TYPE_CHECKING:
+    from otp_tui.config.schema import Settings
+    from otp_tui.flow.run import Run
+
+
+@dataclass(frozen=True)
+class LaunchOutcome:
+    result: RunResult
+    exit_status: int
+    error: str | None  # one line for stderr, printed after the terminal is restored
+
+
+def launch(
+    settings: Settings,
+    *,
+    email: str | None,
+    demo: bool,
+    drive: Callable[[Run, RunResult], LaunchOutcome],
+) -> LaunchOutcome:
+    """Open the ledger and the audit trail, build the run, let `drive` run it, close both.
+
+    `drive` gets the run and the result to report when nothing better is known.
+    """
+    from otp_tui.flow.build import make_run
+    from otp_tui.flow.requester import requester_from_environment
+    from otp_tui.state.audit import open_audit_log, requesting_user
+    from otp_tui.state.errors import AuditError
+    from otp_tui.state.lazy import LazyLedger
+
+    failed = RunResult(verified=False, email=email or "", reason="failed")
+    ledger = LazyLedger(settings)
+    try:
+        audit = open_audit_log(settings)
+    except AuditError as error:
+        return LaunchOutcome(failed, EXIT_USAGE, str(error))
+    run = make_run(
+        settings,
+        email=email,
+        demo=demo,
+        ledger=ledger,
+        clock=time.monotonic,
+        wall_clock=time.time,
+        audit=audit,
+        # The same person the audit trail names: the gate's user under sudo, else the real uid's.
+        requester=lambda: requester_from_environment(requesting_user()),
+    )
+    try:
+        return drive(run, failed)
+    finally:
+        ledger.close()
+        audit.close()
+
+
+def outcome_of_ending(run: Run, failed: RunResult, error: str | None = None) -> LaunchOutcome:
+    """What the caller is told from the run's own ending; no ending, or an ending whose status
+    and result disagree, is a failure (fail closed)."""
+    ending = run.ending
+    if ending is None:
+        return LaunchOutcome(failed, 1, error)
+    if (ending.exit_status == 0) != ending.verified:
+        return LaunchOutcome(failed, ending.exit_status or 1, error or ending.error)
+    return LaunchOutcome(ending.result, ending.exit_status, error or ending.error)
