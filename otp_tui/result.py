@@ -7,7 +7,17 @@ from dataclasses import asdict, dataclass
 from typing import Literal
 
 Reason = Literal[
-    "verified", "locked", "expired", "failed", "cancelled", "interrupted", "hangup", "terminated"
+    "verified",
+    "locked",
+    "expired",
+    "failed",
+    "cancelled",
+    "interrupted",
+    "hangup",
+    "terminated",
+    # Not verified, yet let in: the gate's operator chose `on_mail_failure = "allow"` and the
+    # code could not be mailed for a reason the sender could not help.
+    "allowed_without_mail",
 ]
 
 EXIT_VERIFIED = 0
@@ -19,6 +29,7 @@ EXIT_TERMINATED = 143  # 128 + SIGTERM
 
 _STATUS_BY_REASON = {
     "verified": EXIT_VERIFIED,
+    "allowed_without_mail": EXIT_VERIFIED,
     "hangup": EXIT_HANGUP,
     "interrupted": EXIT_INTERRUPTED,
     "terminated": EXIT_TERMINATED,
@@ -37,6 +48,12 @@ class RunResult:
         # Fail closed: "verified" is only ever true together with the reason that says so.
         if self.verified != (self.reason == "verified"):
             raise ValueError("verified and reason disagree")
+
+    @property
+    def lets_in(self) -> bool:
+        """Whether the caller may open what the run guards: verified, or let in by the gate's
+        operator when mail could not be sent."""
+        return self.reason in ("verified", "allowed_without_mail")
 
     @property
     def exit_status(self) -> int:

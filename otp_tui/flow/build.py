@@ -35,6 +35,7 @@ def make_run(
     outbox_dir: Path | None = None,
     send: SendFunction | None = None,
     requester: Callable[[], Requester] | None = None,
+    allow_on_mail_failure: bool = False,
 ) -> Run:
     """`requester` says who asks (for the per-requester send budgets); it is called when the
     machine is built, after the first frame. None: no per-requester budget applies."""
@@ -71,4 +72,6 @@ def make_run(
         wall_clock=wall_clock,
         audit=audit,
         fixed_address=email,
+        allow_on_mail_failure=allow_on_mail_failure,
+        max_attempts=settings.policy.max_attempts,
     )

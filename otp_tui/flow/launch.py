@@ -31,6 +31,7 @@ def launch(
     email: str | None,
     demo: bool,
     drive: Callable[[Run, RunResult], LaunchOutcome],
+    allow_on_mail_failure: bool = False,
 ) -> LaunchOutcome:
     """Open the ledger and the audit trail, build the run, let `drive` run it, close both.
 
@@ -58,6 +59,7 @@ def launch(
         audit=audit,
         # The same person the audit trail names: the gate's user under sudo, else the real uid's.
         requester=lambda: requester_from_environment(requesting_user()),
+        allow_on_mail_failure=allow_on_mail_failure,
     )
     try:
         return drive(run, failed)
@@ -72,6 +74,6 @@ def outcome_of_ending(run: Run, failed: RunResult, error: str | None = None) -> 
     ending = run.ending
     if ending is None:
         return LaunchOutcome(failed, 1, error)
-    if (ending.exit_status == 0) != ending.verified:
+    if (ending.exit_status == 0) != ending.result.lets_in:
         return LaunchOutcome(failed, ending.exit_status or 1, error or ending.error)
     return LaunchOutcome(ending.result, ending.exit_status, error or ending.error)

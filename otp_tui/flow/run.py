@@ -71,6 +71,8 @@ class Run:
         wall_clock: Clock,
         audit: Auditor | None = None,
         fixed_address: str | None = None,
+        allow_on_mail_failure: bool = False,
+        max_attempts: int = 0,
     ) -> None:
         # Built on first use, after the first frame: nothing in the core is needed to draw it.
         self._make_machine = make_machine
@@ -81,6 +83,10 @@ class Run:
         self._wall_clock = wall_clock
         self._audit = audit
         self._fixed_address = fixed_address
+        # The gate's `on_mail_failure = "allow"`: a send the sender could not help failing
+        # (unreachable, timeout, temporary) lets the person in, unless any wrong code counts.
+        self._allow_on_mail_failure = allow_on_mail_failure
+        self._max_attempts = max_attempts
         self._lock = asyncio.Lock()
         self._ending: Finished | None = None
         self._request: SendCode | None = None  # the send `send()` is to make, if any
@@ -180,6 +186,13 @@ class Run:
                 answer = machine.send_failed(failure.kind, failure.retryable)
                 self._retryable = answer.retryable
                 self._record("send_failed", self._address(), kind=failure.kind)
+                if self._lets_in_without_mail(failure.retryable):
+                    self._record("allowed_without_mail", self._address(), kind=failure.kind)
+                    return self._finish(
+                        "allowed_without_mail",
+                        wording.ALLOWED_WITHOUT_MAIL,
+                        wording.allowed_without_mail_detail(failure.message),
+                    )
                 return SendProblem(
                     self._shown(self._address()),
                     self._delivery.server_label,
@@ -340,6 +353,16 @@ class Run:
             self._delivery.timeout,
             retry=retry,
         )
+
+    def _lets_in_without_mail(self, retryable: bool) -> bool:
+        """Only the failures retrying could help (the server unreachable, slow or busy: never
+        a refused login, a refused address or a rejected message), and only with no wrong code
+        counted against the address, in this run or an earlier one."""
+        if not (self._allow_on_mail_failure and retryable):
+            return False
+        assert self._machine is not None
+        status = self._machine.status()
+        return status.wrong_attempts == 0 and status.attempts_left >= self._max_attempts
 
     def _ask_code(self, notice: str, *, clear: bool = False) -> AskCode:
         assert self._machine is not None

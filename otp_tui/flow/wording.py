@@ -170,6 +170,13 @@ def locked_detail(address: str, seconds: float, wall_now: float) -> str:
     return f"Too many wrong codes. {address} is locked {until(seconds, wall_now)}."
 
 
+ALLOWED_WITHOUT_MAIL = "Let in without a code"
+
+
+def allowed_without_mail_detail(reason: str) -> str:
+    return f"{reason} This gate lets you in when that happens."
+
+
 EXPIRED_DETAIL = "The code expired and no more codes can be sent."
 STOPPED_DETAIL = "The verification was stopped."
 

@@ -126,7 +126,12 @@ def run_gate(config: str | None, err: TextIO = sys.stderr) -> int:
     from otp_tui.tui.launch import run_interactive
 
     with on_behalf_of(user.name):
-        outcome = run_interactive(settings, email=found.address, demo=False)
+        outcome = run_interactive(
+            settings,
+            email=found.address,
+            demo=False,
+            allow_on_mail_failure=settings.gate.on_mail_failure == "allow",
+        )
     if outcome.error is not None:
         print(f"{PROG}: {outcome.error}", file=err)
     return outcome.exit_status

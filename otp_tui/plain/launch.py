@@ -14,7 +14,9 @@ if TYPE_CHECKING:
     from otp_tui.result import RunResult
 
 
-def run_plain(settings: Settings, *, email: str | None, demo: bool) -> LaunchOutcome:
+def run_plain(
+    settings: Settings, *, email: str | None, demo: bool, allow_on_mail_failure: bool = False
+) -> LaunchOutcome:
     """Line by line on stdin and stderr (stdout stays free for `--json`), like the TUI."""
 
     def drive(run: Run, failed: RunResult) -> LaunchOutcome:
@@ -25,8 +27,14 @@ def run_plain(settings: Settings, *, email: str | None, demo: bool) -> LaunchOut
         if line_mode.error is not None:
             # Something unexpected: whatever the run says, the caller is told "not verified".
             ending = run.ending
-            result = ending.result if ending is not None and not ending.verified else failed
+            result = ending.result if ending is not None and not ending.result.lets_in else failed
             return LaunchOutcome(result, 1, line_mode.error)
         return outcome_of_ending(run, failed)
 
-    return launch(settings, email=email, demo=demo, drive=drive)
+    return launch(
+        settings,
+        email=email,
+        demo=demo,
+        drive=drive,
+        allow_on_mail_failure=allow_on_mail_failure,
+    )

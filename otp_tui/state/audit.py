@@ -50,6 +50,7 @@ AuditEvent = Literal[
     "locked",
     "cancelled",
     "interrupted",
+    "allowed_without_mail",
 ]
 EVENTS: frozenset[str] = frozenset(get_args(AuditEvent))
 

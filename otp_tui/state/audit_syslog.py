@@ -40,6 +40,7 @@ SEVERITY_BY_EVENT = {
     "locked": WARNING,
     "cancelled": NOTICE,
     "interrupted": WARNING,
+    "allowed_without_mail": WARNING,
 }
 # The C locale's month names, as syslog(3) writes them whatever the user's language.
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")

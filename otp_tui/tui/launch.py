@@ -23,13 +23,23 @@ def build_app(run: Run) -> OtpApp:
     return OtpApp(run, driver_class=StderrSizedDriver)
 
 
-def run_interactive(settings: Settings, *, email: str | None, demo: bool) -> LaunchOutcome:
+def run_interactive(
+    settings: Settings, *, email: str | None, demo: bool, allow_on_mail_failure: bool = False
+) -> LaunchOutcome:
+    """The Textual front end; `allow_on_mail_failure` is the gate's `on_mail_failure = "allow"`."""
+
     def drive(run: Run, failed: RunResult) -> LaunchOutcome:
         app = build_app(run)
         app.run()
         return outcome_of(app, run, failed)
 
-    return launch(settings, email=email, demo=demo, drive=drive)
+    return launch(
+        settings,
+        email=email,
+        demo=demo,
+        drive=drive,
+        allow_on_mail_failure=allow_on_mail_failure,
+    )
 
 
 def outcome_of(app: OtpApp, run: Run, failed: RunResult) -> LaunchOutcome:
@@ -38,10 +48,10 @@ def outcome_of(app: OtpApp, run: Run, failed: RunResult) -> LaunchOutcome:
     result = app.return_value
     return_code = app.return_code if app.return_code is not None else 1
     error = app.error or (ending.error if ending is not None else None)
-    if result is None or (return_code == 0 and not result.verified):
+    if result is None or (return_code == 0 and not result.lets_in):
         result = ending.result if ending is not None else failed
         return_code = result.exit_status or 1
-    if return_code == 0 and not (ending is not None and ending.verified):
+    if return_code == 0 and not (ending is not None and ending.result.lets_in):
         return_code = 1
         result = failed
     return LaunchOutcome(result, return_code, error)

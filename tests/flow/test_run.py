@@ -456,3 +456,65 @@ async def test_sends_count_against_the_requester_across_addresses(smtp_server):
     assert isinstance(answers[2], AskAddress)
     assert "try again in" in answers[2].notice
     assert len(server.received) == 2
+
+
+def gate_run(smtp: SmtpSettings, ledger: Any = None, *, allow: bool) -> tuple[Run, Recorder]:
+    recorder = Recorder()
+    wall = FakeClock(WALL_START)
+    run = make_run(
+        Settings(smtp=smtp, sender=SenderSettings(address="otp@example.com")),
+        email=ADDRESS,
+        demo=False,
+        ledger=ledger if ledger is not None else MemoryLedger(wall),
+        clock=FakeClock(),
+        wall_clock=wall,
+        audit=recorder,
+        allow_on_mail_failure=allow,
+    )
+    return run, recorder
+
+
+async def test_a_gate_that_allows_on_mail_failure_lets_in_when_the_relay_is_down(
+    closed_port, loopback_settings
+):
+    run, audit = gate_run(loopback_settings(closed_port), allow=True)
+    assert isinstance(await run.start(), Sending)
+    ending = await run.send()
+    assert isinstance(ending, Finished)
+    assert not ending.verified
+    assert ending.result.reason == "allowed_without_mail"
+    assert ending.exit_status == 0
+    assert ending.headline == "Let in without a code"
+    assert audit.lines[-1] == ("allowed_without_mail", ADDRESS, {"kind": "unreachable"})
+
+
+async def test_allow_on_mail_failure_is_off_by_default(closed_port, loopback_settings):
+    run, _ = gate_run(loopback_settings(closed_port), allow=False)
+    await run.start()
+    problem = await run.send()
+    assert isinstance(problem, SendProblem)
+    assert run.quit().exit_status == 1
+
+
+async def test_allow_never_follows_a_failure_the_sender_could_help(smtp_server):
+    server = await smtp_server(rcpt_reply="550 5.1.1 No such user")
+    run, audit = gate_run(server.settings(), allow=True)
+    await run.start()
+    assert isinstance(await run.send(), SendProblem)
+    assert "allowed_without_mail" not in audit.events
+
+
+async def test_allow_never_follows_wrong_codes(smtp_server, closed_port, loopback_settings):
+    server = await smtp_server()
+    wall = FakeClock(WALL_START)
+    ledger = MemoryLedger(wall)
+    first, _ = gate_run(server.settings(), ledger, allow=True)
+    await first.start()
+    await first.send()
+    await first.submit_code(wrong(code_in(server.received[0].message)))
+    first.quit()
+    # The next login finds the relay down, with a wrong code already counted: no way in.
+    second, audit = gate_run(loopback_settings(closed_port), ledger, allow=True)
+    await second.start()
+    assert isinstance(await second.send(), SendProblem)
+    assert "allowed_without_mail" not in audit.events
