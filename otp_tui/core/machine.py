@@ -32,6 +32,7 @@ from otp_tui.core.outcomes import (
     BackToAddress,
     CodeAnswer,
     CodeSent,
+    CodeStillValid,
     CooldownActive,
     Expired,
     Failed,
@@ -142,7 +143,7 @@ class Verification:
             # The clock went backwards: nothing measured against it can be trusted, so a live
             # code dies and the cooldown starts again (fail closed, never a longer life). A code
             # still being sent is spared: its life has not started yet.
-            if self.phase is Phase.AWAITING_CODE:
+            if self.phase is not Phase.SENDING:  # awaiting it, or kept while the address shows
                 self._keeper.discard()
             if self._last_sent_at is not None:
                 self._last_sent_at = now
@@ -202,6 +203,17 @@ class Verification:
             return InvalidAddress(verdict.message)
         if not isinstance(verdict, Accepted):
             return NotAllowed(verdict.message)
+        if self._address is not None and limits_key(verdict.address) == limits_key(self._address):
+            now = self._now()
+            if self._code_live(now):
+                # Back on the address the live code went to: going back was only a look. The
+                # person returns to that code (no send, no cooldown), unless a lock came since.
+                locked_for = self._ledger.status(limits_key(self._address)).locked_for
+                if locked_for > 0:
+                    self._keeper.discard()
+                    return Locked(locked_for)
+                self.phase = Phase.AWAITING_CODE
+                return CodeStillValid(self._address, self._expires_in(now))
         return self._start_send(verdict.address, resend=self._sends > 0)
 
     def request_resend(self) -> ResendAnswer:
@@ -266,12 +278,15 @@ class Verification:
     def go_back(self) -> BackToAddress:
         """Back to the address (to correct it, or after cancelling a send).
 
-        The live code dies, but nothing is refunded: wrong codes stay counted and a new send is
+        From the code entry the live code stays live: submitting the same address again
+        returns to it (`CodeStillValid`), and a new code for any address replaces it. A code
+        still being sent dies. Nothing is refunded: wrong codes stay counted and a new send is
         still a resend with its cooldown, so going back is no way around a limit.
         """
         self._require("go_back", Phase.SENDING, Phase.SEND_FAILED, Phase.AWAITING_CODE)
-        self._keeper.discard()
-        self._expires_at = None
+        if self.phase is not Phase.AWAITING_CODE:
+            self._keeper.discard()
+            self._expires_at = None
         self.phase = Phase.ENTERING_ADDRESS
         return BackToAddress()
 

@@ -25,6 +25,14 @@ class NotAllowed:
     message: str
 
 
+@dataclass(frozen=True)
+class CodeStillValid:
+    """The address the live code went to: back to entering that code, nothing sent."""
+
+    address: str
+    expires_in: float
+
+
 # Answers that start a send
 @dataclass(frozen=True)
 class SendCode:
@@ -105,6 +113,7 @@ class Failed:
 AddressAnswer = (
     InvalidAddress
     | NotAllowed
+    | CodeStillValid
     | Locked
     | CooldownActive
     | ResendsExhausted

@@ -63,6 +63,8 @@ def make_run(
         server_label=delivery.server_label,
         send_timeout=delivery.timeout,
         certificates_unchecked=not demo and not settings.smtp.validate_certs,
+        limits=wording.limits(settings.policy),
+        clock=clock,
     )
     return Run(
         make_machine,

@@ -26,6 +26,7 @@ from otp_tui.flow.views import (
     Countdown,
     Elapsed,
     Finished,
+    NoticeKind,
     Presentation,
     Sending,
     SendProblem,
@@ -141,10 +142,12 @@ class Run:
 
     async def submit_address(self, raw: str) -> View | None:
         from otp_tui.core.machine import Phase
-        from otp_tui.core.outcomes import Locked, NotAllowed, SendCode, TooManySends
+        from otp_tui.core.outcomes import CodeStillValid, Locked, NotAllowed, SendCode, TooManySends
 
         if self._fixed_address is not None:
             raw = self._fixed_address  # the run's own: nothing typed can change it
+        elif not raw.strip():
+            return AskAddress(wording.TYPE_YOUR_ADDRESS)
         async with self._lock:
             machine = self._ready()
             if self._ending is not None or machine.phase is not Phase.ENTERING_ADDRESS:
@@ -153,6 +156,9 @@ class Run:
                 answer = await self._in_thread(lambda: machine.submit_address(raw))
                 if isinstance(answer, SendCode):
                     return self._begin_send(answer, retry=False)
+                if isinstance(answer, CodeStillValid):
+                    notice = wording.still_valid(answer.expires_in)
+                    return self._ask_code(notice, kind="still_valid", is_error=False)
                 if self._fixed_address is not None and isinstance(
                     answer, Locked | NotAllowed | TooManySends
                 ):
@@ -182,6 +188,9 @@ class Run:
                 if failure is None:
                     sent = machine.send_succeeded()
                     self._record("sent", sent.address)
+                    if machine.status().sends > 1:
+                        notice = wording.new_code_sent(self._wall())
+                        return self._ask_code(notice, kind="new_code", is_error=False)
                     return self._ask_code("")
                 answer = machine.send_failed(failure.kind, failure.retryable)
                 self._retryable = answer.retryable
@@ -214,11 +223,14 @@ class Run:
                 answer = await self._in_thread(lambda: machine.submit_code(text))
                 if isinstance(answer, WrongCode):
                     self._record("wrong_code", self._address(), attempts_left=answer.attempts_left)
-                    return self._ask_code(wording.wrong_code(answer.attempts_left), clear=True)
+                    notice = wording.wrong_code(answer.attempts_left)
+                    return self._ask_code(notice, clear=True, kind="wrong")
                 if isinstance(answer, Malformed):
-                    return self._ask_code(wording.malformed(answer.expected_length))
+                    return self._ask_code(
+                        wording.malformed(answer.expected_length), kind="malformed"
+                    )
                 if isinstance(answer, Expired):
-                    return self._ask_code(wording.EXPIRED_ASK_AGAIN, clear=True)
+                    return self._ask_code(wording.EXPIRED_ASK_AGAIN, clear=True, kind="expired")
                 if isinstance(answer, Verified):
                     self._record("verified", answer.address)
                     return self._finish(
@@ -245,7 +257,7 @@ class Run:
                 answer = await self._in_thread(machine.request_resend)
                 if isinstance(answer, SendCode):
                     return self._begin_send(answer, retry=False)
-                return self._ask_code(wording.refusal(answer, self._wall()))
+                return self._ask_code(wording.refusal(answer, self._wall()), kind="refused")
             except _Stopped as stopped:
                 return stopped.ending
 
@@ -364,11 +376,23 @@ class Run:
         status = self._machine.status()
         return status.wrong_attempts == 0 and status.attempts_left >= self._max_attempts
 
-    def _ask_code(self, notice: str, *, clear: bool = False) -> AskCode:
+    def _ask_code(
+        self,
+        notice: str,
+        *,
+        clear: bool = False,
+        kind: NoticeKind = "",
+        is_error: bool = True,
+    ) -> AskCode:
         assert self._machine is not None
         status = self._machine.status()
         return AskCode(
-            self._shown(status.address or ""), _countdown(status), notice, clear_entry=clear
+            self._shown(status.address or ""),
+            _countdown(status),
+            notice,
+            is_error=is_error,
+            clear_entry=clear,
+            kind=kind,
         )
 
     def _finish_locked(self, seconds: float) -> Finished:

@@ -6,7 +6,9 @@ sentences are already worded, the seconds already counted.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Literal
 
 from otp_tui.result import RunResult
 
@@ -21,6 +23,8 @@ class Presentation:
     server_label: str  # "the demo outbox", or the SMTP host
     send_timeout: float
     certificates_unchecked: bool  # smtp.validate_certs = false: said on the sending screen
+    limits: tuple[str, ...]  # the policy in plain words, for the help
+    clock: Callable[[], float]  # the run's monotonic clock (tests move it by hand)
 
 
 @dataclass(frozen=True)
@@ -68,6 +72,17 @@ class Elapsed:
     timeout: float
 
 
+NoticeKind = Literal[
+    "",  # nothing to say
+    "wrong",  # a wrong code: attempts left
+    "malformed",  # not the right number of digits
+    "expired",  # the code expired (the countdown says so too)
+    "refused",  # a resend refused: cooldown, none left, the hourly budget
+    "new_code",  # a new code went out; earlier ones no longer work
+    "still_valid",  # back on the address the live code went to
+]
+
+
 @dataclass(frozen=True)
 class AskCode:
     """Ask for the code sent to `address`; `notice` answers what was typed last."""
@@ -77,6 +92,7 @@ class AskCode:
     notice: str = ""
     is_error: bool = True
     clear_entry: bool = False  # what was typed is spent (a wrong or expired code)
+    kind: NoticeKind = ""
 
 
 @dataclass(frozen=True)

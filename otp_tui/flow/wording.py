@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from otp_tui.config.schema import PolicySettings
     from otp_tui.core.outcomes import (
         CooldownActive,
         InvalidAddress,
@@ -72,11 +73,31 @@ def mask_address(address: str) -> str:
     return f"{local[:1]}***@{domain}"
 
 
+# The help
+def limits(policy: PolicySettings) -> tuple[str, ...]:
+    """The policy as a person plans around it."""
+    resends = policy.max_resends
+    return (
+        f"A code works for {rough_duration(policy.code_ttl)} after it is sent, once.",
+        f"You can ask for {resends} new code{'s' if resends != 1 else ''}, "
+        f"{rough_duration(policy.resend_cooldown)} apart; a new code replaces the last.",
+        f"{policy.max_attempts} wrong codes lock the address for {rough_duration(policy.lockout)}.",
+        f"At most {policy.max_sends_per_hour} codes go to one address in an hour.",
+    )
+
+
+DEMO_HELP = (
+    "Demo mode: no mail leaves this machine. The code goes to an outbox on this computer; "
+    "ctrl+o shows the newest message there."
+)
+
+
 # The address screen
 def address_hint(code_length: int) -> str:
     return f"We will email you a {code_length}-digit code."
 
 
+TYPE_YOUR_ADDRESS = "Type your email address."
 FIXED_ADDRESS_AGAIN = "Press Enter to send a new code, or Escape to quit."
 SENDING_NOW = "Sending…"
 
@@ -141,6 +162,18 @@ def malformed(length: int) -> str:
 EXPIRED_ASK_AGAIN = "That code has expired. Press ctrl+r for a new one."
 COUNTDOWN_EXPIRED = "The code has expired. Press ctrl+r for a new one."
 SENDING_NEW_CODE = "Sending a new code…"
+
+
+def still_valid(expires_in: float) -> str:
+    return f"You already have a code; it expires in {clock_duration(expires_in)}."
+
+
+def new_code_sent(wall_now: float) -> str:
+    return f"New code sent at {time_of_day(wall_now, wall_now)}; earlier codes no longer work."
+
+
+def paste_refused(length: int) -> str:
+    return f"That paste held no single {length}-digit code; type the code instead."
 
 
 def expires_in(seconds: float) -> str:

@@ -8,6 +8,7 @@ run (`otp_tui.flow.run.Run`) and turns the view it gets back into a screen, in o
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Awaitable
 from typing import TYPE_CHECKING, ClassVar
 
@@ -35,6 +36,9 @@ log = logging.getLogger(__name__)
 SENDING_SCREEN_DELAY = 0.3
 # Seconds between looks at the clocks (countdowns, elapsed time, expiry).
 TICK = 0.5
+# TERM values whose terminals (or fonts) cannot be trusted with block elements: the Linux
+# console and the DEC VT family.
+BASIC_GLYPH_TERMS = frozenset({"linux", "vt100", "vt102", "vt220", "vt320", "ansi"})
 
 
 class OtpApp(App[RunResult]):
@@ -45,6 +49,8 @@ class OtpApp(App[RunResult]):
         Binding("ctrl+q", "quit_run", "Quit", tooltip="Stop without verifying", id="quit"),
         Binding("ctrl+c", "interrupt", "Quit", show=False, priority=True, tooltip="Interrupt"),
         Binding("ctrl+o", "show_outbox", "Read mail", tooltip="Open the demo outbox", id="outbox"),
+        # F1, not "?": a question mark is a valid character in an email address.
+        Binding("f1", "help", "Help", tooltip="The keys of this screen and the limits"),
     ]
 
     def __init__(self, run: Run, *, driver_class: type[Driver] | None = None) -> None:
@@ -57,6 +63,9 @@ class OtpApp(App[RunResult]):
         self._pending: Sending | None = None  # the send in flight, until its screen shows
         if run.presentation.demo:
             self.sub_title = "demo mode"
+        if os.environ.get("TERM", "") in BASIC_GLYPH_TERMS:
+            # Console fonts lack the block elements Textual's borders are drawn with.
+            self.add_class("-basic-glyphs")
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -153,6 +162,20 @@ class OtpApp(App[RunResult]):
         if action == "show_outbox":
             return self.run_.presentation.demo
         return True
+
+    def action_help(self) -> None:
+        from otp_tui.tui.screens.help import HelpScreen
+        from otp_tui.tui.widgets.key_bar import KeyBar, key_name
+
+        if isinstance(self.screen, ModalScreen):
+            return
+        basic = self.has_class("-basic-glyphs")
+        keys = [
+            (key_name(binding.key, basic_glyphs=basic), binding.tooltip or binding.description)
+            for binding, _enabled in self.screen.query_one(KeyBar).entries()
+            if binding.action != "help"
+        ]
+        self.push_screen(HelpScreen(self.run_.presentation, keys))
 
     def action_show_outbox(self) -> None:
         from otp_tui.tui.screens.outbox import OutboxScreen

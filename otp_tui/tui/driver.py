@@ -14,11 +14,17 @@ import sys
 
 from textual.drivers.linux_driver import LinuxDriver
 
+# The largest size laid out: a terminal that reports an absurd one (a resize storm up to
+# 65535x65535) must not make memory and CPU grow with it. Anything larger is drawn at this size.
+MAX_COLUMNS = 500
+MAX_LINES = 250
+
 
 class StderrSizedDriver(LinuxDriver):
     def _get_terminal_size(self) -> tuple[int, int]:
         try:
             size = os.get_terminal_size(sys.__stderr__.fileno())  # type: ignore[union-attr]
+            columns, lines = size.columns or 80, size.lines or 24
         except (AttributeError, ValueError, OSError):
-            return super()._get_terminal_size()
-        return size.columns or 80, size.lines or 24
+            columns, lines = super()._get_terminal_size()
+        return min(columns, MAX_COLUMNS), min(lines, MAX_LINES)

@@ -30,7 +30,9 @@ def run_interactive(
 
     def drive(run: Run, failed: RunResult) -> LaunchOutcome:
         app = build_app(run)
-        app.run()
+        # No mouse reporting: the app is keyboard-only, and with it on, the terminal's own text
+        # selection (copying the code from a mail into the entry, over SSH) stops working.
+        app.run(mouse=False)
         return outcome_of(app, run, failed)
 
     return launch(

@@ -10,6 +10,7 @@ from otp_tui.core.machine import InvalidEvent, Phase, Verification
 from otp_tui.core.outcomes import (
     BackToAddress,
     CodeSent,
+    CodeStillValid,
     CooldownActive,
     Expired,
     Failed,
@@ -217,9 +218,60 @@ def test_going_back_does_not_reset_wrong_attempts(machine, clock):
         machine.submit_code("999999")
     assert machine.go_back() == BackToAddress()
     clock.advance(60)
-    assert isinstance(machine.submit_address(ADDRESS), SendCode)
-    machine.send_succeeded()
+    assert machine.submit_address(ADDRESS) == CodeStillValid(ADDRESS, 540.0)
     assert isinstance(machine.submit_code("999999"), Locked)
+
+
+def test_going_back_from_the_code_and_returning_keeps_the_code(machine, clock, codes):
+    sent(machine)
+    machine.go_back()
+    clock.advance(100)
+    # The same mailbox in another spelling is the same address.
+    assert machine.submit_address("USER@example.com") == CodeStillValid(ADDRESS, 500.0)
+    assert machine.status().sends == 1  # nothing was sent
+    assert machine.submit_code(codes.issued[0]) == Verified(ADDRESS)
+
+
+def test_a_refused_other_address_leaves_the_code_for_the_first(machine, clock, codes):
+    sent(machine)
+    machine.go_back()
+    assert isinstance(machine.submit_address("other@example.com"), CooldownActive)
+    assert machine.submit_address(ADDRESS) == CodeStillValid(ADDRESS, 600.0)
+    assert machine.submit_code(codes.issued[0]) == Verified(ADDRESS)
+
+
+def test_a_new_code_for_another_address_kills_the_kept_one(machine, clock, codes):
+    sent(machine)
+    machine.go_back()
+    clock.advance(60)
+    assert isinstance(machine.submit_address("other@example.com"), SendCode)
+    machine.go_back()  # cancelled on its way
+    clock.advance(60)
+    answer = machine.submit_address(ADDRESS)
+    assert isinstance(answer, SendCode)  # no code is live any more: a new one is sent
+    machine.send_succeeded()
+    assert machine.submit_code(codes.issued[0]) == WrongCode(attempts_left=4)
+
+
+def test_an_expired_kept_code_is_not_returned_to(machine, clock):
+    sent(machine)
+    machine.go_back()
+    clock.advance(600)
+    assert isinstance(machine.submit_address(ADDRESS), SendCode)
+
+
+def test_the_clock_going_back_kills_a_kept_code(machine, clock):
+    sent(machine)
+    machine.go_back()
+    clock.advance(-5)
+    assert isinstance(machine.submit_address(ADDRESS), CooldownActive)
+
+
+def test_a_lock_from_elsewhere_stops_the_return_to_a_kept_code(machine, ledger, clock):
+    sent(machine)
+    machine.go_back()
+    ledger.lock(ADDRESS, 900)
+    assert isinstance(machine.submit_address(ADDRESS), Locked)
 
 
 def test_a_new_process_inherits_wrong_codes_from_the_ledger(clock, ledger, codes):

@@ -12,6 +12,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 from otp_tui.core.limits import MemoryLedger
 from otp_tui.core.machine import InvalidEvent, Phase, Verification
 from otp_tui.core.outcomes import (
+    CodeStillValid,
     CooldownActive,
     Expired,
     Failed,
@@ -83,8 +84,9 @@ class MachineAgainstModel(RuleBasedStateMachine):
     def clock_jumps_back(self, seconds):
         self.clock.advance(-seconds)
         self.machine.status()
-        # A live code is dead, and the cooldown starts again from now.
-        if self.phase is Phase.AWAITING_CODE:
+        # A live code is dead (awaited, or kept while the address shows), and the cooldown
+        # starts again from now. A code still being sent is spared.
+        if self.phase is not Phase.SENDING:
             self.live = None
         if self.sent_at is not None:
             self.sent_at = self.clock.now
@@ -112,7 +114,13 @@ class MachineAgainstModel(RuleBasedStateMachine):
     @precondition(lambda self: self.phase is Phase.ENTERING_ADDRESS)
     @rule()
     def submit_address(self):
-        self._start_send(self.machine.submit_address(ADDRESS), resend=self.sends > 0)
+        answer = self.machine.submit_address(ADDRESS)
+        if self.live is not None and self.expires_at is not None and not self._expired():
+            # Back on the address the live code went to: back to entering it, nothing sent.
+            assert answer == CodeStillValid(ADDRESS, self.expires_at - self.clock.now)
+            self.phase = Phase.AWAITING_CODE
+            return
+        self._start_send(answer, resend=self.sends > 0)
 
     @precondition(lambda self: self.phase is Phase.AWAITING_CODE)
     @rule()
@@ -148,7 +156,8 @@ class MachineAgainstModel(RuleBasedStateMachine):
     @rule()
     def go_back(self):
         self.machine.go_back()
-        self.live = None
+        if self.phase is not Phase.AWAITING_CODE:  # from the code entry the code stays live
+            self.live = None
         self.phase = Phase.ENTERING_ADDRESS
 
     @precondition(lambda self: not self.phase.finished)

@@ -21,8 +21,16 @@ class AddressScreen(OtpScreen):
     # Focused as the screen is composed, before the keys held while the app started arrive.
     AUTO_FOCUS = "#address"
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "leave", "Quit", show=False),
-        Binding("enter", "send", "Send code", tooltip="Email a one-time code to this address"),
+        # A priority binding: the entry's own Enter binding (hidden) would hide this one from
+        # the key bar, and a person must see what Enter does.
+        Binding(
+            "enter",
+            "send",
+            "Send code",
+            tooltip="Email a one-time code to this address",
+            priority=True,
+        ),
+        Binding("escape", "leave", "Quit", tooltip="Leave without verifying"),
         # Enter typed ahead, before the terminal leaves line mode, arrives as a newline (ctrl+j).
         Binding("ctrl+j", "send", "Send code", show=False),
     ]
@@ -64,6 +72,11 @@ class AddressScreen(OtpScreen):
 
     def show_busy(self) -> None:
         self.show(AskAddress(wording.SENDING_NOW, is_error=False))
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        # What was wrong with the address goes as soon as the person starts to fix it.
+        if self.view.notice and self.view.is_error:
+            self.show(AskAddress())
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()

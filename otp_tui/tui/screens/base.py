@@ -6,6 +6,7 @@ from textual import events
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.screen import Screen
+from textual.widgets import Static
 
 from otp_tui.flow.views import Presentation
 from otp_tui.tui.widgets.banner import DemoBanner
@@ -14,6 +15,9 @@ from otp_tui.tui.widgets.title_bar import TitleBar
 
 SHORT_BELOW = 20  # rows
 TITLE = "otp-tui"
+# The smallest terminal the screens are laid out for; below it one centred line says so.
+MIN_COLUMNS = 40
+MIN_LINES = 12
 
 
 class OtpScreen(Screen[None]):
@@ -22,7 +26,10 @@ class OtpScreen(Screen[None]):
         self.presentation = presentation
 
     def compose(self) -> ComposeResult:
-        self._fit(self.app.size.height)
+        self._fit(self.app.size.width, self.app.size.height)
+        yield Static(
+            self._too_small_text(self.app.size.width, self.app.size.height), id="too-small"
+        )
         yield TitleBar(f"{TITLE} — demo mode" if self.presentation.demo else TITLE)
         if self.presentation.demo:
             yield DemoBanner()
@@ -34,13 +41,21 @@ class OtpScreen(Screen[None]):
         yield from ()
 
     def on_resize(self, event: events.Resize) -> None:
-        self._fit(event.size.height)
+        self._fit(event.size.width, event.size.height)
+        if self.has_class("-too-small"):
+            line = self.query_one("#too-small", Static)
+            line.update(self._too_small_text(event.size.width, event.size.height))
 
-    def _fit(self, height: int) -> None:
+    def _fit(self, width: int, height: int) -> None:
         # Under 20 rows (e.g. 60x15) the stylesheet drops the blank lines between the parts.
         # Set in compose, before the first layout, so a small terminal never gets a first frame
         # laid out for a tall one.
         self.set_class(height < SHORT_BELOW, "-short")
+        self.set_class(width < MIN_COLUMNS or height < MIN_LINES, "-too-small")
+
+    @staticmethod
+    def _too_small_text(width: int, height: int) -> str:
+        return f"Make the terminal at least {MIN_COLUMNS}x{MIN_LINES} (it is {width}x{height})."
 
     def show_busy(self) -> None:
         """A send has started from this screen; say so until the next screen arrives."""

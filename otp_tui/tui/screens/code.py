@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from time import monotonic
 from typing import ClassVar
 
 from textual.app import ComposeResult
@@ -25,28 +26,38 @@ class CodeScreen(OtpScreen):
     def __init__(self, presentation: Presentation, view: AskCode) -> None:
         super().__init__(presentation)
         self.view = view
+        self._resend_possible: bool | None = None
+        self._notice_shown_at = 0.0  # when the notice went up, on Textual's event clock
 
     def compose_body(self) -> ComposeResult:
         length = self.presentation.code_length
         yield Static("Enter the code", classes="title")
         yield Static(wording.code_hint(length, self.view.address), classes="hint")
         yield CodeEntry(length, id="code")
-        yield Static(self.view.notice, id="feedback", classes="error")
+        yield Static("", id="feedback", classes="error")
         yield Static("", id="countdown")
         yield Button("Resend code", id="resend-button")
 
     def on_mount(self) -> None:
-        self.show_countdown(self.view.countdown)
+        self.show(self.view)
 
     def show(self, view: AskCode) -> None:
         """The answer to what was typed (or a refused resend), and the clocks as they are."""
         self.view = view
-        self.query_one("#feedback", Static).update(view.notice)
         entry = self.query_one(CodeEntry)
         entry.disabled = False
         if view.clear_entry:
             entry.clear_entry()
+        self._show_notice()
         self.show_countdown(view.countdown)
+
+    def _show_notice(self) -> None:
+        view = self.view
+        feedback = self.query_one("#feedback", Static)
+        # An expired code is said once, by the countdown line, not twice.
+        feedback.update("" if view.kind == "expired" else view.notice)
+        self._notice_shown_at = monotonic()
+        feedback.set_class(not view.is_error, "hint")
 
     def show_countdown(self, countdown: Countdown) -> None:
         line = self.query_one("#countdown", Static)
@@ -60,7 +71,19 @@ class CodeScreen(OtpScreen):
         label = wording.resend_label(countdown.resend_in, countdown.resends_left)
         if str(button.label) != label:
             button.label = label
-        button.disabled = countdown.resends_left == 0 or countdown.resend_in > 0
+        possible = countdown.resends_left > 0 and countdown.resend_in <= 0
+        button.disabled = not possible
+        if possible != self._resend_possible:
+            self._resend_possible = possible
+            self.refresh_bindings()  # the key bar dims ctrl+r while no resend is possible
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "resend":
+            return True if self._resend_possible else None  # None: shown, dimmed
+        if action == "back":
+            # A fixed address (--email, the gate) has no other address to change to.
+            return self.presentation.fixed_address is None
+        return True
 
     def show_busy(self) -> None:
         self.query_one("#feedback", Static).update(wording.SENDING_NEW_CODE)
@@ -70,8 +93,27 @@ class CodeScreen(OtpScreen):
         event.stop()
         self.post_message(CodeEntered(event.digits))
 
+    def on_code_entry_paste_refused(self, event: CodeEntry.PasteRefused) -> None:
+        event.stop()
+        feedback = self.query_one("#feedback", Static)
+        feedback.update(wording.paste_refused(self.presentation.code_length))
+        feedback.set_class(False, "hint")
+
+    def on_code_entry_edited(self, event: CodeEntry.Edited) -> None:
+        # A wrong-code message stays until the person types again, and then goes; a key typed
+        # before the message appeared (a seventh digit) does not count.
+        typed_after = event.pressed_at > self._notice_shown_at
+        if typed_after and self.view.notice and self.view.kind in ("wrong", "malformed"):
+            self.view = AskCode(self.view.address, self.view.countdown)
+            self._show_notice()
+
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
+        entry = self.query_one(CodeEntry)
+        # Enter after the last digit (the code went the moment it was complete), or on an empty
+        # entry after a wrong code, asks for nothing: the answer on screen stays.
+        if not event.value or entry.already_announced:
+            return
         self.post_message(CodeEntered(event.value))
 
     def on_button_pressed(self, event: Button.Pressed) -> None:

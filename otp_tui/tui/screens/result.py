@@ -13,18 +13,25 @@ from otp_tui.flow.views import Finished, Presentation
 from otp_tui.tui.messages import LeaveAsked
 from otp_tui.tui.screens.base import OtpScreen
 
+# Seconds after the result appears in which Enter and q do nothing: the code went the moment
+# its last digit was typed, and the Enter most people press next must not close "Verified"
+# before it was seen.
+GRACE = 1.0
+
 
 class ResultScreen(OtpScreen):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("enter", "leave", "Quit", tooltip="Leave otp-tui"),
         Binding("q", "leave", "Quit", show=False),
-        # The run is over: ctrl+q leaves with this result, and the key bar names one Quit key.
-        Binding("ctrl+q", "leave", "Quit", show=False),
+        # The run is over: ctrl+q leaves with this result at once, and the key bar names one
+        # Quit key.
+        Binding("ctrl+q", "leave_now", "Quit", show=False),
     ]
 
     def __init__(self, presentation: Presentation, ending: Finished) -> None:
         super().__init__(presentation)
         self.ending = ending
+        self._shown_at = presentation.clock()
 
     def compose_body(self) -> ComposeResult:
         style = "success" if self.ending.verified else "failure"
@@ -33,4 +40,8 @@ class ResultScreen(OtpScreen):
         yield Static(wording.PRESS_ENTER_TO_QUIT, classes="hint")
 
     def action_leave(self) -> None:
+        if self.presentation.clock() - self._shown_at >= GRACE:
+            self.post_message(LeaveAsked())
+
+    def action_leave_now(self) -> None:
         self.post_message(LeaveAsked())

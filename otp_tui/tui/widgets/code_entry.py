@@ -1,17 +1,29 @@
-"""An input built for a code of N digits: type, Backspace, or paste `123456`, `123 456`, `123-456`.
+"""An input built for a code of N digits: type, Backspace, or paste `123456`, `123 456`, `123-456`,
+or a whole sentence that holds the code ("Your code is 123456").
 
-Separators are accepted as typed or pasted and dropped at once, so what stays on screen is the
-digits alone; the entry announces itself complete when it holds N of them.
+Separators are accepted as typed and dropped at once, so what stays on screen is the digits
+alone; the entry announces itself complete when it holds N of them. Digits typed past the N
+(a fast typist, while the code is being checked) are kept for the next try, never lost.
 """
 
 from __future__ import annotations
 
 import re
 
+from textual import events
 from textual.message import Message
 from textual.widgets import Input
 
 _NOT_DIGITS = re.compile(r"[^0-9]")
+# A run of digits, with at most one space or dash between two digits ("123 456", "123-456").
+_DIGIT_RUN = re.compile(r"(?<![0-9])[0-9](?:[ \-]?[0-9])*(?![0-9])")
+
+
+def code_in_paste(text: str, length: int) -> str | None:
+    """The code a pasted text holds: its one run of exactly `length` digits, else None."""
+    runs = [_NOT_DIGITS.sub("", run) for run in _DIGIT_RUN.findall(text)]
+    fitting = [run for run in runs if len(run) == length]
+    return fitting[0] if len(fitting) == 1 else None
 
 
 class CodeEntry(Input):
@@ -21,29 +33,75 @@ class CodeEntry(Input):
             self.entry = entry
             self.digits = digits
 
+    class PasteRefused(Message):
+        """A paste held no code, or more than one number that could be it."""
+
+    class Edited(Message):
+        """The person typed or deleted something (the entry changing by itself does not count).
+
+        `pressed_at` is when the key was read (Textual's monotonic clock), so a key typed before
+        an answer appeared is not taken as a reaction to it."""
+
+        def __init__(self, pressed_at: float) -> None:
+            super().__init__()
+            self.pressed_at = pressed_at
+
     def __init__(self, length: int, *, id: str | None = None) -> None:
         super().__init__(
             placeholder=f"{length} digits",
-            # Letters are refused as they are typed; spaces and dashes pass so a paste of
-            # "123 456" is not refused whole, and are then dropped.
+            # Letters are refused as they are typed; spaces and dashes pass so that a typed
+            # "123 456" is not refused, and are then dropped.
             restrict=r"[0-9 \-]*",
             id=id,
         )
+        self.cursor_blink = False  # a steady cursor: nothing repaints while the screen idles
         self.length = length
+        self._overflow = ""  # digits typed past a complete code, for the next try
+        self._announced: str | None = None  # the complete code last announced, once only
+
+    def on_key(self, event: events.Key) -> None:
+        if (event.character or "").isdigit() or event.key in ("backspace", "delete"):
+            self.post_message(self.Edited(event.time))
+
+    def _on_paste(self, event: events.Paste) -> None:
+        # Textual would insert the paste only if every character passes `restrict`, so a
+        # sentence around the code would be refused whole, and silently.
+        event.stop()
+        event.prevent_default()
+        code = code_in_paste(event.text, self.length)
+        if code is None:
+            self.post_message(self.PasteRefused())
+            return
+        self.value = code
+        self.cursor_position = len(code)
 
     def on_input_changed(self, event: Input.Changed) -> None:
         if event.input is not self:
             return
         # Read the value this message carries, not the live one: several keystrokes may land
         # before their messages are handled, and each must be judged once, as it was.
-        digits = _NOT_DIGITS.sub("", event.value)[: self.length]
+        all_digits = _NOT_DIGITS.sub("", event.value)
+        digits = all_digits[: self.length]
         if digits != event.value:
             if event.value == self.value:
+                self._overflow = (self._overflow + all_digits[self.length :])[: self.length]
                 self.value = digits
                 self.cursor_position = len(digits)
             return  # the assignment posts another Changed, which carries on from here
-        if len(digits) == self.length and digits == self.value:
+        if len(digits) < self.length:
+            self._announced = None
+        elif digits == self.value and digits != self._announced:
+            self._announced = digits
             self.post_message(self.Completed(self, digits))
 
+    @property
+    def already_announced(self) -> bool:
+        """True while the entry holds the complete code it has already handed over."""
+        return self._announced is not None and self._announced == self.value
+
     def clear_entry(self) -> None:
-        self.value = ""
+        """Empty the entry for the next try, keeping what was typed past the last code."""
+        kept, self._overflow = self._overflow, ""
+        self._announced = None
+        self.value = kept
+        self.cursor_position = len(kept)

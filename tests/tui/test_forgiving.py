@@ -1,0 +1,262 @@
+"""The screens forgive what people do at a login prompt, and tell the truth about their keys.
+
+Each test is one thing a new user tripped over; all run against a real SMTP server on loopback
+with the clocks in the test's hands.
+"""
+
+from __future__ import annotations
+
+import pytest
+from textual import events
+from tui_harness import build_app, code_in, wait_for
+
+from otp_tui.tui.screens.address import AddressScreen
+from otp_tui.tui.screens.code import CodeScreen
+from otp_tui.tui.screens.help import HelpScreen
+from otp_tui.tui.screens.result import GRACE, ResultScreen
+from otp_tui.tui.widgets.code_entry import CodeEntry, code_in_paste
+from otp_tui.tui.widgets.key_bar import KeyBar
+
+ADDRESS = "user@example.com"
+SIZE = (80, 24)
+
+
+def text_of(app, selector):
+    return str(app.screen.query_one(selector).render())
+
+
+def key_bar(app):
+    return str(app.screen.query_one(KeyBar).render())
+
+
+async def to_code(pilot, server, address=ADDRESS, count=1):
+    await pilot.press(*address)
+    await pilot.press("enter")
+    await wait_for(pilot, lambda: len(server.received) >= count)
+    await wait_for(pilot, lambda: isinstance(pilot.app.screen, CodeScreen))
+    return code_in(server.received[-1].message)
+
+
+def wrong(code):
+    return "".join("1" if c == "0" else "0" for c in code)
+
+
+async def test_the_enter_after_the_last_digit_leaves_verified_on_screen(smtp_server):
+    server = await smtp_server()
+    harness = build_app(smtp=server.settings())
+    app = harness.app
+    async with app.run_test(size=SIZE) as pilot:
+        code = await to_code(pilot, server)
+        await pilot.press(*code, "enter")  # the reflex Enter, right after the code
+        await wait_for(pilot, lambda: isinstance(app.screen, ResultScreen))
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, ResultScreen)
+        assert app.return_code is None  # still showing "Verified"
+        harness.clock.advance(GRACE)
+        await pilot.press("enter")  # a deliberate key, once it has been seen
+        await pilot.pause()
+    assert app.return_code == 0
+
+
+async def test_an_enter_after_a_wrong_code_keeps_the_answer_and_costs_nothing(smtp_server):
+    server = await smtp_server()
+    app = build_app(smtp=server.settings()).app
+    async with app.run_test(size=SIZE) as pilot:
+        code = await to_code(pilot, server)
+        await pilot.press(*wrong(code), "enter")
+        await wait_for(pilot, lambda: "Wrong code" in text_of(app, "#feedback"))
+        await pilot.press("enter")
+        await pilot.pause()
+        assert text_of(app, "#feedback") == "Wrong code: 4 attempts left."
+        assert app.run_.tick() is not None
+        status = app.run_._machine.status()
+        assert status.wrong_attempts == 1  # the Enter was no second guess
+        await pilot.press("1")  # typing again clears the answer
+        await pilot.pause()
+        assert text_of(app, "#feedback") == ""
+
+
+async def test_a_seventh_digit_typed_at_once_is_kept_for_the_next_try(smtp_server):
+    server = await smtp_server()
+    app = build_app(smtp=server.settings()).app
+    async with app.run_test(size=SIZE) as pilot:
+        code = await to_code(pilot, server)
+        # Seven keys in one burst, as a terminal delivers a fast typist's keys: all of them
+        # are read before the first six are answered.
+        for key in (*wrong(code), "7"):
+            app.post_message(events.Key(key, key))
+        await wait_for(pilot, lambda: "Wrong code" in text_of(app, "#feedback"))
+        assert app.screen.query_one(CodeEntry).value == "7"
+        assert text_of(app, "#feedback") == "Wrong code: 4 attempts left."
+
+
+async def test_escape_then_the_same_address_returns_to_the_code_already_held(smtp_server):
+    server = await smtp_server()
+    harness = build_app(smtp=server.settings())
+    app = harness.app
+    async with app.run_test(size=SIZE) as pilot:
+        code = await to_code(pilot, server)
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: isinstance(app.screen, AddressScreen))
+        harness.clock.advance(108)
+        await pilot.press("enter")  # the address is still in the entry
+        await wait_for(pilot, lambda: isinstance(app.screen, CodeScreen))
+        assert text_of(app, "#feedback") == "You already have a code; it expires in 8:12."
+        assert len(server.received) == 1  # nothing was sent
+        await pilot.press(*code)
+        await wait_for(pilot, lambda: isinstance(app.screen, ResultScreen))
+        assert "Verified" in text_of(app, "#headline")
+
+
+async def test_a_fixed_address_offers_no_change_of_address(smtp_server):
+    server = await smtp_server()
+    app = build_app(smtp=server.settings(), email=ADDRESS).app
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, CodeScreen))
+        assert "Change address" not in key_bar(app)
+        await pilot.press("escape")
+        await pilot.pause()
+        assert isinstance(app.screen, CodeScreen)
+
+
+async def test_the_address_key_bar_names_enter_and_what_escape_does(smtp_server):
+    server = await smtp_server()
+    app = build_app(smtp=server.settings()).app
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        bar = key_bar(app)
+        assert "⏎ Send code" in bar
+        assert "esc Quit" in bar
+        assert bar.count("Quit") == 1
+        assert "^" not in bar  # one notation: "ctrl+o", as the sentences write it
+
+
+async def test_a_resend_says_that_earlier_codes_no_longer_work(smtp_server):
+    server = await smtp_server()
+    harness = build_app(smtp=server.settings())
+    app = harness.app
+    async with app.run_test(size=SIZE) as pilot:
+        await to_code(pilot, server)
+        harness.clock.advance(60)
+        app.tick()
+        await pilot.pause()
+        assert app.screen.check_action("resend", ()) is True
+        await pilot.press("ctrl+r")
+        await wait_for(pilot, lambda: len(server.received) == 2)
+        await wait_for(pilot, lambda: "New code sent" in text_of(app, "#feedback"))
+        assert "earlier codes no longer work" in text_of(app, "#feedback")
+
+
+async def test_the_address_error_goes_when_the_person_starts_to_fix_it(smtp_server):
+    server = await smtp_server()
+    app = build_app(smtp=server.settings()).app
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: text_of(app, "#address-error") != "")
+        assert text_of(app, "#address-error") == "Type your email address."
+        await pilot.press(*"bob", "enter")
+        await wait_for(pilot, lambda: "@-sign" in text_of(app, "#address-error"))
+        await pilot.press("@")
+        await pilot.pause()
+        assert text_of(app, "#address-error") == ""
+
+
+async def test_an_expired_code_is_said_once(smtp_server):
+    server = await smtp_server()
+    harness = build_app(smtp=server.settings())
+    app = harness.app
+    async with app.run_test(size=SIZE) as pilot:
+        code = await to_code(pilot, server)
+        harness.clock.advance(601)
+        await pilot.press(*code)
+        await wait_for(pilot, lambda: "expired" in text_of(app, "#countdown"))
+        await pilot.pause()
+        assert text_of(app, "#feedback") == ""
+
+
+@pytest.mark.parametrize(
+    ("pasted", "found"),
+    [
+        ("Your code is 123456", "123456"),
+        ("Your verification code is:\n\n123 456\n\nIt is valid for 10 minutes.", "123456"),
+        ("code: 123-456 (valid 10 minutes)", "123456"),
+        ("no code here", None),
+        ("123456 or 654321", None),
+        ("12345", None),
+        ("1234567", None),
+    ],
+)
+def test_a_paste_gives_up_its_one_code(pasted, found):
+    assert code_in_paste(pasted, 6) == found
+
+
+async def test_a_pasted_sentence_enters_its_code_and_junk_is_refused_aloud(smtp_server):
+    server = await smtp_server()
+    app = build_app(smtp=server.settings()).app
+    async with app.run_test(size=SIZE) as pilot:
+        code = await to_code(pilot, server)
+        entry = app.screen.query_one(CodeEntry)
+        entry.post_message(events.Paste("Your mail says nothing useful"))
+        await wait_for(pilot, lambda: "paste" in text_of(app, "#feedback"))
+        entry.post_message(events.Paste(f"Your verification code is {code}."))
+        await wait_for(pilot, lambda: isinstance(app.screen, ResultScreen))
+        assert "Verified" in text_of(app, "#headline")
+
+
+async def test_f1_shows_the_keys_and_the_limits_and_escape_closes_it(tmp_path):
+    app = build_app(demo=True, outbox_dir=tmp_path / "outbox").app
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("f1")
+        await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen))
+        keys = text_of(app, "#help-keys")
+        assert "Email a one-time code to this address" in keys
+        assert "ctrl+o" in keys
+        limits = text_of(app, "#help-limits")
+        assert "5 wrong codes lock the address for 15 minutes" in limits
+        assert "Demo mode" in text_of(app, "#help-demo")
+        await pilot.press("escape")
+        await pilot.pause()
+        assert isinstance(app.screen, AddressScreen)
+
+
+async def test_a_question_mark_is_typed_not_a_help_key(smtp_server):
+    server = await smtp_server()
+    app = build_app(smtp=server.settings()).app
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press(*"a?b")
+        await pilot.pause()
+        assert app.screen.query_one("#address").value == "a?b"
+
+
+async def test_a_terminal_too_small_gets_one_line_saying_how_large(smtp_server):
+    server = await smtp_server()
+    app = build_app(smtp=server.settings()).app
+    async with app.run_test(size=(30, 8)) as pilot:
+        await pilot.pause()
+        assert app.screen.has_class("-too-small")
+        assert text_of(app, "#too-small") == "Make the terminal at least 40x12 (it is 30x8)."
+        await pilot.resize_terminal(80, 24)
+        await pilot.pause()
+        assert not app.screen.has_class("-too-small")
+
+
+async def test_at_40x12_the_key_bar_keeps_every_key(tmp_path):
+    app = build_app(demo=True, outbox_dir=tmp_path / "outbox").app
+    async with app.run_test(size=(40, 12)) as pilot:
+        await pilot.pause()
+        bar = key_bar(app)
+        assert "Read mail" in bar
+        assert "Help" in bar
+
+
+async def test_the_linux_console_gets_borders_its_fonts_can_draw(smtp_server, monkeypatch):
+    monkeypatch.setenv("TERM", "linux")
+    server = await smtp_server()
+    app = build_app(smtp=server.settings()).app
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        screen = app.export_screenshot()
+        for glyph in "▊▎▔▁⏎":
+            assert glyph not in screen
+        assert "enter Send code" in key_bar(app)
