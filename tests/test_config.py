@@ -261,3 +261,23 @@ def test_the_settings_defaults_are_the_cores_policy_defaults():
     from otp_tui.core.policy import Policy
 
     assert PolicySettings().to_policy() == Policy()
+
+
+@pytest.mark.parametrize(
+    "address", ["=?utf-8?q?=61lice?=@corp.example", "attacker%evil.example@corp.example"]
+)
+def test_email_flag_refuses_misleading_forms_with_the_neutral_sentence(
+    address, tmp_path, capsys, monkeypatch
+):
+    monkeypatch.setenv("OTP_TUI_CONFIG", str(write(tmp_path, "").path))
+    assert main(["--demo", "--email", address]) == 2
+    err = capsys.readouterr().err
+    assert err == "otp-tui: --email: This address can't be verified here.\n"
+
+
+def test_status_refuses_misleading_forms_in_one_line(tmp_path, capsys):
+    config = write(tmp_path, f'[state]\nledger = "{tmp_path / "ledger.sqlite3"}"\n')
+    assert main(["--config", str(config.path), "status", "evil!bob@corp.example"]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 1
+    assert err[0].endswith("This address can't be verified here.")
