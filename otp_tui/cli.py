@@ -12,6 +12,7 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, TextIO
 
+from otp_tui.hardening import protect_process_secrets
 from otp_tui.result import EXIT_INTERRUPTED, EXIT_USAGE
 
 if TYPE_CHECKING:
@@ -93,6 +94,11 @@ def _version() -> str:
         return version("otp-tui")
     except PackageNotFoundError:  # pragma: no cover - running from a bare checkout
         return "unknown"
+
+
+def _warn_unprotected(problems: list[str]) -> None:
+    for problem in problems:
+        print(f"{PROG}: warning: {problem}", file=sys.stderr)
 
 
 def _fail(message: str, err: TextIO) -> int:
@@ -187,6 +193,9 @@ def _run_app(args: argparse.Namespace, settings: Settings, err: TextIO) -> int:
 
 
 def console_main() -> None:  # pragma: no cover - the console-script shim
+    # First, before any secret is read; here and not in main(), which in-process callers (the
+    # tests) use: the process, not one call, gives up core files and tracing, for good.
+    _warn_unprotected(protect_process_secrets())
     try:
         code = main()
     except KeyboardInterrupt:
