@@ -102,7 +102,9 @@ def _warn_unprotected(problems: list[str]) -> None:
 
 
 def _fail(message: str, err: TextIO) -> int:
-    print(f"{PROG}: {message}", file=err)
+    from otp_tui.core.untrusted import visible  # the message may quote an argument or a path
+
+    print(f"{PROG}: {visible(message)}", file=err)
     return EXIT_USAGE
 
 
@@ -110,12 +112,18 @@ def load(args: argparse.Namespace, err: TextIO) -> Settings | None:
     """The settings, or None after printing one line per problem."""
     from otp_tui.config.loading import ConfigError, load_settings, locate_config, parse_overrides
 
+    warnings: list[str] = []
     try:
-        return load_settings(locate_config(args.config), parse_overrides(args.overrides))
+        settings = load_settings(
+            locate_config(args.config), parse_overrides(args.overrides), warnings=warnings
+        )
     except ConfigError as error:
         for line in error.problems:
             print(line, file=err)
         return None
+    for line in warnings:
+        print(line, file=err)
+    return settings
 
 
 def main(argv: Sequence[str] | None = None) -> int:
