@@ -13,6 +13,7 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, TextIO
 
+from otp_tui.hardening import protect_process_secrets
 from otp_tui.result import EXIT_INTERRUPTED, EXIT_USAGE
 
 if TYPE_CHECKING:
@@ -113,8 +114,15 @@ def _version() -> str:
         return "unknown"
 
 
+def _warn_unprotected(problems: list[str]) -> None:
+    for problem in problems:
+        print(f"{PROG}: warning: {problem}", file=sys.stderr)
+
+
 def _fail(message: str, err: TextIO) -> int:
-    print(f"{PROG}: {message}", file=err)
+    from otp_tui.core.untrusted import visible  # the message may quote an argument or a path
+
+    print(f"{PROG}: {visible(message)}", file=err)
     return EXIT_USAGE
 
 
@@ -122,12 +130,18 @@ def load(args: argparse.Namespace, err: TextIO) -> Settings | None:
     """The settings, or None after printing one line per problem."""
     from otp_tui.config.loading import ConfigError, load_settings, locate_config, parse_overrides
 
+    warnings: list[str] = []
     try:
-        return load_settings(locate_config(args.config), parse_overrides(args.overrides))
+        settings = load_settings(
+            locate_config(args.config), parse_overrides(args.overrides), warnings=warnings
+        )
     except ConfigError as error:
         for line in error.problems:
             print(line, file=err)
         return None
+    for line in warnings:
+        print(line, file=err)
+    return settings
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -247,6 +261,9 @@ def _run_app(args: argparse.Namespace, settings: Settings, err: TextIO) -> int:
 
 
 def console_main() -> None:  # pragma: no cover - the console-script shim
+    # First, before any secret is read; here and not in main(), which in-process callers (the
+    # tests) use: the process, not one call, gives up core files and tracing, for good.
+    _warn_unprotected(protect_process_secrets())
     try:
         code = main()
     except KeyboardInterrupt:

@@ -3,21 +3,24 @@
 Precedence, highest first: ``--set section.key=value`` flags, ``OTP_TUI_<SECTION>__<KEY>``
 environment variables, the TOML file, the defaults in `otp_tui.config.schema`. Every problem is
 reported as one line naming where the bad value came from and its dotted key, and never echoes a
-secret.
+secret; every line passes through `otp_tui.core.untrusted.visible`, since keys and paths come
+from files, flags and the environment.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
+import stat
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
+from pydantic import BaseModel, ValidationError
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsError
 
 from otp_tui.config.paths import user_config_dir
 from otp_tui.config.schema import (
@@ -40,8 +43,17 @@ class ConfigError(Exception):
     """Configuration that cannot be used; `problems` holds one printable line each."""
 
     def __init__(self, problems: list[str]) -> None:
+        problems = _shown(problems)
         super().__init__("\n".join(problems))
         self.problems = problems
+
+
+def _shown(lines: list[str]) -> list[str]:
+    """Lines made safe for a terminal: keys, paths and messages may hold text from outside."""
+    # Imported here: only a problem or a warning needs it, and the core stays off start-up.
+    from otp_tui.core.untrusted import visible
+
+    return [visible(line) for line in lines]
 
 
 @dataclass(frozen=True)
@@ -72,29 +84,162 @@ def _read_toml(config: ConfigFile) -> dict[str, Any]:
         return document
     except UnicodeDecodeError:
         raise ConfigError([f"{config.path}: not UTF-8 text"]) from None
+    except RecursionError:  # tomllib parses arrays and inline tables by recursion
+        raise ConfigError([f"{config.path}: {_TOO_DEEP}"]) from None
     except tomllib.TOMLDecodeError as error:
         # The message already ends "(at line N, column M)"; keep only the first line of it.
         raise ConfigError([f"{config.path}: {str(error).splitlines()[0]}"]) from None
 
 
+_TOO_DEEP = "nested too deeply (arrays or tables inside one another)"
+
+
 def parse_overrides(pairs: list[str]) -> dict[str, Any]:
-    """Turn ``["policy.code_ttl=300"]`` into ``{"policy": {"code_ttl": 300}}``."""
+    """Turn ``["policy.code_ttl=300"]`` into ``{"policy": {"code_ttl": "300"}}``.
+
+    A value is text, which the settings model converts as a TOML value would be (numbers,
+    booleans): so a string key takes any string, `--set sender.subject=2024` included. Only
+    a value that starts with `[` or `{` is read as JSON, for the list keys. Secrets are refused:
+    the command line is public (see `secret_on_command_line`). No line echoes a value.
+    """
     tree: dict[str, Any] = {}
     problems = []
     for pair in pairs:
         key, sep, text = pair.partition("=")
-        parts = key.strip().split(".")
-        if not sep or len(parts) != 2 or not all(parts):
-            problems.append(f"--set {pair}: expected SECTION.KEY=VALUE")
+        key = key.strip()
+        parts = key.split(".")
+        if not sep:  # all of it may be the value: do not echo it
+            problems.append("--set: expected SECTION.KEY=VALUE, got an argument without '='")
             continue
-        try:
-            value: Any = json.loads(text)  # numbers, booleans and lists as JSON
-        except ValueError:
-            value = text
+        if len(parts) != 2 or not all(parts):
+            problems.append(f"--set {key}: expected SECTION.KEY=VALUE")
+            continue
+        refusal = secret_on_command_line(parts[0], parts[1], text)
+        if refusal is not None:
+            problems.append(f"--set {key}: {refusal}")
+            continue
+        value: Any = text
+        if text.lstrip()[:1] in ("[", "{"):
+            try:
+                value = json.loads(text)
+            except RecursionError:
+                problems.append(f"--set {key}: {_TOO_DEEP}")
+                continue
+            except ValueError:
+                pass  # not JSON: the text itself, which a string key may well hold
         tree.setdefault(parts[0], {})[parts[1]] = value
     if problems:
         raise ConfigError(problems)
     return tree
+
+
+# --- secrets: never on the command line, and warned about in files others can read ----------
+
+# A key names a secret if its name holds one of these; `password_file` and the like name the
+# file that holds one, which is the recommended route and no secret itself.
+_SECRET_WORDS = ("password", "passwd", "passphrase", "secret", "token", "credential", "api_key")
+_NOT_A_SECRET_SUFFIXES = ("_file", "_path", "_dir")
+# scheme://user:password@host, whatever the key (a Redis ledger URL, say): the password part.
+_URL_WITH_PASSWORD = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s/?#@\"']*:[^\s/?#@\"']*@")
+
+
+def is_secret_key(key: str) -> bool:
+    """Whether a configuration key (its last part) holds a secret value."""
+    name = key.lower()
+    return any(word in name for word in _SECRET_WORDS) and not name.endswith(_NOT_A_SECRET_SUFFIXES)
+
+
+def holds_url_password(value: object) -> bool:
+    return isinstance(value, str) and _URL_WITH_PASSWORD.search(value) is not None
+
+
+def secret_on_command_line(section: str, key: str, text: str) -> str | None:
+    """Why `--set section.key=text` is refused, or None. `/proc/PID/cmdline` (what `ps`
+    shows) can be read by every user of the machine, for as long as otp-tui runs."""
+    env_name = _env_name((section, key))
+    if is_secret_key(key):
+        what = "a secret"
+    elif holds_url_password(text):
+        what = "a URL with a password"
+    else:
+        return None
+    instead = f"set {env_name} in the environment"
+    if _has_key(section, f"{key}_file"):
+        instead += f", or {section}.{key}_file"
+    else:
+        instead += ", or put it in the configuration file"
+    return f"{what} on the command line can be read by every user of this machine (ps); {instead}"
+
+
+def _has_key(section: str, key: str) -> bool:
+    field = Settings.model_fields.get(section)
+    model = field.annotation if field is not None else None
+    return isinstance(model, type) and issubclass(model, BaseModel) and key in model.model_fields
+
+
+def _readable_by_others(path: Path) -> int | None:
+    """The file's mode if group or others may read it, else None (also when it is absent)."""
+    try:
+        mode = stat.S_IMODE(path.stat().st_mode)
+    except OSError:
+        return None
+    return mode if mode & (stat.S_IRGRP | stat.S_IROTH) else None
+
+
+def _secrets_in(document: Mapping[str, Any]) -> list[str]:
+    """The dotted keys of `document` that hold a secret (by name, or a URL with a password)."""
+    found = []
+    pending: list[tuple[str, Any]] = [(key, value) for key, value in document.items()]
+    while pending:  # no recursion: the document's depth is the file's to choose
+        key, value = pending.pop()
+        if isinstance(value, Mapping):
+            pending.extend((f"{key}.{name}", inner) for name, inner in value.items())
+        elif value not in (None, "") and (
+            is_secret_key(key.rpartition(".")[2]) or holds_url_password(value)
+        ):
+            found.append(key)
+    return sorted(found)
+
+
+def _secret_files(settings: Settings) -> list[tuple[str, Path]]:
+    """Every `*password_file`-like key that is set: the files that hold secrets."""
+    files = []
+    for section, model in settings:
+        if not isinstance(model, BaseModel):
+            continue
+        for key in type(model).model_fields:
+            value = getattr(model, key)
+            words_only = key.lower().removesuffix("_file")
+            if key.endswith("_file") and is_secret_key(words_only) and isinstance(value, Path):
+                files.append((f"{section}.{key}", value))
+    return files
+
+
+def exposure_warnings(
+    config: ConfigFile, document: Mapping[str, Any], settings: Settings
+) -> list[str]:
+    """One warning line per secret that others on this machine may read, as ssh does for keys.
+
+    A warning, not a refusal: on a single-user machine a 0644 file is no leak, and refusing
+    would stop runs that worked. `otp-tui gate`, which runs for other users, refuses instead.
+    """
+    lines = []
+    held = _secrets_in(document)
+    mode = _readable_by_others(config.path) if held else None
+    if mode is not None:
+        lines.append(
+            f"{config.path}: warning: holds {', '.join(held)} and can be read by group or "
+            f"others (mode {mode:04o}); chmod go-rwx it, or move the secret to the environment "
+            "or a password file"
+        )
+    for key, path in _secret_files(settings):
+        mode = _readable_by_others(path)
+        if mode is not None:
+            lines.append(
+                f"{path}: warning: {key} can be read by group or others (mode {mode:04o}); "
+                "chmod go-rwx it"
+            )
+    return _shown(lines)
 
 
 def _env_name(loc: tuple[str, ...]) -> str:
@@ -110,7 +255,12 @@ def _where(
     """Name the source that supplied the value at `loc`, highest precedence first."""
     node: Any = overrides
     for part in loc:
-        node = node.get(part) if isinstance(node, Mapping) else None
+        if isinstance(node, Mapping):
+            node = node.get(part)
+        elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]  # an item of a list given as JSON
+        else:
+            node = None
     if node is not None:
         return "--set"
     upper_env = {key.upper() for key in environ}
@@ -124,17 +274,47 @@ def load_settings(
     config: ConfigFile,
     overrides: Mapping[str, Any] | None = None,
     environ: Mapping[str, str] = os.environ,
+    *,
+    warnings: list[str] | None = None,
 ) -> Settings:
-    """Build the settings or raise ConfigError with one line per problem."""
+    """Build the settings or raise ConfigError with one line per problem.
+
+    With `warnings`, lines about secrets others may read (`exposure_warnings`) are added to it.
+    """
     overrides = overrides or {}
     data = _read_toml(config)
     token = toml_data.set(data)
     try:
-        return Settings(**overrides)
+        settings = Settings(**overrides)
     except ValidationError as error:
         raise ConfigError(_describe(error, overrides, environ, config)) from None
+    except (SettingsError, RecursionError):
+        # pydantic-settings reads list and table values from the environment as JSON, and
+        # raises (with a traceback's worth of chain) when one is not JSON or too deep.
+        raise ConfigError(_environment_problems(environ)) from None
     finally:
         toml_data.reset(token)
+    if warnings is not None:
+        warnings.extend(exposure_warnings(config, data, settings))
+    return settings
+
+
+def _environment_problems(environ: Mapping[str, str]) -> list[str]:
+    problems = []
+    for name, value in sorted(environ.items()):
+        upper = name.upper()
+        if not upper.startswith(ENV_PREFIX) or upper == CONFIG_ENV_VAR:
+            continue
+        if value.lstrip()[:1] not in ("[", "{"):
+            continue
+        key = ".".join(upper[len(ENV_PREFIX) :].lower().split(ENV_DELIMITER))
+        try:
+            json.loads(value)
+        except RecursionError:
+            problems.append(f"{name}: {key}: {_TOO_DEEP}")
+        except ValueError:
+            problems.append(f"{name}: {key}: not valid JSON (lists and tables are given as JSON)")
+    return problems or [f"{ENV_PREFIX}*: a value in the environment could not be read"]
 
 
 def _describe(
@@ -149,6 +329,10 @@ def _describe(
         message = item["msg"]
         if item["type"] == "extra_forbidden":
             message = "unknown key"
+        elif item["type"] == "string_type":
+            # TOML `password = 123456` is a number: read back as text it might not be what was
+            # typed (1_000, 0x1F, 1e3), so it is refused, with the fix.
+            message = "must be text: put the value in quotes"
         elif message.startswith("Value error, "):
             message = message[len("Value error, ") :]
         if not loc:  # a rule across sections: its message names the keys itself

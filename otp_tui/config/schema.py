@@ -7,6 +7,7 @@ errors into one line per problem.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Mapping
 from contextvars import ContextVar
 from pathlib import Path
@@ -32,10 +33,26 @@ ENV_DELIMITER = "__"
 DEFAULT_PORTS = {"starttls": 587, "tls": 465, "none": 25}
 
 
+# Every character str.splitlines() breaks a line at (tests/test_config.py checks the list
+# against all of Unicode). The C0 and C1 controls among them are refused with the rest below;
+# U+2028 and U+2029 are not controls.
+_LINE_BREAKS = frozenset("\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029")
+
+
 def _no_line_breaks(value: str | None) -> str | None:
-    # Header values must never carry CR or LF: that is how header injection starts.
-    if value is not None and ("\r" in value or "\n" in value):
-        raise ValueError("must not contain line breaks")
+    """Refuse a value bound for a mail header or a protocol line that would break it.
+
+    CR or LF is how header injection starts; the other line breaks (VT, FF, NEL, U+2028, ...)
+    and controls (C0, DEL, C1, tab) are folded, encoded or refused by mail libraries and
+    servers, so a subject holding one would make every send fail, long after the config check.
+    """
+    if value is None:
+        return None
+    for char in value:
+        if char in _LINE_BREAKS or unicodedata.category(char) == "Cc":
+            raise ValueError(
+                f"must not contain line breaks or control characters (found U+{ord(char):04X})"
+            )
     return value
 
 
@@ -168,6 +185,26 @@ class PolicySettings(_Section):
 class AccessSettings(_Section):
     allowed_domains: tuple[str, ...] = ()
     allowed_addresses: tuple[str, ...] = ()
+
+    @field_validator("allowed_addresses")
+    @classmethod
+    def _addresses_otp_tui_would_mail(cls, values: tuple[str, ...]) -> tuple[str, ...]:
+        # Checked here, so that a listed address otp-tui would refuse to mail (bad syntax, an
+        # encoded word, % or ! routing) is a config error, not a failure at the first send.
+        for value in values:
+            if plain_address(value.strip()) is not None:
+                continue  # the fast path: no email-validator before the first frame
+            from otp_tui.core.address import RefusedAddress, normalise_address
+
+            try:
+                normalise_address(value)
+            except RefusedAddress:
+                raise ValueError(
+                    f"{value}: an encoded word or % or ! routing, which otp-tui refuses"
+                ) from None
+            except ValueError as error:  # EmailNotValidError
+                raise ValueError(f"{value}: {error}") from None
+        return values
 
 
 SyslogFacility = Literal[

@@ -15,7 +15,7 @@ from typing import Any
 
 from email_validator import EmailNotValidError
 
-from otp_tui.core.address import limits_key
+from otp_tui.core.address import RefusedAddress, limits_key
 from otp_tui.core.address import normalise_address as core_normalise
 from otp_tui.core.limits import FOREVER, LedgerEntry, LimitsLedger
 
@@ -28,7 +28,7 @@ def normalise_address(raw: str) -> str:
     """The key the core counts this address under in the ledger."""
     try:
         return limits_key(core_normalise(raw))
-    except EmailNotValidError as error:
+    except (EmailNotValidError, RefusedAddress) as error:
         raise InvalidAddress(f"{raw!r} is not an email address: {error}") from None
 
 
