@@ -52,7 +52,7 @@ def test_the_right_code_opens_a_shell_and_leaves_the_state_out_of_reach(
     code = host.relay.wait_for_code(before + 1)
     session.type(code)
     session.expect("Verified")
-    session.send("\r")
+    session.send("\x11")  # ctrl+q: leaves the result at once
     session.expect(MARKER)
     assert session.wait(timeout=15) == 0
 
@@ -107,7 +107,7 @@ def test_wrong_codes_never_open_the_gate(host: GateHost, login: Callable[..., Te
     session.expect("Wrong code: 1 attempt left")
     session.type(wrong)
     session.expect("Locked")
-    session.send("\r")
+    session.send("\x11")  # ctrl+q: leaves the result at once
     assert session.wait(timeout=15) == 1
     assert MARKER not in session.text
     assert host.audit_lines()[-1]["event"] == "locked"
@@ -160,7 +160,7 @@ def test_variables_the_client_sends_change_nothing(
     assert host.attacker.connections == []
     session.type(code)
     session.expect("Verified")
-    session.send("\r")
+    session.send("\x11")  # ctrl+q: leaves the result at once
     session.expect(MARKER)
     assert session.wait(timeout=15) == 0
     shell_env = session.text.replace("\r", "").splitlines()

@@ -32,7 +32,7 @@ def test_demo_journey_by_keys_exits_0_with_a_verified_json_line(
     term.expect("Enter the code")
     term.type(otp_home.read_code())  # the entry submits itself once complete
     term.expect("Verified")
-    term.send("\r")
+    term.send("\x11")  # ctrl+q: leaves the result at once
 
     assert term.wait() == 0
     assert term.json_line() == {
@@ -61,7 +61,7 @@ def test_a_lockout_survives_starting_otp_tui_again(
     first.expect("Wrong code: 1 attempt left")
     first.type(wrong)
     first.expect("Locked")
-    first.send("\r")
+    first.send("\x11")  # ctrl+q: leaves the result at once
     assert first.wait() == 1
     assert first.json_line()["reason"] == "locked"
 
@@ -70,7 +70,7 @@ def test_a_lockout_survives_starting_otp_tui_again(
         *limits, "--demo", "--email", ADDRESS, "--json", stdout_file=tmp_path / "second.json"
     )
     second.expect("Locked")
-    second.send("\r")
+    second.send("\x11")  # ctrl+q: leaves the result at once
     assert second.wait() == 1
     result = second.json_line()
     assert (result["verified"], result["reason"], result["sends"]) == (False, "locked", 0)
@@ -102,7 +102,7 @@ def test_with_stdout_redirected_the_screen_fits_a_small_terminal(
     # the terminal on stderr (60x15 here), not for a guessed 80x24 that scrolls off the top.
     term = terminal("--json", size=(60, 15), stdout_file=tmp_path / "stdout")
     term.expect("Verify your email address")
-    term.expect(r"\^q Quit")
+    term.expect(r"esc Quit")
     drawn = term.raw.decode("utf-8", "replace")
     rows = [int(row) for row in re.findall(r"\x1b\[(\d+);\d+H", drawn)]
     assert rows

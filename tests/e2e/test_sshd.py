@@ -179,7 +179,7 @@ def test_the_gate_opens_only_after_a_verification_over_ssh(
     session.expect("Enter the code", timeout=15)
     session.type(otp_home.read_code())
     session.expect("Verified")
-    session.send("\r")
+    session.send("\x11")  # ctrl+q: leaves the result at once
     session.expect(MARKER)
     assert session.wait() == 0
     line = otp_home.audit_lines()[-1]
@@ -194,7 +194,7 @@ def test_the_gate_opens_only_after_a_verification_over_ssh(
     session.expect("Wrong code: 1 attempt left")
     session.type(wrong)
     session.expect("Locked")
-    session.send("\r")
+    session.send("\x11")  # ctrl+q: leaves the result at once
     assert session.wait() == 1
     assert MARKER not in session.text
 

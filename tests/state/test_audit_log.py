@@ -86,6 +86,7 @@ def test_every_event_name_is_accepted(log_path: Path) -> None:
         "locked",
         "cancelled",
         "interrupted",
+        "allowed_without_mail",
     } == EVENTS
 
 

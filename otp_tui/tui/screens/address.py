@@ -17,19 +17,21 @@ from otp_tui.tui.screens.base import OtpScreen
 WARM_UP_DELAY = 0.25
 
 
+class AddressEntry(Input):
+    """The address input, whose Enter the key bar names: Input's own Enter binding is hidden,
+    and it shadows the screen's, so a person would not see what Enter does."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter", "submit", "Send code", tooltip="Email a one-time code to this address"),
+    ]
+
+
 class AddressScreen(OtpScreen):
     # Focused as the screen is composed, before the keys held while the app started arrive.
     AUTO_FOCUS = "#address"
     BINDINGS: ClassVar[list[BindingType]] = [
-        # A priority binding: the entry's own Enter binding (hidden) would hide this one from
-        # the key bar, and a person must see what Enter does.
-        Binding(
-            "enter",
-            "send",
-            "Send code",
-            tooltip="Email a one-time code to this address",
-            priority=True,
-        ),
+        # For when the entry is not focused (a fixed address); the entry names its own Enter.
+        Binding("enter", "send", "Send code", tooltip="Email a one-time code to this address"),
         Binding("escape", "leave", "Quit", tooltip="Leave without verifying"),
         # Enter typed ahead, before the terminal leaves line mode, arrives as a newline (ctrl+j).
         Binding("ctrl+j", "send", "Send code", show=False),
@@ -42,7 +44,7 @@ class AddressScreen(OtpScreen):
     def compose_body(self) -> ComposeResult:
         yield Static("Verify your email address", classes="title")
         yield Static(wording.address_hint(self.presentation.code_length), classes="hint")
-        entry = Input(placeholder="you@example.com", id="address")
+        entry = AddressEntry(placeholder="you@example.com", id="address")
         entry.cursor_blink = False  # a steady cursor: nothing repaints while the screen idles
         fixed = self.presentation.fixed_address
         if fixed is not None:
