@@ -9,6 +9,7 @@ from email.message import EmailMessage
 from pathlib import Path
 
 from otp_tui.config.schema import SmtpSettings
+from otp_tui.mail.credentials import Login, obtain_login
 from otp_tui.mail.errors import FailureKind, SendError
 from otp_tui.mail.session import Session, Step, build_tls_context, planned_steps, with_deadline
 
@@ -36,7 +37,8 @@ def prepare(smtp: SmtpSettings) -> None:
 async def send_message(smtp: SmtpSettings, message: EmailMessage) -> None:
     """Deliver `message` to the configured server, or raise SendError saying why not.
 
-    The whole conversation, TLS set-up included, must finish within ``smtp.timeout`` seconds:
+    A password or token command configured in `smtp` runs first (see `credentials`). The whole
+    conversation, TLS set-up included, must finish within ``smtp.timeout`` seconds:
     aiosmtplib's own timeout applies per read, so a server that drips bytes would never trip
     it. Cancelling the caller aborts the connection at once; no task or socket outlives this
     call.
@@ -46,6 +48,7 @@ async def send_message(smtp: SmtpSettings, message: EmailMessage) -> None:
     the cancelled send open for up to another full timeout.
     """
     session: Session | None = None
+    login: Login | None = None
 
     async def conversation() -> None:
         nonlocal session
@@ -53,11 +56,14 @@ async def send_message(smtp: SmtpSettings, message: EmailMessage) -> None:
         if smtp.security != "none":
             # Loading the system trust store reads many files; keep it off the event loop.
             context = await asyncio.to_thread(_tls_context, smtp)
-        session = Session(smtp, context)
+        session = Session(smtp, context, login)
         for step in planned_steps(smtp, send=True):
             await session.run(step, message)
 
     try:
+        # Before the deadline starts: a password or token command has its own time limit
+        # (smtp.command_timeout), and no connection is held open while it runs.
+        login = await obtain_login(smtp)
         await with_deadline(conversation(), smtp.timeout)
     except SendError as error:
         if session is not None and session.delivered:

@@ -45,9 +45,9 @@ async def test_good_server(smtp_server: StartServer) -> None:
     assert status == 0, output
     steps = step_lines(output)
     assert list(steps) == ["CA file", "connect", "EHLO", "STARTTLS", "AUTH", "QUIT"]
-    assert all(result.startswith("ok") for result in steps.values())
+    assert all("ok" in result for result in steps.values())
     assert steps["STARTTLS"] == "ok (certificate checked)"
-    assert steps["AUTH"] == "ok (as gate)"
+    assert steps["AUTH"] == "PLAIN ok (as gate)"
     assert output.endswith("All steps passed.\n")
     assert PASSWORD not in output
     assert server.auth_attempts == ["gate"]
@@ -66,7 +66,7 @@ async def test_bad_password(smtp_server: StartServer) -> None:
     assert status == 1
     steps = step_lines(output)
     assert steps["STARTTLS"].startswith("ok")
-    assert steps["AUTH"] == f"failed (auth) {FailureKind.AUTH.message}"
+    assert steps["AUTH"].startswith("failed (auth) The mail server refused the SMTP password")
     assert steps["QUIT"] == "skipped"
     assert "535" in output, "an operator sees the server's reply"
     assert "wrong-pw" not in output

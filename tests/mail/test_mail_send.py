@@ -36,14 +36,18 @@ def make_message(code: str = CODE) -> EmailMessage:
 
 
 async def expect_failure(
-    server: TestSmtpServer | None, settings: SmtpSettings, kind: FailureKind
+    server: TestSmtpServer | None,
+    settings: SmtpSettings,
+    kind: FailureKind,
+    *,
+    sentence: str | None = None,
 ) -> SendError:
     with pytest.raises(SendError) as caught:
         await send_message(settings, make_message())
     error = caught.value
     assert error.kind is kind, error.detail
     assert error.retryable is kind.retryable
-    assert str(error) == kind.message
+    assert str(error) == (sentence or kind.message)
     for secret in (CODE, PASSWORD):
         assert secret not in str(error)
         assert secret not in error.detail
@@ -132,7 +136,13 @@ async def test_a_failed_goodbye_after_delivery_is_still_a_success(smtp_server: S
 
 async def test_auth_refused(smtp_server: StartServer) -> None:
     server = await smtp_server(tls="starttls", auth=("gate", PASSWORD))
-    error = await expect_failure(server, server.settings(password="wrong"), FailureKind.AUTH)
+    error = await expect_failure(
+        server,
+        server.settings(password="wrong"),
+        FailureKind.AUTH,
+        sentence="The mail server refused the SMTP password; if it no longer accepts passwords "
+        "(Microsoft 365, Gmail), log in with OAuth2 (smtp.oauth2_token_command).",
+    )
     assert "535" in error.detail
     assert server.mail_from_seen == []
 
