@@ -176,6 +176,17 @@ class SenderSettings(_Section):
         return value
 
 
+class MailSettings(_Section):
+    # A folder with subject.txt, body.txt and body.html (each optional), and <language>/
+    # subfolders; checked when the configuration is loaded (see otp_tui.mail.templates).
+    templates: Path | None = None
+
+    @field_validator("templates")
+    @classmethod
+    def _expand_user(cls, value: Path | None) -> Path | None:
+        return value.expanduser() if value is not None else None
+
+
 class PolicySettings(_Section):
     # The same defaults as the core's `Policy`; tests/test_config.py holds the two together.
     # (Not imported from it: the core stays off the start-up path, and the first frame needs
@@ -235,6 +246,7 @@ class Settings(BaseSettings):
 
     smtp: SmtpSettings = SmtpSettings()
     sender: SenderSettings = SenderSettings()
+    mail: MailSettings = MailSettings()
     policy: PolicySettings = PolicySettings()
     access: AccessSettings = AccessSettings()
     state: StateSettings = StateSettings()
@@ -243,6 +255,21 @@ class Settings(BaseSettings):
     def _sender_needed_for_real_mail(self) -> Settings:
         if self.smtp.host is not None and self.sender.address is None:
             raise ValueError("sender.address: required once smtp.host is set")
+        return self
+
+    @model_validator(mode="after")
+    def _templates_render(self) -> Settings:
+        # Rendered with a sample now, so a broken template stops the start, not the first send.
+        # Imported only here: Jinja2 is loaded only when templates are configured.
+        if self.mail.templates is not None:
+            from otp_tui.mail.templates import check_templates
+
+            check_templates(
+                self.mail.templates,
+                code_length=self.policy.code_length,
+                ttl_seconds=self.policy.code_ttl,
+                sender_name=self.sender.name,
+            )
         return self
 
     @property

@@ -128,8 +128,43 @@ def _skip_rest(out: TextIO, labels: list[str]) -> int:
     return 1
 
 
+def show_templates(settings: Settings, out: TextIO) -> None:
+    """The operator's templates rendered with a sample, subject and text part, code masked."""
+    from otp_tui.core.codes import OneTimeCode
+    from otp_tui.mail.message import build_message, plain_text_part
+    from otp_tui.mail.templates import sample_values
+
+    directory = settings.mail.templates
+    assert directory is not None
+    policy = settings.policy
+    sample = sample_values(
+        code_length=policy.code_length,
+        ttl_seconds=policy.code_ttl,
+        sender_name=settings.sender.name,
+    )
+    code = str(sample["code"])
+    message = build_message(
+        settings.sender,
+        str(sample["address"]),
+        OneTimeCode(code),
+        ttl_seconds=policy.code_ttl,
+        requested_from=str(sample["requested_from"]),
+        templates=directory,
+    )
+    mask = "*" * len(code)
+    out.write(
+        f"Mail from the templates in {visible(str(directory))}, with a sample (code masked):\n"
+    )
+    out.write(f"  Subject: {visible(str(message['Subject']).replace(code, mask))}\n")
+    for line in plain_text_part(message).replace(code, mask).splitlines():
+        out.write(f"  | {visible(line)}\n")
+    out.write("\n")
+
+
 async def run_check(settings: Settings, out: TextIO, *, outbox_dir: Path | None = None) -> int:
     """Report each step on `out`; 0 if every step passed, 1 otherwise."""
+    if settings.mail.templates is not None:
+        show_templates(settings, out)
     if not settings.demo:
         return await _walk(settings.smtp, out)
     directory = outbox_dir if outbox_dir is not None else default_outbox()
