@@ -8,8 +8,10 @@ import os
 import socket
 from collections.abc import Mapping
 from datetime import datetime, timedelta, timezone
+from email import policy
 from email.headerregistry import Address
 from email.message import EmailMessage
+from email.parser import HeaderParser
 from email.utils import format_datetime, make_msgid
 from pathlib import Path
 
@@ -20,6 +22,44 @@ from otp_tui.core.codes import OneTimeCode
 FALLBACK_SENDER = "otp-tui@localhost"
 
 IGNORE_SENTENCE = "If you did not ask for this code, you can ignore this email."
+
+
+class OutgoingMessage(EmailMessage):
+    """A verification mail that carries its own envelope.
+
+    The envelope is decided here, from the validated address, and `send_message` uses it as
+    it is: recipients are never derived by parsing the headers, where an encoded word in an
+    address could turn into another mailbox or into several.
+    """
+
+    envelope_sender = ""
+    envelope_recipient = ""
+
+
+def _flattened_recipients(message: EmailMessage, *, utf8: bool) -> list[str]:
+    # The To header as the sender will put it on the wire (aiosmtplib flattens with the SMTP
+    # or SMTPUTF8 policy), parsed back the way a receiving server would.
+    header = message["To"]
+    wire = header.fold(policy=policy.SMTPUTF8 if utf8 else policy.SMTP)
+    parsed = HeaderParser(policy=policy.default).parsestr(wire + "\r\n")["To"]
+    if parsed is None:
+        return []
+    return [address.addr_spec for address in parsed.addresses]
+
+
+def check_single_recipient(message: OutgoingMessage) -> str:
+    """The one envelope recipient, once the To header is seen to name exactly it.
+
+    Raises ValueError (without echoing the address) if the header reads as another address or
+    as several, in either form the message can travel in.
+    """
+    recipient = message.envelope_recipient
+    if not recipient or len(message.get_all("To", [])) != 1:
+        raise ValueError("the message has no single To header")
+    for utf8 in (False, True):
+        if _flattened_recipients(message, utf8=utf8) != [recipient]:
+            raise ValueError("the To header does not read back as the one recipient")
+    return recipient
 
 
 def _single_line(name: str, value: str) -> str:
@@ -71,8 +111,8 @@ def build_message(
     now: datetime | None = None,
     templates: Path | None = None,
     language: str | None = None,
-) -> EmailMessage:
-    """Build the message carrying `code` to `to`.
+) -> OutgoingMessage:
+    """Build the message carrying `code` to `to`, with `to` as its one envelope recipient.
 
     `templates` is ``[mail] templates``: the operator's subject and parts, where present, replace
     the built-in ones (`otp_tui.mail.templates`); `language` picks ``templates/<language>/``
@@ -109,7 +149,9 @@ def build_message(
         text, html_part = rendered.text, rendered.html
 
     from_local, _, from_domain = from_address.rpartition("@")
-    message = EmailMessage()
+    message = OutgoingMessage()
+    message.envelope_sender = from_address
+    message.envelope_recipient = to
     message["From"] = Address(display_name=sender.name, username=from_local, domain=from_domain)
     message["To"] = to
     message["Subject"] = _single_line("subject", subject)

@@ -11,6 +11,7 @@ from pathlib import Path
 from otp_tui.config.schema import SmtpSettings
 from otp_tui.mail.credentials import Login, obtain_login
 from otp_tui.mail.errors import FailureKind, SendError
+from otp_tui.mail.message import OutgoingMessage, check_single_recipient
 from otp_tui.mail.session import Session, Step, build_tls_context, planned_steps, with_deadline
 
 log = logging.getLogger(__name__)
@@ -34,8 +35,16 @@ def prepare(smtp: SmtpSettings) -> None:
         _tls_context(smtp)
 
 
+# Said when the To header would not name exactly the validated address (an encoded word, a
+# list): the address is refused as any other would be, without a word about why.
+UNSENDABLE_ADDRESS = "This address cannot be used; check it for typos or use another."
+
+
 async def send_message(smtp: SmtpSettings, message: EmailMessage) -> None:
-    """Deliver `message` to the configured server, or raise SendError saying why not.
+    """Deliver `message` (from `build_message`) to the configured server, or raise SendError.
+
+    The envelope is the message's own: MAIL FROM its sender address, RCPT TO its one validated
+    recipient, and only after the To header is seen to read back as exactly that address.
 
     A password or token command configured in `smtp` runs first (see `credentials`). The whole
     conversation, TLS set-up included, must finish within ``smtp.timeout`` seconds:
@@ -47,6 +56,16 @@ async def send_message(smtp: SmtpSettings, message: EmailMessage) -> None:
     answers a cancellation by awaiting a polite QUIT, which against a stalled server holds
     the cancelled send open for up to another full timeout.
     """
+    # Typed as any EmailMessage for callers; only one built here carries an envelope.
+    if not isinstance(message, OutgoingMessage):
+        raise TypeError("send_message takes the message build_message made")
+    try:
+        check_single_recipient(message)
+    except ValueError as error:
+        log.debug("send refused before connecting: %s", error)
+        raise SendError(
+            FailureKind.RECIPIENT_REFUSED, f"not sent: {error}", sentence=UNSENDABLE_ADDRESS
+        ) from None
     session: Session | None = None
     login: Login | None = None
 

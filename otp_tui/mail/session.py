@@ -23,6 +23,7 @@ import aiosmtplib
 from otp_tui.config.schema import SmtpSettings
 from otp_tui.mail.credentials import Login, scrub
 from otp_tui.mail.errors import FailureKind, SendError
+from otp_tui.mail.message import OutgoingMessage
 
 log = logging.getLogger(__name__)
 
@@ -267,8 +268,14 @@ class Session:
         elif step is Step.AUTH:
             await self._log_in()
         elif step is Step.SEND:
-            assert message is not None
-            await self._run(step, client.send_message(message))
+            assert isinstance(message, OutgoingMessage)
+            # The envelope as built, never read back from the headers.
+            envelope = client.send_message(
+                message,
+                sender=message.envelope_sender,
+                recipients=[message.envelope_recipient],
+            )
+            await self._run(step, envelope)
             self.delivered = True
         elif step is Step.QUIT:
             await self._run(step, client.quit())
