@@ -10,6 +10,11 @@ Fixtures (all function-scoped unless noted, all cleaned up at teardown):
       ``"implicit"`` (TLS from the first byte).
     - ``cert``: which certificate to present (default ``tls_certs.good``).
     - ``auth``: ``(username, password)`` to require AUTH with; wrong credentials get 535.
+    - ``xoauth2``: ``(username, token)``: also offer AUTH XOAUTH2 (and require AUTH), checking
+      the SASL string ``user=...\x01auth=Bearer ...\x01\x01``; a wrong token gets Gmail's
+      answer (a 334 challenge with a JSON error, then 535). Without it XOAUTH2 is not offered.
+    - ``auth_reply``: the reply to a refused AUTH instead of ``535 5.7.8 ...`` (for a server
+      that says ``535 5.7.139 basic authentication is disabled``, or a hostile one).
     - ``rcpt_reply`` / ``data_reply``: an SMTP reply such as ``"550 5.1.1 No such user"``
       or ``"451 4.3.0 Try later"`` given to every RCPT / at the end of DATA instead of 250.
     - ``stall_data``: accept the message text, then never answer.
@@ -45,6 +50,7 @@ loads it as ``conftest``, and a second import under another name would be a seco
 from __future__ import annotations
 
 import asyncio
+import base64
 import socket
 import ssl
 import warnings
@@ -115,6 +121,7 @@ class TestSmtpServer:
     tls: TlsMode
     ca_file: Path | None
     auth: tuple[str, str] | None
+    xoauth2: tuple[str, str] | None = None
     received: list[Received] = field(default_factory=list)
     mail_from_seen: list[str] = field(default_factory=list)
     auth_attempts: list[str] = field(default_factory=list)  # usernames only
@@ -136,6 +143,8 @@ class TestSmtpServer:
         }
         if self.auth is not None:
             values["username"], values["password"] = self.auth
+        elif self.xoauth2 is not None:
+            values["username"] = self.xoauth2[0]
         values.update(overrides)
         return SmtpSettings(**values)
 
@@ -174,15 +183,39 @@ class _RecordingHandler:
         stall_data: bool,
         reply_delay: float,
         quit_reply: str | None,
+        auth_reply: str | None,
         release: asyncio.Event,
     ) -> None:
         self.server = server
+        self.auth_reply = auth_reply
         self.rcpt_reply = rcpt_reply
         self.data_reply = data_reply
         self.stall_data = stall_data
         self.reply_delay = reply_delay
         self.quit_reply = quit_reply
         self.release = release
+
+    async def auth_XOAUTH2(self, server: SMTP, args: list[str]) -> AuthResult:
+        # aiosmtpd offers every auth_NAME method of the handler (unless excluded, as it is
+        # when the test did not ask for XOAUTH2); the client sends its string inline.
+        assert self.server.xoauth2 is not None
+        username, token = self.server.xoauth2
+        try:
+            sasl = base64.b64decode(args[1], validate=True) if len(args) == 2 else b""
+        except ValueError:
+            sasl = b""
+        fields = sasl.split(b"\x01")
+        user = fields[0].removeprefix(b"user=").decode(errors="replace") if fields else ""
+        self.server.auth_attempts.append(user)
+        expected = f"user={username}\x01auth=Bearer {token}\x01\x01".encode()
+        if sasl == expected:
+            return AuthResult(success=True)
+        # What Gmail does: a challenge holding a JSON error, which the client answers with an
+        # empty line, then the refusal.
+        error = b'{"status":"401","schemes":"bearer","scope":"https://mail.google.com/"}'
+        await server.challenge_auth(error)
+        # handled=False: aiosmtpd sends the refusal (a handled failure would send nothing).
+        return AuthResult(success=False, handled=False, message=self.auth_reply)
 
     async def handle_QUIT(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         return self.quit_reply or "221 Bye"
@@ -223,8 +256,8 @@ class _RecordingHandler:
 
 
 def _authenticator(server: TestSmtpServer) -> Callable[..., AuthResult]:
-    assert server.auth is not None
-    username, password = server.auth
+    # A server that only takes XOAUTH2 still offers PLAIN and LOGIN, refusing every password.
+    username, password = server.auth or ("", "")
 
     def check(
         smtp: SMTP, session: Session, envelope: Envelope, mechanism: str, data: Any
@@ -232,10 +265,13 @@ def _authenticator(server: TestSmtpServer) -> Callable[..., AuthResult]:
         if not isinstance(data, LoginPassword):
             return AuthResult(success=False, handled=False)
         server.auth_attempts.append(data.login.decode())
-        if data.login == username.encode() and data.password == password.encode():
+        if (username, password) != ("", "") and (data.login, data.password) == (
+            username.encode(),
+            password.encode(),
+        ):
             return AuthResult(success=True)
         # handled=False makes aiosmtpd answer 535; handled=True would leave the client waiting.
-        return AuthResult(success=False, handled=False)
+        return AuthResult(success=False, handled=False, message=server.handler.auth_reply)
 
     return check
 
@@ -259,10 +295,16 @@ async def smtp_server(tls_certs: TlsCerts) -> AsyncIterator[StartServer]:
         stall_data: bool = False,
         reply_delay: float = 0.0,
         quit_reply: str | None = None,
+        xoauth2: tuple[str, str] | None = None,
+        auth_reply: str | None = None,
     ) -> TestSmtpServer:
         context = _server_context(cert or tls_certs.good) if tls != "none" else None
         record = TestSmtpServer(
-            port=0, tls=tls, ca_file=tls_certs.ca_file if tls != "none" else None, auth=auth
+            port=0,
+            tls=tls,
+            ca_file=tls_certs.ca_file if tls != "none" else None,
+            auth=auth,
+            xoauth2=xoauth2,
         )
         handler = _RecordingHandler(
             record,
@@ -271,6 +313,7 @@ async def smtp_server(tls_certs: TlsCerts) -> AsyncIterator[StartServer]:
             stall_data=stall_data,
             reply_delay=reply_delay,
             quit_reply=quit_reply,
+            auth_reply=auth_reply,
             release=release,
         )
         record.handler = handler
@@ -283,9 +326,11 @@ async def smtp_server(tls_certs: TlsCerts) -> AsyncIterator[StartServer]:
             # aiosmtpd does not count implicit TLS as TLS, and would hide AUTH without this.
             "auth_require_tls": tls != "implicit",
         }
-        if auth is not None:
+        if auth is not None or xoauth2 is not None:
             options["authenticator"] = _authenticator(record)
             options["auth_required"] = True
+        if xoauth2 is None:
+            options["auth_exclude_mechanism"] = ["XOAUTH2"]
 
         def protocol() -> _TrackedSMTP:
             with warnings.catch_warnings():

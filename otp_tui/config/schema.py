@@ -67,6 +67,12 @@ class SmtpSettings(_Section):
     username: str | None = None
     password: SecretStr | None = None
     password_file: Path | None = None
+    # An argv list (no shell) whose first line of output is the password, run for each send.
+    password_command: tuple[str, ...] | None = None
+    # An argv list whose first line of output is a fresh OAuth2 access token (AUTH XOAUTH2).
+    oauth2_token_command: tuple[str, ...] | None = None
+    # Seconds either command may take before the send fails.
+    command_timeout: float = Field(default=10.0, gt=0, le=120)
     timeout: float = Field(default=15.0, gt=0, le=600)
     ca_file: Path | None = None
     validate_certs: bool = True
@@ -81,12 +87,39 @@ class SmtpSettings(_Section):
     def _expand_user(cls, value: Path | None) -> Path | None:
         return value.expanduser() if value is not None else None
 
+    @field_validator("password_command", "oauth2_token_command")
+    @classmethod
+    def _usable_argv(cls, value: tuple[str, ...] | None) -> tuple[str, ...] | None:
+        if value is not None and (not value or not value[0]):
+            raise ValueError('must name a program: a list such as ["pass", "show", "smtp"]')
+        if value is not None and any("\0" in part for part in value):
+            raise ValueError("must not contain NUL characters")
+        return value
+
+    @model_validator(mode="after")
+    def _one_way_to_log_in(self) -> SmtpSettings:
+        passwords = [
+            name
+            for name in ("password", "password_file", "password_command")
+            if getattr(self, name) is not None
+        ]
+        if self.oauth2_token_command is not None:
+            if passwords:
+                raise ValueError(f"oauth2_token_command excludes {passwords[0]}: set one of them")
+            if self.username is None:
+                raise ValueError("oauth2_token_command needs username (the account)")
+        if len(passwords) == 2:
+            raise ValueError(f"set either {passwords[0]} or {passwords[1]}, not both")
+        if len(passwords) == 3:
+            raise ValueError("set one of password, password_file and password_command")
+        if self.password_command is not None and self.username is None:
+            raise ValueError("password_command needs username")
+        return self
+
     @model_validator(mode="after")
     def _password_from_file(self) -> SmtpSettings:
         if self.password_file is None:
             return self
-        if self.password is not None:
-            raise ValueError("set either password or password_file, not both")
         try:
             secret = self.password_file.read_text(encoding="utf-8").rstrip("\r\n")
         except OSError as error:
@@ -158,6 +191,17 @@ class SenderSettings(_Section):
     def _single_line(cls, value: str) -> str:
         _no_line_breaks(value)
         return value
+
+
+class MailSettings(_Section):
+    # A folder with subject.txt, body.txt and body.html (each optional), and <language>/
+    # subfolders; checked when the configuration is loaded (see otp_tui.config.templates).
+    templates: Path | None = None
+
+    @field_validator("templates")
+    @classmethod
+    def _expand_user(cls, value: Path | None) -> Path | None:
+        return value.expanduser() if value is not None else None
 
 
 class PolicySettings(_Section):
@@ -323,6 +367,7 @@ class Settings(BaseSettings):
 
     smtp: SmtpSettings = SmtpSettings()
     sender: SenderSettings = SenderSettings()
+    mail: MailSettings = MailSettings()
     policy: PolicySettings = PolicySettings()
     access: AccessSettings = AccessSettings()
     state: StateSettings = StateSettings()
@@ -332,6 +377,21 @@ class Settings(BaseSettings):
     def _sender_needed_for_real_mail(self) -> Settings:
         if self.smtp.host is not None and self.sender.address is None:
             raise ValueError("sender.address: required once smtp.host is set")
+        return self
+
+    @model_validator(mode="after")
+    def _templates_render(self) -> Settings:
+        # Rendered with a sample now, so a broken template stops the start, not the first send.
+        # Imported only here: Jinja2 is loaded only when templates are configured.
+        if self.mail.templates is not None:
+            from otp_tui.config.templates import check_templates
+
+            check_templates(
+                self.mail.templates,
+                code_length=self.policy.code_length,
+                ttl_seconds=self.policy.code_ttl,
+                sender_name=self.sender.name,
+            )
         return self
 
     @property

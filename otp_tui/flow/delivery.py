@@ -51,6 +51,7 @@ class Delivery:
         self._outbox_dir = outbox_dir
         self._send = send
         self._outbox: DemoOutbox | None = None
+        self._outbox_running = False
 
     @property
     def server_label(self) -> str:
@@ -94,6 +95,7 @@ class Delivery:
                 request.code,
                 ttl_seconds=int(request.ttl),
                 requested_from=self._origin or describe_origin(),
+                templates=self._settings.mail.templates,
             )
             send = self._send
             if send is None:
@@ -110,29 +112,30 @@ class Delivery:
             return Failure("error", wording.unexpected_send_error(type(error).__name__), False)
         return None
 
-    async def _smtp_settings(self) -> SmtpSettings:
-        if not self._demo:
-            return self._settings.smtp
+    def _demo_outbox(self) -> DemoOutbox:
         if self._outbox is None:
             from otp_tui.mail.outbox import DemoOutbox
 
-            outbox = DemoOutbox(self._outbox_dir)
+            self._outbox = DemoOutbox(self._outbox_dir)
+        return self._outbox
+
+    async def _smtp_settings(self) -> SmtpSettings:
+        if not self._demo:
+            return self._settings.smtp
+        outbox = self._demo_outbox()
+        if not self._outbox_running:
             await outbox.start()
-            self._outbox = outbox
-        return self._outbox.smtp
+            self._outbox_running = True
+        return outbox.smtp
 
     def newest_mail(self) -> str | None:
-        """Demo mode only: the newest message in the outbox as text, None if there is none."""
+        """Demo mode only: the newest mail in the outbox as plain, sanitised text (this run's
+        first, with the time it arrived); None if there is none."""
         if not self._demo:
             return None
-        from otp_tui.mail.outbox import newest_message, plain_text_body
-
-        message = newest_message(self._outbox_dir)
-        if message is None:
-            return None
-        return f"To: {message['To']}\nSubject: {message['Subject']}\n\n{plain_text_body(message)}"
+        return self._demo_outbox().newest_as_text()
 
     async def close(self) -> None:
-        if self._outbox is not None:
-            outbox, self._outbox = self._outbox, None
-            await outbox.stop()
+        if self._outbox is not None and self._outbox_running:
+            self._outbox_running = False
+            await self._outbox.stop()

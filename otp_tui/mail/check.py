@@ -8,6 +8,8 @@ from pathlib import Path
 from typing import TextIO
 
 from otp_tui.config.schema import Settings, SmtpSettings
+from otp_tui.core.untrusted import visible
+from otp_tui.mail.credentials import obtain_login
 from otp_tui.mail.errors import FailureKind, SendError
 from otp_tui.mail.outbox import DemoOutbox, default_outbox
 from otp_tui.mail.session import Session, Step, build_tls_context, planned_steps, with_deadline
@@ -17,7 +19,7 @@ _SECURITY = {
     "tls": "TLS from the first byte",
     "none": "no encryption",
 }
-_WIDTH = 13  # the longest label, "trust store", and two spaces
+_WIDTH = 18  # the longest label, "password command", and two spaces
 
 
 def _is_loopback(host: str) -> bool:
@@ -30,21 +32,23 @@ def _is_loopback(host: str) -> bool:
 
 
 def _line(out: TextIO, label: str, result: str) -> None:
-    out.write(f"  {label:<{_WIDTH}}{result}\n")
+    # Results carry a server's words, a file name or a program's name: all from outside.
+    out.write(f"  {label:<{_WIDTH}}{visible(result)}\n")
 
 
 def _failed(out: TextIO, label: str, error: SendError) -> None:
     _line(out, label, f"failed ({error.kind.value}) {error}")
     if error.detail:
-        # An operator's command: the server's own words help, and hold no secret.
-        out.write(f"  {'':<{_WIDTH}}  {error.detail}\n")
+        # An operator's command: the server's own words help, and hold no secret (a login's
+        # secret is scrubbed from them); their control characters are shown, not obeyed.
+        out.write(f"  {'':<{_WIDTH}}  {visible(error.detail)}\n")
 
 
 async def _walk(smtp: SmtpSettings, out: TextIO) -> int:
     assert smtp.host is not None
     out.write(
-        f"Checking {smtp.host} port {smtp.effective_port} ({_SECURITY[smtp.security]}), "
-        "without sending mail:\n"
+        f"Checking {visible(smtp.host)} port {smtp.effective_port} "
+        f"({_SECURITY[smtp.security]}), without sending mail:\n"
     )
     if smtp.security != "none" and not smtp.validate_certs:
         out.write("  warning: certificate checks are off (smtp.validate_certs = false)\n")
@@ -52,6 +56,9 @@ async def _walk(smtp: SmtpSettings, out: TextIO) -> int:
         out.write("  warning: the password will cross the network unencrypted\n")
 
     steps = [step.value for step in planned_steps(smtp, send=False)]
+    command = _command_label(smtp)
+    if command is not None:
+        steps.insert(0, command)
     context = None
     if smtp.security != "none":
         label = "CA file" if smtp.ca_file is not None and smtp.validate_certs else "trust store"
@@ -64,7 +71,19 @@ async def _walk(smtp: SmtpSettings, out: TextIO) -> int:
         _line(out, label, f"ok ({smtp.ca_file})" if label == "CA file" else "ok")
         steps.pop(0)
 
-    session = Session(smtp, context)
+    # The command runs as it would for a send, before connecting.
+    try:
+        login = await obtain_login(smtp)
+    except SendError as error:
+        assert command is not None
+        _failed(out, command, error)
+        return _skip_rest(out, steps[1:])
+    if command is not None:
+        assert login is not None
+        _line(out, command, f"ok ({login.source})")
+        steps.pop(0)
+
+    session = Session(smtp, context, login)
     try:
         for index, step in enumerate(planned_steps(smtp, send=False)):
             try:
@@ -76,19 +95,30 @@ async def _walk(smtp: SmtpSettings, out: TextIO) -> int:
                 timeout = SendError(FailureKind.TIMEOUT, f"no answer within {smtp.timeout:g} s")
                 _failed(out, step.value, timeout)
                 return _skip_rest(out, steps[index + 1 :])
-            _line(out, step.value, "ok" + _note(smtp, step))
+            _line(out, step.value, _result(smtp, step, session))
     finally:
         session.close()
     out.write("All steps passed.\n")
     return 0
 
 
-def _note(smtp: SmtpSettings, step: Step) -> str:
+def _command_label(smtp: SmtpSettings) -> str | None:
+    if smtp.username is None:
+        return None
+    if smtp.oauth2_token_command is not None:
+        return "token command"
+    if smtp.password_command is not None:
+        return "password command"
+    return None
+
+
+def _result(smtp: SmtpSettings, step: Step, session: Session) -> str:
     if (step is Step.CONNECT and smtp.security == "tls") or step is Step.STARTTLS:
-        return " (certificate checked)" if smtp.validate_certs else " (certificate NOT checked)"
+        checked = "checked" if smtp.validate_certs else "NOT checked"
+        return f"ok (certificate {checked})"
     if step is Step.AUTH:
-        return f" (as {smtp.username})"
-    return ""
+        return f"{session.mechanism} ok (as {smtp.username})"
+    return "ok"
 
 
 def _skip_rest(out: TextIO, labels: list[str]) -> int:
@@ -98,8 +128,43 @@ def _skip_rest(out: TextIO, labels: list[str]) -> int:
     return 1
 
 
+def show_templates(settings: Settings, out: TextIO) -> None:
+    """The operator's templates rendered with a sample, subject and text part, code masked."""
+    from otp_tui.core.codes import OneTimeCode
+    from otp_tui.mail.message import build_message, plain_text_part
+    from otp_tui.config.templates import sample_values
+
+    directory = settings.mail.templates
+    assert directory is not None
+    policy = settings.policy
+    sample = sample_values(
+        code_length=policy.code_length,
+        ttl_seconds=policy.code_ttl,
+        sender_name=settings.sender.name,
+    )
+    code = str(sample["code"])
+    message = build_message(
+        settings.sender,
+        str(sample["address"]),
+        OneTimeCode(code),
+        ttl_seconds=policy.code_ttl,
+        requested_from=str(sample["requested_from"]),
+        templates=directory,
+    )
+    mask = "*" * len(code)
+    out.write(
+        f"Mail from the templates in {visible(str(directory))}, with a sample (code masked):\n"
+    )
+    out.write(f"  Subject: {visible(str(message['Subject']).replace(code, mask))}\n")
+    for line in plain_text_part(message).replace(code, mask).splitlines():
+        out.write(f"  | {visible(line)}\n")
+    out.write("\n")
+
+
 async def run_check(settings: Settings, out: TextIO, *, outbox_dir: Path | None = None) -> int:
     """Report each step on `out`; 0 if every step passed, 1 otherwise."""
+    if settings.mail.templates is not None:
+        show_templates(settings, out)
     if not settings.demo:
         return await _walk(settings.smtp, out)
     directory = outbox_dir if outbox_dir is not None else default_outbox()

@@ -49,14 +49,16 @@ _RETRYABLE = frozenset({FailureKind.UNREACHABLE, FailureKind.TIMEOUT, FailureKin
 class SendError(Exception):
     """A send that failed in a way the user can be told about.
 
-    ``str(error)`` is the user-facing sentence. ``detail`` holds the server's reply code and
-    text or the underlying error, for the debug log only: it may name hosts and ports, so it
-    stays off the screen; it never holds the code or the password because neither is ever
-    passed to anything that could echo it.
+    ``str(error)`` is the user-facing sentence: the kind's own, or a more precise `sentence`
+    written here (never built from a server's words or a command's output). ``detail`` holds
+    the server's reply code and text or the underlying error, for the debug log and `otp-tui
+    check` only: it may name hosts and ports, so it stays off the screen. It never holds the
+    code, a password or a token: none is passed to anything that could echo it, and a login's
+    secret is scrubbed from what a server answers to it.
     """
 
-    def __init__(self, kind: FailureKind, detail: str = "") -> None:
-        super().__init__(kind.message)
+    def __init__(self, kind: FailureKind, detail: str = "", *, sentence: str | None = None) -> None:
+        super().__init__(sentence if sentence is not None else kind.message)
         self.kind = kind
         self.detail = detail
 

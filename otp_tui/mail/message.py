@@ -7,10 +7,13 @@ import ipaddress
 import os
 import socket
 from collections.abc import Mapping
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
+from email import policy
 from email.headerregistry import Address
 from email.message import EmailMessage
+from email.parser import HeaderParser
 from email.utils import format_datetime, make_msgid
+from pathlib import Path
 
 from otp_tui.config.schema import SenderSettings
 from otp_tui.core.codes import OneTimeCode
@@ -19,6 +22,44 @@ from otp_tui.core.codes import OneTimeCode
 FALLBACK_SENDER = "otp-tui@localhost"
 
 IGNORE_SENTENCE = "If you did not ask for this code, you can ignore this email."
+
+
+class OutgoingMessage(EmailMessage):
+    """A verification mail that carries its own envelope.
+
+    The envelope is decided here, from the validated address, and `send_message` uses it as
+    it is: recipients are never derived by parsing the headers, where an encoded word in an
+    address could turn into another mailbox or into several.
+    """
+
+    envelope_sender = ""
+    envelope_recipient = ""
+
+
+def _flattened_recipients(message: EmailMessage, *, utf8: bool) -> list[str]:
+    # The To header as the sender will put it on the wire (aiosmtplib flattens with the SMTP
+    # or SMTPUTF8 policy), parsed back the way a receiving server would.
+    header = message["To"]
+    wire = header.fold(policy=policy.SMTPUTF8 if utf8 else policy.SMTP)
+    parsed = HeaderParser(policy=policy.default).parsestr(wire + "\r\n")["To"]
+    if parsed is None:
+        return []
+    return [address.addr_spec for address in parsed.addresses]
+
+
+def check_single_recipient(message: OutgoingMessage) -> str:
+    """The one envelope recipient, once the To header is seen to name exactly it.
+
+    Raises ValueError (without echoing the address) if the header reads as another address or
+    as several, in either form the message can travel in.
+    """
+    recipient = message.envelope_recipient
+    if not recipient or len(message.get_all("To", [])) != 1:
+        raise ValueError("the message has no single To header")
+    for utf8 in (False, True):
+        if _flattened_recipients(message, utf8=utf8) != [recipient]:
+            raise ValueError("the To header does not read back as the one recipient")
+    return recipient
 
 
 def _single_line(name: str, value: str) -> str:
@@ -35,6 +76,11 @@ def _validity(ttl_seconds: int) -> str:
     minutes = ttl_seconds // 60
     # Grouped digits, so a huge TTL can never read as a second code-like number.
     return "1 minute" if minutes == 1 else f"{minutes:,} minutes"
+
+
+def _local_time(moment: datetime) -> str:
+    # Hours and minutes in this host's zone: what a person compares with their clock.
+    return moment.astimezone().strftime("%H:%M")
 
 
 def describe_origin(environ: Mapping[str, str] = os.environ, *, hostname: str | None = None) -> str:
@@ -63,11 +109,15 @@ def build_message(
     ttl_seconds: int,
     requested_from: str,
     now: datetime | None = None,
-) -> EmailMessage:
-    """Build the message carrying `code` to `to`.
+    templates: Path | None = None,
+    language: str | None = None,
+) -> OutgoingMessage:
+    """Build the message carrying `code` to `to`, with `to` as its one envelope recipient.
 
-    Raises ValueError, before any message exists, if a header value holds a line break or the
-    code is not all digits.
+    `templates` is ``[mail] templates``: the operator's subject and parts, where present, replace
+    the built-in ones (`otp_tui.config.templates`); `language` picks ``templates/<language>/``
+    first. Raises ValueError, before any message exists, if a header value holds a line break,
+    the code is not all digits, or a template breaks one of its rules.
     """
     _single_line("recipient address", to)
     _single_line("sender name", sender.name)
@@ -80,18 +130,45 @@ def build_message(
     if not (digits.isascii() and digits.isdigit()):
         raise ValueError("code must be ASCII digits")
 
+    sent_at = now or datetime.now(timezone.utc)
+    validity = _validity(ttl_seconds)
+    subject, text, html_part = sender.subject, None, None
+    if templates is not None:
+        from otp_tui.config.templates import render
+
+        values = {
+            "code": digits,
+            "minutes": ttl_seconds // 60,
+            "expires_at": _local_time(sent_at + timedelta(seconds=ttl_seconds)),
+            "address": to,
+            "sender_name": sender.name,
+            "requested_from": requested_from,
+        }
+        rendered = render(templates, values, language=language)
+        subject = rendered.subject or subject
+        text, html_part = rendered.text, rendered.html
+
     from_local, _, from_domain = from_address.rpartition("@")
-    message = EmailMessage()
+    message = OutgoingMessage()
+    message.envelope_sender = from_address
+    message.envelope_recipient = to
     message["From"] = Address(display_name=sender.name, username=from_local, domain=from_domain)
     message["To"] = to
-    message["Subject"] = sender.subject
-    message["Date"] = format_datetime(now or datetime.now(timezone.utc))
+    message["Subject"] = _single_line("subject", subject)
+    message["Date"] = format_datetime(sent_at)
     message["Message-ID"] = make_msgid(domain=from_domain)
     # Tells auto-responders and vacation replies not to answer (RFC 3834).
     message["Auto-Submitted"] = "auto-generated"
 
-    validity = _validity(ttl_seconds)
-    message.set_content(
+    message.set_content(text or _builtin_text(digits, validity, requested_from))
+    message.add_alternative(
+        html_part or _builtin_html(digits, validity, requested_from), subtype="html"
+    )
+    return message
+
+
+def _builtin_text(digits: str, validity: str, requested_from: str) -> str:
+    return (
         "Your verification code is:\n"
         "\n"
         f"{digits}\n"
@@ -101,8 +178,11 @@ def build_message(
         "\n"
         f"{IGNORE_SENTENCE}\n"
     )
+
+
+def _builtin_html(digits: str, validity: str, requested_from: str) -> str:
     # Colours are named, not hex: "#333333" would be another six-digit number in the body.
-    message.add_alternative(
+    return (
         "<!DOCTYPE html>\n"
         '<html><body style="font-family: sans-serif; color: black">\n'
         "<p>Your verification code is:</p>\n"
@@ -111,7 +191,17 @@ def build_message(
         f"<p>It is valid for {html.escape(validity)}.<br>\n"
         f"It was requested from {html.escape(requested_from)}.</p>\n"
         f'<p style="color: dimgray">{html.escape(IGNORE_SENTENCE)}</p>\n'
-        "</body></html>\n",
-        subtype="html",
+        "</body></html>\n"
     )
-    return message
+
+
+def plain_text_part(message: EmailMessage) -> str:
+    """The text/plain part with plain newlines; empty if the message has none."""
+    part = message.get_body(preferencelist=("plain",))
+    if part is None:
+        return ""
+    content = part.get_content()
+    if not isinstance(content, str):
+        return ""
+    # Mail travels with CRLF line ends; a terminal wants plain newlines.
+    return content.replace("\r\n", "\n")

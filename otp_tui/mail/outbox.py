@@ -7,42 +7,76 @@ machine: the server listens on 127.0.0.1 only and delivers nowhere but the outbo
 from __future__ import annotations
 
 import asyncio
-import mailbox
+import hmac
+import logging
+import secrets
+import warnings
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from aiosmtpd.smtp import SMTP, Envelope, Session
+from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
+from pydantic import SecretStr
 
 from otp_tui.config.paths import user_state_dir
 from otp_tui.config.schema import SmtpSettings
+from otp_tui.mail.message import plain_text_part
+from otp_tui.mail.outbox_store import OutboxStore, StoredMail
+from otp_tui.mail.viewer import mail_as_text
 
 LOOPBACK = "127.0.0.1"
+# The account the outbox makes up each run; the password is new each run and never written.
+DEMO_USER = "otp-tui-demo"
 
 
 def default_outbox() -> Path:
     return user_state_dir() / "outbox"
 
 
-def _ensure_maildir(directory: Path) -> mailbox.Maildir:
-    # Owner-only: the outbox holds live codes.
-    directory.parent.mkdir(parents=True, exist_ok=True)
-    for sub in ("", "tmp", "new", "cur"):
-        (directory / sub).mkdir(mode=0o700, exist_ok=True)
-    return mailbox.Maildir(directory, create=False)
+class _NoMailContent(logging.Filter):
+    """aiosmtpd logs each line of a mail at DEBUG; in the outbox those lines carry the code."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno > logging.DEBUG
+
+
+_QUIET = _NoMailContent()
 
 
 class _MaildirHandler:
-    def __init__(self, box: mailbox.Maildir) -> None:
-        self._box = box
+    def __init__(self, store: OutboxStore, filed: list[str]) -> None:
+        self._store = store
+        self._filed = filed
+        self.pruning: set[asyncio.Task[int]] = set()
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
-        content = envelope.content
-        raw = content.encode("utf-8") if isinstance(content, str) else content or b""
-        self._box.add(raw)
+        if not session.authenticated:  # auth_required refuses MAIL already; this is a backstop
+            return "530 5.7.0 Authentication required"
+        content = envelope.original_content or b""
+        self._filed.append(self._store.add(content))
+        # Older mail goes in a thread: the first delivery into a big old outbox removes many.
+        task = asyncio.ensure_future(asyncio.to_thread(self._store.prune))
+        self.pruning.add(task)
+        task.add_done_callback(self.pruning.discard)
         return "250 Message accepted for delivery"
+
+
+def _only(secret: str) -> Any:
+    """An aiosmtpd authenticator that takes the run's account and nothing else."""
+
+    def check(
+        server: SMTP, session: Session, envelope: Envelope, mechanism: str, data: Any
+    ) -> AuthResult:
+        if isinstance(data, LoginPassword) and hmac.compare_digest(
+            data.login + b"\0" + data.password, f"{DEMO_USER}\0{secret}".encode()
+        ):
+            return AuthResult(success=True)
+        # handled=False: aiosmtpd answers 535 (a handled failure would answer nothing).
+        return AuthResult(success=False, handled=False)
+
+    return check
 
 
 class _TrackedSMTP(SMTP):
@@ -66,36 +100,76 @@ class _TrackedSMTP(SMTP):
 
 
 class DemoOutbox:
-    """``async with DemoOutbox() as outbox: await send_message(outbox.smtp, message)``."""
+    """``async with DemoOutbox() as outbox: await send_message(outbox.smtp, message)``.
+
+    Only this run's mail gets in: the server requires a login with a password drawn at start
+    and handed out only through `smtp`, so another local process that delivers to the port is
+    refused (530 without a login, 535 with a wrong one) and cannot put a mail in the viewer.
+    """
 
     def __init__(self, directory: Path | None = None) -> None:
         self.directory = directory if directory is not None else default_outbox()
+        self.store = OutboxStore(self.directory)
         self._server: asyncio.Server | None = None
         self._live: set[_TrackedSMTP] = set()
-        self._tasks: list[asyncio.Task[None]] = []
+        self._secret = secrets.token_urlsafe(24)
+        self._filed: list[str] = []  # names of the mail this run delivered, oldest first
+        self._handler: _MaildirHandler | None = None
         self.port = 0
 
     @property
     def smtp(self) -> SmtpSettings:
-        """Settings that send through this outbox."""
+        """Settings that send through this outbox, with this run's login."""
         if self._server is None:
             raise RuntimeError("the demo outbox is not running")
-        return SmtpSettings(host=LOOPBACK, port=self.port, security="none")
+        return SmtpSettings(
+            host=LOOPBACK,
+            port=self.port,
+            security="none",
+            username=DEMO_USER,
+            password=SecretStr(self._secret),
+        )
+
+    def newest(self) -> tuple[StoredMail, bool] | None:
+        """The newest mail with whether this run sent it: this run's first, else an older one."""
+        for name in reversed(self._filed):
+            mail = self.store.read(name)
+            if mail is not None:
+                return mail, True
+        mail = self.store.newest()
+        return (mail, False) if mail is not None else None
+
+    def newest_as_text(self) -> str | None:
+        """What the outbox viewer shows (`viewer.mail_as_text`), or None if it is empty."""
+        found = self.newest()
+        if found is None:
+            return None
+        mail, this_run = found
+        return mail_as_text(mail.raw, arrived=mail.arrived, this_run=this_run)
 
     async def start(self) -> None:
-        box = _ensure_maildir(self.directory)
-        handler = _MaildirHandler(box)
+        self.store.ensure()
+        handler = self._handler = _MaildirHandler(self.store, self._filed)
         loop = asyncio.get_running_loop()
+        mail_log = logging.getLogger("mail.log")
+        if _QUIET not in mail_log.filters:
+            mail_log.addFilter(_QUIET)
 
         def factory() -> _TrackedSMTP:
-            protocol = _TrackedSMTP(
-                handler,
-                self._live,
-                # Given explicitly: the default, socket.getfqdn(), may query DNS.
-                hostname="localhost",
-                enable_SMTPUTF8=True,
-                loop=loop,
-            )
+            with warnings.catch_warnings():
+                # Plain text is fine here: the server and the client are on 127.0.0.1.
+                warnings.filterwarnings("ignore", "Requiring AUTH while not requiring TLS")
+                protocol = _TrackedSMTP(
+                    handler,
+                    self._live,
+                    # Given explicitly: the default, socket.getfqdn(), may query DNS.
+                    hostname="localhost",
+                    enable_SMTPUTF8=True,
+                    authenticator=_only(self._secret),
+                    auth_required=True,
+                    auth_require_tls=False,
+                    loop=loop,
+                )
             return protocol
 
         self._server = await loop.create_server(factory, host=LOOPBACK, port=0)
@@ -114,6 +188,8 @@ class DemoOutbox:
         # The per-connection tasks are cancelled by connection_lost; wait so none outlives us.
         await asyncio.gather(*tasks, return_exceptions=True)
         await server.wait_closed()
+        if self._handler is not None:
+            await asyncio.gather(*self._handler.pruning, return_exceptions=True)
 
     async def __aenter__(self) -> DemoOutbox:
         await self.start()
@@ -130,36 +206,13 @@ class DemoOutbox:
 
 def newest_message(directory: Path | None = None) -> EmailMessage | None:
     """The most recently delivered message in the outbox, or None if there is none."""
-    directory = directory if directory is not None else default_outbox()
-    newest: tuple[int, str, bytes] | None = None
-    for sub in ("new", "cur"):
-        folder = directory / sub
-        if not folder.is_dir():
-            continue
-        for path in folder.iterdir():
-            if path.name.startswith("."):
-                continue
-            try:
-                # Read now: a mail client may move or delete the file at any moment.
-                key = (path.stat().st_mtime_ns, path.name)
-                if newest is None or key > newest[:2]:
-                    newest = (*key, path.read_bytes())
-            except (FileNotFoundError, IsADirectoryError):
-                continue
-    if newest is None:
+    mail = OutboxStore(directory if directory is not None else default_outbox()).newest()
+    if mail is None:
         return None
-    parsed = message_from_bytes(newest[2], policy=policy.default)
+    parsed = message_from_bytes(mail.raw, policy=policy.default)
     assert isinstance(parsed, EmailMessage)
     return parsed
 
 
-def plain_text_body(message: EmailMessage) -> str:
-    """The text/plain part, for the demo viewer; empty if the message has none."""
-    part = message.get_body(preferencelist=("plain",))
-    if part is None:
-        return ""
-    content = part.get_content()
-    if not isinstance(content, str):
-        return ""
-    # Mail travels with CRLF line ends; a terminal viewer wants plain newlines.
-    return content.replace("\r\n", "\n")
+# The viewer used to take the text part from here; `viewer.mail_as_text` is the safe form.
+plain_text_body = plain_text_part

@@ -9,7 +9,9 @@ from email.message import EmailMessage
 from pathlib import Path
 
 from otp_tui.config.schema import SmtpSettings
+from otp_tui.mail.credentials import Login, obtain_login
 from otp_tui.mail.errors import FailureKind, SendError
+from otp_tui.mail.message import OutgoingMessage, check_single_recipient
 from otp_tui.mail.session import Session, Step, build_tls_context, planned_steps, with_deadline
 
 log = logging.getLogger(__name__)
@@ -33,10 +35,19 @@ def prepare(smtp: SmtpSettings) -> None:
         _tls_context(smtp)
 
 
-async def send_message(smtp: SmtpSettings, message: EmailMessage) -> None:
-    """Deliver `message` to the configured server, or raise SendError saying why not.
+# Said when the To header would not name exactly the validated address (an encoded word, a
+# list): the address is refused as any other would be, without a word about why.
+UNSENDABLE_ADDRESS = "This address cannot be used; check it for typos or use another."
 
-    The whole conversation, TLS set-up included, must finish within ``smtp.timeout`` seconds:
+
+async def send_message(smtp: SmtpSettings, message: EmailMessage) -> None:
+    """Deliver `message` (from `build_message`) to the configured server, or raise SendError.
+
+    The envelope is the message's own: MAIL FROM its sender address, RCPT TO its one validated
+    recipient, and only after the To header is seen to read back as exactly that address.
+
+    A password or token command configured in `smtp` runs first (see `credentials`). The whole
+    conversation, TLS set-up included, must finish within ``smtp.timeout`` seconds:
     aiosmtplib's own timeout applies per read, so a server that drips bytes would never trip
     it. Cancelling the caller aborts the connection at once; no task or socket outlives this
     call.
@@ -45,7 +56,18 @@ async def send_message(smtp: SmtpSettings, message: EmailMessage) -> None:
     answers a cancellation by awaiting a polite QUIT, which against a stalled server holds
     the cancelled send open for up to another full timeout.
     """
+    # Typed as any EmailMessage for callers; only one built here carries an envelope.
+    if not isinstance(message, OutgoingMessage):
+        raise TypeError("send_message takes the message build_message made")
+    try:
+        check_single_recipient(message)
+    except ValueError as error:
+        log.debug("send refused before connecting: %s", error)
+        raise SendError(
+            FailureKind.RECIPIENT_REFUSED, f"not sent: {error}", sentence=UNSENDABLE_ADDRESS
+        ) from None
     session: Session | None = None
+    login: Login | None = None
 
     async def conversation() -> None:
         nonlocal session
@@ -53,11 +75,14 @@ async def send_message(smtp: SmtpSettings, message: EmailMessage) -> None:
         if smtp.security != "none":
             # Loading the system trust store reads many files; keep it off the event loop.
             context = await asyncio.to_thread(_tls_context, smtp)
-        session = Session(smtp, context)
+        session = Session(smtp, context, login)
         for step in planned_steps(smtp, send=True):
             await session.run(step, message)
 
     try:
+        # Before the deadline starts: a password or token command has its own time limit
+        # (smtp.command_timeout), and no connection is held open while it runs.
+        login = await obtain_login(smtp)
         await with_deadline(conversation(), smtp.timeout)
     except SendError as error:
         if session is not None and session.delivered:

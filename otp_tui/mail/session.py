@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import socket
 import ssl
 import sys
@@ -20,7 +21,9 @@ from typing import TypeVar
 import aiosmtplib
 
 from otp_tui.config.schema import SmtpSettings
+from otp_tui.mail.credentials import Login, scrub
 from otp_tui.mail.errors import FailureKind, SendError
+from otp_tui.mail.message import OutgoingMessage
 
 log = logging.getLogger(__name__)
 
@@ -135,6 +138,35 @@ def classify(error: Exception, step: Step) -> SendError:
     raise error
 
 
+# Answers to a password login that mean "passwords are switched off here", not "wrong password":
+# Microsoft 365 (5.7.30, 5.7.139 "basic authentication is disabled") and Gmail (5.7.9,
+# "application-specific password required").
+_NO_PASSWORDS = re.compile(r"5\.7\.(?:30|139|9)\b|basic auth", re.IGNORECASE)
+
+
+def _password_refused(failure: SendError) -> SendError:
+    """A refused password login, with a sentence that points to OAuth2 where it may help."""
+    if failure.kind is not FailureKind.AUTH:
+        return failure
+    if _NO_PASSWORDS.search(failure.detail):
+        sentence = (
+            "This mail server no longer accepts passwords: log in with OAuth2 instead "
+            "(set smtp.oauth2_token_command)."
+        )
+    elif re.search(r"\b535\b", failure.detail):
+        sentence = (
+            "The mail server refused the SMTP password; if it no longer accepts passwords "
+            "(Microsoft 365, Gmail), log in with OAuth2 (smtp.oauth2_token_command)."
+        )
+    else:
+        return failure
+    return SendError(FailureKind.AUTH, failure.detail, sentence=sentence)
+
+
+async def _raise(error: Exception) -> None:
+    raise error
+
+
 async def with_deadline(awaitable: Awaitable[T], seconds: float) -> T:
     """Await with a hard deadline; raises TimeoutError (asyncio.TimeoutError before 3.11)."""
     if sys.version_info >= (3, 11):
@@ -146,11 +178,20 @@ async def with_deadline(awaitable: Awaitable[T], seconds: float) -> T:
 class Session:
     """A single connection; `close()` must always be called, and is safe to call twice."""
 
-    def __init__(self, smtp: SmtpSettings, tls_context: ssl.SSLContext | None) -> None:
+    def __init__(
+        self,
+        smtp: SmtpSettings,
+        tls_context: ssl.SSLContext | None,
+        login: Login | None = None,
+    ) -> None:
         if smtp.host is None:
             raise ValueError("no SMTP host configured")
+        if smtp.username is not None and login is None:
+            raise ValueError("a username is configured: obtain_login() first")
         self.settings = smtp
+        self.login = login
         self.delivered = False
+        self.mechanism: str | None = None  # the AUTH mechanism that worked, for `otp-tui check`
         self._client = aiosmtplib.SMTP(
             hostname=smtp.host,
             port=smtp.effective_port,
@@ -167,8 +208,50 @@ class Session:
             return await awaitable
         except Exception as error:
             failure = classify(error, step)
+            if self.login is not None:
+                failure.detail = scrub(failure.detail, self.login.secret)
+            if step is Step.AUTH and self.login is not None and not self.login.oauth2:
+                failure = _password_refused(failure)
             log.debug("SMTP %s failed (%s): %s", step.value, failure.kind.value, failure.detail)
             raise failure from None
+
+    async def _log_in(self) -> None:
+        client, login = self._client, self.login
+        assert login is not None
+        if not client.supports_extension("auth"):
+            raise SendError(FailureKind.AUTH, "AUTH: the server does not offer it")
+        if login.oauth2:
+            if "xoauth2" not in client.server_auth_methods:
+                offered = " ".join(client.server_auth_methods).upper() or "nothing"
+                raise SendError(
+                    FailureKind.AUTH,
+                    f"AUTH: the server offers {offered}, not XOAUTH2",
+                    sentence="The mail server does not offer OAuth2 login (AUTH XOAUTH2).",
+                )
+            await self._run(Step.AUTH, client.auth_xoauth2(login.username, login.secret))
+            self.mechanism = "XOAUTH2"
+            return
+        # aiosmtplib's login() tries the same mechanisms in the same order, but does not say
+        # which one worked; `otp-tui check` reports it.
+        methods = client.supported_auth_methods
+        if not methods:
+            offered = " ".join(client.server_auth_methods).upper() or "nothing"
+            raise SendError(FailureKind.AUTH, f"AUTH: no password mechanism in {offered}")
+        refusal: Exception | None = None
+        for name in methods:
+            attempt = getattr(client, f"auth_{name.replace('-', '')}")
+            try:
+                await attempt(login.username, login.secret)
+            except aiosmtplib.SMTPAuthenticationError as error:
+                refusal = error
+                continue
+            except Exception as error:
+                refusal = error
+                break
+            self.mechanism = name.upper()
+            return
+        assert refusal is not None
+        await self._run(Step.AUTH, _raise(refusal))
 
     async def run(self, step: Step, message: EmailMessage | None = None) -> None:
         client = self._client
@@ -183,15 +266,16 @@ class Session:
             # RFC 3207: everything learnt before the upgrade is forgotten, so greet again.
             await self._run(step, client.ehlo())
         elif step is Step.AUTH:
-            if not client.supports_extension("auth"):
-                raise SendError(FailureKind.AUTH, "AUTH: the server does not offer it")
-            password = self.settings.password
-            secret = password.get_secret_value() if password is not None else ""
-            assert self.settings.username is not None
-            await self._run(step, client.login(self.settings.username, secret))
+            await self._log_in()
         elif step is Step.SEND:
-            assert message is not None
-            await self._run(step, client.send_message(message))
+            assert isinstance(message, OutgoingMessage)
+            # The envelope as built, never read back from the headers.
+            envelope = client.send_message(
+                message,
+                sender=message.envelope_sender,
+                recipients=[message.envelope_recipient],
+            )
+            await self._run(step, envelope)
             self.delivered = True
         elif step is Step.QUIT:
             await self._run(step, client.quit())

@@ -36,14 +36,18 @@ def make_message(code: str = CODE) -> EmailMessage:
 
 
 async def expect_failure(
-    server: TestSmtpServer | None, settings: SmtpSettings, kind: FailureKind
+    server: TestSmtpServer | None,
+    settings: SmtpSettings,
+    kind: FailureKind,
+    *,
+    sentence: str | None = None,
 ) -> SendError:
     with pytest.raises(SendError) as caught:
         await send_message(settings, make_message())
     error = caught.value
     assert error.kind is kind, error.detail
     assert error.retryable is kind.retryable
-    assert str(error) == kind.message
+    assert str(error) == (sentence or kind.message)
     for secret in (CODE, PASSWORD):
         assert secret not in str(error)
         assert secret not in error.detail
@@ -132,7 +136,13 @@ async def test_a_failed_goodbye_after_delivery_is_still_a_success(smtp_server: S
 
 async def test_auth_refused(smtp_server: StartServer) -> None:
     server = await smtp_server(tls="starttls", auth=("gate", PASSWORD))
-    error = await expect_failure(server, server.settings(password="wrong"), FailureKind.AUTH)
+    error = await expect_failure(
+        server,
+        server.settings(password="wrong"),
+        FailureKind.AUTH,
+        sentence="The mail server refused the SMTP password; if it no longer accepts passwords "
+        "(Microsoft 365, Gmail), log in with OAuth2 (smtp.oauth2_token_command).",
+    )
     assert "535" in error.detail
     assert server.mail_from_seen == []
 
@@ -264,3 +274,66 @@ async def test_cancel_mid_send_closes_the_connection(smtp_server: StartServer, t
     assert server.received == []
     leftovers = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
     assert leftovers == []
+
+
+# --- the envelope is the validated address, and the To header must say exactly it ---------
+
+
+@pytest.mark.parametrize(
+    "to",
+    [
+        "=?utf-8?q?=61lice?=@corp.example",  # decodes to alice@corp.example
+        "=?utf-8?b?YXR0YWNrZXJAZXZpbC5jb20sIGI=?=@corp.example",  # to "attacker@evil.com, b"
+        "a@example.com, mallory@evil.example",
+        "Mallory <mallory@evil.example>",
+        "a(comment)@example.com",
+    ],
+)
+async def test_an_address_the_to_header_would_change_is_never_sent(
+    smtp_server: StartServer, to: str
+) -> None:
+    server = await smtp_server()
+    sender = SenderSettings(address="otp@example.org")
+    message = build_message(sender, to, OneTimeCode(CODE), ttl_seconds=600, requested_from="h")
+
+    with pytest.raises(SendError) as caught:
+        await send_message(server.settings(), message)
+
+    assert caught.value.kind is FailureKind.RECIPIENT_REFUSED
+    assert str(caught.value) == "This address cannot be used; check it for typos or use another."
+    assert to not in str(caught.value)
+    assert server.connections_seen == 0
+
+
+async def test_a_to_header_changed_after_building_is_refused(smtp_server: StartServer) -> None:
+    server = await smtp_server()
+    message = make_message()
+    message.replace_header("To", "mallory@evil.example")
+
+    with pytest.raises(SendError):
+        await send_message(server.settings(), message)
+    assert server.connections_seen == 0
+
+
+async def test_the_envelope_is_the_one_built_not_the_headers(smtp_server: StartServer) -> None:
+    server = await smtp_server()
+    message = make_message()
+    # Headers a parser would take recipients from; the envelope must ignore them.
+    message["Cc"] = "carol@evil.example"
+    message["Bcc"] = "bcc@evil.example"
+    message["Sender"] = "bounce@evil.example"
+
+    await send_message(server.settings(), message)
+
+    [received] = server.received
+    assert received.rcpt_tos == [TO]
+    assert received.mail_from == "otp@example.org"
+
+
+async def test_only_a_built_message_is_sent(smtp_server: StartServer) -> None:
+    server = await smtp_server()
+    message = EmailMessage()
+    message["To"] = TO
+    with pytest.raises(TypeError):
+        await send_message(server.settings(), message)
+    assert server.connections_seen == 0

@@ -1,0 +1,197 @@
+"""The operator's own wording for the mail: `subject.txt`, `body.txt` and `body.html` in a folder,
+checked with the configuration (a broken template stops the start, not the first send) and
+rendered by the message builder.
+
+Jinja2 in its sandbox, with an unknown name an error and autoescaping in the HTML part only.
+Each file is optional (a missing one leaves the built-in text); `DIR/<language>/` holds
+translations, file by file, falling back to `DIR/`. A template only supplies text: the headers,
+the recipient and the structure of the message stay the builder's, so no template can add a
+header or a recipient.
+
+The same rules hold when the configuration is loaded (rendered with a sample) and at every
+send (rendered for real): each body part shows the code exactly once, the subject never shows it
+(a subject is on lock screens and in notification previews), and no part holds another run of
+six or more digits that a person could take for the code. A broken template stops otp-tui at
+start-up with one line naming the file and line, not at the first send.
+
+Only imported when `[mail] templates` is set: Jinja2 costs start-up time nobody else should pay.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from jinja2 import FileSystemLoader, StrictUndefined, TemplateError, TemplateNotFound, nodes
+from jinja2.meta import find_undeclared_variables
+from jinja2.sandbox import SandboxedEnvironment
+
+from otp_tui.core.untrusted import visible
+
+SUBJECT, TEXT, HTML = "subject.txt", "body.txt", "body.html"
+PARTS = (SUBJECT, TEXT, HTML)
+
+PLACEHOLDERS = frozenset(
+    {"code", "minutes", "expires_at", "address", "sender_name", "requested_from"}
+)
+
+# What a language subdirectory may be called ("de", "pt_BR", "zh-Hant"): never a path.
+_LANGUAGE = re.compile(r"[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{2,8})*")
+_LONG_NUMBER = re.compile(r"\d{6,}")
+
+
+class TemplateProblem(ValueError):
+    """One line: the file, the line when known, and what is wrong."""
+
+    def __init__(self, path: Path, message: str, line: int | None = None) -> None:
+        where = f"{path} line {line}" if line is not None else str(path)
+        super().__init__(f"{visible(where)}: {visible(message)}")
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """The operator's text for each part; None where the built-in text is used."""
+
+    subject: str | None
+    text: str | None
+    html: str | None
+
+
+def _autoescape(name: str | None) -> bool:
+    return name is not None and name.endswith(".html")
+
+
+@lru_cache(maxsize=16)
+def _environment(directory: Path, language: str | None) -> SandboxedEnvironment:
+    search = [directory]
+    if language is not None and _LANGUAGE.fullmatch(language):
+        search.insert(0, directory / language)
+    return SandboxedEnvironment(
+        loader=FileSystemLoader([str(path) for path in search], encoding="utf-8"),
+        undefined=StrictUndefined,
+        autoescape=_autoescape,
+        keep_trailing_newline=True,
+    )
+
+
+def _source(env: SandboxedEnvironment, name: str) -> tuple[str, Path] | None:
+    assert env.loader is not None
+    try:
+        source, filename, _ = env.loader.get_source(env, name)
+    except TemplateNotFound:
+        return None
+    except UnicodeDecodeError:
+        raise TemplateProblem(Path(name), "not UTF-8 text") from None
+    return source, Path(filename or name)
+
+
+def _first_line_naming(tree: nodes.Template, name: str) -> int | None:
+    lines = [node.lineno for node in tree.find_all(nodes.Name) if node.name == name]
+    return min(lines) if lines else None
+
+
+def _check_source(env: SandboxedEnvironment, name: str, source: str, path: Path) -> None:
+    """What can be seen without rendering: syntax, names, and the code in the subject."""
+    try:
+        tree = env.parse(source, name, str(path))
+    except TemplateError as error:
+        line = getattr(error, "lineno", None)
+        raise TemplateProblem(path, error.message or "syntax error", line) from None
+    for unknown in sorted(find_undeclared_variables(tree) - PLACEHOLDERS - set(env.globals)):
+        known = ", ".join(sorted(PLACEHOLDERS))
+        raise TemplateProblem(
+            path,
+            f"unknown placeholder {unknown!r} (known: {known})",
+            _first_line_naming(tree, unknown),
+        )
+    if name == SUBJECT and (line := _first_line_naming(tree, "code")) is not None:
+        raise TemplateProblem(
+            path, "the code must not be in the subject (it shows on lock screens)", line
+        )
+
+
+def check_rendered(name: str, text: str, code: str, path: Path) -> str:
+    """The rules every rendered part keeps; returns the part as it goes into the message."""
+    numbers = _LONG_NUMBER.findall(text)
+    if name == SUBJECT:
+        subject = text.strip()
+        if not subject:
+            raise TemplateProblem(path, "the subject is empty")
+        if visible(subject) != subject:
+            raise TemplateProblem(path, "the subject must be one line without control characters")
+        if numbers:
+            raise TemplateProblem(path, "the subject must not hold a run of six or more digits")
+        return subject
+    if numbers.count(code) != 1 or text.count(code) != 1:
+        raise TemplateProblem(path, "must show {{ code }} exactly once")
+    if len(numbers) != 1:
+        raise TemplateProblem(
+            path, "holds another run of six or more digits, which could be taken for the code"
+        )
+    return text
+
+
+def render(directory: Path, values: Mapping[str, Any], *, language: str | None = None) -> Rendered:
+    """Render the parts that exist under `directory` (and `directory/language`) with `values`.
+
+    Raises TemplateProblem (a ValueError) if a template is broken or breaks a rule.
+    """
+    env = _environment(directory, language)
+    code = str(values["code"])
+    out: dict[str, str | None] = {}
+    for name in PARTS:
+        found = _source(env, name)
+        if found is None:
+            out[name] = None
+            continue
+        source, path = found
+        _check_source(env, name, source, path)
+        try:
+            # By name, not from the source: the name decides autoescaping (HTML only).
+            text = env.get_template(name).render(**values)
+        except TemplateError as error:
+            raise TemplateProblem(path, f"cannot render: {error.message or error}") from None
+        except (ArithmeticError, LookupError, TypeError, ValueError) as error:
+            raise TemplateProblem(path, f"cannot render: {type(error).__name__}") from None
+        out[name] = check_rendered(name, text, code, path)
+    return Rendered(subject=out[SUBJECT], text=out[TEXT], html=out[HTML])
+
+
+def sample_values(*, code_length: int, ttl_seconds: int, sender_name: str) -> dict[str, Any]:
+    """What the configuration check renders with: like a real mail, with made-up values."""
+    return {
+        "code": "".join(str((7 + 3 * i) % 10) for i in range(code_length)),
+        "minutes": ttl_seconds // 60,
+        "expires_at": "14:35",
+        "address": "someone@example.com",
+        "sender_name": sender_name,
+        "requested_from": "bastion (over SSH from 203.0.113.9)",
+    }
+
+
+def languages(directory: Path) -> list[str | None]:
+    """None (the folder itself) and every language subdirectory in it."""
+    found: list[str | None] = [None]
+    try:
+        entries = sorted(directory.iterdir())
+    except OSError:
+        return found
+    found += [e.name for e in entries if e.is_dir() and _LANGUAGE.fullmatch(e.name)]
+    return found
+
+
+def check_templates(
+    directory: Path, *, code_length: int, ttl_seconds: int, sender_name: str
+) -> None:
+    """Render every language's templates with a sample; TemplateProblem on the first problem."""
+    if not directory.is_dir():
+        raise TemplateProblem(directory, "no such directory")
+    values = sample_values(
+        code_length=code_length, ttl_seconds=ttl_seconds, sender_name=sender_name
+    )
+    for language in languages(directory):
+        render(directory, values, language=language)
