@@ -130,9 +130,9 @@ def _skip_rest(out: TextIO, labels: list[str]) -> int:
 
 def show_templates(settings: Settings, out: TextIO) -> None:
     """The operator's templates rendered with a sample, subject and text part, code masked."""
+    from otp_tui.config.templates import sample_values
     from otp_tui.core.codes import OneTimeCode
     from otp_tui.mail.message import build_message, plain_text_part
-    from otp_tui.config.templates import sample_values
 
     directory = settings.mail.templates
     assert directory is not None
