@@ -39,7 +39,14 @@ def make_run(
 ) -> Run:
     """`requester` says who asks (for the per-requester send budgets); it is called when the
     machine is built, after the first frame. None: no per-requester budget applies."""
-    delivery = Delivery(settings, demo=demo, origin=origin, outbox_dir=outbox_dir, send=send)
+    delivery = Delivery(
+        settings,
+        demo=demo,
+        origin=origin,
+        outbox_dir=outbox_dir,
+        send=send,
+        wall_clock=wall_clock,
+    )
 
     def make_machine() -> Verification:
         from otp_tui.core.address import AccessPolicy

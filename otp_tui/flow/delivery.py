@@ -44,12 +44,14 @@ class Delivery:
         origin: str | None = None,
         outbox_dir: Path | None = None,
         send: SendFunction | None = None,
+        wall_clock: Callable[[], float] | None = None,
     ) -> None:
         self._settings = settings
         self._demo = demo
         self._origin = origin  # where the mail says the code was asked from; None: this host
         self._outbox_dir = outbox_dir
         self._send = send
+        self._wall_clock = wall_clock  # stamps the demo outbox's mail
         self._outbox: DemoOutbox | None = None
         self._outbox_running = False
 
@@ -116,7 +118,7 @@ class Delivery:
         if self._outbox is None:
             from otp_tui.mail.outbox import DemoOutbox
 
-            self._outbox = DemoOutbox(self._outbox_dir)
+            self._outbox = DemoOutbox(self._outbox_dir, clock=self._wall_clock)
         return self._outbox
 
     async def _smtp_settings(self) -> SmtpSettings:

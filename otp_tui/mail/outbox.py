@@ -11,6 +11,7 @@ import hmac
 import logging
 import secrets
 import warnings
+from collections.abc import Callable
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from pathlib import Path
@@ -46,16 +47,20 @@ _QUIET = _NoMailContent()
 
 
 class _MaildirHandler:
-    def __init__(self, store: OutboxStore, filed: list[str]) -> None:
+    def __init__(
+        self, store: OutboxStore, filed: list[str], clock: Callable[[], float] | None
+    ) -> None:
         self._store = store
         self._filed = filed
+        self._clock = clock
         self.pruning: set[asyncio.Task[int]] = set()
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         if not session.authenticated:  # auth_required refuses MAIL already; this is a backstop
             return "530 5.7.0 Authentication required"
         content = envelope.original_content or b""
-        self._filed.append(self._store.add(content))
+        now_ns = int(self._clock() * 1e9) if self._clock is not None else None
+        self._filed.append(self._store.add(content, now_ns=now_ns))
         # Older mail goes in a thread: the first delivery into a big old outbox removes many.
         task = asyncio.ensure_future(asyncio.to_thread(self._store.prune))
         self.pruning.add(task)
@@ -107,8 +112,12 @@ class DemoOutbox:
     refused (530 without a login, 535 with a wrong one) and cannot put a mail in the viewer.
     """
 
-    def __init__(self, directory: Path | None = None) -> None:
+    def __init__(
+        self, directory: Path | None = None, clock: Callable[[], float] | None = None
+    ) -> None:
+        """`clock`: wall-clock seconds that stamp when mail arrived (default: the real time)."""
         self.directory = directory if directory is not None else default_outbox()
+        self._clock = clock
         self.store = OutboxStore(self.directory)
         self._server: asyncio.Server | None = None
         self._live: set[_TrackedSMTP] = set()
@@ -149,7 +158,7 @@ class DemoOutbox:
 
     async def start(self) -> None:
         self.store.ensure()
-        handler = self._handler = _MaildirHandler(self.store, self._filed)
+        handler = self._handler = _MaildirHandler(self.store, self._filed, self._clock)
         loop = asyncio.get_running_loop()
         mail_log = logging.getLogger("mail.log")
         if _QUIET not in mail_log.filters:
