@@ -106,8 +106,9 @@ class Delivery:
                 send = send_message
             await send(smtp, message)
         except SendError as error:
-            # The sender logged the detail once; here only the kind and the sentence travel.
-            return Failure(error.kind.value, str(error), error.retryable)
+            # The person is told what they can do (the kind's sentence); the operator's precise
+            # sentence and detail went to the debug log once, in the sender.
+            return Failure(error.kind.value, error.kind.message, error.retryable)
         except Exception as error:
             # Not an SMTP failure we know: say so plainly and offer no retry.
             log.debug("send crashed", exc_info=error)

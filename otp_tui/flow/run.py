@@ -93,6 +93,8 @@ class Run:
         self._request: SendCode | None = None  # the send `send()` is to make, if any
         self._send_started_at = 0.0
         self._retryable = False  # whether the last failed send may be tried again
+        self._tries = 0  # tries of the send in hand: 1, then one more for each retry
+        self._last_try_at = 0.0  # wall-clock start of the latest try
 
     # -- what the front ends ask -----------------------------------------------------------
 
@@ -207,6 +209,7 @@ class Run:
                     self._delivery.server_label,
                     failure.message,
                     answer.retryable,
+                    note=wording.tried(self._tries, self._last_try_at) if self._tries > 1 else "",
                 )
             except _Stopped as stopped:
                 return stopped.ending
@@ -359,11 +362,14 @@ class Run:
         self._record("send_requested", request.address)
         self._request = request
         self._send_started_at = self._clock()
+        self._tries = self._tries + 1 if retry else 1
+        self._last_try_at = self._wall()
         return Sending(
             self._shown(request.address),
             self._delivery.server_label,
             self._delivery.timeout,
             retry=retry,
+            note=wording.trying_again(self._tries, self._last_try_at) if retry else "",
         )
 
     def _lets_in_without_mail(self, retryable: bool) -> bool:

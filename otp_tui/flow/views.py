@@ -43,6 +43,7 @@ class Sending:
     via: str
     timeout: float
     retry: bool = False  # a retry after a failed send, not the first try
+    note: str = ""  # on a retry: that it is trying again, and since when
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,7 @@ class SendProblem:
     via: str
     message: str
     retryable: bool
+    note: str = ""  # after retries: how many tries, the last when
 
 
 @dataclass(frozen=True)

@@ -139,6 +139,14 @@ def elapsed(seconds: float, timeout: float) -> str:
     return f"{seconds:.0f} s of {timeout:g} s"
 
 
+def trying_again(attempt: int, wall_now: float) -> str:
+    return f"Trying again (try {attempt}, started at {time_of_day(wall_now, wall_now)})…"
+
+
+def tried(attempts: int, wall_last: float) -> str:
+    return f"Tried {attempts} times; the last try started at {time_of_day(wall_last, wall_last)}."
+
+
 def unexpected_send_error(name: str) -> str:
     return f"The code could not be sent because of an unexpected error ({name})."
 

@@ -25,22 +25,27 @@ class FailureKind(Enum):
         return self in _RETRYABLE
 
 
+# Said to the person at the terminal, who can fix an address but not a server: what they can
+# do now. The operator's detail (which certificate, which reply) is for `otp-tui check` and the
+# debug log, through the error's own sentence and `detail`.
 _MESSAGES: dict[FailureKind, str] = {
     FailureKind.UNREACHABLE: (
-        "The mail server could not be reached; check the host name and port, or try again later."
+        "The mail server could not be reached. Try again later, or tell whoever runs this service."
     ),
-    FailureKind.TIMEOUT: "The mail server took too long to answer; try again in a moment.",
+    FailureKind.TIMEOUT: "The mail server took too long to answer. Try again in a moment.",
     FailureKind.TLS: (
-        "A secure connection to the mail server could not be set up (certificate or TLS problem)."
+        "A secure connection to the mail server could not be made. Tell whoever runs this service."
     ),
-    FailureKind.AUTH: "The mail server refused to log in with the configured SMTP credentials.",
+    FailureKind.AUTH: (
+        "The mail server did not accept this service's login. Tell whoever runs this service."
+    ),
     FailureKind.RECIPIENT_REFUSED: (
         "The mail server will not deliver to this address; check it for typos or use another."
     ),
     FailureKind.TEMPORARY: (
         "The mail server reported a temporary problem; try again in a few minutes."
     ),
-    FailureKind.REJECTED: "The mail server refused to accept the message.",
+    FailureKind.REJECTED: ("The mail server refused the message. Tell whoever runs this service."),
 }
 
 _RETRYABLE = frozenset({FailureKind.UNREACHABLE, FailureKind.TIMEOUT, FailureKind.TEMPORARY})

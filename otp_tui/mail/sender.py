@@ -88,7 +88,7 @@ async def send_message(smtp: SmtpSettings, message: EmailMessage) -> None:
         if session is not None and session.delivered:
             # The server took the message; a failed goodbye does not undo that.
             return
-        log.debug("send failed: %s: %s", error.kind.value, error.detail)
+        log.debug("send failed: %s: %s (%s)", error.kind.value, error, error.detail)
         raise
     except (TimeoutError, asyncio.TimeoutError):
         if session is not None and session.delivered:

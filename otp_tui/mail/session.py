@@ -89,6 +89,19 @@ def _ssl_cause(error: BaseException) -> ssl.SSLError | None:
     return None
 
 
+def tls_cause(error: ssl.SSLError) -> str:
+    """The actual cause of a failed TLS set-up, in one sentence for the operator."""
+    if isinstance(error, ssl.SSLCertVerificationError):
+        code = error.verify_code
+        if code in (62, 64):  # X509_V_ERR_HOSTNAME_MISMATCH, X509_V_ERR_IP_ADDRESS_MISMATCH
+            return "The server's certificate does not name this host (a name mismatch)."
+        if code == 10:  # X509_V_ERR_CERT_HAS_EXPIRED
+            return "The server's certificate has expired."
+        # 18-21 and the rest: self-signed, an unknown issuer, an incomplete chain.
+        return "The server's certificate is not trusted (not signed by a known authority)."
+    return "The TLS handshake with the server failed."
+
+
 def _by_code(code: int, permanent: FailureKind) -> FailureKind:
     return FailureKind.TEMPORARY if 400 <= code < 500 else permanent
 
@@ -98,8 +111,9 @@ def classify(error: Exception, step: Step) -> SendError:
     if isinstance(error, SendError):
         return error
     detail = f"{step.value}: {type(error).__name__}: {error}"
-    if _ssl_cause(error) is not None:
-        return SendError(FailureKind.TLS, detail)
+    cause = _ssl_cause(error)
+    if cause is not None:
+        return SendError(FailureKind.TLS, detail, sentence=tls_cause(cause))
     if isinstance(error, aiosmtplib.SMTPRecipientsRefused):
         codes = [refused.code for refused in error.recipients]
         detail = f"{step.value}: RCPT refused: " + "; ".join(
@@ -261,7 +275,11 @@ class Session:
             await self._run(step, client.ehlo())
         elif step is Step.STARTTLS:
             if not client.supports_extension("starttls"):
-                raise SendError(FailureKind.TLS, "STARTTLS: the server does not offer it")
+                raise SendError(
+                    FailureKind.TLS,
+                    "STARTTLS: the server does not offer it",
+                    sentence="The server does not offer STARTTLS, which smtp.security requires.",
+                )
             await self._run(step, client.starttls())
             # RFC 3207: everything learnt before the upgrade is forgotten, so greet again.
             await self._run(step, client.ehlo())

@@ -299,9 +299,12 @@ class OtpApp(App[RunResult]):
         from otp_tui.tui.screens.sending import SendingScreen
 
         tick = self.run_.tick()
+        screen = self.screen
         if isinstance(tick, Finished):
             self.show(tick)
-        elif isinstance(tick, Countdown) and isinstance(self.screen, CodeScreen):
-            self.screen.show_countdown(tick)
-        elif isinstance(tick, Elapsed) and isinstance(self.screen, SendingScreen):
-            self.screen.show_elapsed(tick)
+        elif not screen.is_mounted:
+            return  # just switched to: it shows the clocks itself once composed
+        elif isinstance(tick, Countdown) and isinstance(screen, CodeScreen):
+            screen.show_countdown(tick)
+        elif isinstance(tick, Elapsed) and isinstance(screen, SendingScreen):
+            screen.show_elapsed(tick)

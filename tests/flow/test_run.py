@@ -224,13 +224,20 @@ async def test_a_temporary_refusal_can_be_retried(smtp_server):
     assert isinstance(problem, SendProblem)
     assert problem.retryable
     assert "temporary problem" in problem.message
+    assert problem.note == ""  # one try: nothing to count
+    again = await run.retry()
+    assert isinstance(again, Sending)
+    again_problem = await run.send()
+    assert isinstance(again_problem, SendProblem)
+    assert again_problem.note == "Tried 2 times; the last try started at 12:00."
     server.handler.rcpt_reply = None
     retry = await run.retry()
     assert isinstance(retry, Sending)
     assert retry.retry
+    assert retry.note == "Trying again (try 3, started at 12:00)…"
     asked = await run.send()
     assert isinstance(asked, AskCode)
-    assert audit.events.count("send_failed") == 1
+    assert audit.events.count("send_failed") == 2
 
 
 async def test_a_refusal_retrying_cannot_help_offers_no_retry(smtp_server):

@@ -156,7 +156,12 @@ async def test_auth_not_offered(smtp_server: StartServer) -> None:
 async def test_starttls_required_but_not_offered(smtp_server: StartServer) -> None:
     server = await smtp_server(tls="none")
     settings = server.settings(security="starttls", username="gate", password=PASSWORD)
-    error = await expect_failure(server, settings, FailureKind.TLS)
+    error = await expect_failure(
+        server,
+        settings,
+        FailureKind.TLS,
+        sentence="The server does not offer STARTTLS, which smtp.security requires.",
+    )
     assert "STARTTLS" in error.detail
     # Nothing went out in clear: no password, no envelope.
     assert server.auth_attempts == []
@@ -169,7 +174,12 @@ async def test_bad_certificate(
     smtp_server: StartServer, tls_certs: TlsCerts, tls: str, which: str
 ) -> None:
     server = await smtp_server(tls=tls, cert=getattr(tls_certs, which), auth=("gate", PASSWORD))
-    error = await expect_failure(server, server.settings(), FailureKind.TLS)
+    # The operator's sentence names the actual cause (`otp-tui check` prints it).
+    cause = {
+        "untrusted": "The server's certificate is not trusted (not signed by a known authority).",
+        "wrong_host": "The server's certificate does not name this host (a name mismatch).",
+    }[which]
+    error = await expect_failure(server, server.settings(), FailureKind.TLS, sentence=cause)
     assert "CERTIFICATE_VERIFY_FAILED" in error.detail
     assert server.auth_attempts == []
     assert server.mail_from_seen == []
@@ -177,7 +187,12 @@ async def test_bad_certificate(
 
 async def test_implicit_tls_against_a_plain_server(smtp_server: StartServer) -> None:
     server = await smtp_server(tls="none")
-    await expect_failure(server, server.settings(security="tls"), FailureKind.TLS)
+    await expect_failure(
+        server,
+        server.settings(security="tls"),
+        FailureKind.TLS,
+        sentence="The TLS handshake with the server failed.",
+    )
 
 
 async def test_missing_ca_file(smtp_server: StartServer, tmp_path: object) -> None:

@@ -54,6 +54,7 @@ class AddressScreen(OtpScreen):
         yield Static(self.view.notice, id="address-error", classes="error")
 
     def on_mount(self) -> None:
+        self._render_view()
         if self.presentation.fixed_address is not None:
             # Nothing to type: the body takes focus, so the arrow keys scroll a small terminal.
             self.set_focus(self.query_one("#body"))
@@ -68,6 +69,11 @@ class AddressScreen(OtpScreen):
 
     def show(self, view: AskAddress) -> None:
         self.view = view
+        if self.is_mounted:  # else it is still composing, and shows `view` once mounted
+            self._render_view()
+
+    def _render_view(self) -> None:
+        view = self.view
         label = self.query_one("#address-error", Static)
         label.update(view.notice)
         label.set_class(not view.is_error, "hint")

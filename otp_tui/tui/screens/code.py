@@ -39,11 +39,16 @@ class CodeScreen(OtpScreen):
         yield Button("Resend code", id="resend-button")
 
     def on_mount(self) -> None:
-        self.show(self.view)
+        self._render_view()
 
     def show(self, view: AskCode) -> None:
         """The answer to what was typed (or a refused resend), and the clocks as they are."""
         self.view = view
+        if self.is_mounted:  # else it is still composing, and shows `view` once mounted
+            self._render_view()
+
+    def _render_view(self) -> None:
+        view = self.view
         entry = self.query_one(CodeEntry)
         entry.disabled = False
         if view.clear_entry:

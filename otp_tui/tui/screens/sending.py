@@ -27,6 +27,7 @@ class SendingScreen(OtpScreen):
 
     def compose_body(self) -> ComposeResult:
         yield Static("", id="sending-to", classes="title")
+        yield Static("", id="try-note", classes="hint")
         yield LoadingIndicator(id="spinner")
         yield Static("", id="elapsed", classes="hint")
         if self.presentation.certificates_unchecked:
@@ -37,10 +38,15 @@ class SendingScreen(OtpScreen):
             yield Button("Back", id="back")
 
     def on_mount(self) -> None:
-        self.show(self.view)
+        self._render_view()
 
     def show(self, view: Sending | SendProblem) -> None:
         self.view = view
+        if self.is_mounted:  # else it is still composing, and shows `view` once mounted
+            self._render_view()
+
+    def _render_view(self) -> None:
+        view = self.view
         problem = view if isinstance(view, SendProblem) else None
         self.query_one("#sending-to", Static).update(
             wording.could_not_send(view.address, view.via)
@@ -50,6 +56,9 @@ class SendingScreen(OtpScreen):
         self.query_one("#spinner").display = problem is None
         self.query_one("#elapsed").display = problem is None
         self.query_one("#failure", Static).update(problem.message if problem else "")
+        note = self.query_one("#try-note", Static)
+        note.update(view.note)
+        note.display = bool(view.note)
         self.query_one("#failure-buttons").display = problem is not None
         retry = self.query_one("#retry", Button)
         retry.display = problem is not None and problem.retryable
