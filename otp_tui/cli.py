@@ -54,8 +54,14 @@ def _parser() -> argparse.ArgumentParser:
         parents=[_common_options(suppress=False)],
         description="Prove that the person at this terminal controls an email address: "
         "mail them a one-time code and check what they type.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--email", metavar="ADDRESS", help="verify this address (locked)")
+    parser.add_argument(
+        "--email",
+        metavar="ADDRESS",
+        help="verify this address, fixed: it cannot be changed on screen and is shown masked",
+    )
     parser.add_argument(
         "--demo", action="store_true", help="use the embedded loopback outbox, whatever the config"
     )
@@ -69,16 +75,20 @@ def _parser() -> argparse.ArgumentParser:
         "is dumb or empty)",
     )
     parser.add_argument("--version", action=_VersionAction)
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    commands = parser.add_subparsers(
+        dest="command",
+        metavar="COMMAND",
+        help="without one, otp-tui verifies an address interactively",
+    )
     commands.add_parser(
         "check", parents=[common], help="check the SMTP server and the ledger without sending mail"
     )
     status = commands.add_parser(
         "status", parents=[common], help="show what the ledger holds for an address"
     )
-    status.add_argument("address")
+    status.add_argument("address", help="the address, in any case (the ledger folds it)")
     unlock = commands.add_parser("unlock", parents=[common], help="lift a lock on an address")
-    unlock.add_argument("address")
+    unlock.add_argument("address", help="the address whose lock and failure counts to clear")
     gate = commands.add_parser(
         "gate",
         help="the SSH login gate: verify the logging-in user's address on file (run it as "
@@ -91,6 +101,20 @@ def _parser() -> argparse.ArgumentParser:
         help="the operator's TOML file (default: /etc/otp-tui/config.toml); nothing else is read",
     )
     return parser
+
+
+EPILOG = """\
+exit status:
+  0    verified (and, for gate with on_mail_failure = "allow" only, let in without mail)
+  1    not verified: locked, expired, refused, gave up, or an unexpected error
+  2    usage or configuration error, no terminal, an unusable ledger or audit log
+  129  the terminal hung up     130  interrupted (Ctrl+C)     143  terminated
+
+configuration: --config PATH, else $OTP_TUI_CONFIG, else config.toml in the user
+configuration directory (~/.config/otp-tui/ on Linux); OTP_TUI_<SECTION>__<KEY>
+variables and --set override it. `otp-tui gate` reads only /etc/otp-tui/config.toml
+(or its --config). config.example.toml in the source documents every key.
+"""
 
 
 class _VersionAction(argparse.Action):

@@ -655,3 +655,20 @@ def test_plain_allowlisted_addresses_are_taken(tmp_path):
         tmp_path, '[access]\nallowed_addresses = ["ok@corp.example", "Ö@corp.example"]\n'
     )
     assert load(config).access.allowed_addresses == ("ok@corp.example", "Ö@corp.example")
+
+
+@pytest.mark.parametrize("host", ["mail.example.com", "192.0.2.7", "2001:db8::1"])
+def test_no_encryption_to_another_host_is_refused_unless_allowed(host):
+    from otp_tui.config.schema import SmtpSettings
+
+    with pytest.raises(ValueError, match="only for a relay on this machine"):
+        SmtpSettings(host=host, security="none")
+    allowed = SmtpSettings(host=host, security="none", allow_unencrypted_remote=True)
+    assert allowed.security == "none"
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "127.8.9.10", "::1", "[::1]", "localhost"])
+def test_no_encryption_to_this_machine_is_fine(host):
+    from otp_tui.config.schema import SmtpSettings
+
+    assert SmtpSettings(host=host, security="none").security == "none"

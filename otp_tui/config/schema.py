@@ -60,6 +60,18 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+def is_loopback(host: str) -> bool:
+    """127.0.0.0/8, ::1 or localhost: a server on this machine."""
+    import ipaddress
+
+    if host.rstrip(".").lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
 class SmtpSettings(_Section):
     host: str | None = None
     port: int | None = Field(default=None, ge=1, le=65535)
@@ -76,6 +88,9 @@ class SmtpSettings(_Section):
     timeout: float = Field(default=15.0, gt=0, le=600)
     ca_file: Path | None = None
     validate_certs: bool = True
+    # security = "none" is for a relay on this machine; to another host it sends the mail
+    # (and any password) in the clear, and only this key, set on purpose, allows that.
+    allow_unencrypted_remote: bool = False
 
     @field_validator("host", "username")
     @classmethod
@@ -95,6 +110,21 @@ class SmtpSettings(_Section):
         if value is not None and any("\0" in part for part in value):
             raise ValueError("must not contain NUL characters")
         return value
+
+    @model_validator(mode="after")
+    def _no_plain_text_across_the_network(self) -> SmtpSettings:
+        if (
+            self.security == "none"
+            and self.host is not None
+            and not is_loopback(self.host)
+            and not self.allow_unencrypted_remote
+        ):
+            raise ValueError(
+                'smtp.security: "none" is only for a relay on this machine (127.0.0.1, ::1, '
+                "localhost); to another host use starttls or tls, or set "
+                "smtp.allow_unencrypted_remote = true"
+            )
+        return self
 
     @model_validator(mode="after")
     def _one_way_to_log_in(self) -> SmtpSettings:

@@ -33,6 +33,12 @@ FOREVER = math.inf
 TOTAL = "total"
 
 
+def lock_end_as_shown(end: float) -> float:
+    """The moment a lock ends, as every screen and `otp-tui status` tell it: rounded up to the
+    whole minute, so no one is told a time at which the address is still locked."""
+    return math.ceil(end / 60) * 60
+
+
 @dataclass(frozen=True)
 class LedgerEntry:
     """What the ledger holds for one address, as of the ledger's clock."""

@@ -59,10 +59,14 @@ def time_of_day(when: float, now: float) -> str:
 
 
 def until(seconds: float, now: float) -> str:
-    """`until 14:05 (15 minutes)`, or the operator's way out for a lock with no end."""
+    """`until 14:05 (15 minutes)`, or the operator's way out for a lock with no end. The time
+    is rounded up to the minute, as `otp-tui status` rounds it."""
+    from otp_tui.core.limits import lock_end_as_shown
+
     if math.isinf(seconds):
         return "until an operator unlocks it"
-    return f"until {time_of_day(now + seconds, now)} ({rough_duration(seconds)})"
+    end = lock_end_as_shown(now + seconds)
+    return f"until {time_of_day(end, now)} ({rough_duration(seconds)})"
 
 
 def mask_address(address: str) -> str:

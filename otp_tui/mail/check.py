@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 from pathlib import Path
 from typing import TextIO
 
-from otp_tui.config.schema import Settings, SmtpSettings
+from otp_tui.config.schema import Settings, SmtpSettings, is_loopback
 from otp_tui.core.untrusted import visible
 from otp_tui.mail.credentials import obtain_login
 from otp_tui.mail.errors import FailureKind, SendError
@@ -20,15 +19,6 @@ _SECURITY = {
     "none": "no encryption",
 }
 _WIDTH = 18  # the longest label, "password command", and two spaces
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def _line(out: TextIO, label: str, result: str) -> None:
@@ -52,8 +42,10 @@ async def _walk(smtp: SmtpSettings, out: TextIO) -> int:
     )
     if smtp.security != "none" and not smtp.validate_certs:
         out.write("  warning: certificate checks are off (smtp.validate_certs = false)\n")
-    if smtp.security == "none" and smtp.username is not None and not _is_loopback(smtp.host):
-        out.write("  warning: the password will cross the network unencrypted\n")
+    if smtp.security == "none" and not is_loopback(smtp.host):
+        # Only with smtp.allow_unencrypted_remote = true: the configuration refuses it otherwise.
+        what = "the mail and the password" if smtp.username is not None else "the mail"
+        out.write(f"  warning: {what} will cross the network unencrypted (security = none)\n")
 
     steps = [step.value for step in planned_steps(smtp, send=False)]
     command = _command_label(smtp)

@@ -17,7 +17,7 @@ from email_validator import EmailNotValidError
 
 from otp_tui.core.address import RefusedAddress, limits_key
 from otp_tui.core.address import normalise_address as core_normalise
-from otp_tui.core.limits import FOREVER, LedgerEntry, LimitsLedger
+from otp_tui.core.limits import FOREVER, LedgerEntry, LimitsLedger, lock_end_as_shown
 
 
 class InvalidAddress(ValueError):
@@ -32,9 +32,10 @@ def normalise_address(raw: str) -> str:
         raise InvalidAddress(f"{raw!r} is not an email address: {error}") from None
 
 
-def _end(entry: LedgerEntry, now: float) -> datetime | None:
+def _end(entry: LedgerEntry, now: float, *, as_shown: bool = True) -> datetime | None:
+    end = now + entry.locked_for
     try:
-        return datetime.fromtimestamp(now + entry.locked_for, tz=timezone.utc)
+        return datetime.fromtimestamp(lock_end_as_shown(end) if as_shown else end, tz=timezone.utc)
     except (OverflowError, OSError, ValueError):  # a lock too long for the calendar
         return None
 
@@ -43,7 +44,7 @@ def _until(entry: LedgerEntry, now: float, tz: tzinfo | None) -> str:
     end = _end(entry, now)
     if end is None:
         return f"{entry.locked_for:.0f} seconds from now"
-    return end.astimezone(tz).strftime("%Y-%m-%d %H:%M:%S %Z")
+    return end.astimezone(tz).strftime("%Y-%m-%d %H:%M %Z")
 
 
 def _lock_line(entry: LedgerEntry, now: float, tz: tzinfo | None) -> str:
@@ -86,7 +87,7 @@ def status_record(
     if entry.locked_for == FOREVER:
         locked_until = "forever"
     elif entry.locked_for > 0:
-        end = _end(entry, clock())
+        end = _end(entry, clock(), as_shown=False)  # to the second, for a script
         # Past the calendar's end is as good as forever for a reader of the JSON.
         locked_until = end.isoformat(timespec="seconds") if end else "forever"
     return {

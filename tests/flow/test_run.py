@@ -525,3 +525,17 @@ async def test_allow_never_follows_wrong_codes(smtp_server, closed_port, loopbac
     await second.start()
     assert isinstance(await second.send(), SendProblem)
     assert "allowed_without_mail" not in audit.events
+
+
+def test_a_lock_ends_at_the_same_minute_on_screen_and_in_status():
+    from datetime import timezone
+
+    from otp_tui.flow.wording import until
+    from otp_tui.state.report import status_lines
+
+    now = WALL_START + 58  # 12:00:58: the lock ends at 12:15:58
+    ledger = MemoryLedger(FakeClock(now))
+    ledger.lock(ADDRESS, 900)
+    lines = status_lines(ledger, ADDRESS, clock=lambda: now, tz=timezone.utc)
+    assert lines[-1] == "locked until 2026-01-01 12:16 UTC"
+    assert until(900, now) == "until 12:16 (15 minutes)"
