@@ -193,6 +193,18 @@ class Terminal:
                     f"{tail}"
                 )
 
+    def resize(self, cols: int, rows: int) -> None:
+        """Tell the terminal it has a new size: the kernel sends the program SIGWINCH."""
+        assert self.master is not None
+        fcntl.ioctl(self.master, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+
+    def rss_kib(self) -> int:
+        """The program's resident memory now, in KiB (Linux /proc)."""
+        for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+        raise AssertionError("no VmRSS line")
+
     def send(self, data: str | bytes) -> None:
         assert self.master is not None
         os.write(self.master, data.encode() if isinstance(data, str) else data)
