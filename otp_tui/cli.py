@@ -284,10 +284,24 @@ def _run_app(args: argparse.Namespace, settings: Settings, err: TextIO) -> int:
     return outcome.exit_status
 
 
+def _keep_library_logs_off_the_terminal() -> None:
+    """No log record and no Python warning reaches the terminal by accident.
+
+    With no handler configured, Python prints any WARNING record to stderr, and stderr is where
+    the screen is drawn (aiosmtpd warns about the demo outbox's own settings, for example). What
+    otp-tui has to say, it says itself, in one line or on screen.
+    """
+    import logging
+
+    logging.getLogger().addHandler(logging.NullHandler())
+    logging.captureWarnings(True)  # warnings.warn goes to the "py.warnings" logger: nowhere
+
+
 def console_main() -> None:  # pragma: no cover - the console-script shim
     # First, before any secret is read; here and not in main(), which in-process callers (the
     # tests) use: the process, not one call, gives up core files and tracing, for good.
     _warn_unprotected(protect_process_secrets())
+    _keep_library_logs_off_the_terminal()
     try:
         code = main()
     except KeyboardInterrupt:

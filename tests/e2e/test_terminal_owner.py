@@ -42,3 +42,20 @@ def test_an_absurd_size_and_a_resize_storm_keep_memory_bounded(
     term.expect("Verify your email address")
     term.send("\x11")  # ctrl+q still answers
     assert term.wait(timeout=20) == 1
+
+
+def test_no_library_log_line_reaches_the_screen(
+    terminal: Callable[..., Terminal],
+) -> None:
+    # The demo outbox's aiosmtpd server logs warnings about its own settings; printed, they
+    # would land on the screen (plain mode shows it most plainly).
+    term = terminal("--plain")
+    term.expect("Email address:")
+    term.type("quiet@example.com\r")
+    term.expect("Code: ")
+    term.type("o\r")
+    term.expect("end of message")
+    for noise in ("auth_required", "deprecated", "WARNING", "Traceback"):
+        assert noise not in term.text
+    term.send("\x04")  # Ctrl+D
+    assert term.wait() == 1
