@@ -210,7 +210,7 @@ def _gate(args: argparse.Namespace, err: TextIO) -> int:
 def _ledger_command(command: str, address: str, settings: Settings, err: TextIO) -> int:
     from otp_tui.state.errors import LedgerError
     from otp_tui.state.ledger import open_ledger
-    from otp_tui.state.report import InvalidAddress, status_lines, unlock
+    from otp_tui.state.report import AddressArgumentError, status_lines, unlock
 
     try:
         with open_ledger(settings) as ledger:
@@ -219,7 +219,7 @@ def _ledger_command(command: str, address: str, settings: Settings, err: TextIO)
                     print(line)
             else:
                 print(unlock(ledger, address))
-    except InvalidAddress as error:
+    except AddressArgumentError as error:
         return _fail(str(error), err)
     except LedgerError as error:
         return _fail(str(error), err)

@@ -12,7 +12,7 @@ from otp_tui.config.schema import SmtpSettings
 from otp_tui.mail.credentials import Login, obtain_login
 from otp_tui.mail.errors import FailureKind, SendError
 from otp_tui.mail.message import OutgoingMessage, check_single_recipient
-from otp_tui.mail.session import Session, Step, build_tls_context, planned_steps, with_deadline
+from otp_tui.mail.session import Session, build_tls_context, planned_steps, with_deadline
 
 log = logging.getLogger(__name__)
 
@@ -101,4 +101,4 @@ async def send_message(smtp: SmtpSettings, message: EmailMessage) -> None:
             session.close()
 
 
-__all__ = ["SendError", "Step", "send_message"]
+__all__ = ["prepare", "send_message"]

@@ -20,16 +20,16 @@ from otp_tui.core.address import normalise_address as core_normalise
 from otp_tui.core.limits import FOREVER, LedgerEntry, LimitsLedger, lock_end_as_shown
 
 
-class InvalidAddress(ValueError):
+class AddressArgumentError(ValueError):
     """The command line's address is not an email address; the message says why."""
 
 
-def normalise_address(raw: str) -> str:
+def ledger_key(raw: str) -> str:
     """The key the core counts this address under in the ledger."""
     try:
         return limits_key(core_normalise(raw))
     except (EmailNotValidError, RefusedAddress) as error:
-        raise InvalidAddress(f"{raw!r} is not an email address: {error}") from None
+        raise AddressArgumentError(f"{raw!r} is not an email address: {error}") from None
 
 
 def _end(entry: LedgerEntry, now: float, *, as_shown: bool = True) -> datetime | None:
@@ -64,9 +64,9 @@ def status_lines(
     """`otp-tui status`: what the ledger holds for the address. `tz` None is local time.
 
     `clock` must be the ledger's own clock: it turns "seconds left" into a time of day.
-    InvalidAddress when the address does not parse; LedgerError from the ledger as is.
+    AddressArgumentError when the address does not parse; LedgerError from the ledger as is.
     """
-    normalised = normalise_address(address)
+    normalised = ledger_key(address)
     entry = ledger.status(normalised)
     return [
         f"address: {normalised}",
@@ -81,7 +81,7 @@ def status_record(
     ledger: LimitsLedger, address: str, clock: Callable[[], float] = time.time
 ) -> dict[str, Any]:
     """The same facts for `--json`: locked_until is ISO-8601 UTC, "forever", or null."""
-    normalised = normalise_address(address)
+    normalised = ledger_key(address)
     entry = ledger.status(normalised)
     locked_until: str | None = None
     if entry.locked_for == FOREVER:
@@ -109,7 +109,7 @@ def unlock(
 
     The send budget is left alone: unlocking is about guesses, not about mail volume.
     """
-    normalised = normalise_address(address)
+    normalised = ledger_key(address)
     before = ledger.status(normalised)
     ledger.unlock(normalised)
     failures = before.consecutive_failures

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 from redis_server import RedisServer, TlsFiles
-from state_helpers import FakeClock
+from state_helpers import START, FakeClock
 
 from otp_tui.core.limits import LimitsLedger, MemoryLedger
 from otp_tui.state.ledger import SqliteLedger
@@ -23,7 +23,7 @@ from otp_tui.state.redis_ledger import RedisLedger
 
 @pytest.fixture
 def clock() -> FakeClock:
-    return FakeClock()
+    return FakeClock(START)
 
 
 @pytest.fixture(scope="session")

@@ -13,20 +13,11 @@ import pwd
 from collections.abc import Callable
 from typing import Any
 
+from fakes import FakeClock
+
 START = 1_700_000_000.0  # a plausible wall-clock reading, far from zero
 
-
-class FakeClock:
-    """Wall-clock seconds that only move when a test says so (backwards too)."""
-
-    def __init__(self, now: float = START) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
+__all__ = ["START", "FakeClock", "run_all", "run_unprivileged"]
 
 
 def run_unprivileged(body: Callable[[], dict[str, Any]]) -> dict[str, Any]:

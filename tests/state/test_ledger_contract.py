@@ -330,7 +330,7 @@ _operation = st.one_of(
 def test_each_ledger_answers_exactly_as_the_memory_ledger(
     backend: str, redis_server: RedisServer, operations: list[tuple[Any, ...]]
 ) -> None:
-    clock = FakeClock()
+    clock = FakeClock(START)
     reference = MemoryLedger(clock)
     with contextlib.ExitStack() as stack:
         if backend == "redis":

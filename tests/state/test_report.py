@@ -9,7 +9,7 @@ import pytest
 from state_helpers import FakeClock
 
 from otp_tui.core.limits import FOREVER, LedgerEntry, LimitsLedger, SendBudget
-from otp_tui.state.report import InvalidAddress, status_lines, status_record, unlock
+from otp_tui.state.report import AddressArgumentError, status_lines, status_record, unlock
 
 # START is 2023-11-14 22:13:20 UTC.
 ALICE = "alice@example.com"  # the ledger key: the whole address case folded
@@ -72,9 +72,9 @@ def test_the_json_record_carries_the_same_facts(ledger: LimitsLedger, clock: Fak
 
 
 def test_a_bad_address_is_refused_with_the_reason(ledger: LimitsLedger) -> None:
-    with pytest.raises(InvalidAddress, match="not an email address"):
+    with pytest.raises(AddressArgumentError, match="not an email address"):
         status_lines(ledger, "alice at example")
-    with pytest.raises(InvalidAddress):
+    with pytest.raises(AddressArgumentError):
         unlock(ledger, "@example.com")
 
 
