@@ -138,13 +138,22 @@ class Run:
             return Elapsed(max(0.0, self._clock() - self._send_started_at), self._delivery.timeout)
         if status.phase is Phase.AWAITING_CODE:
             return _countdown(status)
+        if status.phase is Phase.ENTERING_ADDRESS and status.sends > 0:
+            return _countdown(status)  # the cooldown an address screen may be counting down
         return None
 
     # -- intentions ------------------------------------------------------------------------
 
     async def submit_address(self, raw: str) -> View | None:
         from otp_tui.core.machine import Phase
-        from otp_tui.core.outcomes import CodeStillValid, Locked, NotAllowed, SendCode, TooManySends
+        from otp_tui.core.outcomes import (
+            CodeStillValid,
+            CooldownActive,
+            Locked,
+            NotAllowed,
+            SendCode,
+            TooManySends,
+        )
 
         if self._fixed_address is not None:
             raw = self._fixed_address  # the run's own: nothing typed can change it
@@ -170,6 +179,9 @@ class Run:
                     return self._finish(
                         "failed", wording.NOT_VERIFIED, wording.refusal(answer, self._wall())
                     )
+                if isinstance(answer, CooldownActive):
+                    cooldown = wording.cooldown_any_address(answer.seconds_left)
+                    return AskAddress(cooldown, is_error=True, kind="cooldown")
                 return AskAddress(wording.refusal(answer, self._wall()), is_error=True)
             except _Stopped as stopped:
                 return stopped.ending
@@ -250,7 +262,7 @@ class Run:
 
     async def resend(self) -> View | None:
         from otp_tui.core.machine import Phase
-        from otp_tui.core.outcomes import SendCode
+        from otp_tui.core.outcomes import CooldownActive, SendCode
 
         async with self._lock:
             machine = self._ready()
@@ -260,6 +272,9 @@ class Run:
                 answer = await self._in_thread(machine.request_resend)
                 if isinstance(answer, SendCode):
                     return self._begin_send(answer, retry=False)
+                if isinstance(answer, CooldownActive):
+                    cooldown = wording.cooldown_new_code(answer.seconds_left)
+                    return self._ask_code(cooldown, kind="cooldown")
                 return self._ask_code(wording.refusal(answer, self._wall()), kind="refused")
             except _Stopped as stopped:
                 return stopped.ending

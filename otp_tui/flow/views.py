@@ -33,6 +33,7 @@ class AskAddress:
 
     notice: str = ""
     is_error: bool = True
+    kind: Literal["", "cooldown"] = ""  # "cooldown": the notice counts down live
 
 
 @dataclass(frozen=True)
@@ -79,7 +80,8 @@ NoticeKind = Literal[
     "wrong",  # a wrong code: attempts left
     "malformed",  # not the right number of digits
     "expired",  # the code expired (the countdown says so too)
-    "refused",  # a resend refused: cooldown, none left, the hourly budget
+    "refused",  # a resend refused: none left, the hourly budget
+    "cooldown",  # a resend refused until the cooldown ends: counted down live
     "new_code",  # a new code went out; earlier ones no longer work
     "still_valid",  # back on the address the live code went to
 ]

@@ -176,6 +176,19 @@ COUNTDOWN_EXPIRED = "The code has expired. Press ctrl+r for a new one."
 SENDING_NEW_CODE = "Sending a new code…"
 
 
+def cooldown_any_address(seconds: float) -> str:
+    """After going back: the cooldown holds for every address, not only the last one."""
+    if seconds <= 0:
+        return "You can ask for a code now."
+    return f"You can ask for another code, to this or any address, in {clock_duration(seconds)}."
+
+
+def cooldown_new_code(seconds: float) -> str:
+    if seconds <= 0:
+        return "You can ask for a new code now: press ctrl+r."
+    return f"You can ask for a new code in {clock_duration(seconds)}."
+
+
 def still_valid(expires_in: float) -> str:
     return f"You already have a code; it expires in {clock_duration(expires_in)}."
 

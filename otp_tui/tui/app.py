@@ -304,7 +304,7 @@ class OtpApp(App[RunResult]):
             self.show(tick)
         elif not screen.is_mounted:
             return  # just switched to: it shows the clocks itself once composed
-        elif isinstance(tick, Countdown) and isinstance(screen, CodeScreen):
+        elif isinstance(tick, Countdown) and isinstance(screen, CodeScreen | AddressScreen):
             screen.show_countdown(tick)
         elif isinstance(tick, Elapsed) and isinstance(screen, SendingScreen):
             screen.show_elapsed(tick)

@@ -140,7 +140,7 @@ def test_a_resend_too_soon_is_refused_in_one_line(terminal: Callable[..., Termin
     term = terminal("--plain")
     to_code_prompt(term)
     term.type("r\r")
-    term.expect(r"You can ask for another code in \d+:\d\d\.")
+    term.expect(r"You can ask for a new code in \d+:\d\d\.")
     term.expect("Code: ")
     term.send("\x04")  # ctrl+d
     assert term.wait() == 1

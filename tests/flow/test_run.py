@@ -162,7 +162,8 @@ async def test_resend_waits_for_the_cooldown_and_replaces_the_code(smtp_server):
     old = code_in(server.received[0].message)
     refused = await run.resend()
     assert isinstance(refused, AskCode)
-    assert refused.notice == "You can ask for another code in 1:00."
+    assert refused.notice == "You can ask for a new code in 1:00."
+    assert refused.kind == "cooldown"
     clock.advance(60)
     assert isinstance(await run.resend(), Sending)
     asked = await run.send()

@@ -260,3 +260,28 @@ async def test_the_linux_console_gets_borders_its_fonts_can_draw(smtp_server, mo
         for glyph in "▊▎▔▁⏎":
             assert glyph not in screen
         assert "enter Send code" in key_bar(app)
+
+
+async def test_a_cooldown_after_going_back_counts_down_live_and_says_what_it_covers(
+    smtp_server,
+):
+    server = await smtp_server()
+    harness = build_app(smtp=server.settings())
+    app = harness.app
+    async with app.run_test(size=SIZE) as pilot:
+        await to_code(pilot, server)
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: isinstance(app.screen, AddressScreen))
+        await pilot.press(*"x")  # another address: user@example.comx is not it
+        app.screen.query_one("#address").value = "other@example.com"
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: "any address" in text_of(app, "#address-error"))
+        assert "in 1:00" in text_of(app, "#address-error")
+        harness.clock.advance(20)
+        app.tick()
+        await pilot.pause()
+        assert "in 0:40" in text_of(app, "#address-error")
+        harness.clock.advance(40)
+        app.tick()
+        await pilot.pause()
+        assert text_of(app, "#address-error") == "You can ask for a code now."

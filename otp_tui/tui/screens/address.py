@@ -9,9 +9,9 @@ from textual.binding import Binding, BindingType
 from textual.widgets import Input, Static
 
 from otp_tui.flow import wording
-from otp_tui.flow.views import AskAddress, Presentation
+from otp_tui.flow.views import AskAddress, Countdown, Presentation
 from otp_tui.tui.messages import AddressScreenReady, AddressSubmitted, LeaveAsked
-from otp_tui.tui.screens.base import OtpScreen
+from otp_tui.tui.screens.base import OtpScreen, update_if_changed
 
 # Seconds after the first frame before the later screens' styles are warmed up.
 WARM_UP_DELAY = 0.25
@@ -77,6 +77,14 @@ class AddressScreen(OtpScreen):
         label = self.query_one("#address-error", Static)
         label.update(view.notice)
         label.set_class(not view.is_error, "hint")
+
+    def show_countdown(self, countdown: Countdown) -> None:
+        """The clocks, for a cooldown this screen is counting down."""
+        if self.view.kind == "cooldown" and self.is_mounted:
+            self.view = AskAddress(
+                wording.cooldown_any_address(countdown.resend_in), is_error=False, kind="cooldown"
+            )
+            update_if_changed(self.query_one("#address-error", Static), self.view.notice)
 
     def show_busy(self) -> None:
         self.show(AskAddress(wording.SENDING_NOW, is_error=False))

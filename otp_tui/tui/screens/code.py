@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from time import monotonic
 from typing import ClassVar
 
@@ -65,6 +66,11 @@ class CodeScreen(OtpScreen):
         feedback.set_class(not view.is_error, "hint")
 
     def show_countdown(self, countdown: Countdown) -> None:
+        if self.view.kind == "cooldown":  # the refused resend's wait, counted down live
+            self.view = replace(
+                self.view, notice=wording.cooldown_new_code(countdown.resend_in), is_error=False
+            )
+            update_if_changed(self.query_one("#feedback", Static), self.view.notice)
         line = self.query_one("#countdown", Static)
         if countdown.expires_in > 0:
             update_if_changed(line, wording.expires_in(countdown.expires_in))
