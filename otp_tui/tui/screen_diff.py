@@ -4,8 +4,13 @@ Textual repaints whole widgets, and at times the whole screen, when little or no
 changed: the whole screen twice as it starts, three rows of an entry for one typed character,
 all of a button for a new label. Over a 9600-baud link (960 bytes a second) each full repaint is
 seconds of backlog. `ScreenDiff` keeps what the terminal shows, cell by cell, and turns each frame
-Textual writes into the cells that differ from it: a cursor move to each run of changed cells,
-and a style only where the style changes. A frame that changes nothing costs nothing.
+Textual writes into the pieces of text that differ from it: a cursor move to each, and a style
+only where the style changes. A frame that changes nothing costs nothing.
+
+The unit is the run of text Textual writes in one style (a label, a countdown, an entry's
+value), not the single cell: a piece of text that changes at all is sent whole, so what reaches
+the terminal reads as words, also to whatever reads the stream rather than a screen (a log of
+the session, a screen reader on a braille line, a test).
 
 It reads only the sequences Textual's frames are made of: cursor positioning, SGR styles,
 printable text and newlines between lines, plus mode switches and OSC strings that draw nothing. Anything else
@@ -89,6 +94,7 @@ class ScreenDiff:
 
     def _frame(self, data: str) -> str:
         drawn: dict[tuple[int, int], Cell] = {}
+        pieces: list[list[tuple[int, int]]] = []  # the cells of each run of text, in order
         passed: list[str] = []  # sequences that draw nothing, sent as they are
         cursor = self._cursor
         style: tuple[str, ...] = ()
@@ -97,7 +103,9 @@ class ScreenDiff:
             if kind == "text":
                 if cursor is None or cursor[1] < 0:
                     raise _Unreadable
-                cursor = _put(drawn, cursor, token.group("text"), style)
+                piece: list[tuple[int, int]] = []
+                cursor = _put(drawn, piece, cursor, token.group("text"), style)
+                pieces.append(piece)
             elif kind == "csi":
                 params, final = token.group("params"), token.group("final")
                 inter = token.group("inter")
@@ -125,28 +133,42 @@ class ScreenDiff:
                 passed.append(token.group())
             else:
                 raise _Unreadable
-        return "".join(passed) + self._send(drawn, cursor)
+        return "".join(passed) + self._send(drawn, pieces, cursor)
 
     # -- writing the difference ------------------------------------------------------------
 
-    def _send(self, drawn: dict[tuple[int, int], Cell], cursor: tuple[int, int] | None) -> str:
+    def _send(
+        self,
+        drawn: dict[tuple[int, int], Cell],
+        pieces: list[list[tuple[int, int]]],
+        cursor: tuple[int, int] | None,
+    ) -> str:
         shown = self._shown
-        rows: dict[int, list[int]] = {}
+        changed: set[tuple[int, int]] = set()
         for (row, column), cell in drawn.items():
             was = shown.get((row, column))
             if was == cell:
                 continue
-            rows.setdefault(row, []).append(column)
+            changed.add((row, column))
             if was is not None and (was.text == "" or cell_len(was.text) == 2):
                 # Half of a wide character is overwritten: the terminal decides what becomes
                 # of the other half, so it is no longer known (unless this frame draws it).
                 for side in (column - 1, column + 1):
                     if (row, side) not in drawn:
                         shown.pop((row, side), None)
+        owner = {position: number for number, piece in enumerate(pieces) for position in piece}
+        rows: dict[int, list[int]] = {}
+        for number, piece in enumerate(pieces):
+            # A piece of text with any change in it goes out whole, where this frame still
+            # shows it (a later piece may have been drawn over some of its cells).
+            mine = [position for position in piece if owner[position] == number]
+            if any(position in changed for position in mine):
+                for row, column in mine:
+                    rows.setdefault(row, []).append(column)
         shown.update(drawn)
         out: list[str] = []
         for row in sorted(rows):
-            for start, end in self._runs(row, sorted(rows[row])):
+            for start, end in self._runs(row, sorted(set(rows[row]))):
                 self._move(out, row, start)
                 for column in range(start, end):
                     cell = shown[(row, column)]
@@ -209,20 +231,43 @@ def _position(params: str) -> tuple[int, int]:
 
 
 def _put(
-    drawn: dict[tuple[int, int], Cell], cursor: tuple[int, int], text: str, style: tuple[str, ...]
+    drawn: dict[tuple[int, int], Cell],
+    piece: list[tuple[int, int]],
+    cursor: tuple[int, int],
+    text: str,
+    style: tuple[str, ...],
 ) -> tuple[int, int]:
     row, column = cursor
     if text.isascii():
         for char in text:
+            if (row, column) in drawn:
+                _no_half_overwrite(drawn, row, column, 1)
             drawn[(row, column)] = Cell(char, style)
+            piece.append((row, column))
             column += 1
         return row, column
     widths = [get_character_cell_size(char) for char in text]
     if sum(widths) != cell_len(text) or any(width not in (1, 2) for width in widths):
         raise _Unreadable  # combining marks, joiners, emoji sequences: let the terminal judge
     for char, width in zip(text, widths, strict=True):
+        _no_half_overwrite(drawn, row, column, width)
         drawn[(row, column)] = Cell(char, style)
+        piece.append((row, column))
         if width == 2:
             drawn[(row, column + 1)] = Cell("", style)
+            piece.append((row, column + 1))
         column += width
     return row, column
+
+
+def _no_half_overwrite(drawn: dict[tuple[int, int], Cell], row: int, column: int, width: int) -> None:
+    """A frame that draws over half of a wide character it drew itself leaves the terminal to
+    decide what shows: not followed."""
+    covered = range(column, column + width)
+    for col in covered:
+        was = drawn.get((row, col))
+        if was is None:
+            continue
+        halves = (col - 1, col) if was.text == "" else (col, col + 1)
+        if (was.text == "" or cell_len(was.text) == 2) and not all(h in covered for h in halves):
+            raise _Unreadable

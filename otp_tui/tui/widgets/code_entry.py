@@ -30,6 +30,7 @@ class CodeEntry(Input):
             id=id,
         )
         self.length = length
+        self.cursor_blink = False  # a steady cursor: nothing repaints while the screen idles
 
     def on_input_changed(self, event: Input.Changed) -> None:
         if event.input is not self:
