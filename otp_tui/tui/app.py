@@ -33,8 +33,10 @@ log = logging.getLogger(__name__)
 
 # Seconds a send may take before the sending screen is shown (a fast send skips it).
 SENDING_SCREEN_DELAY = 0.3
-# Seconds between looks at the clocks (countdowns, elapsed time, expiry).
-TICK = 0.5
+# Seconds between looks at the clocks (countdowns, elapsed time, expiry). What they show
+# changes once a second; looking more often only wakes the app (and, before a change could be
+# told from a repaint, sent the same line down the wire again).
+TICK = 1.0
 
 
 class OtpApp(App[RunResult]):
