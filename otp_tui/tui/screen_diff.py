@@ -13,16 +13,15 @@ the terminal reads as words, also to whatever reads the stream rather than a scr
 the session, a screen reader on a braille line, a test).
 
 It reads only the sequences Textual's frames are made of: cursor positioning, SGR styles,
-printable text and newlines between lines, plus mode switches and OSC strings that draw nothing. Anything else
-(an erase, a scroll, a character whose width is in doubt) is written exactly as given and makes
-it forget what the terminal shows, so the next frame is sent whole: when in doubt, more bytes,
-never a wrong screen.
+printable text and newlines between lines, plus mode switches and OSC strings that draw
+nothing. Anything else (an erase, a scroll, a character whose width is in doubt) is written
+exactly as given and makes it forget what the terminal shows, so the next frame is sent whole:
+when in doubt, more bytes, never a wrong screen.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
 from rich.cells import cell_len, get_character_cell_size
 
@@ -44,10 +43,14 @@ _TOKEN = re.compile(
 _SCREEN_SWITCHES = {"47", "1047", "1049"}
 
 
-@dataclass(frozen=True, slots=True)
-class Cell:
-    text: str  # one character; "" for the right half of a double-width character
-    style: tuple[str, ...]  # the SGR parameter strings in force, in order since the last reset
+# A cell: (text, style). The text is one character, "" for the right half of a double-width
+# one; the style is the SGR parameter strings in force, in order since the last reset. Plain
+# tuples: a full screen is two thousand of them, made on every frame.
+Cell = tuple[str, tuple[str, ...]]
+
+
+def _wide(text: str) -> bool:
+    return not text.isascii() and cell_len(text) == 2
 
 
 class _Unreadable(Exception):
@@ -150,7 +153,7 @@ class ScreenDiff:
             if was == cell:
                 continue
             changed.add((row, column))
-            if was is not None and (was.text == "" or cell_len(was.text) == 2):
+            if was is not None and (was[0] == "" or _wide(was[0])):
                 # Half of a wide character is overwritten: the terminal decides what becomes
                 # of the other half, so it is no longer known (unless this frame draws it).
                 for side in (column - 1, column + 1):
@@ -171,13 +174,13 @@ class ScreenDiff:
             for start, end in self._runs(row, sorted(set(rows[row]))):
                 self._move(out, row, start)
                 for column in range(start, end):
-                    cell = shown[(row, column)]
-                    if not cell.text:
+                    text, style = shown[(row, column)]
+                    if not text:
                         continue
-                    if cell.style != self._style:
-                        out.append(f"\x1b[0;{';'.join(cell.style)}m" if cell.style else "\x1b[0m")
-                        self._style = cell.style
-                    out.append(cell.text)
+                    if style != self._style:
+                        out.append(f"\x1b[0;{';'.join(style)}m" if style else "\x1b[0m")
+                        self._style = style
+                    out.append(text)
                 self._cursor = (row, end)
         if self._style != ():
             out.append("\x1b[0m")
@@ -194,12 +197,15 @@ class ScreenDiff:
         shown = self._shown
         runs: list[list[int]] = []
         for column in columns:
-            start = column - 1 if shown[(row, column)].text == "" else column
-            end = start + cell_len(shown[(row, start)].text)
-            if runs and start <= runs[-1][1] + _GAP:
-                if all((row, gap) in shown for gap in range(runs[-1][1], start)):
-                    runs[-1][1] = max(runs[-1][1], end)
-                    continue
+            start = column - 1 if shown[(row, column)][0] == "" else column
+            end = start + (2 if _wide(shown[(row, start)][0]) else 1)
+            if (
+                runs
+                and start <= runs[-1][1] + _GAP
+                and all((row, gap) in shown for gap in range(runs[-1][1], start))
+            ):
+                runs[-1][1] = max(runs[-1][1], end)
+                continue
             runs.append([start, end])
         return [(start, end) for start, end in runs]
 
@@ -240,9 +246,10 @@ def _put(
     row, column = cursor
     if text.isascii():
         for char in text:
-            if (row, column) in drawn:
+            was = drawn.get((row, column))
+            if was is not None and (not was[0] or not was[0].isascii()):
                 _no_half_overwrite(drawn, row, column, 1)
-            drawn[(row, column)] = Cell(char, style)
+            drawn[(row, column)] = (char, style)
             piece.append((row, column))
             column += 1
         return row, column
@@ -251,16 +258,18 @@ def _put(
         raise _Unreadable  # combining marks, joiners, emoji sequences: let the terminal judge
     for char, width in zip(text, widths, strict=True):
         _no_half_overwrite(drawn, row, column, width)
-        drawn[(row, column)] = Cell(char, style)
+        drawn[(row, column)] = (char, style)
         piece.append((row, column))
         if width == 2:
-            drawn[(row, column + 1)] = Cell("", style)
+            drawn[(row, column + 1)] = ("", style)
             piece.append((row, column + 1))
         column += width
     return row, column
 
 
-def _no_half_overwrite(drawn: dict[tuple[int, int], Cell], row: int, column: int, width: int) -> None:
+def _no_half_overwrite(
+    drawn: dict[tuple[int, int], Cell], row: int, column: int, width: int
+) -> None:
     """A frame that draws over half of a wide character it drew itself leaves the terminal to
     decide what shows: not followed."""
     covered = range(column, column + width)
@@ -268,6 +277,6 @@ def _no_half_overwrite(drawn: dict[tuple[int, int], Cell], row: int, column: int
         was = drawn.get((row, col))
         if was is None:
             continue
-        halves = (col - 1, col) if was.text == "" else (col, col + 1)
-        if (was.text == "" or cell_len(was.text) == 2) and not all(h in covered for h in halves):
+        halves = (col - 1, col) if was[0] == "" else (col, col + 1)
+        if (was[0] == "" or _wide(was[0])) and not all(h in covered for h in halves):
             raise _Unreadable
