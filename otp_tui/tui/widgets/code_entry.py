@@ -11,10 +11,12 @@ import re
 from textual.message import Message
 from textual.widgets import Input
 
+from otp_tui.tui.widgets.steady_input import SteadyInput
+
 _NOT_DIGITS = re.compile(r"[^0-9]")
 
 
-class CodeEntry(Input):
+class CodeEntry(SteadyInput):
     class Completed(Message):
         def __init__(self, entry: CodeEntry, digits: str) -> None:
             super().__init__()
@@ -30,7 +32,6 @@ class CodeEntry(Input):
             id=id,
         )
         self.length = length
-        self.cursor_blink = False  # a steady cursor: nothing repaints while the screen idles
 
     def on_input_changed(self, event: Input.Changed) -> None:
         if event.input is not self:
