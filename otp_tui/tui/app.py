@@ -34,8 +34,10 @@ log = logging.getLogger(__name__)
 
 # Seconds a send may take before the sending screen is shown (a fast send skips it).
 SENDING_SCREEN_DELAY = 0.3
-# Seconds between looks at the clocks (countdowns, elapsed time, expiry).
-TICK = 0.5
+# Seconds between looks at the clocks (countdowns, elapsed time, expiry). What they show
+# changes once a second; looking more often only wakes the app (and, before a change could be
+# told from a repaint, sent the same line down the wire again).
+TICK = 1.0
 # TERM values whose terminals (or fonts) cannot be trusted with block elements: the Linux
 # console and the DEC VT family.
 BASIC_GLYPH_TERMS = frozenset({"linux", "vt100", "vt102", "vt220", "vt320", "ansi"})

@@ -12,12 +12,13 @@ from otp_tui.flow import wording
 from otp_tui.flow.views import AskAddress, Countdown, Presentation
 from otp_tui.tui.messages import AddressScreenReady, AddressSubmitted, LeaveAsked
 from otp_tui.tui.screens.base import OtpScreen, update_if_changed
+from otp_tui.tui.widgets.steady_input import SteadyInput
 
 # Seconds after the first frame before the later screens' styles are warmed up.
 WARM_UP_DELAY = 0.25
 
 
-class AddressEntry(Input):
+class AddressEntry(SteadyInput):
     """The address input, whose Enter the key bar names: Input's own Enter binding is hidden,
     and it shadows the screen's, so a person would not see what Enter does."""
 
@@ -45,7 +46,6 @@ class AddressScreen(OtpScreen):
         yield Static("Verify your email address", classes="title")
         yield Static(wording.address_hint(self.presentation.code_length), classes="hint")
         entry = AddressEntry(placeholder="you@example.com", id="address")
-        entry.cursor_blink = False  # a steady cursor: nothing repaints while the screen idles
         fixed = self.presentation.fixed_address
         if fixed is not None:
             entry.value = fixed

@@ -7,12 +7,13 @@ from typing import ClassVar
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
-from textual.widgets import Button, LoadingIndicator, Static
+from textual.widgets import Button, Static
 
 from otp_tui.flow import wording
 from otp_tui.flow.views import Elapsed, Presentation, Sending, SendProblem
 from otp_tui.tui.messages import BackAsked, RetryAsked
 from otp_tui.tui.screens.base import OtpScreen, update_if_changed
+from otp_tui.tui.widgets.progress_dots import ProgressDots
 
 
 class SendingScreen(OtpScreen):
@@ -28,7 +29,7 @@ class SendingScreen(OtpScreen):
     def compose_body(self) -> ComposeResult:
         yield Static("", id="sending-to", classes="title")
         yield Static("", id="try-note", classes="hint")
-        yield LoadingIndicator(id="spinner")
+        yield ProgressDots(id="spinner")
         yield Static("", id="elapsed", classes="hint")
         if self.presentation.certificates_unchecked:
             yield Static(wording.CERTIFICATES_UNCHECKED, classes="warning")

@@ -14,6 +14,8 @@ from textual import events
 from textual.message import Message
 from textual.widgets import Input
 
+from otp_tui.tui.widgets.steady_input import SteadyInput
+
 _NOT_DIGITS = re.compile(r"[^0-9]")
 # A run of digits, with at most one space or dash between two digits ("123 456", "123-456").
 _DIGIT_RUN = re.compile(r"(?<![0-9])[0-9](?:[ \-]?[0-9])*(?![0-9])")
@@ -26,7 +28,7 @@ def code_in_paste(text: str, length: int) -> str | None:
     return fitting[0] if len(fitting) == 1 else None
 
 
-class CodeEntry(Input):
+class CodeEntry(SteadyInput):
     class Completed(Message):
         def __init__(self, entry: CodeEntry, digits: str) -> None:
             super().__init__()
@@ -54,7 +56,6 @@ class CodeEntry(Input):
             restrict=r"[0-9 \-]*",
             id=id,
         )
-        self.cursor_blink = False  # a steady cursor: nothing repaints while the screen idles
         self.length = length
         self._overflow = ""  # digits typed past a complete code, for the next try
         self._announced: str | None = None  # the complete code last announced, once only

@@ -1,0 +1,207 @@
+"""Only what changed goes to the terminal, and the terminal shows what Textual drew.
+
+The frames here are written the way Textual writes them (a cursor move to each line, SGR before
+each run of text and a reset after it); `vt_screen.Screen`, a reader written apart from the code
+under test, says what a terminal shows after the raw frames and after the diffed ones, and the
+two must always be the same. The last test does it with the real program in a real pty.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from pty_harness import OTP_TUI, OtpHome, Terminal
+from vt_screen import Screen
+
+from otp_tui.tui.screen_diff import SYNC_END, SYNC_START, ScreenDiff
+
+COLS, ROWS = 40, 8
+DARK = "48;2;18;18;18"
+BOLD = "1;38;2;224;224;224;48;2;36;47;56"
+
+
+def line(row: int, col: int, *runs: tuple[str, str]) -> str:
+    """One line as Textual writes it: a cursor move, then each run styled and reset."""
+    out = f"\x1b[{row + 1};{col + 1}H"
+    for style, text in runs:
+        out += (f"\x1b[{style}m" if style else "") + text + "\x1b[0m"
+    return out
+
+
+def full_frame(title: str, body: str = "") -> str:
+    rows = [line(0, 0, (BOLD, title.ljust(COLS)))]
+    rows += [line(row, 0, (DARK, (body if row == 2 else "").ljust(COLS))) for row in range(1, ROWS)]
+    return "\n".join(rows) + "\x1b[3;5H"
+
+
+def screens(frames: Sequence[str]) -> tuple[Screen, Screen, list[str]]:
+    raw, diffed, diff = Screen(COLS, ROWS), Screen(COLS, ROWS), ScreenDiff()
+    sent = []
+    for frame in frames:
+        raw.feed(frame.encode())
+        out = diff.write(frame)
+        sent.append(out)
+        diffed.feed(out.encode())
+        assert diffed.snapshot() == raw.snapshot()
+    return raw, diffed, sent
+
+
+def test_a_frame_drawn_again_sends_nothing() -> None:
+    frame = full_frame("otp-tui", "Verify your email address")
+    _, _, sent = screens([frame, frame, frame])
+    assert len(sent[0]) < len(frame)  # styles only where they change
+    assert sent[1:] == ["", ""]
+
+
+def test_a_changed_piece_of_text_goes_out_whole_and_nothing_else() -> None:
+    before = full_frame("otp-tui", "Code expires in 9:41") + line(2, 30, (BOLD, "Resend"))
+    after = full_frame("otp-tui", "Code expires in 9:40") + line(2, 30, (BOLD, "Resend"))
+    _, diffed, sent = screens([before, after])
+    assert "Code expires in 9:40" in diffed.line(2)
+    # The line's one run of text goes out again, around the "Resend" drawn over it, which
+    # is unchanged, as are the title and the other lines.
+    padded = "Code expires in 9:40".ljust(30)
+    assert sent[1] == f"\x1b[3;1H\x1b[0;{DARK}m{padded}\x1b[6C    \x1b[0m\x1b[3;37H"
+
+
+def test_the_cursor_is_left_where_textual_leaves_it() -> None:
+    frame = full_frame("otp-tui")
+    moved = frame.replace("\x1b[3;5H", "\x1b[7;9H")
+    _, diffed, sent = screens([frame, moved])
+    assert sent[1] == "\x1b[7;9H"
+    assert (diffed.row, diffed.col) == (6, 8)
+
+
+def test_an_empty_frame_between_sync_markers_sends_nothing_at_all() -> None:
+    diff = ScreenDiff()
+    frame = full_frame("otp-tui")
+    assert diff.write(SYNC_START) == ""
+    assert diff.write(frame).startswith(SYNC_START)
+    assert diff.write(SYNC_END) == SYNC_END
+    assert [diff.write(SYNC_START), diff.write(frame), diff.write(SYNC_END)] == ["", "", ""]
+
+
+def test_what_it_does_not_follow_goes_out_as_written_and_the_next_frame_whole() -> None:
+    frame = full_frame("otp-tui", "Verify")
+    clear = "\x1b[2J"
+    _, _, sent = screens([frame, clear, frame])
+    assert sent[1] == clear
+    assert sent[2] == ScreenDiff().write(frame)  # as if to a terminal never written to
+
+
+def test_after_forget_the_next_frame_goes_out_whole() -> None:
+    diff = ScreenDiff()
+    frame = full_frame("otp-tui")
+    first = diff.write(frame)
+    diff.forget()  # e.g. the terminal was resized
+    assert diff.write(frame) == first
+
+
+def test_modes_and_osc_strings_pass_through_and_keep_the_screen_known() -> None:
+    diff = ScreenDiff()
+    frame = full_frame("otp-tui")
+    diff.write(frame)
+    assert diff.write("\x1b]22;pointer\x07") == "\x1b]22;pointer\x07"
+    assert diff.write("\x1b[?1000h") == "\x1b[?1000h"
+    assert diff.write(frame) == ""
+
+
+def test_wide_characters_are_never_cut_in_half() -> None:
+    frames = [
+        full_frame("otp-tui", "日本語 text"),
+        full_frame("otp-tui", "日本人 text"),  # the third wide character changes
+        full_frame("otp-tui", "a日本人 text"),  # every wide character moves by one cell
+        full_frame("otp-tui", "abc"),
+        line(2, 1, ("", "日")) + line(2, 2, ("", "本")) + "\x1b[1;1H",  # over its own half
+        line(2, 0, ("", "a日")) + line(2, 1, ("", "b")) + "\x1b[1;1H",
+    ]
+    screens(frames)
+
+
+def test_combining_marks_are_left_to_the_terminal() -> None:
+    frame = full_frame("otp-tui", "cafe\u0301")
+    _, _, sent = screens([full_frame("otp-tui"), frame])
+    assert sent[1] == frame  # written as given: the terminal decides what width it has
+
+
+_TEXT = st.text(alphabet="ab -▔日本", min_size=1, max_size=6)
+_STYLE = st.sampled_from(["", DARK, BOLD, "7;38;2;1;120;212;48;2;18;18;18", "1", "2;3"])
+_RUN = st.tuples(_STYLE, _TEXT)
+
+
+@st.composite
+def frames(draw: Callable[..., object]) -> str:
+    """A partial frame: a few cursor moves, each followed by a few styled runs, crowded into
+    two rows so that runs overlap, cut wide characters in half and leave gaps."""
+    out = []
+    for _ in range(draw(st.integers(1, 4))):  # type: ignore[call-overload]
+        row = draw(st.integers(0, 1))  # type: ignore[call-overload]
+        col = draw(st.integers(0, 16))  # type: ignore[call-overload]
+        runs = draw(st.lists(_RUN, min_size=1, max_size=3))  # type: ignore[call-overload]
+        out.append(line(row, col, *runs))  # at most 16 + 3 x 6 x 2 cells: within the row
+    row = draw(st.integers(0, ROWS - 1))  # type: ignore[call-overload]
+    return "".join(out) + f"\x1b[{row + 1};1H"
+
+
+@settings(max_examples=1000, deadline=None)
+@given(st.lists(frames(), min_size=1, max_size=8))
+def test_any_frames_show_the_same_screen_raw_or_diffed(sequence: list[str]) -> None:
+    screens([full_frame("otp-tui"), *sequence])
+
+
+def settle(term: Terminal, quiet: float = 0.5, limit: float = 10.0) -> None:
+    """Read until the program has written nothing for `quiet` seconds (at most `limit`)."""
+    deadline = time.monotonic() + limit
+    size, last = len(term.raw), time.monotonic()
+    while time.monotonic() < deadline:
+        term._pump(0.1)
+        if len(term.raw) != size:
+            size, last = len(term.raw), time.monotonic()
+        elif time.monotonic() - last >= quiet:
+            return
+    raise AssertionError(f"still drawing after {limit} s")
+
+
+def test_the_real_program_shows_the_same_screens_raw_or_diffed(otp_home: OtpHome) -> None:
+    """otp-tui in two real ptys, one writing Textual's frames as they are: the same screens."""
+    raw_driver = (
+        "import sys; from textual.drivers.linux_driver import LinuxDriver;"
+        "from otp_tui.tui.driver import StderrSizedDriver as D; D.write = LinuxDriver.write;"
+        "from otp_tui.cli import console_main; sys.argv[0] = 'otp-tui'; console_main()"
+    )
+    runs = {
+        "diffed": Terminal([*OTP_TUI, "--demo"], otp_home.env),
+        "raw": Terminal([OTP_TUI[0], "-c", raw_driver, "--demo"], otp_home.env),
+    }
+    try:
+        shown = {}
+        for name, term in runs.items():
+            term.expect("Verify your email address")
+            term.type("bob@exampel")
+            term.expect("bob@exampel")
+            for _ in range(2):  # Backspace, each drawn before the next key
+                term.send("\x7f")
+                settle(term)
+            term.type("le.com")
+            term.expect("example.com")
+            term.send("\x1b[3~")  # Delete at the end: nothing changes
+            term.send("\x01")  # Home: the cursor moves to the start
+            term.send("\r")
+            term.expect("Enter the code")
+            term.type("12")
+            term.send("\x1b[27u")  # Escape (kitty keyboard protocol): back to the address
+            term.expect("Verify your email address")
+            term.send("\x05")  # End
+            settle(term)
+            screen = Screen(80, 24)
+            screen.feed(term.raw)
+            shown[name] = screen
+        assert shown["diffed"].snapshot() == shown["raw"].snapshot()
+        assert "bob@example.com" in shown["diffed"].text
+        assert len(runs["diffed"].raw) < len(runs["raw"].raw) / 2
+    finally:
+        for term in runs.values():
+            term.kill()
