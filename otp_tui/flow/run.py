@@ -93,6 +93,7 @@ class Run:
         self._request: SendCode | None = None  # the send `send()` is to make, if any
         self._send_started_at = 0.0
         self._retryable = False  # whether the last failed send may be tried again
+        self._budget_until = 0.0  # when the hourly send budget allows a resend again
         self._tries = 0  # tries of the send in hand: 1, then one more for each retry
         self._last_try_at = 0.0  # wall-clock start of the latest try
 
@@ -137,9 +138,9 @@ class Run:
         if status.phase is Phase.SENDING:
             return Elapsed(max(0.0, self._clock() - self._send_started_at), self._delivery.timeout)
         if status.phase is Phase.AWAITING_CODE:
-            return _countdown(status)
+            return self._countdown(status)
         if status.phase is Phase.ENTERING_ADDRESS and status.sends > 0:
-            return _countdown(status)  # the cooldown an address screen may be counting down
+            return self._countdown(status)  # the cooldown an address screen may count down
         return None
 
     # -- intentions ------------------------------------------------------------------------
@@ -262,7 +263,7 @@ class Run:
 
     async def resend(self) -> View | None:
         from otp_tui.core.machine import Phase
-        from otp_tui.core.outcomes import CooldownActive, SendCode
+        from otp_tui.core.outcomes import CooldownActive, SendCode, TooManySends
 
         async with self._lock:
             machine = self._ready()
@@ -275,6 +276,8 @@ class Run:
                 if isinstance(answer, CooldownActive):
                     cooldown = wording.cooldown_new_code(answer.seconds_left)
                     return self._ask_code(cooldown, kind="cooldown")
+                if isinstance(answer, TooManySends):
+                    self._budget_until = self._clock() + answer.seconds_left
                 return self._ask_code(wording.refusal(answer, self._wall()), kind="refused")
             except _Stopped as stopped:
                 return stopped.ending
@@ -387,6 +390,12 @@ class Run:
             note=wording.trying_again(self._tries, self._last_try_at) if retry else "",
         )
 
+    def _countdown(self, status: Status) -> Countdown:
+        # A resend refused by the hourly send budget waits as long as the budget says, so the
+        # resend key and button do not offer what would be refused again.
+        budget_wait = max(0.0, self._budget_until - self._clock())
+        return Countdown(status.expires_in, max(status.resend_in, budget_wait), status.resends_left)
+
     def _lets_in_without_mail(self, retryable: bool) -> bool:
         """Only the failures retrying could help (the server unreachable, slow or busy: never
         a refused login, a refused address or a rejected message), and only with no wrong code
@@ -409,7 +418,7 @@ class Run:
         status = self._machine.status()
         return AskCode(
             self._shown(status.address or ""),
-            _countdown(status),
+            self._countdown(status),
             notice,
             is_error=is_error,
             clear_entry=clear,
@@ -471,7 +480,3 @@ class Run:
         # The run has already ended unverified; a failing trail cannot make that any worse.
         with contextlib.suppress(_Stopped):
             self._record(event, address, **fields)
-
-
-def _countdown(status: Status) -> Countdown:
-    return Countdown(status.expires_in, status.resend_in, status.resends_left)

@@ -540,3 +540,18 @@ def test_a_lock_ends_at_the_same_minute_on_screen_and_in_status():
     lines = status_lines(ledger, ADDRESS, clock=lambda: now, tz=timezone.utc)
     assert lines[-1] == "locked until 2026-01-01 12:16 UTC"
     assert until(900, now) == "until 12:16 (15 minutes)"
+
+
+async def test_after_the_hourly_budget_refuses_a_resend_none_is_offered(smtp_server):
+    server = await smtp_server()
+    run, clock, _ = new_run(server.settings(), policy={"max_sends_per_hour": 1})
+    await send_to_code(run)
+    clock.advance(60)
+    refused = await run.resend()
+    assert isinstance(refused, AskCode)
+    assert refused.notice.startswith("Too many codes were sent to this address")
+    # The resend waits for the budget (an hour from the first send), not for the cooldown.
+    assert refused.countdown.resend_in > 3000
+    tick = run.tick()
+    assert isinstance(tick, Countdown)
+    assert tick.resend_in > 3000
