@@ -254,7 +254,7 @@ PLAIN_CODE_PROMPT = "Code: "
 PLAIN_AGAIN_PROMPT = "> "
 PLAIN_EXPIRED = "The code has expired. Type r for a new one."
 PLAIN_FIXED_ADDRESS_AGAIN = "Press Enter to send a new code, or Ctrl+D to quit."
-PLAIN_OUTBOX_EMPTY = "The outbox is empty: no code has been sent yet."
+OUTBOX_EMPTY = "The outbox is empty: no code has been sent yet."
 PLAIN_OUTBOX_START = "--- Demo outbox: the newest message ---"
 PLAIN_OUTBOX_END = "--- end of message ---"
 

@@ -291,7 +291,7 @@ class LineMode:
             return
         mail = self._run.newest_mail()
         if mail is None:
-            self._say(wording.PLAIN_OUTBOX_EMPTY)
+            self._say(wording.OUTBOX_EMPTY)
             return
         self._say(wording.PLAIN_OUTBOX_START)
         self._write(visible(mail, keep_newlines=True).rstrip("\n") + "\n")

@@ -17,9 +17,8 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from otp_tui.core.untrusted import visible
+from otp_tui.flow import wording
 from otp_tui.tui.widgets.key_bar import KeyBar
-
-EMPTY = "The outbox is empty: no code has been sent yet."
 
 
 class OutboxScreen(ModalScreen[None]):
@@ -36,7 +35,7 @@ class OutboxScreen(ModalScreen[None]):
         with Vertical(id="outbox"):
             yield Static("Demo outbox: the newest message", classes="title")
             if self.mail is None:
-                yield Static(EMPTY, id="mail")
+                yield Static(wording.OUTBOX_EMPTY, id="mail")
             else:
                 with VerticalScroll(id="mail-scroll"):
                     # Content, not a string: a string would be parsed as Textual markup.
