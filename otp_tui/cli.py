@@ -169,6 +169,10 @@ def load(args: argparse.Namespace, err: TextIO) -> Settings | None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from otp_tui.language import choose, use_language
+
+    # The user's language for --help and the configuration's errors; then the configured one.
+    use_language(choose(None, os.environ))
     args = _parser().parse_args(argv)
     err = sys.stderr
     if args.command == "gate":
@@ -176,6 +180,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     settings = load(args, err)
     if settings is None:
         return EXIT_USAGE
+    use_language(choose(settings.ui.language, os.environ))
     if args.command == "check":
         from otp_tui.mail.check import check_main
         from otp_tui.state.ledger import check_ledger

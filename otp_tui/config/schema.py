@@ -386,6 +386,15 @@ class _TomlDataSource(PydanticBaseSettingsSource):
         return dict(toml_data.get({}))
 
 
+class UiSettings(_Section):
+    # The language of the screens, the plain mode, the messages and the mail: a tag such as
+    # "de" or "pt_BR". Unset: the user's locale (LANGUAGE, LC_ALL, LC_MESSAGES, LANG), else
+    # English. A language otp-tui does not ship falls back to English without an error.
+    language: str | None = Field(
+        default=None, pattern=r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8}){0,3}$"
+    )
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix=ENV_PREFIX,
@@ -402,6 +411,7 @@ class Settings(BaseSettings):
     access: AccessSettings = AccessSettings()
     state: StateSettings = StateSettings()
     gate: GateSettings = GateSettings()
+    ui: UiSettings = UiSettings()
 
     @model_validator(mode="after")
     def _sender_needed_for_real_mail(self) -> Settings:

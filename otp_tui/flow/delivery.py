@@ -56,9 +56,10 @@ class Delivery:
         self._outbox_running = False
 
     @property
-    def server_label(self) -> str:
+    def server_label(self) -> str | None:
+        """The SMTP host the code goes through; None for the demo outbox."""
         if self._demo:
-            return wording.DEMO_SERVER
+            return None
         # The host alone: the port is an operator's detail (`otp-tui check` shows it).
         return str(self._settings.smtp.host)
 

@@ -159,7 +159,7 @@ class Run:
         if self._fixed_address is not None:
             raw = self._fixed_address  # the run's own: nothing typed can change it
         elif not raw.strip():
-            return AskAddress(wording.TYPE_YOUR_ADDRESS)
+            return AskAddress(wording.type_your_address())
         async with self._lock:
             machine = self._ready()
             if self._ending is not None or machine.phase is not Phase.ENTERING_ADDRESS:
@@ -178,7 +178,7 @@ class Run:
                     if isinstance(answer, Locked):
                         return self._finish_locked(answer.seconds)
                     return self._finish(
-                        "failed", wording.NOT_VERIFIED, wording.refusal(answer, self._wall())
+                        "failed", wording.not_verified(), wording.refusal(answer, self._wall())
                     )
                 if isinstance(answer, CooldownActive):
                     cooldown = wording.cooldown_any_address(answer.seconds_left)
@@ -214,7 +214,7 @@ class Run:
                     self._record("allowed_without_mail", self._address(), kind=failure.kind)
                     return self._finish(
                         "allowed_without_mail",
-                        wording.ALLOWED_WITHOUT_MAIL,
+                        wording.allowed_without_mail(),
                         wording.allowed_without_mail_detail(failure.message),
                     )
                 return SendProblem(
@@ -246,12 +246,12 @@ class Run:
                         wording.malformed(answer.expected_length), kind="malformed"
                     )
                 if isinstance(answer, Expired):
-                    return self._ask_code(wording.EXPIRED_ASK_AGAIN, clear=True, kind="expired")
+                    return self._ask_code(wording.expired_ask_again(), clear=True, kind="expired")
                 if isinstance(answer, Verified):
                     self._record("verified", answer.address)
                     return self._finish(
                         "verified",
-                        wording.VERIFIED,
+                        wording.verified(),
                         wording.verified_detail(self._shown(answer.address)),
                     )
                 if isinstance(answer, Locked):
@@ -319,7 +319,7 @@ class Run:
             self._request = None
             machine.go_back()
             if self._fixed_address is not None:
-                return AskAddress(wording.FIXED_ADDRESS_AGAIN, is_error=False)
+                return AskAddress(wording.fixed_address_again(), is_error=False)
             return AskAddress()
 
     def quit(self, reason: Reason = "cancelled") -> Finished:
@@ -346,7 +346,7 @@ class Run:
         except _Stopped as stopped:
             if stopped.ending is not None:
                 return stopped.ending
-        return self._finish(reason, wording.NOT_VERIFIED, wording.STOPPED_DETAIL, linger=False)
+        return self._finish(reason, wording.not_verified(), wording.stopped_detail(), linger=False)
 
     async def close(self) -> None:
         await self._delivery.close()
@@ -372,7 +372,7 @@ class Run:
             return None
         if self._machine is not None and not self._machine.phase.finished:
             self._machine.give_up("cancelled")
-        ending = self._finish("failed", wording.NOT_VERIFIED, str(error), linger=False)
+        ending = self._finish("failed", wording.not_verified(), str(error), linger=False)
         self._ending = ending = replace(ending, exit_status=EXIT_USAGE, error=str(error))
         return ending
 
@@ -429,10 +429,10 @@ class Run:
         address = self._address()
         self._record("locked", address, seconds=seconds)
         detail = wording.locked_detail(self._shown(address), seconds, self._wall())
-        return self._finish("locked", wording.LOCKED, detail)
+        return self._finish("locked", wording.locked(), detail)
 
     def _finish_expired(self) -> Finished:
-        return self._finish("expired", wording.NOT_VERIFIED, wording.EXPIRED_DETAIL)
+        return self._finish("expired", wording.not_verified(), wording.expired_detail())
 
     def _finish(
         self, reason: Reason, headline: str, detail: str, *, linger: bool = True

@@ -20,7 +20,7 @@ class Presentation:
     demo: bool
     fixed_address: str | None  # as shown (masked), when --email or the gate fixed it
     code_length: int
-    server_label: str  # "the demo outbox", or the SMTP host
+    server_label: str | None  # the SMTP host, or None for the demo outbox
     send_timeout: float
     certificates_unchecked: bool  # smtp.validate_certs = false: said on the sending screen
     limits: tuple[str, ...]  # the policy in plain words, for the help
@@ -41,7 +41,7 @@ class Sending:
     """A send has started: show progress once it takes a while; `Run.send` finishes it."""
 
     address: str  # as shown
-    via: str
+    via: str | None  # the SMTP host; None for the demo outbox
     timeout: float
     retry: bool = False  # a retry after a failed send, not the first try
     note: str = ""  # on a retry: that it is trying again, and since when
@@ -52,7 +52,7 @@ class SendProblem:
     """The send failed; `retryable` says whether trying again can help."""
 
     address: str  # as shown
-    via: str
+    via: str | None  # the SMTP host; None for the demo outbox
     message: str
     retryable: bool
     note: str = ""  # after retries: how many tries, the last when

@@ -1,7 +1,10 @@
 """Every sentence a run shows, in one place, so the TUI and the plain line mode read alike.
 
 Durations, clock times and masked addresses are worded here too: a front end prints what it is
-handed and never words a rule itself.
+handed and never words a rule itself. Each sentence is whole in the catalog, with named
+placeholders for the values in it, so a translation can order its words as its language needs;
+a count picks its plural form through `ngettext`. Translated when asked for, never at import,
+so the language chosen at start (`otp_tui.language.use_language`) is the one shown.
 """
 
 from __future__ import annotations
@@ -9,6 +12,8 @@ from __future__ import annotations
 import math
 from datetime import datetime
 from typing import TYPE_CHECKING
+
+from otp_tui.language import SOURCE_LANGUAGE, _, current, ngettext, pgettext
 
 if TYPE_CHECKING:
     from otp_tui.config.schema import PolicySettings
@@ -24,8 +29,6 @@ if TYPE_CHECKING:
     Refusal = (
         InvalidAddress | NotAllowed | Locked | CooldownActive | ResendsExhausted | TooManySends
     )
-
-DEMO_SERVER = "the demo outbox"
 
 
 # Durations and times
@@ -43,30 +46,30 @@ def rough_duration(seconds: float) -> str:
     """`15 minutes`, `2 hours`, `40 seconds`: for waits a person plans around."""
     whole = max(0, math.ceil(seconds))
     if whole < 90:
-        return f"{whole} second{'s' if whole != 1 else ''}"
+        return ngettext("{count} second", "{count} seconds", whole).format(count=whole)
     minutes = math.ceil(whole / 60)
     if minutes < 90:
-        return f"{minutes} minutes"
+        return ngettext("{count} minute", "{count} minutes", minutes).format(count=minutes)
     hours = math.ceil(minutes / 60)
-    return f"{hours} hours"
+    return ngettext("{count} hour", "{count} hours", hours).format(count=hours)
 
 
 def time_of_day(when: float, now: float) -> str:
     """Local `14:05` for wall-clock second `when`, with the date too unless it is `now`'s day."""
     moment = datetime.fromtimestamp(when)
-    same_day = moment.date() == datetime.fromtimestamp(now).date()
-    return moment.strftime("%H:%M") if same_day else moment.strftime("%Y-%m-%d %H:%M")
+    if moment.date() == datetime.fromtimestamp(now).date():
+        # TRANSLATORS: a clock time as strftime writes it. Use numeric fields only (%H, %I,
+        # %M, %p): names of months and days would come out in English.
+        return moment.strftime(pgettext("strftime", "%H:%M"))
+    # TRANSLATORS: a date and a clock time as strftime writes them; numeric fields only.
+    return moment.strftime(pgettext("strftime", "%Y-%m-%d %H:%M"))
 
 
-def until(seconds: float, now: float) -> str:
-    """`until 14:05 (15 minutes)`, or the operator's way out for a lock with no end. The time
-    is rounded up to the minute, as `otp-tui status` rounds it."""
+def _lock_end(seconds: float, now: float) -> str:
+    """The end of a finite lock, rounded up to the minute as `otp-tui status` rounds it."""
     from otp_tui.core.limits import lock_end_as_shown
 
-    if math.isinf(seconds):
-        return "until an operator unlocks it"
-    end = lock_end_as_shown(now + seconds)
-    return f"until {time_of_day(end, now)} ({rough_duration(seconds)})"
+    return time_of_day(lock_end_as_shown(now + seconds), now)
 
 
 def mask_address(address: str) -> str:
@@ -82,28 +85,75 @@ def limits(policy: PolicySettings) -> tuple[str, ...]:
     """The policy as a person plans around it."""
     resends = policy.max_resends
     return (
-        f"A code works for {rough_duration(policy.code_ttl)} after it is sent, once.",
-        f"You can ask for {resends} new code{'s' if resends != 1 else ''}, "
-        f"{rough_duration(policy.resend_cooldown)} apart; a new code replaces the last.",
-        f"{policy.max_attempts} wrong codes lock the address for {rough_duration(policy.lockout)}.",
-        f"At most {policy.max_sends_per_hour} codes go to one address in an hour.",
+        _("A code works for {duration} after it is sent, once.").format(
+            duration=rough_duration(policy.code_ttl)
+        ),
+        ngettext(
+            "You can ask for {count} new code, {cooldown} apart; a new code replaces the last.",
+            "You can ask for {count} new codes, {cooldown} apart; a new code replaces the last.",
+            resends,
+        ).format(count=resends, cooldown=rough_duration(policy.resend_cooldown)),
+        ngettext(
+            "{count} wrong code locks the address for {duration}.",
+            "{count} wrong codes lock the address for {duration}.",
+            policy.max_attempts,
+        ).format(count=policy.max_attempts, duration=rough_duration(policy.lockout)),
+        ngettext(
+            "At most {count} code goes to one address in an hour.",
+            "At most {count} codes go to one address in an hour.",
+            policy.max_sends_per_hour,
+        ).format(count=policy.max_sends_per_hour),
     )
 
 
-DEMO_HELP = (
-    "Demo mode: no mail leaves this machine. The code goes to an outbox on this computer; "
-    "ctrl+o shows the newest message there."
-)
+def demo_help() -> str:
+    return _(
+        "Demo mode: no mail leaves this machine. The code goes to an outbox on this computer; "
+        "ctrl+o shows the newest message there."
+    )
+
+
+def demo_banner() -> str:
+    return _("Demo mode: mail stays on this machine (ctrl+o reads it).")
+
+
+def too_small(min_columns: int, min_lines: int, width: int, height: int) -> str:
+    return _(
+        "Make the terminal at least {min_columns}x{min_lines} (it is {width}x{height})."
+    ).format(min_columns=min_columns, min_lines=min_lines, width=width, height=height)
 
 
 # The address screen
+def address_title() -> str:
+    return _("Verify your email address")
+
+
 def address_hint(code_length: int) -> str:
-    return f"We will email you a {code_length}-digit code."
+    return ngettext(
+        "We will email you a {count}-digit code.",
+        "We will email you a {count}-digit code.",
+        code_length,
+    ).format(count=code_length)
 
 
-TYPE_YOUR_ADDRESS = "Type your email address."
-FIXED_ADDRESS_AGAIN = "Press Enter to send a new code, or Escape to quit."
-SENDING_NOW = "Sending…"
+def type_your_address() -> str:
+    return _("Type your email address.")
+
+
+def fixed_address_again() -> str:
+    return _("Press Enter to send a new code, or Escape to quit.")
+
+
+def sending_now() -> str:
+    return _("Sending…")
+
+
+def invalid_address(detail: str) -> str:
+    """Why what was typed is not an address. email-validator words its reasons in English only,
+    so another language gets one sentence of its own instead of a mix of two."""
+    if current() == SOURCE_LANGUAGE:
+        return detail
+    return _("This is not a valid email address; check it for typos.")
 
 
 def refusal(answer: Refusal, wall_now: float) -> str:
@@ -116,191 +166,325 @@ def refusal(answer: Refusal, wall_now: float) -> str:
         ResendsExhausted,
     )
 
-    if isinstance(answer, InvalidAddress | NotAllowed):
-        return answer.message
+    if isinstance(answer, InvalidAddress):
+        return invalid_address(answer.message)
+    if isinstance(answer, NotAllowed):
+        # One sentence for every reason, as the core's refusal is one.
+        return _("This address can't be verified here.")
     if isinstance(answer, Locked):
-        return f"This address is locked {until(answer.seconds, wall_now)}."
+        if math.isinf(answer.seconds):
+            return _("This address is locked until an operator unlocks it.")
+        return _("This address is locked until {time} ({duration}).").format(
+            time=_lock_end(answer.seconds, wall_now), duration=rough_duration(answer.seconds)
+        )
     if isinstance(answer, CooldownActive):
-        return f"You can ask for another code in {clock_duration(answer.seconds_left)}."
+        return _("You can ask for another code in {time}.").format(
+            time=clock_duration(answer.seconds_left)
+        )
     if isinstance(answer, ResendsExhausted):
-        return "No more codes can be sent in this session."
-    return (
-        "Too many codes were sent to this address; "
-        f"try again in {rough_duration(answer.seconds_left)}."
+        return _("No more codes can be sent in this session.")
+    return _("Too many codes were sent to this address; try again in {duration}.").format(
+        duration=rough_duration(answer.seconds_left)
     )
 
 
 # Sending
-def sending_to(address: str, via: str) -> str:
-    return f"Sending a code to {address} via {via}…"
+def sending_to(address: str, via: str | None) -> str:
+    """`via` is the SMTP host, or None for the demo outbox."""
+    if via is None:
+        return _("Sending a code to {address} via the demo outbox…").format(address=address)
+    return _("Sending a code to {address} via {server}…").format(address=address, server=via)
 
 
-def could_not_send(address: str, via: str) -> str:
-    return f"Could not send the code to {address} via {via}."
+def could_not_send(address: str, via: str | None) -> str:
+    if via is None:
+        return _("Could not send the code to {address} via the demo outbox.").format(address=address)
+    return _("Could not send the code to {address} via {server}.").format(
+        address=address, server=via
+    )
 
 
 def elapsed(seconds: float, timeout: float) -> str:
-    return f"{seconds:.0f} s of {timeout:g} s"
+    return _("{seconds} s of {timeout} s").format(seconds=f"{seconds:.0f}", timeout=f"{timeout:g}")
 
 
 def trying_again(attempt: int, wall_now: float) -> str:
-    return f"Trying again (try {attempt}, started at {time_of_day(wall_now, wall_now)})…"
+    return _("Trying again (try {attempt}, started at {time})…").format(
+        attempt=attempt, time=time_of_day(wall_now, wall_now)
+    )
 
 
 def tried(attempts: int, wall_last: float) -> str:
-    return f"Tried {attempts} times; the last try started at {time_of_day(wall_last, wall_last)}."
+    return ngettext(
+        "Tried {count} time; the last try started at {time}.",
+        "Tried {count} times; the last try started at {time}.",
+        attempts,
+    ).format(count=attempts, time=time_of_day(wall_last, wall_last))
 
 
 def unexpected_send_error(name: str) -> str:
-    return f"The code could not be sent because of an unexpected error ({name})."
+    return _("The code could not be sent because of an unexpected error ({name}).").format(
+        name=name
+    )
 
 
-CERTIFICATES_UNCHECKED = "Certificate checks are off (smtp.validate_certs = false)."
+def certificates_unchecked() -> str:
+    return _("Certificate checks are off (smtp.validate_certs = false).")
 
 
 # The code screen
+def code_title() -> str:
+    return _("Enter the code")
+
+
 def code_hint(code_length: int, address: str) -> str:
-    return f"We sent a {code_length}-digit code to {address}."
+    return ngettext(
+        "We sent a {count}-digit code to {address}.",
+        "We sent a {count}-digit code to {address}.",
+        code_length,
+    ).format(count=code_length, address=address)
 
 
 def wrong_code(attempts_left: int) -> str:
-    return f"Wrong code: {attempts_left} attempt{'s' if attempts_left != 1 else ''} left."
+    return ngettext(
+        "Wrong code: {count} attempt left.", "Wrong code: {count} attempts left.", attempts_left
+    ).format(count=attempts_left)
 
 
 def malformed(length: int) -> str:
-    return f"The code has {length} digits."
+    return ngettext("The code has {count} digit.", "The code has {count} digits.", length).format(
+        count=length
+    )
 
 
-EXPIRED_ASK_AGAIN = "That code has expired. Press ctrl+r for a new one."
-COUNTDOWN_EXPIRED = "The code has expired. Press ctrl+r for a new one."
-SENDING_NEW_CODE = "Sending a new code…"
+def expired_ask_again() -> str:
+    return _("That code has expired. Press ctrl+r for a new one.")
+
+
+def countdown_expired() -> str:
+    return _("The code has expired. Press ctrl+r for a new one.")
+
+
+def sending_new_code() -> str:
+    return _("Sending a new code…")
 
 
 def cooldown_any_address(seconds: float) -> str:
     """After going back: the cooldown holds for every address, not only the last one."""
     if seconds <= 0:
-        return "You can ask for a code now."
-    return f"You can ask for another code, to this or any address, in {clock_duration(seconds)}."
+        return _("You can ask for a code now.")
+    return _("You can ask for another code, to this or any address, in {time}.").format(
+        time=clock_duration(seconds)
+    )
 
 
 def cooldown_new_code(seconds: float) -> str:
     if seconds <= 0:
-        return "You can ask for a new code now: press ctrl+r."
-    return f"You can ask for a new code in {clock_duration(seconds)}."
+        return _("You can ask for a new code now: press ctrl+r.")
+    return _("You can ask for a new code in {time}.").format(time=clock_duration(seconds))
 
 
 def still_valid(expires_in: float) -> str:
-    return f"You already have a code; it expires in {clock_duration(expires_in)}."
+    return _("You already have a code; it expires in {time}.").format(
+        time=clock_duration(expires_in)
+    )
 
 
 def new_code_sent(wall_now: float) -> str:
-    return f"New code sent at {time_of_day(wall_now, wall_now)}; earlier codes no longer work."
+    return _("New code sent at {time}; earlier codes no longer work.").format(
+        time=time_of_day(wall_now, wall_now)
+    )
 
 
 def paste_refused(length: int) -> str:
-    return f"That paste held no single {length}-digit code; type the code instead."
+    return ngettext(
+        "That paste held no single {count}-digit code; type the code instead.",
+        "That paste held no single {count}-digit code; type the code instead.",
+        length,
+    ).format(count=length)
 
 
 def expires_in(seconds: float) -> str:
-    return f"Code expires in {clock_duration(seconds)}"
+    return _("Code expires in {time}").format(time=clock_duration(seconds))
+
+
+def resend_button() -> str:
+    return _("Resend code")
 
 
 def resend_label(resend_in: float, resends_left: int) -> str:
     if resends_left == 0:
-        return "No resends left"
+        return _("No resends left")
     if resend_in > 0:
-        return f"Resend in {clock_duration(resend_in)}"
-    return f"Resend code ({resends_left} left)"
+        return _("Resend in {time}").format(time=clock_duration(resend_in))
+    return ngettext(
+        "Resend code ({count} left)", "Resend code ({count} left)", resends_left
+    ).format(count=resends_left)
 
 
 # Endings
-VERIFIED = "Verified"
-LOCKED = "Locked"
-NOT_VERIFIED = "Not verified"
-PRESS_ENTER_TO_QUIT = "Press Enter to quit."
+def verified() -> str:
+    return _("Verified")
+
+
+def locked() -> str:
+    return _("Locked")
+
+
+def not_verified() -> str:
+    return _("Not verified")
+
+
+def press_enter_to_quit() -> str:
+    return _("Press Enter to quit.")
 
 
 def verified_detail(address: str) -> str:
-    return f"{address} is confirmed: you control this address."
+    return _("{address} is confirmed: you control this address.").format(address=address)
 
 
 def locked_detail(address: str, seconds: float, wall_now: float) -> str:
-    return f"Too many wrong codes. {address} is locked {until(seconds, wall_now)}."
+    if math.isinf(seconds):
+        return _("Too many wrong codes. {address} is locked until an operator unlocks it.").format(
+            address=address
+        )
+    return _("Too many wrong codes. {address} is locked until {time} ({duration}).").format(
+        address=address, time=_lock_end(seconds, wall_now), duration=rough_duration(seconds)
+    )
 
 
-ALLOWED_WITHOUT_MAIL = "Let in without a code"
+def allowed_without_mail() -> str:
+    return _("Let in without a code")
 
 
 def allowed_without_mail_detail(reason: str) -> str:
-    return f"{reason} This gate lets you in when that happens."
+    """`reason` is a whole sentence of its own: why the mail could not be sent."""
+    return _("{reason} This gate lets you in when that happens.").format(reason=reason)
 
 
-EXPIRED_DETAIL = "The code expired and no more codes can be sent."
-STOPPED_DETAIL = "The verification was stopped."
+def expired_detail() -> str:
+    return _("The code expired and no more codes can be sent.")
+
+
+def stopped_detail() -> str:
+    return _("The verification was stopped.")
+
+
+# Other screens of the TUI
+def help_title() -> str:
+    return _("Help")
+
+
+def outbox_title() -> str:
+    return _("Demo outbox: the newest message")
 
 
 # The plain line mode (`otp-tui --plain`): the same journey, one line at a time. Its keys are
 # typed words, not chords, so the sentences above that name a TUI key have a plain twin here.
 def plain_chosen(term: str) -> str:
     """The first line when the terminal, not --plain, chose the line mode."""
-    named = f"TERM is {term}" if term else "TERM is not set"
-    return f"{named}: otp-tui runs in its plain line mode (--plain)."
+    if term:
+        return _("TERM is {term}: otp-tui runs in its plain line mode (--plain).").format(term=term)
+    return _("TERM is not set: otp-tui runs in its plain line mode (--plain).")
 
 
-PLAIN_DEMO = "Demo mode: mail stays on this machine (type o at the code prompt to read it)."
-PLAIN_ADDRESS_TITLE = "Verify your email address."
-PLAIN_ADDRESS_PROMPT = "Email address: "
-PLAIN_CODE_PROMPT = "Code: "
-PLAIN_AGAIN_PROMPT = "> "
-PLAIN_EXPIRED = "The code has expired. Type r for a new one."
-PLAIN_FIXED_ADDRESS_AGAIN = "Press Enter to send a new code, or Ctrl+D to quit."
-OUTBOX_EMPTY = "The outbox is empty: no code has been sent yet."
-PLAIN_OUTBOX_START = "--- Demo outbox: the newest message ---"
-PLAIN_OUTBOX_END = "--- end of message ---"
+def plain_demo() -> str:
+    return _("Demo mode: mail stays on this machine (type o at the code prompt to read it).")
 
-# A notice the run worded for the TUI's keys, and what the line mode says instead.
-PLAIN_INSTEAD = {
-    EXPIRED_ASK_AGAIN: PLAIN_EXPIRED,
-    COUNTDOWN_EXPIRED: PLAIN_EXPIRED,
-    FIXED_ADDRESS_AGAIN: PLAIN_FIXED_ADDRESS_AGAIN,
-}
+
+def plain_address_title() -> str:
+    return _("Verify your email address.")
+
+
+def plain_address_prompt() -> str:
+    return _("Email address: ")
+
+
+def plain_code_prompt() -> str:
+    return _("Code: ")
+
+
+def plain_expired() -> str:
+    return _("The code has expired. Type r for a new one.")
+
+
+def plain_fixed_address_again() -> str:
+    return _("Press Enter to send a new code, or Ctrl+D to quit.")
+
+
+def outbox_empty() -> str:
+    return _("The outbox is empty: no code has been sent yet.")
+
+
+def plain_outbox_start() -> str:
+    return _("--- Demo outbox: the newest message ---")
+
+
+def plain_outbox_end() -> str:
+    return _("--- end of message ---")
+
+
+def plain_instead(notice: str) -> str:
+    """A notice the run worded for the TUI's keys, as the line mode says it instead."""
+    instead = {
+        expired_ask_again(): plain_expired(),
+        countdown_expired(): plain_expired(),
+        fixed_address_again(): plain_fixed_address_again(),
+    }
+    return instead.get(notice, notice)
 
 
 def plain_code_keys(*, demo: bool) -> str:
-    outbox = ", o shows the demo outbox" if demo else ""
-    return (
+    if demo:
+        return _(
+            "Type the code and press Enter. r asks for a new code, an empty line shows the time "
+            "left, o shows the demo outbox; Ctrl+D quits."
+        )
+    return _(
         "Type the code and press Enter. r asks for a new code, an empty line shows the time "
-        f"left{outbox}; Ctrl+D quits."
+        "left; Ctrl+D quits."
     )
 
 
 def plain_time_left(expires_in_seconds: float, resend_in: float, resends_left: int) -> str:
-    """`Code expires in 9:41. A new code can be asked for in 0:30.` for the code prompt."""
+    """`Code expires in 9:41. A new code can be asked for in 0:30.` for the code prompt:
+    two whole sentences, side by side."""
     if expires_in_seconds > 0:
-        expiry = f"{expires_in(expires_in_seconds)}."
+        expiry = _("Code expires in {time}.").format(time=clock_duration(expires_in_seconds))
     else:
-        expiry = "The code has expired."
+        expiry = _("The code has expired.")
     if resends_left == 0:
-        resend = "No more codes can be sent."
+        resend = _("No more codes can be sent.")
     elif resend_in > 0:
-        resend = f"A new code can be asked for in {clock_duration(resend_in)}."
+        resend = _("A new code can be asked for in {time}.").format(time=clock_duration(resend_in))
     else:
-        left = f"{resends_left} more code{'s' if resends_left != 1 else ''}"
-        resend = f"Type r for a new code ({left} can be sent)."
+        resend = ngettext(
+            "Type r for a new code ({count} more code can be sent).",
+            "Type r for a new code ({count} more codes can be sent).",
+            resends_left,
+        ).format(count=resends_left)
     return f"{expiry} {resend}"
 
 
 def plain_still_sending(seconds: float, timeout: float) -> str:
-    return f"Still sending: {elapsed(seconds, timeout)}."
+    return _("Still sending: {elapsed}.").format(elapsed=elapsed(seconds, timeout))
 
 
 def plain_after_send_problem(*, retryable: bool, fixed_address: bool) -> str:
-    again = "start again" if fixed_address else "change the address"
+    if retryable and fixed_address:
+        return _("Type r to try again, or press Enter to start again.")
     if retryable:
-        return f"Type r to try again, or press Enter to {again}."
-    return f"Press Enter to {again}."
+        return _("Type r to try again, or press Enter to change the address.")
+    if fixed_address:
+        return _("Press Enter to start again.")
+    return _("Press Enter to change the address.")
 
 
 def plain_ending(headline: str, detail: str) -> str:
     """`Verified. a@example.com is confirmed: you control this address.`"""
-    return f"{headline}. {detail}" if detail else f"{headline}."
+    if detail:
+        return _("{headline}. {detail}").format(headline=headline, detail=detail)
+    return _("{headline}.").format(headline=headline)
+
+
+PLAIN_AGAIN_PROMPT = "> "  # no words in it: the same in every language

@@ -31,7 +31,8 @@ _LOADER = ("LD_PRELOAD", "LD_LIBRARY_PATH", "LD_AUDIT")
 # connection came from (validated where it is used), and sudo's account of who called it.
 # Everything else goes before the app starts: TEXTUAL_DRIVER, for one, names a class to import.
 _KEPT = frozenset(
-    {"TERM", "COLORTERM", "NO_COLOR", "LANG", "LANGUAGE", "SSH_CONNECTION"}
+    {"TERM", "COLORTERM", "NO_COLOR", "SSH_CONNECTION"}
+    | {"LANG", "LANGUAGE", "LC_ALL", "LC_MESSAGES"}
     | {"SUDO_USER", "SUDO_UID", "SUDO_GID", "SUDO_COMMAND"}
 )
 SAFE_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"

@@ -95,6 +95,11 @@ def run_gate(config: str | None, err: TextIO = sys.stderr) -> int:
         print(f"{PROG}: gate mode needs [smtp] host (demo mode is never used)", file=err)
         return EXIT_USAGE
     settings = gate_settings(settings)
+    from otp_tui.language import choose, use_language
+
+    # The operator's [ui] language, else the user's locale as sudo kept it (LANG, LC_*): words
+    # only, matched against the shipped catalogs, never a path and never a rule.
+    use_language(choose(settings.ui.language, os.environ))
 
     from otp_tui.gate.addresses import lookup_address
     from otp_tui.gate.interpreter import kept_environment

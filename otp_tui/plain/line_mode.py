@@ -87,7 +87,7 @@ class LineMode:
         prepare = self._loop.create_task(self._prepare())
         try:
             if self._run.presentation.demo:
-                self._say(wording.PLAIN_DEMO)
+                self._say(wording.plain_demo())
             await self._apply(self._run.start())  # with a fixed address, the send starts now
             if self._view is None:
                 self._show(self._run.first_view())
@@ -145,12 +145,12 @@ class LineMode:
         elif isinstance(view, AskCode):
             if word == "":
                 self._say_time_left()
-                self._ask(wording.PLAIN_CODE_PROMPT)
+                self._ask(wording.plain_code_prompt())
             elif word == "r":
                 await self._apply(self._run.resend())
             elif word == "o" and self._run.presentation.demo:
                 self._show_outbox()
-                self._ask(wording.PLAIN_CODE_PROMPT)
+                self._ask(wording.plain_code_prompt())
             else:
                 await self._apply(self._run.submit_code(line))
         elif isinstance(view, SendProblem):
@@ -181,9 +181,9 @@ class LineMode:
 
     def _prompt_for(self, view: View | None) -> str:
         if isinstance(view, AskCode):
-            return wording.PLAIN_CODE_PROMPT
+            return wording.plain_code_prompt()
         if isinstance(view, AskAddress) and self._run.presentation.fixed_address is None:
-            return wording.PLAIN_ADDRESS_PROMPT
+            return wording.plain_address_prompt()
         if isinstance(view, AskAddress | SendProblem):
             return wording.PLAIN_AGAIN_PROMPT
         return ""  # sending, or finished: nothing to answer
@@ -223,10 +223,10 @@ class LineMode:
     def _show_address(self, view: AskAddress, *, first: bool) -> None:
         presentation = self._run.presentation
         if first:
-            self._say(wording.PLAIN_ADDRESS_TITLE)
+            self._say(wording.plain_address_title())
             self._say(wording.address_hint(presentation.code_length))
         if view.notice:
-            self._say(wording.PLAIN_INSTEAD.get(view.notice, view.notice))
+            self._say(wording.plain_instead(view.notice))
         self._ask(self._prompt_for(view))
 
     def _show_sending(self, view: Sending) -> None:
@@ -234,7 +234,7 @@ class LineMode:
         self._next_still_sending = STILL_SENDING_EVERY
         self._say(wording.sending_to(view.address, view.via))
         if self._run.presentation.certificates_unchecked:
-            self._say(wording.CERTIFICATES_UNCHECKED)
+            self._say(wording.certificates_unchecked())
         assert self._loop is not None
         self._send_task = self._loop.create_task(self._send())
 
@@ -257,8 +257,8 @@ class LineMode:
             self._say(_time_left(view.countdown))
             self._say(wording.plain_code_keys(demo=presentation.demo))
         if view.notice:
-            self._say(wording.PLAIN_INSTEAD.get(view.notice, view.notice))
-        self._ask(wording.PLAIN_CODE_PROMPT)
+            self._say(wording.plain_instead(view.notice))
+        self._ask(wording.plain_code_prompt())
 
     def _show_ending(self, ending: Finished) -> None:
         self._ended = True
@@ -291,11 +291,11 @@ class LineMode:
             return
         mail = self._run.newest_mail()
         if mail is None:
-            self._say(wording.OUTBOX_EMPTY)
+            self._say(wording.outbox_empty())
             return
-        self._say(wording.PLAIN_OUTBOX_START)
+        self._say(wording.plain_outbox_start())
         self._write(visible(mail, keep_newlines=True).rstrip("\n") + "\n")
-        self._say(wording.PLAIN_OUTBOX_END)
+        self._say(wording.plain_outbox_end())
 
     # -- the clocks ------------------------------------------------------------------------
 
@@ -315,7 +315,7 @@ class LineMode:
         elif isinstance(tick, Countdown) and isinstance(self._view, AskCode):
             if tick.expires_in <= 0 and not self._expiry_told:  # said once, when it happens
                 self._expiry_told = True
-                self._interject(wording.PLAIN_EXPIRED)
+                self._interject(wording.plain_expired())
         elif isinstance(tick, Elapsed) and isinstance(self._view, Sending):
             self._still_sending(tick)
 

@@ -20,6 +20,7 @@ from textual.timer import Timer
 from textual.worker import Worker, WorkerFailed
 
 from otp_tui.flow.views import AskAddress, AskCode, Countdown, Elapsed, Finished, Sending, View
+from otp_tui.language import N_, _
 from otp_tui.result import Reason, RunResult
 from otp_tui.tui import messages
 from otp_tui.tui.early_keys import EarlyKeys
@@ -48,11 +49,19 @@ class OtpApp(App[RunResult]):
     TITLE = "otp-tui"
     ENABLE_COMMAND_PALETTE = False
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("ctrl+q", "quit_run", "Quit", tooltip="Stop without verifying", id="quit"),
-        Binding("ctrl+c", "interrupt", "Quit", show=False, priority=True, tooltip="Interrupt"),
-        Binding("ctrl+o", "show_outbox", "Read mail", tooltip="Open the demo outbox", id="outbox"),
+        Binding("ctrl+q", "quit_run", N_("Quit"), tooltip=N_("Stop without verifying"), id="quit"),
+        Binding(
+            "ctrl+c", "interrupt", N_("Quit"), show=False, priority=True, tooltip=N_("Interrupt")
+        ),
+        Binding(
+            "ctrl+o",
+            "show_outbox",
+            N_("Read mail"),
+            tooltip=N_("Open the demo outbox"),
+            id="outbox",
+        ),
         # F1, not "?": a question mark is a valid character in an email address.
-        Binding("f1", "help", "Help", tooltip="The keys of this screen and the limits"),
+        Binding("f1", "help", N_("Help"), tooltip=N_("The keys of this screen and the limits")),
     ]
 
     def __init__(self, run: Run, *, driver_class: type[Driver] | None = None) -> None:
@@ -64,7 +73,7 @@ class OtpApp(App[RunResult]):
         self._sending_timer: Timer | None = None
         self._pending: Sending | None = None  # the send in flight, until its screen shows
         if run.presentation.demo:
-            self.sub_title = "demo mode"
+            self.sub_title = _("demo mode")
         if os.environ.get("TERM", "") in BASIC_GLYPH_TERMS:
             # Console fonts lack the block elements Textual's borders are drawn with.
             self.add_class("-basic-glyphs")
@@ -173,7 +182,7 @@ class OtpApp(App[RunResult]):
             return
         basic = self.has_class("-basic-glyphs")
         keys = [
-            (key_name(binding.key, basic_glyphs=basic), binding.tooltip or binding.description)
+            (key_name(binding.key, basic_glyphs=basic), _(binding.tooltip or binding.description))
             for binding, _enabled in self.screen.query_one(KeyBar).entries()
             if binding.action != "help"
         ]

@@ -290,7 +290,7 @@ async def test_an_invalid_address_is_explained(smtp_server):
 async def test_demo_mode_mails_the_outbox_and_shows_it(tmp_path):
     run, _, _ = new_run(demo=True, outbox_dir=tmp_path / "outbox")
     assert run.newest_mail() is None
-    assert run.presentation.server_label == "the demo outbox"
+    assert run.presentation.server_label is None  # the demo outbox
     await send_to_code(run)
     mail = run.newest_mail()
     assert mail is not None
@@ -531,7 +531,7 @@ async def test_allow_never_follows_wrong_codes(smtp_server, closed_port, loopbac
 def test_a_lock_ends_at_the_same_minute_on_screen_and_in_status():
     from datetime import timezone
 
-    from otp_tui.flow.wording import until
+    from otp_tui.flow.wording import locked_detail
     from otp_tui.state.report import status_lines
 
     now = WALL_START + 58  # 12:00:58: the lock ends at 12:15:58
@@ -539,7 +539,7 @@ def test_a_lock_ends_at_the_same_minute_on_screen_and_in_status():
     ledger.lock(ADDRESS, 900)
     lines = status_lines(ledger, ADDRESS, clock=lambda: now, tz=timezone.utc)
     assert lines[-1] == "locked until 2026-01-01 12:16 UTC"
-    assert until(900, now) == "until 12:16 (15 minutes)"
+    assert locked_detail(ADDRESS, 900, now).endswith("is locked until 12:16 (15 minutes).")
 
 
 async def test_after_the_hourly_budget_refuses_a_resend_none_is_offered(smtp_server):

@@ -103,23 +103,23 @@ async def test_the_expiry_is_said_once_when_it_happens_and_r_then_sends_anew(
 ) -> None:
     s = session(code_ttl=300)
     main = asyncio.create_task(s.line_mode.main())
-    await s.expect(wording.PLAIN_ADDRESS_PROMPT)
+    await s.expect(wording.plain_address_prompt())
     s.type(ADDRESS)
-    await s.expect(wording.PLAIN_CODE_PROMPT)
+    await s.expect(wording.plain_code_prompt())
 
     s.clock.advance(301)  # nobody types: the ticker alone notices
-    await s.expect(wording.PLAIN_EXPIRED)
-    await s.expect(wording.PLAIN_CODE_PROMPT)  # asked again below the interjection
+    await s.expect(wording.plain_expired())
+    await s.expect(wording.plain_code_prompt())  # asked again below the interjection
     s.type("")
     await s.expect("The code has expired. Type r for a new code")
-    assert s.count(wording.PLAIN_EXPIRED) == 1
+    assert s.count(wording.plain_expired()) == 1
     assert "ctrl+r" not in s.out.getvalue()  # the TUI's key is never named here
 
     s.type("r")
-    await s.expect(wording.sending_to(ADDRESS, wording.DEMO_SERVER))
+    await s.expect(wording.sending_to(ADDRESS, None))
     await s.expect("Code expires in 5:00.")
     s.type(CODE)
-    await s.expect(f"{wording.VERIFIED}. {ADDRESS} is confirmed")
+    await s.expect(f"{wording.verified()}. {ADDRESS} is confirmed")
     await asyncio.wait_for(main, WAIT)
     assert s.run.ending is not None
     assert (s.run.ending.result.reason, s.run.ending.result.sends) == ("verified", 2)
@@ -131,7 +131,7 @@ async def test_a_slow_send_says_how_long_it_has_taken(
     server = await smtp_server(stall_data=True)  # takes the message, never answers
     s = session(server.settings(timeout=30))
     main = asyncio.create_task(s.line_mode.main())
-    await s.expect(wording.PLAIN_ADDRESS_PROMPT)
+    await s.expect(wording.plain_address_prompt())
     s.type(ADDRESS)
     await s.expect(f"Sending a code to {ADDRESS} via 127.0.0.1")
 

@@ -10,6 +10,7 @@ from textual.widgets import Input, Static
 
 from otp_tui.flow import wording
 from otp_tui.flow.views import AskAddress, Countdown, Presentation
+from otp_tui.language import N_
 from otp_tui.tui.messages import AddressScreenReady, AddressSubmitted, LeaveAsked
 from otp_tui.tui.screens.base import OtpScreen, update_if_changed
 from otp_tui.tui.widgets.steady_input import SteadyInput
@@ -23,7 +24,9 @@ class AddressEntry(SteadyInput):
     and it shadows the screen's, so a person would not see what Enter does."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("enter", "submit", "Send code", tooltip="Email a one-time code to this address"),
+        Binding(
+            "enter", "submit", N_("Send code"), tooltip=N_("Email a one-time code to this address")
+        ),
     ]
 
 
@@ -32,10 +35,12 @@ class AddressScreen(OtpScreen):
     AUTO_FOCUS = "#address"
     BINDINGS: ClassVar[list[BindingType]] = [
         # For when the entry is not focused (a fixed address); the entry names its own Enter.
-        Binding("enter", "send", "Send code", tooltip="Email a one-time code to this address"),
-        Binding("escape", "leave", "Quit", tooltip="Leave without verifying"),
+        Binding(
+            "enter", "send", N_("Send code"), tooltip=N_("Email a one-time code to this address")
+        ),
+        Binding("escape", "leave", N_("Quit"), tooltip=N_("Leave without verifying")),
         # Enter typed ahead, before the terminal leaves line mode, arrives as a newline (ctrl+j).
-        Binding("ctrl+j", "send", "Send code", show=False),
+        Binding("ctrl+j", "send", N_("Send code"), show=False),
     ]
 
     def __init__(self, presentation: Presentation, view: AskAddress) -> None:
@@ -43,7 +48,7 @@ class AddressScreen(OtpScreen):
         self.view = view
 
     def compose_body(self) -> ComposeResult:
-        yield Static("Verify your email address", classes="title")
+        yield Static(wording.address_title(), classes="title")
         yield Static(wording.address_hint(self.presentation.code_length), classes="hint")
         entry = AddressEntry(placeholder="you@example.com", id="address")
         fixed = self.presentation.fixed_address
@@ -87,7 +92,7 @@ class AddressScreen(OtpScreen):
             update_if_changed(self.query_one("#address-error", Static), self.view.notice)
 
     def show_busy(self) -> None:
-        self.show(AskAddress(wording.SENDING_NOW, is_error=False))
+        self.show(AskAddress(wording.sending_now(), is_error=False))
 
     def on_input_changed(self, event: Input.Changed) -> None:
         # What was wrong with the address goes as soon as the person starts to fix it.

@@ -8,6 +8,7 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Static
 
+from otp_tui.flow import wording
 from otp_tui.flow.views import Presentation
 from otp_tui.tui.widgets.banner import DemoBanner
 from otp_tui.tui.widgets.key_bar import KeyBar
@@ -55,7 +56,7 @@ class OtpScreen(Screen[None]):
 
     @staticmethod
     def _too_small_text(width: int, height: int) -> str:
-        return f"Make the terminal at least {MIN_COLUMNS}x{MIN_LINES} (it is {width}x{height})."
+        return wording.too_small(MIN_COLUMNS, MIN_LINES, width, height)
 
     def show_busy(self) -> None:
         """A send has started from this screen; say so until the next screen arrives."""

@@ -12,6 +12,7 @@ from textual.widgets import Button, Input, Static
 
 from otp_tui.flow import wording
 from otp_tui.flow.views import AskCode, Countdown, Presentation
+from otp_tui.language import N_
 from otp_tui.tui.messages import BackAsked, CodeEntered, ResendAsked
 from otp_tui.tui.screens.base import OtpScreen, update_if_changed
 from otp_tui.tui.widgets.code_entry import CodeEntry
@@ -19,8 +20,8 @@ from otp_tui.tui.widgets.code_entry import CodeEntry
 
 class CodeScreen(OtpScreen):
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("ctrl+r", "resend", "Resend", tooltip="Email a new code", id="resend"),
-        Binding("escape", "back", "Change address", tooltip="Back to the address"),
+        Binding("ctrl+r", "resend", N_("Resend"), tooltip=N_("Email a new code"), id="resend"),
+        Binding("escape", "back", N_("Change address"), tooltip=N_("Back to the address")),
     ]
     AUTO_FOCUS = "#code"  # a code pasted the moment the screen appears must reach the entry
 
@@ -32,12 +33,12 @@ class CodeScreen(OtpScreen):
 
     def compose_body(self) -> ComposeResult:
         length = self.presentation.code_length
-        yield Static("Enter the code", classes="title")
+        yield Static(wording.code_title(), classes="title")
         yield Static(wording.code_hint(length, self.view.address), classes="hint")
         yield CodeEntry(length, id="code")
         yield Static("", id="feedback", classes="error")
         yield Static("", id="countdown")
-        yield Button("Resend code", id="resend-button")
+        yield Button(wording.resend_button(), id="resend-button")
 
     def on_mount(self) -> None:
         self._render_view()
@@ -76,7 +77,7 @@ class CodeScreen(OtpScreen):
             update_if_changed(line, wording.expires_in(countdown.expires_in))
             line.set_class(False, "error")
         else:
-            update_if_changed(line, wording.COUNTDOWN_EXPIRED)
+            update_if_changed(line, wording.countdown_expired())
             line.set_class(True, "error")
         button = self.query_one("#resend-button", Button)
         label = wording.resend_label(countdown.resend_in, countdown.resends_left)
@@ -97,7 +98,7 @@ class CodeScreen(OtpScreen):
         return True
 
     def show_busy(self) -> None:
-        self.query_one("#feedback", Static).update(wording.SENDING_NEW_CODE)
+        self.query_one("#feedback", Static).update(wording.sending_new_code())
         self.query_one(CodeEntry).disabled = True
 
     def on_code_entry_completed(self, event: CodeEntry.Completed) -> None:

@@ -12,13 +12,14 @@ from textual.widgets import Static
 
 from otp_tui.flow import wording
 from otp_tui.flow.views import Presentation
+from otp_tui.language import N_
 from otp_tui.tui.widgets.key_bar import KeyBar
 
 
 class HelpScreen(ModalScreen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "dismiss", "Close", tooltip="Back to where you were"),
-        Binding("f1", "dismiss", "Close", show=False),
+        Binding("escape", "dismiss", N_("Close"), tooltip=N_("Back to where you were")),
+        Binding("f1", "dismiss", N_("Close"), show=False),
     ]
 
     def __init__(self, presentation: Presentation, keys: list[tuple[str, str]]) -> None:
@@ -31,12 +32,12 @@ class HelpScreen(ModalScreen[None]):
         width = max((len(key) for key, _ in self.keys), default=0)
         lines = [f"{key:<{width}}  {does}" for key, does in self.keys]
         with Vertical(id="help"):
-            yield Static("Help", classes="title")
+            yield Static(wording.help_title(), classes="title")
             with VerticalScroll(id="help-scroll"):
                 yield Static("\n".join(lines), id="help-keys")
                 yield Static("\n".join(self.presentation.limits), id="help-limits")
                 if self.presentation.demo:
-                    yield Static(wording.DEMO_HELP, id="help-demo")
+                    yield Static(wording.demo_help(), id="help-demo")
         yield KeyBar()
 
     async def action_dismiss(self, result: None = None) -> None:

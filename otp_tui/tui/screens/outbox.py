@@ -18,13 +18,14 @@ from textual.widgets import Static
 
 from otp_tui.core.untrusted import visible
 from otp_tui.flow import wording
+from otp_tui.language import N_
 from otp_tui.tui.widgets.key_bar import KeyBar
 
 
 class OutboxScreen(ModalScreen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "dismiss", "Close", tooltip="Back to where you were"),
-        Binding("ctrl+o", "dismiss", "Close", show=False),
+        Binding("escape", "dismiss", N_("Close"), tooltip=N_("Back to where you were")),
+        Binding("ctrl+o", "dismiss", N_("Close"), show=False),
     ]
 
     def __init__(self, mail: str | None) -> None:
@@ -33,9 +34,9 @@ class OutboxScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="outbox"):
-            yield Static("Demo outbox: the newest message", classes="title")
+            yield Static(wording.outbox_title(), classes="title")
             if self.mail is None:
-                yield Static(wording.OUTBOX_EMPTY, id="mail")
+                yield Static(wording.outbox_empty(), id="mail")
             else:
                 with VerticalScroll(id="mail-scroll"):
                     # Content, not a string: a string would be parsed as Textual markup.

@@ -10,6 +10,7 @@ from textual.widgets import Static
 
 from otp_tui.flow import wording
 from otp_tui.flow.views import Finished, Presentation
+from otp_tui.language import N_
 from otp_tui.tui.messages import LeaveAsked
 from otp_tui.tui.screens.base import OtpScreen
 
@@ -21,11 +22,11 @@ GRACE = 1.0
 
 class ResultScreen(OtpScreen):
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("enter", "leave", "Quit", tooltip="Leave otp-tui"),
-        Binding("q", "leave", "Quit", show=False),
+        Binding("enter", "leave", N_("Quit"), tooltip=N_("Leave otp-tui")),
+        Binding("q", "leave", N_("Quit"), show=False),
         # The run is over: ctrl+q leaves with this result at once, and the key bar names one
         # Quit key.
-        Binding("ctrl+q", "leave_now", "Quit", show=False),
+        Binding("ctrl+q", "leave_now", N_("Quit"), show=False),
     ]
 
     def __init__(self, presentation: Presentation, ending: Finished) -> None:
@@ -37,7 +38,7 @@ class ResultScreen(OtpScreen):
         style = "success" if self.ending.verified else "failure"
         yield Static(self.ending.headline, id="headline", classes=f"title {style}")
         yield Static(self.ending.detail, id="detail")
-        yield Static(wording.PRESS_ENTER_TO_QUIT, classes="hint")
+        yield Static(wording.press_enter_to_quit(), classes="hint")
 
     def action_leave(self) -> None:
         if self.presentation.clock() - self._shown_at >= GRACE:

@@ -11,6 +11,7 @@ from textual.widgets import Button, Static
 
 from otp_tui.flow import wording
 from otp_tui.flow.views import Elapsed, Presentation, Sending, SendProblem
+from otp_tui.language import N_, _
 from otp_tui.tui.messages import BackAsked, RetryAsked
 from otp_tui.tui.screens.base import OtpScreen, update_if_changed
 from otp_tui.tui.widgets.progress_dots import ProgressDots
@@ -18,8 +19,8 @@ from otp_tui.tui.widgets.progress_dots import ProgressDots
 
 class SendingScreen(OtpScreen):
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "back", "Back", tooltip="Cancel and change the address"),
-        Binding("r", "retry", "Retry", tooltip="Try sending again"),
+        Binding("escape", "back", N_("Back"), tooltip=N_("Cancel and change the address")),
+        Binding("r", "retry", N_("Retry"), tooltip=N_("Try sending again")),
     ]
 
     def __init__(self, presentation: Presentation, view: Sending | SendProblem) -> None:
@@ -32,11 +33,11 @@ class SendingScreen(OtpScreen):
         yield ProgressDots(id="spinner")
         yield Static("", id="elapsed", classes="hint")
         if self.presentation.certificates_unchecked:
-            yield Static(wording.CERTIFICATES_UNCHECKED, classes="warning")
+            yield Static(wording.certificates_unchecked(), classes="warning")
         yield Static("", id="failure", classes="error")
         with Horizontal(id="failure-buttons"):
-            yield Button("Retry", id="retry", variant="primary")
-            yield Button("Back", id="back")
+            yield Button(_("Retry"), id="retry", variant="primary")
+            yield Button(_("Back"), id="back")
 
     def on_mount(self) -> None:
         self._render_view()

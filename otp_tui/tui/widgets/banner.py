@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from textual.widgets import Static
 
-DEMO_TEXT = "Demo mode: mail stays on this machine (ctrl+o reads it)."
+from otp_tui.flow import wording
 
 
 class DemoBanner(Static):
     def __init__(self) -> None:
-        super().__init__(DEMO_TEXT, id="demo-banner")
+        super().__init__(wording.demo_banner(), id="demo-banner")

@@ -14,6 +14,7 @@ from textual import events
 from textual.message import Message
 from textual.widgets import Input
 
+from otp_tui.language import ngettext
 from otp_tui.tui.widgets.steady_input import SteadyInput
 
 _NOT_DIGITS = re.compile(r"[^0-9]")
@@ -50,7 +51,7 @@ class CodeEntry(SteadyInput):
 
     def __init__(self, length: int, *, id: str | None = None) -> None:
         super().__init__(
-            placeholder=f"{length} digits",
+            placeholder=ngettext("{count} digit", "{count} digits", length).format(count=length),
             # Letters are refused as they are typed; spaces and dashes pass so that a typed
             # "123 456" is not refused, and are then dropped.
             restrict=r"[0-9 \-]*",

@@ -19,6 +19,8 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Static
 
+from otp_tui.language import _
+
 _NAMES = {"escape": "esc", "enter": "⏎", "f1": "F1"}
 # Terminals whose fonts may lack the symbol (the Linux console, VT100s): the name instead.
 _PLAIN_NAMES = {**_NAMES, "enter": "enter"}
@@ -71,7 +73,7 @@ class KeyBar(Static):
         used = 0
         for binding, enabled in self.entries():
             key = f" {key_name(binding.key, basic_glyphs=basic)} "
-            description = f"{binding.description} "
+            description = f"{_(binding.description)} "
             if used and used + len(key) + len(description) > width:
                 line.append("\n")
                 used = 0
