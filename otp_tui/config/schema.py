@@ -24,6 +24,8 @@ from pydantic import (
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from otp_tui.language import N_
+
 if TYPE_CHECKING:
     from otp_tui.core.policy import Policy
 
@@ -199,7 +201,8 @@ def plain_address(value: str) -> str | None:
 class SenderSettings(_Section):
     address: str | None = None
     name: str = "otp-tui"
-    subject: str = "Your verification code"
+    # Unset: the built-in subject, in the run's language; set: the operator's, as written.
+    subject: str = N_("Your verification code")
 
     @field_validator("address")
     @classmethod

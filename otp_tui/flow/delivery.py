@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from otp_tui.flow import wording
+from otp_tui.language import current
 
 if TYPE_CHECKING:
     from otp_tui.config.schema import Settings, SmtpSettings
@@ -99,6 +100,7 @@ class Delivery:
                 ttl_seconds=int(request.ttl),
                 requested_from=self._origin or describe_origin(),
                 templates=self._settings.mail.templates,
+                language=current(),
             )
             send = self._send
             if send is None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from enum import Enum
 
+from otp_tui.language import N_, _
+
 
 class FailureKind(Enum):
     UNREACHABLE = "unreachable"
@@ -17,7 +19,7 @@ class FailureKind(Enum):
     @property
     def message(self) -> str:
         """One sentence for the person at the terminal."""
-        return _MESSAGES[self]
+        return _(_MESSAGES[self])
 
     @property
     def retryable(self) -> bool:
@@ -29,23 +31,25 @@ class FailureKind(Enum):
 # do now. The operator's detail (which certificate, which reply) is for `otp-tui check` and the
 # debug log, through the error's own sentence and `detail`.
 _MESSAGES: dict[FailureKind, str] = {
-    FailureKind.UNREACHABLE: (
+    FailureKind.UNREACHABLE: N_(
         "The mail server could not be reached. Try again later, or tell whoever runs this service."
     ),
-    FailureKind.TIMEOUT: "The mail server took too long to answer. Try again in a moment.",
-    FailureKind.TLS: (
+    FailureKind.TIMEOUT: N_("The mail server took too long to answer. Try again in a moment."),
+    FailureKind.TLS: N_(
         "A secure connection to the mail server could not be made. Tell whoever runs this service."
     ),
-    FailureKind.AUTH: (
+    FailureKind.AUTH: N_(
         "The mail server did not accept this service's login. Tell whoever runs this service."
     ),
-    FailureKind.RECIPIENT_REFUSED: (
+    FailureKind.RECIPIENT_REFUSED: N_(
         "The mail server will not deliver to this address; check it for typos or use another."
     ),
-    FailureKind.TEMPORARY: (
+    FailureKind.TEMPORARY: N_(
         "The mail server reported a temporary problem; try again in a few minutes."
     ),
-    FailureKind.REJECTED: ("The mail server refused the message. Tell whoever runs this service."),
+    FailureKind.REJECTED: N_(
+        "The mail server refused the message. Tell whoever runs this service."
+    ),
 }
 
 _RETRYABLE = frozenset({FailureKind.UNREACHABLE, FailureKind.TIMEOUT, FailureKind.TEMPORARY})

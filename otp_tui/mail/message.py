@@ -17,11 +17,10 @@ from pathlib import Path
 
 from otp_tui.config.schema import SenderSettings
 from otp_tui.core.codes import OneTimeCode
+from otp_tui.language import _, current, ngettext, pgettext
 
 # Demo mode needs no sender address; mail to the loopback outbox still needs a From.
 FALLBACK_SENDER = "otp-tui@localhost"
-
-IGNORE_SENTENCE = "If you did not ask for this code, you can ignore this email."
 
 
 class OutgoingMessage(EmailMessage):
@@ -71,11 +70,13 @@ def _single_line(name: str, value: str) -> str:
 
 def _validity(ttl_seconds: int) -> str:
     if ttl_seconds < 60:
-        return f"{ttl_seconds} seconds" if ttl_seconds != 1 else "1 second"
+        return ngettext("{count} second", "{count} seconds", ttl_seconds).format(count=ttl_seconds)
     # Rounded down: telling someone they have less time than they do is the safe mistake.
     minutes = ttl_seconds // 60
     # Grouped digits, so a huge TTL can never read as a second code-like number.
-    return "1 minute" if minutes == 1 else f"{minutes:,} minutes"
+    # TRANSLATORS: the separator between groups of three digits in a large number.
+    grouped = f"{minutes:,}".replace(",", pgettext("thousands separator", ","))
+    return ngettext("{count} minute", "{count} minutes", minutes).format(count=grouped)
 
 
 def _local_time(moment: datetime) -> str:
@@ -90,14 +91,14 @@ def describe_origin(environ: Mapping[str, str] = os.environ, *, hostname: str | 
     client address is used, so the environment cannot smuggle arbitrary text into the email.
     """
     host = hostname if hostname is not None else socket.gethostname()
-    host = host.strip().replace("\r", "").replace("\n", "") or "an unnamed host"
+    host = host.strip().replace("\r", "").replace("\n", "") or _("an unnamed host")
     fields = environ.get("SSH_CONNECTION", "").split()
     if fields:
         try:
             client = ipaddress.ip_address(fields[0])
         except ValueError:
             return host
-        return f"{host} (over SSH from {client})"
+        return _("{host} (over SSH from {client})").format(host=host, client=client)
     return host
 
 
@@ -115,13 +116,17 @@ def build_message(
     """Build the message carrying `code` to `to`, with `to` as its one envelope recipient.
 
     `templates` is ``[mail] templates``: the operator's subject and parts, where present, replace
-    the built-in ones (`otp_tui.config.templates`); `language` picks ``templates/<language>/``
-    first. Raises ValueError, before any message exists, if a header value holds a line break,
-    the code is not all digits, or a template breaks one of its rules.
+    the built-in ones (`otp_tui.config.templates`); `language` (the run's, by default) picks
+    ``templates/<language>/`` first and is the language of the built-in text. Raises
+    ValueError, before any message exists, if a header value holds a line break, the code is
+    not all digits, or a template breaks one of its rules.
     """
     _single_line("recipient address", to)
     _single_line("sender name", sender.name)
-    _single_line("subject", sender.subject)
+    language = language or current()
+    # The built-in subject speaks the run's language; one the operator wrote is theirs.
+    subject = sender.subject if "subject" in sender.model_fields_set else _(sender.subject)
+    _single_line("subject", subject)
     from_address = _single_line("sender address", sender.address or FALLBACK_SENDER)
     requested_from = _single_line("origin", requested_from)
     # The one place the digits are read out of the code: they exist in the clear only inside
@@ -132,7 +137,8 @@ def build_message(
 
     sent_at = now or datetime.now(timezone.utc)
     validity = _validity(ttl_seconds)
-    subject, text, html_part = sender.subject, None, None
+    text: str | None = None
+    html_part: str | None = None
     if templates is not None:
         from otp_tui.config.templates import render
 
@@ -148,7 +154,7 @@ def build_message(
         subject = rendered.subject or subject
         text, html_part = rendered.text, rendered.html
 
-    from_local, _, from_domain = from_address.rpartition("@")
+    from_local, _at, from_domain = from_address.rpartition("@")
     message = OutgoingMessage()
     message.envelope_sender = from_address
     message.envelope_recipient = to
@@ -159,38 +165,45 @@ def build_message(
     message["Message-ID"] = make_msgid(domain=from_domain)
     # Tells auto-responders and vacation replies not to answer (RFC 3834).
     message["Auto-Submitted"] = "auto-generated"
+    message["Content-Language"] = language.replace("_", "-")
 
     message.set_content(text or _builtin_text(digits, validity, requested_from))
     message.add_alternative(
-        html_part or _builtin_html(digits, validity, requested_from), subtype="html"
+        html_part or _builtin_html(digits, validity, requested_from, language), subtype="html"
     )
     return message
 
 
-def _builtin_text(digits: str, validity: str, requested_from: str) -> str:
+def _builtin_sentences(validity: str, requested_from: str) -> tuple[str, str, str, str]:
+    """The built-in mail's four sentences, in the run's language."""
     return (
-        "Your verification code is:\n"
-        "\n"
-        f"{digits}\n"
-        "\n"
-        f"It is valid for {validity}.\n"
-        f"It was requested from {requested_from}.\n"
-        "\n"
-        f"{IGNORE_SENTENCE}\n"
+        _("Your verification code is:"),
+        _("It is valid for {duration}.").format(duration=validity),
+        _("It was requested from {origin}.").format(origin=requested_from),
+        _("If you did not ask for this code, you can ignore this email."),
     )
 
 
-def _builtin_html(digits: str, validity: str, requested_from: str) -> str:
+def _builtin_text(digits: str, validity: str, requested_from: str) -> str:
+    lead, valid, origin, ignore = _builtin_sentences(validity, requested_from)
+    return f"{lead}\n\n{digits}\n\n{valid}\n{origin}\n\n{ignore}\n"
+
+
+def _builtin_html(digits: str, validity: str, requested_from: str, language: str) -> str:
+    lead, valid, origin, ignore = (
+        html.escape(sentence) for sentence in _builtin_sentences(validity, requested_from)
+    )
+    lang = html.escape(language.replace("_", "-"), quote=True)
     # Colours are named, not hex: "#333333" would be another six-digit number in the body.
     return (
         "<!DOCTYPE html>\n"
-        '<html><body style="font-family: sans-serif; color: black">\n'
-        "<p>Your verification code is:</p>\n"
+        f'<html lang="{lang}"><body style="font-family: sans-serif; color: black">\n'
+        f"<p>{lead}</p>\n"
         '<p style="font-size: 2em; font-family: monospace; letter-spacing: 0.2em">'
         f"<strong>{digits}</strong></p>\n"
-        f"<p>It is valid for {html.escape(validity)}.<br>\n"
-        f"It was requested from {html.escape(requested_from)}.</p>\n"
-        f'<p style="color: dimgray">{html.escape(IGNORE_SENTENCE)}</p>\n'
+        f"<p>{valid}<br>\n"
+        f"{origin}</p>\n"
+        f'<p style="color: dimgray">{ignore}</p>\n'
         "</body></html>\n"
     )
 

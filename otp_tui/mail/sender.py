@@ -9,6 +9,7 @@ from email.message import EmailMessage
 from pathlib import Path
 
 from otp_tui.config.schema import SmtpSettings
+from otp_tui.language import N_, _
 from otp_tui.mail.credentials import Login, obtain_login
 from otp_tui.mail.errors import FailureKind, SendError
 from otp_tui.mail.message import OutgoingMessage, check_single_recipient
@@ -37,7 +38,7 @@ def prepare(smtp: SmtpSettings) -> None:
 
 # Said when the To header would not name exactly the validated address (an encoded word, a
 # list): the address is refused as any other would be, without a word about why.
-UNSENDABLE_ADDRESS = "This address cannot be used; check it for typos or use another."
+UNSENDABLE_ADDRESS = N_("This address cannot be used; check it for typos or use another.")
 
 
 async def send_message(smtp: SmtpSettings, message: EmailMessage) -> None:
@@ -64,7 +65,7 @@ async def send_message(smtp: SmtpSettings, message: EmailMessage) -> None:
     except ValueError as error:
         log.debug("send refused before connecting: %s", error)
         raise SendError(
-            FailureKind.RECIPIENT_REFUSED, f"not sent: {error}", sentence=UNSENDABLE_ADDRESS
+            FailureKind.RECIPIENT_REFUSED, f"not sent: {error}", sentence=_(UNSENDABLE_ADDRESS)
         ) from None
     session: Session | None = None
     login: Login | None = None

@@ -21,6 +21,7 @@ from typing import TypeVar
 import aiosmtplib
 
 from otp_tui.config.schema import SmtpSettings
+from otp_tui.language import _
 from otp_tui.mail.credentials import Login, scrub
 from otp_tui.mail.errors import FailureKind, SendError
 from otp_tui.mail.message import OutgoingMessage
@@ -80,7 +81,7 @@ def _ssl_cause(error: BaseException) -> ssl.SSLError | None:
     # aiosmtplib wraps a failed implicit-TLS handshake in SMTPConnectError; STARTTLS lets
     # ssl.SSLCertVerificationError through bare. Either way the SSL error is in the chain.
     seen: BaseException | None = error
-    for _ in range(10):  # chains can, rarely, loop
+    for _step in range(10):  # chains can, rarely, loop
         if seen is None:
             break
         if isinstance(seen, ssl.SSLError):
@@ -94,12 +95,12 @@ def tls_cause(error: ssl.SSLError) -> str:
     if isinstance(error, ssl.SSLCertVerificationError):
         code = error.verify_code
         if code in (62, 64):  # X509_V_ERR_HOSTNAME_MISMATCH, X509_V_ERR_IP_ADDRESS_MISMATCH
-            return "The server's certificate does not name this host (a name mismatch)."
+            return _("The server's certificate does not name this host (a name mismatch).")
         if code == 10:  # X509_V_ERR_CERT_HAS_EXPIRED
-            return "The server's certificate has expired."
+            return _("The server's certificate has expired.")
         # 18-21 and the rest: self-signed, an unknown issuer, an incomplete chain.
-        return "The server's certificate is not trusted (not signed by a known authority)."
-    return "The TLS handshake with the server failed."
+        return _("The server's certificate is not trusted (not signed by a known authority).")
+    return _("The TLS handshake with the server failed.")
 
 
 def _by_code(code: int, permanent: FailureKind) -> FailureKind:
@@ -163,12 +164,12 @@ def _password_refused(failure: SendError) -> SendError:
     if failure.kind is not FailureKind.AUTH:
         return failure
     if _NO_PASSWORDS.search(failure.detail):
-        sentence = (
+        sentence = _(
             "This mail server no longer accepts passwords: log in with OAuth2 instead "
             "(set smtp.oauth2_token_command)."
         )
     elif re.search(r"\b535\b", failure.detail):
-        sentence = (
+        sentence = _(
             "The mail server refused the SMTP password; if it no longer accepts passwords "
             "(Microsoft 365, Gmail), log in with OAuth2 (smtp.oauth2_token_command)."
         )
@@ -240,7 +241,7 @@ class Session:
                 raise SendError(
                     FailureKind.AUTH,
                     f"AUTH: the server offers {offered}, not XOAUTH2",
-                    sentence="The mail server does not offer OAuth2 login (AUTH XOAUTH2).",
+                    sentence=_("The mail server does not offer OAuth2 login (AUTH XOAUTH2)."),
                 )
             await self._run(Step.AUTH, client.auth_xoauth2(login.username, login.secret))
             self.mechanism = "XOAUTH2"
@@ -278,7 +279,7 @@ class Session:
                 raise SendError(
                     FailureKind.TLS,
                     "STARTTLS: the server does not offer it",
-                    sentence="The server does not offer STARTTLS, which smtp.security requires.",
+                    sentence=_("The server does not offer STARTTLS, which smtp.security requires."),
                 )
             await self._run(step, client.starttls())
             # RFC 3207: everything learnt before the upgrade is forgotten, so greet again.

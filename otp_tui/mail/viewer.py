@@ -15,8 +15,9 @@ from email import message_from_bytes, policy
 from email.message import EmailMessage, Message
 
 from otp_tui.core.untrusted import visible
+from otp_tui.language import N_, _
 
-UNREADABLE = "(unreadable)"
+UNREADABLE = N_("(unreadable)")
 _BODY_LIMIT = 64 * 1024  # characters shown; a code mail is a few hundred
 
 
@@ -25,7 +26,7 @@ def _header(message: Message, name: str) -> str:
         value = message.get(name)
         return visible(str(value)) if value is not None else "(none)"
     except Exception:  # any header the parser cannot make sense of
-        return UNREADABLE
+        return _(UNREADABLE)
 
 
 def _text_part(message: Message) -> str:
@@ -36,16 +37,16 @@ def _text_part(message: Message) -> str:
             else None
         )
         if part is None:
-            return "(this mail has no plain-text part)"
+            return _("(this mail has no plain-text part)")
         try:
             content = part.get_content()
         except (LookupError, UnicodeError, ValueError, AssertionError):
             payload = part.get_payload(decode=True)
             content = payload.decode("utf-8", "replace") if isinstance(payload, bytes) else ""
         if not isinstance(content, str):
-            return "(this mail has no plain-text part)"
+            return _("(this mail has no plain-text part)")
     except Exception:
-        return UNREADABLE
+        return _(UNREADABLE)
     text = content.replace("\r\n", "\n")[:_BODY_LIMIT]
     return visible(text, keep_newlines=True)
 
@@ -55,9 +56,15 @@ def mail_as_text(raw: bytes, *, arrived: datetime | None = None, this_run: bool 
     try:
         message = message_from_bytes(raw, policy=policy.default)
     except Exception:
-        return f"{UNREADABLE}\n"
-    lines = [f"To: {_header(message, 'To')}", f"Subject: {_header(message, 'Subject')}"]
+        return f"{_(UNREADABLE)}\n"
+    lines = [
+        _("To: {address}").format(address=_header(message, "To")),
+        _("Subject: {subject}").format(subject=_header(message, "Subject")),
+    ]
     if arrived is not None:
         when = arrived.astimezone().strftime("%H:%M:%S")
-        lines.append(f"Arrived: {when}" + ("" if this_run else " (before this run)"))
+        if this_run:
+            lines.append(_("Arrived: {time}").format(time=when))
+        else:
+            lines.append(_("Arrived: {time} (before this run)").format(time=when))
     return "\n".join(lines) + "\n\n" + _text_part(message)

@@ -13,7 +13,9 @@ from hypothesis import strategies as st
 
 from otp_tui.config.schema import SenderSettings
 from otp_tui.core.codes import OneTimeCode
-from otp_tui.mail.message import IGNORE_SENTENCE, build_message, describe_origin
+from otp_tui.mail.message import build_message, describe_origin
+
+IGNORE_SENTENCE = "If you did not ask for this code, you can ignore this email."
 
 SENDER = SenderSettings(address="otp@example.org", name="Gatekeeper", subject="Your code")
 NOW = datetime(2026, 5, 9, 7, 35, tzinfo=timezone.utc)
