@@ -198,7 +198,9 @@ def sending_to(address: str, via: str | None) -> str:
 
 def could_not_send(address: str, via: str | None) -> str:
     if via is None:
-        return _("Could not send the code to {address} via the demo outbox.").format(address=address)
+        return _("Could not send the code to {address} via the demo outbox.").format(
+            address=address
+        )
     return _("Could not send the code to {address} via {server}.").format(
         address=address, server=via
     )
