@@ -57,12 +57,11 @@ def interpreter_problems(
     for name in sorted(environ):
         if (name.startswith("PYTHON") and name not in _HARMLESS_PYTHON) or name in _LOADER:
             # TRANSLATORS: {name} is an environment variable (PYTHONPATH, LD_PRELOAD, ...).
-            problems.append(
-                _(
-                    "{name} is set; the gate does not run with variables that change the "
-                    "interpreter (check that sudo resets the environment)"
-                ).format(name=visible(name))
+            refused = _(
+                "{name} is set; the gate does not run with variables that change the "
+                "interpreter (check that sudo resets the environment)"
             )
+            problems.append(refused.format(name=visible(name)))
     return problems
 
 

@@ -58,15 +58,15 @@ def invoking_user(environ: Mapping[str, str], *, real_uid: int, service_uid: int
         entry = pwd.getpwnam(sudo_user)
     except (ValueError, KeyError):
         # TRANSLATORS: {user} is the name sudo gave, quoted as Python quotes it.
+        unknown = _("sudo's caller {user} (uid {uid}) is not a known user")
         raise GateRefusal(
-            _("sudo's caller {user} (uid {uid}) is not a known user").format(
-                user=repr(visible(sudo_user)), uid=visible(sudo_uid)
-            )
+            unknown.format(user=repr(visible(sudo_user)), uid=visible(sudo_uid))
         ) from None
     if entry.pw_uid != uid:
         # TRANSLATORS: {user} is the name sudo gave, quoted as Python quotes it.
+        mismatch = _("SUDO_USER {user} is uid {uid}, not SUDO_UID {sudo_uid}; the gate stays shut")
         raise GateRefusal(
-            _("SUDO_USER {user} is uid {uid}, not SUDO_UID {sudo_uid}; the gate stays shut").format(
+            mismatch.format(
                 user=repr(visible(sudo_user)), uid=entry.pw_uid, sudo_uid=visible(sudo_uid)
             )
         )
