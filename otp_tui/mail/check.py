@@ -20,7 +20,7 @@ from otp_tui.mail.errors import FailureKind, SendError
 from otp_tui.mail.outbox import DemoOutbox, default_outbox
 from otp_tui.mail.session import Session, Step, build_tls_context, planned_steps, with_deadline
 
-# The labels of the lines that are not an SMTP command: (what the code calls it, its words).
+# The labels that are words rather than SMTP commands, by the name the code gives each.
 _LABELS = ("CA file", "trust store", "password command", "token command", "connect")
 
 
