@@ -2,6 +2,10 @@
 
 Imports are kept inside the functions that need them: `otp-tui` is started by people waiting
 for it (often over SSH), so nothing loads before it is used.
+
+Every text here is translated when the parser is built or a line is printed, after `main` has
+chosen the language; argparse's own words ("usage:", "options:", "show this help message and
+exit") are Python's and stay as Python has them.
 """
 
 from __future__ import annotations
@@ -13,7 +17,8 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, TextIO
 
-from otp_tui.hardening import protect_process_secrets
+from otp_tui.hardening import Unprotected, protect_process_secrets
+from otp_tui.language import _
 from otp_tui.result import EXIT_INTERRUPTED, EXIT_USAGE
 
 if TYPE_CHECKING:
@@ -33,8 +38,10 @@ def _common_options(*, suppress: bool) -> argparse.ArgumentParser:
         "--config",
         metavar="PATH",
         default=argparse.SUPPRESS if suppress else None,
-        help="TOML configuration file (default: $OTP_TUI_CONFIG, "
-        "else config.toml in the user configuration directory)",
+        help=_(
+            "TOML configuration file (default: $OTP_TUI_CONFIG, "
+            "else config.toml in the user configuration directory)"
+        ),
     )
     common.add_argument(
         "--set",
@@ -42,7 +49,7 @@ def _common_options(*, suppress: bool) -> argparse.ArgumentParser:
         action="append",
         default=argparse.SUPPRESS if suppress else [],
         metavar="SECTION.KEY=VALUE",
-        help="override one configuration key, e.g. --set policy.code_ttl=300 (repeatable)",
+        help=_("override one configuration key, e.g. --set policy.code_ttl=300 (repeatable)"),
     )
     return common
 
@@ -52,69 +59,105 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=PROG,
         parents=[_common_options(suppress=False)],
-        description="Prove that the person at this terminal controls an email address: "
-        "mail them a one-time code and check what they type.",
-        epilog=EPILOG,
+        description=_(
+            "Prove that the person at this terminal controls an email address: "
+            "mail them a one-time code and check what they type."
+        ),
+        epilog=epilog(),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(
         "--email",
         metavar="ADDRESS",
-        help="verify this address, fixed: it cannot be changed on screen and is shown masked",
+        help=_("verify this address, fixed: it cannot be changed on screen and is shown masked"),
     )
     parser.add_argument(
-        "--demo", action="store_true", help="use the embedded loopback outbox, whatever the config"
+        "--demo",
+        action="store_true",
+        help=_("use the embedded loopback outbox, whatever the config"),
     )
     parser.add_argument(
-        "--json", action="store_true", help="print one JSON object with the result on stdout"
+        "--json", action="store_true", help=_("print one JSON object with the result on stdout")
     )
     parser.add_argument(
         "--plain",
         action="store_true",
-        help="ask line by line instead of drawing a full screen (chosen by itself when TERM "
-        "is dumb or empty)",
+        help=_(
+            "ask line by line instead of drawing a full screen (chosen by itself when TERM "
+            "is dumb or empty)"
+        ),
     )
     parser.add_argument("--version", action=_VersionAction)
     commands = parser.add_subparsers(
         dest="command",
         metavar="COMMAND",
-        help="without one, otp-tui verifies an address interactively",
+        help=_("without one, otp-tui verifies an address interactively"),
     )
     commands.add_parser(
-        "check", parents=[common], help="check the SMTP server and the ledger without sending mail"
+        "check",
+        parents=[common],
+        help=_("check the SMTP server and the ledger without sending mail"),
     )
     status = commands.add_parser(
-        "status", parents=[common], help="show what the ledger holds for an address"
+        "status", parents=[common], help=_("show what the ledger holds for an address")
     )
-    status.add_argument("address", help="the address, in any case (the ledger folds it)")
-    unlock = commands.add_parser("unlock", parents=[common], help="lift a lock on an address")
-    unlock.add_argument("address", help="the address whose lock and failure counts to clear")
+    status.add_argument("address", help=_("the address, in any case (the ledger folds it)"))
+    unlock = commands.add_parser("unlock", parents=[common], help=_("lift a lock on an address"))
+    unlock.add_argument("address", help=_("the address whose lock and failure counts to clear"))
     gate = commands.add_parser(
         "gate",
-        help="the SSH login gate: verify the logging-in user's address on file (run it as "
-        "the service user through sudo; see the README)",
+        help=_(
+            "the SSH login gate: verify the logging-in user's address on file (run it as "
+            "the service user through sudo; see the README)"
+        ),
     )
     gate.add_argument(
         "--config",
         metavar="PATH",
         default=argparse.SUPPRESS,
-        help="the operator's TOML file (default: /etc/otp-tui/config.toml); nothing else is read",
+        help=_(
+            "the operator's TOML file (default: /etc/otp-tui/config.toml); nothing else is read"
+        ),
     )
     return parser
 
 
-EPILOG = """\
-exit status:
-  0    verified (and, for gate with on_mail_failure = "allow" only, let in without mail)
-  1    not verified: locked, expired, refused, gave up, or an unexpected error
-  2    usage or configuration error, no terminal, an unusable ledger or audit log
-  129  the terminal hung up     130  interrupted (Ctrl+C)     143  terminated
+def epilog() -> str:
+    """The end of --help: the exit statuses in a table, then where the configuration comes from.
 
-configuration: --config PATH, else $OTP_TUI_CONFIG, else config.toml in the user
-configuration directory (~/.config/otp-tui/ on Linux); OTP_TUI_<SECTION>__<KEY>
-variables and --set override it. `otp-tui gate` reads only /etc/otp-tui/config.toml
-(or its --config). config.example.toml in the source documents every key.
-"""
+    The table's layout and its numbers are the code's; only the words in its cells are
+    translated, so no language can change a status.
+    """
+    # The cells of the exit status table, one each: short, as the last three share a line.
+    wide = (
+        # TRANSLATORS: a cell of the exit status table at the end of --help (status 0); keep
+        # key names and values as they are.
+        (0, _('verified (and, for gate with on_mail_failure = "allow" only, let in without mail)')),
+        # TRANSLATORS: a cell of the exit status table at the end of --help (status 1).
+        (1, _("not verified: locked, expired, refused, gave up, or an unexpected error")),
+        # TRANSLATORS: a cell of the exit status table at the end of --help (status 2).
+        (2, _("usage or configuration error, no terminal, an unusable ledger or audit log")),
+    )
+    narrow = (
+        # TRANSLATORS: cells of the exit status table at the end of --help (129, 130, 143):
+        # keep them short, the three share one line.
+        (129, _("the terminal hung up")),
+        (130, _("interrupted (Ctrl+C)")),
+        (143, _("terminated")),
+    )
+    rows = [f"  {status:<5}{text}" for status, text in wide]
+    rows.append("  " + "     ".join(f"{status:<5}{text}" for status, text in narrow))
+    # TRANSLATORS: a paragraph at the end of --help. Keep the line breaks where lines stay
+    # under about 85 columns, and keep every option, variable, path and command as it is.
+    configuration = _(
+        "configuration: --config PATH, else $OTP_TUI_CONFIG, else config.toml in the user\n"
+        "configuration directory (~/.config/otp-tui/ on Linux); OTP_TUI_<SECTION>__<KEY>\n"
+        "variables and --set override it. `otp-tui gate` reads only /etc/otp-tui/config.toml\n"
+        "(or its --config). config.example.toml in the source documents every key."
+    )
+    # TRANSLATORS: the heading of the exit status table at the end of --help.
+    heading = _("exit status:")
+    return "\n".join((heading, *rows, "", configuration)) + "\n"
 
 
 class _VersionAction(argparse.Action):
@@ -122,7 +165,7 @@ class _VersionAction(argparse.Action):
     and argparse's own "version" action would do that on every start."""
 
     def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: object) -> None:
-        super().__init__(option_strings, dest, nargs=0, help="show the version and exit")
+        super().__init__(option_strings, dest, nargs=0, help=_("show the version and exit"))
 
     def __call__(self, parser: argparse.ArgumentParser, *args: object) -> None:
         print(f"{PROG} {_version()}")
@@ -138,9 +181,17 @@ def _version() -> str:
         return "unknown"
 
 
-def _warn_unprotected(problems: list[str]) -> None:
+def _warn_unprotected(problems: list[Unprotected]) -> None:
+    if not problems:
+        return
+    from otp_tui.language import choose, use_language
+
+    # The protection ran before anything else; its warnings are worded now, in the user's
+    # language (main() chooses it again, the same way).
+    use_language(choose(None, os.environ))
     for problem in problems:
-        print(f"{PROG}: warning: {problem}", file=sys.stderr)
+        # TRANSLATORS: {prog} is "otp-tui"; {problem} says which protection is missing.
+        print(_("{prog}: warning: {problem}").format(prog=PROG, problem=problem), file=sys.stderr)
 
 
 def _fail(message: str, err: TextIO) -> int:
@@ -206,7 +257,9 @@ def _gate(args: argparse.Namespace, err: TextIO) -> int:
         if value
     ]
     if given:
-        return _fail(f"gate takes no {', '.join(given)}: only the operator's config decides", err)
+        # TRANSLATORS: {options} lists the options given, e.g. "--set, --email".
+        refusal = _("gate takes no {options}: only the operator's config decides")
+        return _fail(refusal.format(options=", ".join(given)), err)
     from otp_tui.gate.run import run_gate
 
     return run_gate(args.config, err)
@@ -254,13 +307,15 @@ def _run_app(args: argparse.Namespace, settings: Settings, err: TextIO) -> int:
             # A gate that fell into demo mode (no [smtp] host) would show the code on its own
             # screen and open for anyone: demo mode with --email must be asked for by name.
             return _fail(
-                "--email without an [smtp] host would run in demo mode, where the code is "
-                "shown on screen; configure smtp.host, or add --demo to try it out",
+                _(
+                    "--email without an [smtp] host would run in demo mode, where the code is "
+                    "shown on screen; configure smtp.host, or add --demo to try it out"
+                ),
                 err,
             )
 
     if not _has_terminal():
-        print(f"{PROG} needs an interactive terminal; try ssh -t", file=err)
+        print(_("{prog} needs an interactive terminal; try ssh -t").format(prog=PROG), file=err)
         return EXIT_USAGE
 
     demo = args.demo or settings.demo

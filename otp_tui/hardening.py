@@ -38,8 +38,35 @@ PR_GET_DUMPABLE = 3
 _RLIMIT_CORE_LINUX = 4  # <asm-generic/resource.h>; the same on every Linux architecture
 
 
-def protect_process_secrets() -> list[str]:
-    """Turn off core files and (on Linux) same-user tracing; one sentence per step that failed.
+class Unprotected:
+    """One step of the protection that failed, worded when it is shown.
+
+    The protection runs before the language is chosen (and before `otp_tui.language` is
+    loaded), so the sentence is translated only when `str()` prints it.
+    """
+
+    def __init__(self, step: str, reason: str) -> None:
+        self.step = step  # "core files", "tracing", "tracing and core dumps"
+        self.reason = reason  # from the system: an errno, an OS message
+
+    def __str__(self) -> str:
+        from otp_tui.language import _
+
+        if self.step == "core files":
+            # TRANSLATORS: a warning at start; {reason} is the system's (an errno, a message).
+            return _("could not turn off core files: {reason}").format(reason=self.reason)
+        if self.step == "tracing":
+            # TRANSLATORS: a warning at start; {reason} is the system's.
+            return _("could not turn off tracing: {reason}").format(reason=self.reason)
+        # TRANSLATORS: a warning at start; {reason} is the system's (an errno).
+        return _("could not turn off tracing and core dumps: {reason}").format(reason=self.reason)
+
+    def __repr__(self) -> str:
+        return f"Unprotected({self.step!r}, {self.reason!r})"
+
+
+def protect_process_secrets() -> list[Unprotected]:
+    """Turn off core files and (on Linux) same-user tracing; one problem per step that failed.
 
     Never raises: a refusal here must not stop a verification, it only leaves less protection,
     which the caller can say.
@@ -51,26 +78,26 @@ def protect_process_secrets() -> list[str]:
     return _limit_core_files()
 
 
-def _limit_core_files() -> list[str]:
+def _limit_core_files() -> list[Unprotected]:
     import resource
 
     try:
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     except (OSError, ValueError) as error:
-        return [f"could not turn off core files: {error}"]
+        return [Unprotected("core files", str(error))]
     return []
 
 
-def _protect_linux() -> list[str]:
+def _protect_linux() -> list[Unprotected]:
     try:
         libc = _LinuxLibc()
     except (ImportError, AttributeError, OSError):  # pragma: no cover - a Python without _ctypes
-        return [*_limit_core_files(), "could not turn off tracing: no ctypes"]
+        return [*_limit_core_files(), Unprotected("tracing", "no ctypes")]
     problems = []
     if libc.setrlimit(_RLIMIT_CORE_LINUX, 0, 0) != 0:
-        problems.append(f"could not turn off core files: errno {libc.errno()}")
+        problems.append(Unprotected("core files", f"errno {libc.errno()}"))
     if libc.prctl(PR_SET_DUMPABLE, 0) != 0:
-        problems.append(f"could not turn off tracing and core dumps: errno {libc.errno()}")
+        problems.append(Unprotected("tracing and core dumps", f"errno {libc.errno()}"))
     return problems
 
 

@@ -5,6 +5,11 @@ environment variables, the TOML file, the defaults in `otp_tui.config.schema`. E
 reported as one line naming where the bad value came from and its dotted key, and never echoes a
 secret; every line passes through `otp_tui.core.untrusted.visible`, since keys and paths come
 from files, flags and the environment.
+
+The lines otp-tui writes itself are worded in the language in use. What pydantic says about a
+value ("Input should be a valid integer"), what tomllib says about TOML and what the system
+says (strerror) come in English from those libraries and are kept as they are, after the
+source and the key; so are the validators' own messages in `otp_tui.config.schema`.
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ from otp_tui.config.schema import (
     _TomlDataSource,
     toml_data,
 )
+from otp_tui.language import _
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -75,23 +81,27 @@ def _read_toml(config: ConfigFile) -> dict[str, Any]:
         raw = config.path.read_bytes()
     except FileNotFoundError:
         if config.explicit:
-            raise ConfigError([f"{config.path}: no such file"]) from None
+            raise ConfigError([_("{path}: no such file").format(path=config.path)]) from None
         return {}
     except OSError as error:
-        raise ConfigError([f"{config.path}: cannot read: {error.strerror}"]) from None
+        # TRANSLATORS: {reason} is the system's (Permission denied, ...).
+        problem = _("{path}: cannot read: {reason}").format(path=config.path, reason=error.strerror)
+        raise ConfigError([problem]) from None
     try:
         document: dict[str, Any] = tomllib.loads(raw.decode("utf-8"))
         return document
     except UnicodeDecodeError:
-        raise ConfigError([f"{config.path}: not UTF-8 text"]) from None
+        raise ConfigError([_("{path}: not UTF-8 text").format(path=config.path)]) from None
     except RecursionError:  # tomllib parses arrays and inline tables by recursion
-        raise ConfigError([f"{config.path}: {_TOO_DEEP}"]) from None
+        raise ConfigError([_too_deep(str(config.path))]) from None
     except tomllib.TOMLDecodeError as error:
         # The message already ends "(at line N, column M)"; keep only the first line of it.
         raise ConfigError([f"{config.path}: {str(error).splitlines()[0]}"]) from None
 
 
-_TOO_DEEP = "nested too deeply (arrays or tables inside one another)"
+def _too_deep(where: str) -> str:
+    # TRANSLATORS: {where} is the file, "--set KEY" or "VARIABLE: key" that held the value.
+    return _("{where}: nested too deeply (arrays or tables inside one another)").format(where=where)
 
 
 def parse_overrides(pairs: list[str]) -> dict[str, Any]:
@@ -109,10 +119,10 @@ def parse_overrides(pairs: list[str]) -> dict[str, Any]:
         key = key.strip()
         parts = key.split(".")
         if not sep:  # all of it may be the value: do not echo it
-            problems.append("--set: expected SECTION.KEY=VALUE, got an argument without '='")
+            problems.append(_("--set: expected SECTION.KEY=VALUE, got an argument without '='"))
             continue
         if len(parts) != 2 or not all(parts):
-            problems.append(f"--set {key}: expected SECTION.KEY=VALUE")
+            problems.append(_("--set {key}: expected SECTION.KEY=VALUE").format(key=key))
             continue
         refusal = secret_on_command_line(parts[0], parts[1], text)
         if refusal is not None:
@@ -123,7 +133,7 @@ def parse_overrides(pairs: list[str]) -> dict[str, Any]:
             try:
                 value = json.loads(text)
             except RecursionError:
-                problems.append(f"--set {key}: {_TOO_DEEP}")
+                problems.append(_too_deep(f"--set {key}"))
                 continue
             except ValueError:
                 pass  # not JSON: the text itself, which a string key may well hold
@@ -157,18 +167,34 @@ def secret_on_command_line(section: str, key: str, text: str) -> str | None:
     """Why `--set section.key=text` is refused, or None. `/proc/PID/cmdline` (what `ps`
     shows) can be read by every user of the machine, for as long as otp-tui runs."""
     env_name = _env_name((section, key))
-    if is_secret_key(key):
-        what = "a secret"
-    elif holds_url_password(text):
-        what = "a URL with a password"
-    else:
+    secret = is_secret_key(key)
+    if not secret and not holds_url_password(text):
         return None
-    instead = f"set {env_name} in the environment"
+    file_key = f"{section}.{key}_file"
     if _has_key(section, f"{key}_file"):
-        instead += f", or {section}.{key}_file"
+        if secret:
+            # TRANSLATORS: {variable} is an environment variable, {file_key} a configuration
+            # key; "ps" is the program that shows command lines.
+            sentence = _(
+                "a secret on the command line can be read by every user of this machine (ps); "
+                "set {variable} in the environment, or {file_key}"
+            )
+        else:
+            sentence = _(
+                "a URL with a password on the command line can be read by every user of this "
+                "machine (ps); set {variable} in the environment, or {file_key}"
+            )
+    elif secret:
+        sentence = _(
+            "a secret on the command line can be read by every user of this machine (ps); "
+            "set {variable} in the environment, or put it in the configuration file"
+        )
     else:
-        instead += ", or put it in the configuration file"
-    return f"{what} on the command line can be read by every user of this machine (ps); {instead}"
+        sentence = _(
+            "a URL with a password on the command line can be read by every user of this "
+            "machine (ps); set {variable} in the environment, or put it in the configuration file"
+        )
+    return sentence.format(variable=env_name, file_key=file_key)
 
 
 def _has_key(section: str, key: str) -> bool:
@@ -227,18 +253,22 @@ def exposure_warnings(
     held = _secrets_in(document)
     mode = _readable_by_others(config.path) if held else None
     if mode is not None:
-        lines.append(
-            f"{config.path}: warning: holds {', '.join(held)} and can be read by group or "
-            f"others (mode {mode:04o}); chmod go-rwx it, or move the secret to the environment "
-            "or a password file"
+        # TRANSLATORS: {keys} lists configuration keys ("smtp.password, state.ledger");
+        # {mode} is like 0644; "chmod go-rwx" is a command, keep it as it is.
+        warning = _(
+            "{path}: warning: holds {keys} and can be read by group or others (mode {mode}); "
+            "chmod go-rwx it, or move the secret to the environment or a password file"
         )
+        lines.append(warning.format(path=config.path, keys=", ".join(held), mode=f"{mode:04o}"))
     for key, path in _secret_files(settings):
         mode = _readable_by_others(path)
         if mode is not None:
-            lines.append(
-                f"{path}: warning: {key} can be read by group or others (mode {mode:04o}); "
+            # TRANSLATORS: {key} is a configuration key such as smtp.password_file.
+            warning = _(
+                "{path}: warning: {key} can be read by group or others (mode {mode}); "
                 "chmod go-rwx it"
             )
+            lines.append(warning.format(path=path, key=key, mode=f"{mode:04o}"))
     return _shown(lines)
 
 
@@ -311,10 +341,14 @@ def _environment_problems(environ: Mapping[str, str]) -> list[str]:
         try:
             json.loads(value)
         except RecursionError:
-            problems.append(f"{name}: {key}: {_TOO_DEEP}")
+            problems.append(_too_deep(f"{name}: {key}"))
         except ValueError:
-            problems.append(f"{name}: {key}: not valid JSON (lists and tables are given as JSON)")
-    return problems or [f"{ENV_PREFIX}*: a value in the environment could not be read"]
+            # TRANSLATORS: {variable} is an environment variable, {key} its configuration key.
+            problem = _("{variable}: {key}: not valid JSON (lists and tables are given as JSON)")
+            problems.append(problem.format(variable=name, key=key))
+    # TRANSLATORS: {prefix} is "OTP_TUI_", the start of the variables' names.
+    unreadable = _("{prefix}*: a value in the environment could not be read")
+    return problems or [unreadable.format(prefix=ENV_PREFIX)]
 
 
 def _describe(
@@ -326,13 +360,16 @@ def _describe(
     problems = []
     for item in error.errors(include_input=False, include_url=False):
         loc = tuple(str(part) for part in item["loc"])
+        # pydantic's own words, in English whatever the language: pydantic has no catalogs.
+        # Only the two messages otp-tui words itself are translated.
         message = item["msg"]
         if item["type"] == "extra_forbidden":
-            message = "unknown key"
+            # TRANSLATORS: after "source: section.key:", a key the settings do not have.
+            message = _("unknown key")
         elif item["type"] == "string_type":
             # TOML `password = 123456` is a number: read back as text it might not be what was
             # typed (1_000, 0x1F, 1e3), so it is refused, with the fix.
-            message = "must be text: put the value in quotes"
+            message = _("must be text: put the value in quotes")
         elif message.startswith("Value error, "):
             message = message[len("Value error, ") :]
         if not loc:  # a rule across sections: its message names the keys itself

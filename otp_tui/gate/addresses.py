@@ -26,6 +26,7 @@ from pathlib import Path
 from otp_tui.config.schema import DEFAULT_ADDRESSES_FILE, GateSettings
 from otp_tui.gate.refusal import GateRefusal, NoAddress
 from otp_tui.gate.trust import shown
+from otp_tui.language import _, ngettext
 
 # POSIX portable user names, plus the trailing "$" Samba machine accounts use.
 _USER_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,31}\$?")
@@ -60,18 +61,27 @@ def _entries(path: Path) -> dict[str, tuple[int, str]]:
     try:
         raw = path.read_bytes()
     except OSError as error:
-        raise GateRefusal(f"addresses_file {shown(path)}: cannot read: {error.strerror}") from None
+        # TRANSLATORS: addresses_file is a configuration key; {reason} is the system's.
+        raise GateRefusal(
+            _("addresses_file {path}: cannot read: {reason}").format(
+                path=shown(path), reason=error.strerror
+            )
+        ) from None
     entries: dict[str, tuple[int, str]] = {}
     for number, line in enumerate(raw.split(b"\n"), start=1):
-        where = f"addresses_file {shown(path)} line {number}"
+        where = {"path": shown(path), "line": number}
         try:
             text = line.decode("utf-8")
         except UnicodeDecodeError:
-            raise GateRefusal(f"{where}: not UTF-8 text") from None
+            raise GateRefusal(
+                _("addresses_file {path} line {line}: not UTF-8 text").format(**where)
+            ) from None
         if any(
             (ord(char) < 0x20 and char != "\t") or ord(char) == 0x7F for char in text.rstrip("\r")
         ):
-            raise GateRefusal(f"{where}: holds a control character")
+            raise GateRefusal(
+                _("addresses_file {path} line {line}: holds a control character").format(**where)
+            )
         fields = text.split()
         for index, field in enumerate(fields):
             if field.startswith("#"):  # "#" starts a comment only at the start of a field
@@ -80,12 +90,27 @@ def _entries(path: Path) -> dict[str, tuple[int, str]]:
         if not fields:
             continue
         if len(fields) != 2:
-            raise GateRefusal(f"{where}: expected 'USER ADDRESS', found {len(fields)} fields")
+            count = len(fields)
+            # TRANSLATORS: 'USER ADDRESS' is the form of a line; keep it as it is. (The English
+            # says "fields" for one too, as it always has: scripts and tests match it.)
+            found = ngettext(
+                "addresses_file {path} line {line}: expected 'USER ADDRESS', found {count} fields",
+                "addresses_file {path} line {line}: expected 'USER ADDRESS', found {count} fields",
+                count,
+            )
+            raise GateRefusal(found.format(count=count, **where))
         user, address = fields
         if not _USER_NAME.fullmatch(user):
-            raise GateRefusal(f"{where}: the first field is not a user name")
+            raise GateRefusal(
+                _("addresses_file {path} line {line}: the first field is not a user name").format(
+                    **where
+                )
+            )
         if user in entries:
-            raise GateRefusal(f"{where}: {user} is listed again (first on line {entries[user][0]})")
+            again = _(
+                "addresses_file {path} line {line}: {user} is listed again (first on line {first})"
+            )
+            raise GateRefusal(again.format(user=user, first=entries[user][0], **where))
         entries[user] = (number, address)
     return entries
 
@@ -97,7 +122,11 @@ def address_from_file(path: Path, user: str) -> FoundAddress | None:
     number, raw = entries[user]
     address = _valid_address(raw)
     if address is None:
-        raise GateRefusal(f"addresses_file {shown(path)} line {number}: not a valid email address")
+        raise GateRefusal(
+            _("addresses_file {path} line {line}: not a valid email address").format(
+                path=shown(path), line=number
+            )
+        )
     return FoundAddress(address, "addresses_file")
 
 
@@ -141,7 +170,7 @@ def address_from_command(
     template: tuple[str, ...], user: str, timeout: float
 ) -> FoundAddress | None:
     argv = command_argv(template, user)
-    name = f"address_command {shown(Path(argv[0]))}"
+    program = shown(Path(argv[0]))
     deadline = time.monotonic() + timeout
     try:
         process = subprocess.Popen(  # noqa: S603 - the operator's argv, no shell
@@ -154,37 +183,63 @@ def address_from_command(
             start_new_session=True,
         )
     except OSError as error:
-        raise GateRefusal(f"{name} cannot be run: {error.strerror}") from None
+        # TRANSLATORS: address_command is a configuration key; {program} its program; {reason}
+        # the system's.
+        raise GateRefusal(
+            _("address_command {program} cannot be run: {reason}").format(
+                program=program, reason=error.strerror
+            )
+        ) from None
+    seconds = f"{timeout:g}"
     try:
         output = _read_within(process, deadline)
         if output is None:
-            raise GateRefusal(f"{name} did not answer within {timeout:g} s; the gate stays shut")
+            # TRANSLATORS: "s" is the unit of {seconds}.
+            silent = _(
+                "address_command {program} did not answer within {seconds} s; the gate stays shut"
+            )
+            raise GateRefusal(silent.format(program=program, seconds=seconds))
         if len(output) > _MAX_OUTPUT:
-            raise GateRefusal(f"{name} printed more than {_MAX_OUTPUT // 1024} KiB; not an address")
+            raise GateRefusal(
+                _("address_command {program} printed more than {size} KiB; not an address").format(
+                    program=program, size=_MAX_OUTPUT // 1024
+                )
+            )
         try:
             status = process.wait(timeout=max(0.0, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
-            raise GateRefusal(
-                f"{name} did not finish within {timeout:g} s; the gate stays shut"
-            ) from None
+            slow = _(
+                "address_command {program} did not finish within {seconds} s; the gate stays shut"
+            )
+            raise GateRefusal(slow.format(program=program, seconds=seconds)) from None
     finally:
         _end(process)  # also whatever it left running in its group
         assert process.stdout is not None
         process.stdout.close()
     if status < 0:
-        raise GateRefusal(f"{name} was killed by signal {-status}; the gate stays shut")
+        killed = _("address_command {program} was killed by signal {signal}; the gate stays shut")
+        raise GateRefusal(killed.format(program=program, signal=-status))
     if status != 0:
-        raise GateRefusal(f"{name} exited with status {status}; the gate stays shut")
+        failed = _("address_command {program} exited with status {status}; the gate stays shut")
+        raise GateRefusal(failed.format(program=program, status=status))
     try:
         text = output.decode("utf-8")
     except UnicodeDecodeError:
-        raise GateRefusal(f"{name} printed something that is not UTF-8 text") from None
+        raise GateRefusal(
+            _("address_command {program} printed something that is not UTF-8 text").format(
+                program=program
+            )
+        ) from None
     first = text.split("\n", 1)[0].strip()
     if not first:
         return None  # it ran and knows no address for this user
     address = _valid_address(first)
     if address is None:
-        raise GateRefusal(f"{name} printed something that is not an email address")
+        raise GateRefusal(
+            _("address_command {program} printed something that is not an email address").format(
+                program=program
+            )
+        )
     return FoundAddress(address, "address_command")
 
 
@@ -204,4 +259,4 @@ def lookup_address(gate: GateSettings, user: str) -> FoundAddress:
         found = address_from_command(gate.address_command, user, gate.address_command_timeout)
         if found is not None:
             return found
-    raise NoAddress(f"no email address on file for {user}; the gate stays shut")
+    raise NoAddress(_("no email address on file for {user}; the gate stays shut").format(user=user))

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from otp_tui.core.untrusted import visible
+from otp_tui.language import _
 
 # Python variables that cannot change what the code does or where it comes from. Every other
 # PYTHON* variable is refused: PYTHONINSPECT (a prompt after exit), PYTHONSTARTUP, PYTHONPATH,
@@ -48,15 +49,19 @@ def interpreter_problems(
     problems = []
     if flags.inspect or flags.interactive:
         problems.append(
-            "the interpreter was started interactively (-i or PYTHONINSPECT); "
-            "the gate runs only under a plain interpreter"
+            _(
+                "the interpreter was started interactively (-i or PYTHONINSPECT); "
+                "the gate runs only under a plain interpreter"
+            )
         )
     for name in sorted(environ):
         if (name.startswith("PYTHON") and name not in _HARMLESS_PYTHON) or name in _LOADER:
-            problems.append(
-                f"{visible(name)} is set; the gate does not run with variables that change the "
+            # TRANSLATORS: {name} is an environment variable (PYTHONPATH, LD_PRELOAD, ...).
+            refused = _(
+                "{name} is set; the gate does not run with variables that change the "
                 "interpreter (check that sudo resets the environment)"
             )
+            problems.append(refused.format(name=visible(name)))
     return problems
 
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from otp_tui.core.untrusted import visible
 from otp_tui.gate.refusal import GateRefusal
+from otp_tui.language import _
 
 
 @dataclass(frozen=True)
@@ -47,19 +48,26 @@ def invoking_user(environ: Mapping[str, str], *, real_uid: int, service_uid: int
         try:
             return _invoker(pwd.getpwuid(real_uid))
         except KeyError:
-            raise GateRefusal(f"uid {real_uid} has no user name; the gate stays shut") from None
+            raise GateRefusal(
+                _("uid {uid} has no user name; the gate stays shut").format(uid=real_uid)
+            ) from None
     if sudo_user is None or sudo_uid is None:
-        raise GateRefusal("SUDO_USER and SUDO_UID must both be set under sudo")
+        raise GateRefusal(_("SUDO_USER and SUDO_UID must both be set under sudo"))
     try:
         uid = int(sudo_uid, 10)
         entry = pwd.getpwnam(sudo_user)
     except (ValueError, KeyError):
+        # TRANSLATORS: {user} is the name sudo gave, quoted as Python quotes it.
+        unknown = _("sudo's caller {user} (uid {uid}) is not a known user")
         raise GateRefusal(
-            f"sudo's caller {visible(sudo_user)!r} (uid {visible(sudo_uid)}) is not a known user"
+            unknown.format(user=repr(visible(sudo_user)), uid=visible(sudo_uid))
         ) from None
     if entry.pw_uid != uid:
+        # TRANSLATORS: {user} is the name sudo gave, quoted as Python quotes it.
+        mismatch = _("SUDO_USER {user} is uid {uid}, not SUDO_UID {sudo_uid}; the gate stays shut")
         raise GateRefusal(
-            f"SUDO_USER {visible(sudo_user)!r} is uid {entry.pw_uid}, not SUDO_UID "
-            f"{visible(sudo_uid)}; the gate stays shut"
+            mismatch.format(
+                user=repr(visible(sudo_user)), uid=entry.pw_uid, sudo_uid=visible(sudo_uid)
+            )
         )
     return _invoker(entry)

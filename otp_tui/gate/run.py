@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
+from otp_tui.language import _
 from otp_tui.result import EXIT_USAGE
 
 if TYPE_CHECKING:
@@ -49,12 +50,12 @@ def gate_settings(settings: Settings) -> Settings:
 def check_files(settings: Settings, config_path: Path, user: Invoker) -> None:
     """GateRefusal unless every file the gate relies on is beyond the invoking user's reach."""
     from otp_tui.config.schema import DEFAULT_ADDRESSES_FILE
-    from otp_tui.gate.trust import require_private, require_unchangeable
+    from otp_tui.gate.trust import CONFIG_FILE, GATE_STATE, require_private, require_unchangeable
 
     smtp, gate = settings.smtp, settings.gate
-    require_unchangeable(config_path, "the config file", user)
+    require_unchangeable(config_path, CONFIG_FILE, user)
     if smtp.password is not None and smtp.password_file is None:
-        require_private(config_path, "the config file")
+        require_private(config_path, CONFIG_FILE)
     if smtp.password_file is not None:
         require_unchangeable(smtp.password_file, "smtp.password_file", user)
         require_private(smtp.password_file, "smtp.password_file")
@@ -67,7 +68,7 @@ def check_files(settings: Settings, config_path: Path, user: Invoker) -> None:
     # service user's alone (gate_settings filled in their default paths).
     for path in (settings.state.ledger_path, settings.state.audit_log):
         if path is not None:
-            require_unchangeable(path, "the gate's state", user)
+            require_unchangeable(path, GATE_STATE, user)
 
 
 def run_gate(config: str | None, err: TextIO = sys.stderr) -> int:
@@ -92,7 +93,7 @@ def run_gate(config: str | None, err: TextIO = sys.stderr) -> int:
         return EXIT_USAGE
     if settings.demo:
         # Demo mode shows the code on screen: a gate in demo mode would open for anyone.
-        print(f"{PROG}: gate mode needs [smtp] host (demo mode is never used)", file=err)
+        print(f"{PROG}: " + _("gate mode needs [smtp] host (demo mode is never used)"), file=err)
         return EXIT_USAGE
     settings = gate_settings(settings)
     from otp_tui.language import choose, use_language
@@ -124,7 +125,7 @@ def run_gate(config: str | None, err: TextIO = sys.stderr) -> int:
         return refusal.exit_status
 
     if not (sys.stdin.isatty() and sys.stderr.isatty()):
-        print(f"{PROG} needs an interactive terminal; try ssh -t", file=err)
+        print(_("{prog} needs an interactive terminal; try ssh -t").format(prog=PROG), file=err)
         return EXIT_USAGE
 
     from otp_tui.state.audit import on_behalf_of

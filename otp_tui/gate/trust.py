@@ -16,6 +16,12 @@ from pathlib import Path
 from otp_tui.core.untrusted import visible
 from otp_tui.gate.invoker import Invoker
 from otp_tui.gate.refusal import GateRefusal
+from otp_tui.language import _
+
+# What a check names besides a configuration key (`smtp.password_file`, `addresses_file`): each
+# has sentences of its own, so that no translation is built from pieces.
+CONFIG_FILE = "the config file"
+GATE_STATE = "the gate's state"
 
 
 def shown(path: Path) -> str:
@@ -57,23 +63,68 @@ def writable_link(path: Path, user: Invoker) -> Path | None:
     return None
 
 
+def _changeable(what: str, *, through: bool) -> str:
+    """The sentence for a file `user` could change, by what it is; {link} is the way in."""
+    if what == CONFIG_FILE:
+        if through:
+            return _(
+                "the config file {path} can be changed by {user} (through {link}); "
+                "the gate refuses it"
+            )
+        return _("the config file {path} can be changed by {user}; the gate refuses it")
+    if what == GATE_STATE:
+        if through:
+            return _(
+                "the gate's state {path} can be changed by {user} (through {link}); "
+                "the gate refuses it"
+            )
+        return _("the gate's state {path} can be changed by {user}; the gate refuses it")
+    if through:
+        # TRANSLATORS: {key} is a configuration key (smtp.ca_file, addresses_file, ...).
+        return _("{key} {path} can be changed by {user} (through {link}); the gate refuses it")
+    # TRANSLATORS: {key} is a configuration key (smtp.ca_file, addresses_file, ...).
+    return _("{key} {path} can be changed by {user}; the gate refuses it")
+
+
 def require_unchangeable(path: Path, what: str, user: Invoker) -> None:
+    """`what` is CONFIG_FILE, GATE_STATE or the configuration key that names `path`."""
     weak = writable_link(path, user)
     if weak is not None:
-        where = "" if weak == path else f" (through {shown(weak)})"
+        sentence = _changeable(what, through=weak != path)
         raise GateRefusal(
-            f"{what} {shown(path)} can be changed by {user.name}{where}; the gate refuses it"
+            sentence.format(key=what, path=shown(path), user=user.name, link=shown(weak))
         )
 
 
 def require_private(path: Path, what: str) -> None:
-    """Refuse a file holding a secret that group or others may read, write or run."""
+    """Refuse a file holding a secret that group or others may read, write or run.
+
+    `what` is CONFIG_FILE or the configuration key that names `path`.
+    """
     try:
         mode = os.stat(path).st_mode
     except OSError as error:
-        raise GateRefusal(f"{what} {shown(path)}: {error.strerror}") from None
-    if mode & 0o077:
+        if what == CONFIG_FILE:
+            # TRANSLATORS: {reason} is the system's (No such file or directory, ...).
+            sentence = _("the config file {path}: {reason}")
+        else:
+            # TRANSLATORS: {key} is a configuration key; {reason} is the system's.
+            sentence = _("{key} {path}: {reason}")
         raise GateRefusal(
-            f"{what} {shown(path)} holds a secret and is open to group or others "
-            f"(mode {stat.S_IMODE(mode):04o}); make it 0600 or 0400, owned by the service user"
+            sentence.format(key=what, path=shown(path), reason=error.strerror)
+        ) from None
+    if mode & 0o077:
+        if what == CONFIG_FILE:
+            sentence = _(
+                "the config file {path} holds a secret and is open to group or others "
+                "(mode {mode}); make it 0600 or 0400, owned by the service user"
+            )
+        else:
+            # TRANSLATORS: {key} is a configuration key; {mode} is like 0640.
+            sentence = _(
+                "{key} {path} holds a secret and is open to group or others "
+                "(mode {mode}); make it 0600 or 0400, owned by the service user"
+            )
+        raise GateRefusal(
+            sentence.format(key=what, path=shown(path), mode=f"{stat.S_IMODE(mode):04o}")
         )

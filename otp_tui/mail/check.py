@@ -1,4 +1,10 @@
-"""`otp-tui check`: walk an SMTP session step by step without sending mail, and report each step."""
+"""`otp-tui check`: walk an SMTP session step by step without sending mail, and report each step.
+
+Every line is worded in the language chosen at start. What stays as it is in any language: the
+SMTP commands naming the steps (EHLO, STARTTLS, AUTH, QUIT), a failure's kind in parentheses
+(`auth`, `tls`: the values the audit trail and `--json` know), key names, and what a server or
+a program said (the indented detail line).
+"""
 
 from __future__ import annotations
 
@@ -8,44 +14,88 @@ from typing import TextIO
 
 from otp_tui.config.schema import Settings, SmtpSettings, is_loopback
 from otp_tui.core.untrusted import visible
+from otp_tui.language import _, pgettext
 from otp_tui.mail.credentials import obtain_login
 from otp_tui.mail.errors import FailureKind, SendError
 from otp_tui.mail.outbox import DemoOutbox, default_outbox
 from otp_tui.mail.session import Session, Step, build_tls_context, planned_steps, with_deadline
 
-_SECURITY = {
-    "starttls": "STARTTLS required",
-    "tls": "TLS from the first byte",
-    "none": "no encryption",
-}
-_WIDTH = 18  # the longest label, "password command", and two spaces
+# The labels that are words rather than SMTP commands, by the name the code gives each.
+_LABELS = ("CA file", "trust store", "password command", "token command", "connect")
+
+
+def _label(name: str) -> str:
+    """The words for a step's label; an SMTP command (EHLO, AUTH, ...) stays as it is."""
+    words = {
+        # TRANSLATORS: a label in the left column of `otp-tui check`: the file of smtp.ca_file.
+        "CA file": pgettext("check step", "CA file"),
+        # TRANSLATORS: a label in `otp-tui check`: the system's trusted certificates.
+        "trust store": pgettext("check step", "trust store"),
+        # TRANSLATORS: a label in `otp-tui check`: the program of smtp.password_command.
+        "password command": pgettext("check step", "password command"),
+        # TRANSLATORS: a label in `otp-tui check`: the program of smtp.oauth2_token_command.
+        "token command": pgettext("check step", "token command"),
+        # TRANSLATORS: a label in `otp-tui check`: opening the connection to the server.
+        "connect": pgettext("check step", "connect"),
+    }
+    return words.get(name, name)
+
+
+def _width() -> int:
+    """The longest label in the language in use, and two spaces (18 in English)."""
+    return max(len(_label(name)) for name in _LABELS) + 2
 
 
 def _line(out: TextIO, label: str, result: str) -> None:
     # Results carry a server's words, a file name or a program's name: all from outside.
-    out.write(f"  {label:<{_WIDTH}}{visible(result)}\n")
+    out.write(f"  {_label(label):<{_width()}}{visible(result)}\n")
 
 
 def _failed(out: TextIO, label: str, error: SendError) -> None:
-    _line(out, label, f"failed ({error.kind.value}) {error}")
+    # TRANSLATORS: `otp-tui check`, a step that failed. {kind} is a fixed word such as "auth"
+    # or "tls" (keep it as it is); {reason} is a sentence of its own.
+    _line(out, label, _("failed ({kind}) {reason}").format(kind=error.kind.value, reason=error))
     if error.detail:
         # An operator's command: the server's own words help, and hold no secret (a login's
         # secret is scrubbed from them); their control characters are shown, not obeyed.
-        out.write(f"  {'':<{_WIDTH}}  {visible(error.detail)}\n")
+        out.write(f"  {'':<{_width()}}  {visible(error.detail)}\n")
+
+
+def _heading(smtp: SmtpSettings) -> str:
+    assert smtp.host is not None
+    host, port = visible(smtp.host), smtp.effective_port
+    if smtp.security == "starttls":
+        return _("Checking {host} port {port} (STARTTLS required), without sending mail:").format(
+            host=host, port=port
+        )
+    if smtp.security == "tls":
+        return _(
+            "Checking {host} port {port} (TLS from the first byte), without sending mail:"
+        ).format(host=host, port=port)
+    return _("Checking {host} port {port} (no encryption), without sending mail:").format(
+        host=host, port=port
+    )
+
+
+def _warn(out: TextIO, warning: str) -> None:
+    out.write(f"  {warning}\n")
 
 
 async def _walk(smtp: SmtpSettings, out: TextIO) -> int:
     assert smtp.host is not None
-    out.write(
-        f"Checking {visible(smtp.host)} port {smtp.effective_port} "
-        f"({_SECURITY[smtp.security]}), without sending mail:\n"
-    )
+    out.write(_heading(smtp) + "\n")
     if smtp.security != "none" and not smtp.validate_certs:
-        out.write("  warning: certificate checks are off (smtp.validate_certs = false)\n")
+        _warn(out, _("warning: certificate checks are off (smtp.validate_certs = false)"))
     if smtp.security == "none" and not is_loopback(smtp.host):
         # Only with smtp.allow_unencrypted_remote = true: the configuration refuses it otherwise.
-        what = "the mail and the password" if smtp.username is not None else "the mail"
-        out.write(f"  warning: {what} will cross the network unencrypted (security = none)\n")
+        if smtp.username is not None:
+            warning = _(
+                "warning: the mail and the password will cross the network unencrypted "
+                "(security = none)"
+            )
+        else:
+            warning = _("warning: the mail will cross the network unencrypted (security = none)")
+        _warn(out, warning)
 
     steps = [step.value for step in planned_steps(smtp, send=False)]
     command = _command_label(smtp)
@@ -60,7 +110,9 @@ async def _walk(smtp: SmtpSettings, out: TextIO) -> int:
         except SendError as error:
             _failed(out, label, error)
             return _skip_rest(out, steps[1:])
-        _line(out, label, f"ok ({smtp.ca_file})" if label == "CA file" else "ok")
+        # TRANSLATORS: `otp-tui check`: the CA file named by smtp.ca_file was read.
+        done = _("ok ({path})").format(path=smtp.ca_file) if label == "CA file" else _ok()
+        _line(out, label, done)
         steps.pop(0)
 
     # The command runs as it would for a send, before connecting.
@@ -72,7 +124,8 @@ async def _walk(smtp: SmtpSettings, out: TextIO) -> int:
         return _skip_rest(out, steps[1:])
     if command is not None:
         assert login is not None
-        _line(out, command, f"ok ({login.source})")
+        # TRANSLATORS: `otp-tui check`: the password or token command ran; {program} is its name.
+        _line(out, command, _("ok ({program})").format(program=login.source))
         steps.pop(0)
 
     session = Session(smtp, context, login)
@@ -84,13 +137,15 @@ async def _walk(smtp: SmtpSettings, out: TextIO) -> int:
                 _failed(out, step.value, error)
                 return _skip_rest(out, steps[index + 1 :])
             except (TimeoutError, asyncio.TimeoutError):
-                timeout = SendError(FailureKind.TIMEOUT, f"no answer within {smtp.timeout:g} s")
+                # TRANSLATORS: `otp-tui check`: {seconds} is smtp.timeout; "s" is the unit.
+                silence = _("no answer within {seconds} s").format(seconds=f"{smtp.timeout:g}")
+                timeout = SendError(FailureKind.TIMEOUT, silence)
                 _failed(out, step.value, timeout)
                 return _skip_rest(out, steps[index + 1 :])
             _line(out, step.value, _result(smtp, step, session))
     finally:
         session.close()
-    out.write("All steps passed.\n")
+    out.write(_("All steps passed.") + "\n")
     return 0
 
 
@@ -104,19 +159,30 @@ def _command_label(smtp: SmtpSettings) -> str | None:
     return None
 
 
+def _ok() -> str:
+    # TRANSLATORS: `otp-tui check`: a step that passed.
+    return _("ok")
+
+
 def _result(smtp: SmtpSettings, step: Step, session: Session) -> str:
     if (step is Step.CONNECT and smtp.security == "tls") or step is Step.STARTTLS:
-        checked = "checked" if smtp.validate_certs else "NOT checked"
-        return f"ok (certificate {checked})"
+        if smtp.validate_certs:
+            return _("ok (certificate checked)")
+        return _("ok (certificate NOT checked)")
     if step is Step.AUTH:
-        return f"{session.mechanism} ok (as {smtp.username})"
-    return "ok"
+        # TRANSLATORS: `otp-tui check`: {mechanism} is the SMTP login mechanism (PLAIN,
+        # XOAUTH2, ...), {username} the smtp.username it logged in as.
+        return _("{mechanism} ok (as {username})").format(
+            mechanism=session.mechanism, username=smtp.username
+        )
+    return _ok()
 
 
 def _skip_rest(out: TextIO, labels: list[str]) -> int:
     for label in labels:
-        _line(out, label, "skipped")
-    out.write("Check failed.\n")
+        # TRANSLATORS: `otp-tui check`: a step not tried because an earlier one failed.
+        _line(out, label, _("skipped"))
+    out.write(_("Check failed.") + "\n")
     return 1
 
 
@@ -145,9 +211,14 @@ def show_templates(settings: Settings, out: TextIO) -> None:
     )
     mask = "*" * len(code)
     out.write(
-        f"Mail from the templates in {visible(str(directory))}, with a sample (code masked):\n"
+        _("Mail from the templates in {directory}, with a sample (code masked):").format(
+            directory=visible(str(directory))
+        )
+        + "\n"
     )
-    out.write(f"  Subject: {visible(str(message['Subject']).replace(code, mask))}\n")
+    subject = visible(str(message["Subject"]).replace(code, mask))
+    # TRANSLATORS: `otp-tui check`: the subject line of the sample mail.
+    out.write("  " + _("Subject: {subject}").format(subject=subject) + "\n")
     for line in plain_text_part(message).replace(code, mask).splitlines():
         out.write(f"  | {visible(line)}\n")
     out.write("\n")
@@ -161,8 +232,11 @@ async def run_check(settings: Settings, out: TextIO, *, outbox_dir: Path | None 
         return await _walk(settings.smtp, out)
     directory = outbox_dir if outbox_dir is not None else default_outbox()
     out.write(
-        "Demo mode is active: no [smtp] host is set, so mail goes to the outbox at "
-        f"{directory} and nothing leaves this machine.\n"
+        _(
+            "Demo mode is active: no [smtp] host is set, so mail goes to the outbox at "
+            "{directory} and nothing leaves this machine."
+        ).format(directory=directory)
+        + "\n"
     )
     async with DemoOutbox(directory) as outbox:
         return await _walk(outbox.smtp, out)

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from otp_tui.config.schema import SmtpSettings
 from otp_tui.core.untrusted import visible
+from otp_tui.language import _
 from otp_tui.mail.errors import FailureKind, SendError
 
 log = logging.getLogger(__name__)
@@ -62,8 +63,55 @@ def command_name(argv: tuple[str, ...]) -> str:
     return visible(Path(argv[0]).name or argv[0])
 
 
-def _failure(what: str, argv: tuple[str, ...], problem: str, detail: str) -> SendError:
-    sentence = f"The command that gives the SMTP {what} ({command_name(argv)}) {problem}."
+# The sentences a person reads when a secret command goes wrong, whole for each secret and
+# each problem: {program} is the command's name, {status} its exit status, {seconds} the time
+# allowed. (The detail beside each, for `otp-tui check` and the debug log, stays in English.)
+def _sentence(what: str, problem: str) -> str:
+    token = what != "password"
+    if problem == "not started":
+        if token:
+            return _(
+                "The command that gives the SMTP OAuth2 token ({program}) could not be started."
+            )
+        return _("The command that gives the SMTP password ({program}) could not be started.")
+    if problem == "too slow":
+        if token:
+            return _(
+                "The command that gives the SMTP OAuth2 token ({program}) did not finish within"
+                " {seconds} s."
+            )
+        return _(
+            "The command that gives the SMTP password ({program}) did not finish within"
+            " {seconds} s."
+        )
+    if problem == "failed":
+        if token:
+            return _(
+                "The command that gives the SMTP OAuth2 token ({program}) failed"
+                " (exit status {status})."
+            )
+        return _(
+            "The command that gives the SMTP password ({program}) failed (exit status {status})."
+        )
+    if problem == "not UTF-8":
+        if token:
+            return _(
+                "The command that gives the SMTP OAuth2 token ({program}) printed something"
+                " that is not UTF-8 text."
+            )
+        return _(
+            "The command that gives the SMTP password ({program}) printed something that is"
+            " not UTF-8 text."
+        )
+    if token:
+        return _("The command that gives the SMTP OAuth2 token ({program}) printed nothing.")
+    return _("The command that gives the SMTP password ({program}) printed nothing.")
+
+
+def _failure(
+    what: str, argv: tuple[str, ...], problem: str, detail: str, **values: object
+) -> SendError:
+    sentence = _sentence(what, problem).format(program=command_name(argv), **values)
     return SendError(FailureKind.AUTH, f"{what} command: {detail}", sentence=sentence)
 
 
@@ -105,7 +153,7 @@ async def run_secret_command(argv: tuple[str, ...], *, timeout: float, what: str
         )
     except OSError as error:
         raise _failure(
-            what, argv, "could not be started", f"{command_name(argv)}: {error.strerror}"
+            what, argv, "not started", f"{command_name(argv)}: {error.strerror}"
         ) from None
     try:
         try:
@@ -114,8 +162,9 @@ async def run_secret_command(argv: tuple[str, ...], *, timeout: float, what: str
             raise _failure(
                 what,
                 argv,
-                f"did not finish within {timeout:g} s",
+                "too slow",
                 f"{command_name(argv)}: killed after {timeout:g} s",
+                seconds=f"{timeout:g}",
             ) from None
     finally:
         if process.returncode is None:
@@ -140,13 +189,10 @@ async def run_secret_command(argv: tuple[str, ...], *, timeout: float, what: str
         )
     if status != 0:
         raise _failure(
-            what,
-            argv,
-            f"failed (exit status {status})",
-            f"{command_name(argv)}: exit status {status}",
+            what, argv, "failed", f"{command_name(argv)}: exit status {status}", status=status
         )
     if secret is None:
-        raise _failure(what, argv, "printed something that is not UTF-8 text", "output not UTF-8")
+        raise _failure(what, argv, "not UTF-8", "output not UTF-8")
     if not secret:
         raise _failure(what, argv, "printed nothing", f"{command_name(argv)}: empty first line")
     return secret

@@ -43,7 +43,8 @@ from otp_tui.core.limits import (
     LimitsLedger,
     SendBudget,
 )
-from otp_tui.state.errors import LedgerError
+from otp_tui.language import _, ngettext
+from otp_tui.state.errors import LedgerError, plural_count
 
 if TYPE_CHECKING:
     from otp_tui.config.schema import Settings
@@ -157,15 +158,25 @@ def check_ledger(settings: Settings, out: TextIO) -> bool:
         with open_ledger(settings) as ledger:
             if isinstance(ledger, SqliteLedger):
                 ledger.status("check@otp-tui.invalid")  # a read: opens, checks the schema
-                line = f"SQLite file {ledger.path} (schema {SCHEMA_VERSION}): ok"
+                # TRANSLATORS: `otp-tui check`: the SQLite ledger file opened and was read.
+                line = _("SQLite file {path} (schema {version}): ok").format(
+                    path=ledger.path, version=SCHEMA_VERSION
+                )
             else:
-                line = f"{ledger.probe()}: ok"  # type: ignore[attr-defined]
+                # TRANSLATORS: `otp-tui check`: {answer} says which Redis server answered.
+                line = _("{answer}: ok").format(answer=ledger.probe())  # type: ignore[attr-defined]
     except LedgerError as error:
-        out.write(f"ledger: {error}\n")
-        out.write("Ledger check failed.\n")
+        out.write(_ledger_line(str(error)))
+        out.write(_("Ledger check failed.") + "\n")
         return False
-    out.write(f"ledger: {line}\n")
+    out.write(_ledger_line(line))
     return True
+
+
+def _ledger_line(result: str) -> str:
+    # TRANSLATORS: `otp-tui check`: the line about the ledger (the file or server that holds
+    # the counts and locks per address); {result} is a sentence of its own.
+    return _("ledger: {result}").format(result=result) + "\n"
 
 
 def _errorname_from_text(text: str) -> str:
@@ -268,16 +279,20 @@ class SqliteLedger:
             return
         if version > SCHEMA_VERSION:
             raise LedgerError(
-                f"The ledger {self.path} was written by a newer otp-tui"
-                f" (schema {version}, this one knows {SCHEMA_VERSION}).",
+                _(
+                    "The ledger {path} was written by a newer otp-tui"
+                    " (schema {found}, this one knows {known})."
+                ).format(path=self.path, found=version, known=SCHEMA_VERSION),
                 self.path,
             )
         if version == 0:
             if conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]:
                 # Someone else's database: do not add our tables to it.
                 raise LedgerError(
-                    f"{self.path} is an SQLite database but not an otp-tui ledger;"
-                    " it was left untouched.",
+                    _(
+                        "{path} is an SQLite database but not an otp-tui ledger;"
+                        " it was left untouched."
+                    ).format(path=self.path),
                     self.path,
                 )
             self._run(conn, _SCHEMA)
@@ -309,7 +324,9 @@ class SqliteLedger:
         with self._lock, self._translate_errors():
             conn = self._conn
             if conn is None:
-                raise LedgerError(f"The ledger {self.path} is closed.", self.path)
+                raise LedgerError(
+                    _("The ledger {path} is closed.").format(path=self.path), self.path
+                )
             conn.execute(f"BEGIN {mode}")
             try:
                 yield conn
@@ -324,36 +341,43 @@ class SqliteLedger:
                 raise
 
     def _describe(self, error: sqlite3.Error | OSError) -> str:
+        # The one line a run fails with, in the language in use; {reason} is the system's or
+        # SQLite's own words, which stay as they come.
         where = self.path
         if isinstance(error, OSError):
             if error.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
-                return f"The ledger {where} cannot be opened for writing: permission denied."
+                return _(
+                    "The ledger {path} cannot be opened for writing: permission denied."
+                ).format(path=where)
             if error.errno in (errno.ENOSPC, errno.EDQUOT):
-                return f"The disk holding the ledger {where} is full."
+                return _("The disk holding the ledger {path} is full.").format(path=where)
             reason = error.strerror or str(error)
-            return f"The ledger {where} cannot be opened: {reason}."
+            return _("The ledger {path} cannot be opened: {reason}.").format(
+                path=where, reason=reason
+            )
         text = str(error)
         name = getattr(error, "sqlite_errorname", "") or _errorname_from_text(text)
         if name.startswith(("SQLITE_NOTADB", "SQLITE_CORRUPT")):
-            return (
-                f"The ledger {where} is corrupt or not an SQLite database;"
+            return _(
+                "The ledger {path} is corrupt or not an SQLite database;"
                 " it was left untouched, move it aside to start afresh."
-            )
+            ).format(path=where)
         if name.startswith("SQLITE_READONLY"):
-            return f"The ledger {where} is read-only."
+            return _("The ledger {path} is read-only.").format(path=where)
         if name.startswith("SQLITE_FULL"):
-            return f"The disk holding the ledger {where} is full."
+            return _("The disk holding the ledger {path} is full.").format(path=where)
         if name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")):
-            return (
-                f"The ledger {where} stayed locked by another process"
-                f" for more than {BUSY_TIMEOUT:g} seconds."
-            )
+            return ngettext(
+                "The ledger {path} stayed locked by another process for more than {count} second.",
+                "The ledger {path} stayed locked by another process for more than {count} seconds.",
+                plural_count(BUSY_TIMEOUT),
+            ).format(path=where, count=f"{BUSY_TIMEOUT:g}")
         if name.startswith(("SQLITE_CANTOPEN", "SQLITE_PERM")):
-            return (
-                f"The ledger {where} cannot be opened"
+            return _(
+                "The ledger {path} cannot be opened"
                 " (its directory must be writable for the journal files)."
-            )
-        return f"The ledger {where} cannot be used: {text}."
+            ).format(path=where)
+        return _("The ledger {path} cannot be used: {reason}.").format(path=where, reason=text)
 
     # -- rows ----------------------------------------------------------------------------------
 

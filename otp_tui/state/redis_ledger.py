@@ -51,7 +51,8 @@ from otp_tui.core.limits import (
     SendBudget,
 )
 from otp_tui.core.untrusted import visible
-from otp_tui.state.errors import LedgerError
+from otp_tui.language import N_, _, ngettext
+from otp_tui.state.errors import LedgerError, plural_count
 
 if TYPE_CHECKING:
     import redis
@@ -265,14 +266,17 @@ def _float(value: bytes | str) -> float:
     return math.inf if text == "inf" else float(text)
 
 
-def _where(url: str) -> str:
-    """host:port of a Redis URL, for messages: never the user or the password."""
+def _where(url: str) -> str | None:
+    """host:port of a Redis URL, for messages: never the user or the password.
+
+    None when the URL has no host and port to name (a port that is not a number, say).
+    """
     try:
         parts = urlsplit(url)
         host = parts.hostname or "localhost"
         port = parts.port or 6379
     except ValueError:
-        return "the configured Redis server"
+        return None
     host = f"[{host}]" if ":" in host else host
     return visible(f"{host}:{port}")
 
@@ -308,13 +312,21 @@ class RedisLedger:
     ) -> RedisLedger:
         """Connects lazily: the first operation (or `probe`) opens the connection."""
         where = _where(url)
+        if where is None:
+            # Nothing in it can be named: its host or port does not parse, and the rest may
+            # hold the password.
+            raise LedgerError(
+                _("The Redis ledger URL in state.ledger cannot be read."), Path("state.ledger")
+            )
         try:
             import redis
             from redis.backoff import NoBackoff
             from redis.retry import Retry
         except ImportError:  # pragma: no cover - redis is a dependency
             raise LedgerError(
-                f"The ledger is on Redis at {where}, but the redis package is not installed.",
+                _(
+                    "The ledger is on Redis at {where}, but the redis package is not installed."
+                ).format(where=where),
                 Path(where),
             ) from None
         options: dict[str, Any] = {
@@ -328,16 +340,19 @@ class RedisLedger:
         if password_file is not None:
             if urlsplit(url).password is not None:
                 raise LedgerError(
-                    f"The Redis ledger at {where} has a password in its URL and a"
-                    " ledger_password_file; set one or the other.",
+                    _(
+                        "The Redis ledger at {where} has a password in its URL and a"
+                        " ledger_password_file; set one or the other."
+                    ).format(where=where),
                     Path(where),
                 )
             try:
                 password = password_file.read_text(encoding="utf-8").rstrip("\r\n")
             except OSError as error:
                 raise LedgerError(
-                    f"The Redis ledger's password file {password_file} cannot be read:"
-                    f" {error.strerror}.",
+                    _("The Redis ledger's password file {path} cannot be read: {reason}.").format(
+                        path=password_file, reason=error.strerror
+                    ),
                     password_file,
                 ) from None
             options["password"] = password
@@ -351,7 +366,8 @@ class RedisLedger:
         except ValueError:
             # The message may quote the URL, password and all: say only what is wrong.
             raise LedgerError(
-                f"The Redis ledger URL for {where} cannot be read.", Path(where)
+                _("The Redis ledger URL for {where} cannot be read.").format(where=where),
+                Path(where),
             ) from None
         return cls(client, where, clock, timeout=timeout, tls=url.startswith("rediss://"))
 
@@ -368,32 +384,42 @@ class RedisLedger:
             yield
         except exceptions.AuthenticationError:
             raise LedgerError(
-                f"The Redis ledger at {where} refused the user name or password.", Path(where)
+                _("The Redis ledger at {where} refused the user name or password.").format(
+                    where=where
+                ),
+                Path(where),
             ) from None
         except exceptions.TimeoutError:
             raise LedgerError(
-                f"The Redis ledger at {where} did not answer within {self.timeout:g} seconds.",
+                ngettext(
+                    "The Redis ledger at {where} did not answer within {count} second.",
+                    "The Redis ledger at {where} did not answer within {count} seconds.",
+                    plural_count(self.timeout),
+                ).format(where=where, count=f"{self.timeout:g}"),
                 Path(where),
             ) from None
         except exceptions.ConnectionError as error:
-            raise LedgerError(
-                f"The Redis ledger at {where} cannot be reached: {_reason(error)}.", Path(where)
-            ) from None
+            raise LedgerError(_unreachable(where, error), Path(where)) from None
         except exceptions.RedisError as error:
             if not isinstance(error, exceptions.NoPermissionError) and not _refused_command(error):
                 raise LedgerError(
-                    f"The Redis ledger at {where} answered an error: {_reason(error)}.",
+                    # TRANSLATORS: {reason} is a short reason of its own, or the server's
+                    # error code (such as WRONGTYPE).
+                    _("The Redis ledger at {where} answered an error: {reason}.").format(
+                        where=where, reason=_reason(error)
+                    ),
                     Path(where),
                 ) from None
             raise LedgerError(
-                f"The Redis ledger at {where} refused a command: this user lacks a permission"
-                ' (the README\'s "Many hosts" lists what it needs).',
+                # TRANSLATORS: "Many hosts" is the title of a README section (in English).
+                _(
+                    "The Redis ledger at {where} refused a command: this user lacks a permission"
+                    ' (the README\'s "Many hosts" lists what it needs).'
+                ).format(where=where),
                 Path(where),
             ) from None
         except (ssl.SSLError, OSError) as error:
-            raise LedgerError(
-                f"The Redis ledger at {where} cannot be reached: {_reason(error)}.", Path(where)
-            ) from None
+            raise LedgerError(_unreachable(where, error), Path(where)) from None
 
     def _run(self, script: str, keys: Sequence[str], args: Sequence[str] = ()) -> Any:
         now = "" if self._clock is None else repr(float(self._clock()))
@@ -465,10 +491,17 @@ class RedisLedger:
         """Connect, authenticate and run a harmless script; a line saying what answered."""
         server_time, version = self._run("probe", [])
         version_text = visible(version.decode() if isinstance(version, bytes) else str(version))
-        return (
-            f"Redis {version_text} at {self.where}"
-            f"{' over TLS' if self.tls else ''}: scripts run, server time {float(server_time):.0f}"
-        )
+        values = {"version": version_text, "where": self.where, "time": f"{float(server_time):.0f}"}
+        # The server's time comes last, as a number: a test reads it from there.
+        if self.tls:
+            # TRANSLATORS: `otp-tui check`: {time} is the server's clock in Unix seconds; keep
+            # it at the end of the line.
+            return _("Redis {version} at {where} over TLS: scripts run, server time {time}").format(
+                **values
+            )
+        # TRANSLATORS: `otp-tui check`: {time} is the server's clock in Unix seconds; keep it
+        # at the end of the line.
+        return _("Redis {version} at {where}: scripts run, server time {time}").format(**values)
 
     # -- lifetime ------------------------------------------------------------------------------
 
@@ -493,27 +526,38 @@ def _refused_command(error: BaseException) -> bool:
     return "noperm" in text or "can't run this command" in text
 
 
+def _unreachable(where: str, error: BaseException) -> str:
+    # TRANSLATORS: {reason} is a short reason of its own ("connection refused", ...).
+    return _("The Redis ledger at {where} cannot be reached: {reason}.").format(
+        where=where, reason=_reason(error)
+    )
+
+
+# What a client error's text holds -> the short reason said instead (translated when shown).
+_REASONS = (
+    ("connection refused", N_("connection refused")),
+    ("timed out", N_("timed out")),
+    ("name or service not known", N_("unknown host name")),
+    ("temporary failure in name resolution", N_("unknown host name")),
+    ("certificate verify failed", N_("its certificate is not trusted")),
+    ("wrong version number", N_("it does not speak TLS there")),
+    ("connection reset", N_("the connection was reset")),
+    ("closed by server", N_("the server closed the connection")),
+    ("noscript", N_("the script was refused")),
+    ("oom", N_("the server is out of memory")),
+    ("readonly", N_("the server is a read-only replica")),
+    ("crossslot", N_("the keys lie in several slots (a Redis Cluster is not supported)")),
+    ("moved", N_("the server is part of a Redis Cluster, which is not supported")),
+)
+
+
 def _reason(error: BaseException) -> str:
     """A short reason from a client error, without anything the server or URL put in it."""
     text = str(error)
     lowered = text.lower()
-    for fragment, reason in (
-        ("connection refused", "connection refused"),
-        ("timed out", "timed out"),
-        ("name or service not known", "unknown host name"),
-        ("temporary failure in name resolution", "unknown host name"),
-        ("certificate verify failed", "its certificate is not trusted"),
-        ("wrong version number", "it does not speak TLS there"),
-        ("connection reset", "the connection was reset"),
-        ("closed by server", "the server closed the connection"),
-        ("noscript", "the script was refused"),
-        ("oom", "the server is out of memory"),
-        ("readonly", "the server is a read-only replica"),
-        ("crossslot", "the keys lie in several slots (a Redis Cluster is not supported)"),
-        ("moved", "the server is part of a Redis Cluster, which is not supported"),
-    ):
+    for fragment, reason in _REASONS:
         if fragment in lowered:
-            return reason
+            return _(reason)
     # Otherwise the first word of the server's answer (an error code such as WRONGTYPE).
     first = text.split(maxsplit=1)[0] if text.split() else type(error).__name__
     return visible(first[:40])

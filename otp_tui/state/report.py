@@ -4,6 +4,9 @@ The CLI owns arguments, output and exit codes; these functions only turn ledger 
 sentences. They take the ledger as a `LimitsLedger`, so they work on the in-memory one in tests,
 and they normalise the address exactly as the core does: an operator typing ``Alice@EXAMPLE.com``
 must reach the entry the app counted as ``Alice@example.com``.
+
+The lines are worded in the language in use (English by default, and then exactly as before);
+`status_record`, for `--json`, stays in the code's own words whatever the language.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from email_validator import EmailNotValidError
 from otp_tui.core.address import RefusedAddress, limits_key
 from otp_tui.core.address import normalise_address as core_normalise
 from otp_tui.core.limits import FOREVER, LedgerEntry, LimitsLedger, lock_end_as_shown
+from otp_tui.language import _, ngettext, pgettext
 
 
 class AddressArgumentError(ValueError):
@@ -29,7 +33,10 @@ def ledger_key(raw: str) -> str:
     try:
         return limits_key(core_normalise(raw))
     except (EmailNotValidError, RefusedAddress) as error:
-        raise AddressArgumentError(f"{raw!r} is not an email address: {error}") from None
+        # TRANSLATORS: {address} is what was typed, quoted as Python quotes it; {reason} is
+        # the address checker's own words (in English).
+        message = _("{address} is not an email address: {reason}")
+        raise AddressArgumentError(message.format(address=repr(raw), reason=error)) from None
 
 
 def _end(entry: LedgerEntry, now: float, *, as_shown: bool = True) -> datetime | None:
@@ -43,16 +50,26 @@ def _end(entry: LedgerEntry, now: float, *, as_shown: bool = True) -> datetime |
 def _until(entry: LedgerEntry, now: float, tz: tzinfo | None) -> str:
     end = _end(entry, now)
     if end is None:
-        return f"{entry.locked_for:.0f} seconds from now"
-    return end.astimezone(tz).strftime("%Y-%m-%d %H:%M %Z")
+        seconds = f"{entry.locked_for:.0f}"
+        # TRANSLATORS: the end of a lock too far away for the calendar, in `otp-tui status`
+        # ("locked until {when}") and `otp-tui unlock`.
+        return ngettext("{count} second from now", "{count} seconds from now", int(seconds)).format(
+            count=seconds
+        )
+    # TRANSLATORS: when a lock ends, in `otp-tui status` and `otp-tui unlock`: a date and a
+    # clock time as strftime writes them, then the time zone (%Z, "UTC" or "CET"). Use
+    # numeric fields only (%d, %m, %Y, %H, %M): names of months and days would come out in
+    # English.
+    return end.astimezone(tz).strftime(pgettext("strftime", "%Y-%m-%d %H:%M %Z"))
 
 
 def _lock_line(entry: LedgerEntry, now: float, tz: tzinfo | None) -> str:
     if entry.locked_for == FOREVER:
-        return "locked until an operator unlocks it"
+        return _("locked until an operator unlocks it")
     if entry.locked_for > 0:
-        return f"locked until {_until(entry, now, tz)}"
-    return "not locked"
+        # TRANSLATORS: the last line of `otp-tui status`; {when} is a date and time.
+        return _("locked until {when}").format(when=_until(entry, now, tz))
+    return _("not locked")
 
 
 def status_lines(
@@ -68,11 +85,25 @@ def status_lines(
     """
     normalised = ledger_key(address)
     entry = ledger.status(normalised)
+    sends, wrong, failures = entry.sends_last_hour, entry.wrong_codes, entry.consecutive_failures
     return [
-        f"address: {normalised}",
-        f"sends in the last hour: {entry.sends_last_hour}",
-        f"wrong codes since the last lock: {entry.wrong_codes}",
-        f"consecutive failures: {entry.consecutive_failures}",
+        # TRANSLATORS: `otp-tui status`: a label and the address the ledger knows.
+        _("address: {address}").format(address=normalised),
+        # TRANSLATORS: `otp-tui status`: a label and a number (the codes mailed to the address
+        # in the last hour); a plural form in case the language's label needs one.
+        ngettext(
+            "sends in the last hour: {count}", "sends in the last hour: {count}", sends
+        ).format(count=sends),
+        # TRANSLATORS: `otp-tui status`: a label and a number.
+        ngettext(
+            "wrong codes since the last lock: {count}",
+            "wrong codes since the last lock: {count}",
+            wrong,
+        ).format(count=wrong),
+        # TRANSLATORS: `otp-tui status`: a label and a number (failed verifications in a row).
+        ngettext("consecutive failures: {count}", "consecutive failures: {count}", failures).format(
+            count=failures
+        ),
         _lock_line(entry, clock(), tz),
     ]
 
@@ -113,12 +144,29 @@ def unlock(
     before = ledger.status(normalised)
     ledger.unlock(normalised)
     failures = before.consecutive_failures
-    cleared = f"cleared {failures} consecutive failure{'' if failures == 1 else 's'}"
     if before.locked_for == FOREVER:
-        return f"Unlocked {normalised}: lifted the lock that waited for an operator and {cleared}."
+        return ngettext(
+            "Unlocked {address}: lifted the lock that waited for an operator and cleared"
+            " {count} consecutive failure.",
+            "Unlocked {address}: lifted the lock that waited for an operator and cleared"
+            " {count} consecutive failures.",
+            failures,
+        ).format(address=normalised, count=failures)
     if before.locked_for > 0:
-        until = _until(before, clock(), tz)
-        return f"Unlocked {normalised}: lifted the lock until {until} and {cleared}."
+        # TRANSLATORS: `otp-tui unlock`; {when} is a date and time, as in `otp-tui status`.
+        return ngettext(
+            "Unlocked {address}: lifted the lock until {when} and cleared"
+            " {count} consecutive failure.",
+            "Unlocked {address}: lifted the lock until {when} and cleared"
+            " {count} consecutive failures.",
+            failures,
+        ).format(address=normalised, when=_until(before, clock(), tz), count=failures)
     if failures or before.wrong_codes:
-        return f"{normalised} was not locked; {cleared}."
-    return f"{normalised} was not locked and had no failures; nothing changed."
+        return ngettext(
+            "{address} was not locked; cleared {count} consecutive failure.",
+            "{address} was not locked; cleared {count} consecutive failures.",
+            failures,
+        ).format(address=normalised, count=failures)
+    return _("{address} was not locked and had no failures; nothing changed.").format(
+        address=normalised
+    )
