@@ -113,6 +113,10 @@ def demo_help() -> str:
     )
 
 
+def demo_title(program: str) -> str:
+    return _("{program} — demo mode").format(program=program)
+
+
 def demo_banner() -> str:
     return _("Demo mode: mail stays on this machine (ctrl+o reads it).")
 

@@ -31,7 +31,7 @@ class OtpScreen(Screen[None]):
         yield Static(
             self._too_small_text(self.app.size.width, self.app.size.height), id="too-small"
         )
-        yield TitleBar(f"{TITLE} — demo mode" if self.presentation.demo else TITLE)
+        yield TitleBar(wording.demo_title(TITLE) if self.presentation.demo else TITLE)
         if self.presentation.demo:
             yield DemoBanner()
         with VerticalScroll(id="body"):
