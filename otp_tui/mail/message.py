@@ -165,12 +165,13 @@ def build_message(
     message["Message-ID"] = make_msgid(domain=from_domain)
     # Tells auto-responders and vacation replies not to answer (RFC 3834).
     message["Auto-Submitted"] = "auto-generated"
-    message["Content-Language"] = language.replace("_", "-")
 
     message.set_content(text or _builtin_text(digits, validity, requested_from))
     message.add_alternative(
         html_part or _builtin_html(digits, validity, requested_from, language), subtype="html"
     )
+    # After the parts: set_content clears every Content-* header set before it.
+    message["Content-Language"] = language.replace("_", "-")
     return message
 
 
