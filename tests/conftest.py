@@ -51,6 +51,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import os
 import socket
 import ssl
 import warnings
@@ -66,6 +67,12 @@ import trustme
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
 from otp_tui.config.schema import SmtpSettings
+
+# The tests read English unless one asks for another language: the machine's locale must
+# not choose for them (otp-tui follows LANGUAGE, LC_ALL, LC_MESSAGES and LANG).
+for _name in ("LANGUAGE", "LC_ALL", "LC_MESSAGES"):
+    os.environ.pop(_name, None)
+os.environ["LANG"] = "C.UTF-8"
 
 LOOPBACK = "127.0.0.1"
 TEST_TIMEOUT = 1.0

@@ -26,6 +26,7 @@ def back_to_english():
         (None, {"LANGUAGE": "en:de", "LANG": "de_DE.UTF-8"}, "en"),
         (None, {"LANGUAGE": "de", "LANG": "C"}, "en"),  # C means untranslated, as in GNU
         (None, {"LANG": "POSIX"}, "en"),
+        (None, {"LANGUAGE": "de", "LANG": "C.UTF-8"}, "en"),
         (None, {"LANG": "xx_YY.UTF-8"}, "en"),  # unknown: English, no error
         ("en", {"LANG": "de_DE.UTF-8"}, "en"),  # the setting wins
         ("de", {"LANG": "en_US.UTF-8"}, "de"),

@@ -65,7 +65,7 @@ def requested(configured: str | None, environ: Mapping[str, str]) -> list[str]:
     if configured:
         return [configured]
     locale = next((environ[name] for name in _LOCALE_VARIABLES if environ.get(name)), "")
-    if locale in _UNTRANSLATED:
+    if locale.split(".", 1)[0].split("@", 1)[0] in _UNTRANSLATED:  # C, C.UTF-8, POSIX
         return []
     preferences = environ.get("LANGUAGE", "").split(":") if environ.get("LANGUAGE") else []
     return [*preferences, locale] if locale else preferences

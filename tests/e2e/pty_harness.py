@@ -38,7 +38,8 @@ _ESCAPES = re.compile(
     r"|\x1b[P_^][^\x1b]*\x1b\\"
     r"|\x1b[@-Z\\-_]"
 )
-_CODE_LINE = re.compile(r"Your verification code is:\s*(\d+)")
+# The code line of the built-in mail, in each language shipped.
+_CODE_LINE = re.compile(r"(?:Your verification code is|Ihr Bestätigungscode lautet):\s*(\d+)")
 
 DEFAULT_TIMEOUT = 10.0
 
@@ -72,7 +73,8 @@ class OtpHome:
             for name, value in os.environ.items()
             if not name.startswith(("OTP_TUI_", "XDG_", "TEXTUAL", "SSH_"))
         }
-        for name in ("NO_COLOR", "COLUMNS", "LINES"):  # the terminal's own size must count
+        # The terminal's own size must count, and the tests read English unless they ask.
+        for name in ("NO_COLOR", "COLUMNS", "LINES", "LANGUAGE", "LC_ALL", "LC_MESSAGES"):
             env.pop(name, None)
         env.update(
             HOME=str(root),
@@ -81,6 +83,7 @@ class OtpHome:
             XDG_DATA_HOME=str(root / "data"),
             XDG_CACHE_HOME=str(root / "cache"),
             TERM="xterm-256color",
+            LANG="C.UTF-8",
             TEXTUAL_ANIMATIONS="none",
             PYTHONUNBUFFERED="1",
         )
