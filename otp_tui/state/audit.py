@@ -33,6 +33,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Literal, get_args
 
+from otp_tui.language import _
 from otp_tui.state.errors import AuditError
 
 if TYPE_CHECKING:
@@ -158,7 +159,9 @@ class AuditLog:
             return os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
         except OSError as error:
             raise AuditError(
-                f"The audit log {self.path} cannot be opened: {error.strerror or error}.",
+                _("The audit log {path} cannot be opened: {reason}.").format(
+                    path=self.path, reason=error.strerror or error
+                ),
                 self.path,
             ) from error
 
@@ -216,20 +219,24 @@ class AuditLog:
 
     def _write(self, data: bytes) -> None:
         if self._fd is None:
-            raise AuditError(f"The audit log {self.path} is closed.", self.path)
+            raise AuditError(_("The audit log {path} is closed.").format(path=self.path), self.path)
         fd = self._follow_rotation(self._fd)
         try:
             written = os.write(fd, data)
         except OSError as error:
             raise AuditError(
-                f"The audit log {self.path} cannot be written: {error.strerror or error}.",
+                _("The audit log {path} cannot be written: {reason}.").format(
+                    path=self.path, reason=error.strerror or error
+                ),
                 self.path,
             ) from error
         if written != len(data):
             # Only a full disk or a file size limit cuts a regular-file write short; retrying
             # the rest could interleave with another process, so report it instead.
             raise AuditError(
-                f"The audit log {self.path} took only part of a line (is the disk full?).",
+                _("The audit log {path} took only part of a line (is the disk full?).").format(
+                    path=self.path
+                ),
                 self.path,
             )
 

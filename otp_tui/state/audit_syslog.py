@@ -94,10 +94,12 @@ class SyslogSink:
         return None
 
     def _warning(self, reason: str) -> str:
-        return (
-            f"otp-tui: syslog at {self.socket_path} is not taking audit lines ({reason}); "
+        from otp_tui.language import _
+
+        return _(
+            "otp-tui: syslog at {socket} is not taking audit lines ({reason}); "
             "they go to the audit file only"
-        )
+        ).format(socket=self.socket_path, reason=reason)
 
     def send(self, event: str, text: str) -> None:
         if self._gone:
