@@ -118,6 +118,21 @@ def test_wrong_codes_never_open_the_gate(host: GateHost, login: Callable[..., Te
     assert run.returncode == 0, run.stderr
 
 
+def test_the_gate_speaks_the_users_language(host: GateHost, login: Callable[..., Terminal]) -> None:
+    # The client's LANG, through sshd and the sudoers line's env_keep: words only.
+    before = len(host.relay.received)
+    session = login(host.alice, "-o", "SetEnv=LANG=de_DE.UTF-8")
+    session.expect("Code eingeben", timeout=30)
+    code = host.relay.wait_for_code(before + 1)
+    assert host.relay.received[before]["Subject"] == "Ihr Bestätigungscode"
+    session.type(code)
+    session.expect("Bestätigt")
+    session.send("\x11")
+    session.expect(MARKER)
+    assert session.wait(timeout=15) == 0
+    assert host.audit_lines()[-1]["event"] == "verified"  # the audit trail's words stay
+
+
 HOSTILE = [
     "OTP_TUI_SMTP__PORT={port}",
     "otp_tui_smtp__port={port}",
