@@ -38,8 +38,7 @@ import math
 import os
 import secrets
 import threading
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -403,43 +402,30 @@ class RedisLedger:
 
     # -- errors and calls ----------------------------------------------------------------------
 
-    @contextmanager
-    def _translate_errors(self) -> Iterator[None]:
-        import ssl
-
+    def _failure(self, error: Exception) -> LedgerError | None:
+        """The one sentence for a failed call, or None for an error that is not the server's."""
         from redis import exceptions
 
         where = self.where
-        try:
-            yield
-        except exceptions.AuthenticationError:
-            raise LedgerError(
-                f"The Redis ledger at {where} refused the user name or password.", Path(where)
-            ) from None
-        except exceptions.TimeoutError:
-            raise LedgerError(
-                f"The Redis ledger at {where} did not answer within {self.timeout:g} seconds.",
-                Path(where),
-            ) from None
-        except exceptions.ConnectionError as error:
-            raise LedgerError(
-                f"The Redis ledger at {where} cannot be reached: {_reason(error)}.", Path(where)
-            ) from None
-        except exceptions.RedisError as error:
-            if not isinstance(error, exceptions.NoPermissionError) and not _refused_command(error):
-                raise LedgerError(
-                    f"The Redis ledger at {where} answered an error: {_reason(error)}.",
-                    Path(where),
-                ) from None
-            raise LedgerError(
-                f"The Redis ledger at {where} refused a command: this user lacks a permission"
-                ' (the README\'s "Many hosts" lists what it needs).',
-                Path(where),
-            ) from None
-        except (ssl.SSLError, OSError) as error:
-            raise LedgerError(
-                f"The Redis ledger at {where} cannot be reached: {_reason(error)}.", Path(where)
-            ) from None
+        if isinstance(error, exceptions.AuthenticationError):
+            message = f"The Redis ledger at {where} refused the user name or password."
+        elif isinstance(error, exceptions.TimeoutError):
+            message = f"The Redis ledger at {where} did not answer within {self.timeout:g} seconds."
+        elif isinstance(error, exceptions.ConnectionError):
+            message = f"The Redis ledger at {where} cannot be reached: {_reason(error)}."
+        elif isinstance(error, exceptions.RedisError):
+            if isinstance(error, exceptions.NoPermissionError) or _refused_command(error):
+                message = (
+                    f"The Redis ledger at {where} refused a command: this user lacks a permission"
+                    ' (the README\'s "Many hosts" lists what it needs).'
+                )
+            else:
+                message = f"The Redis ledger at {where} answered an error: {_reason(error)}."
+        elif isinstance(error, OSError):  # ssl.SSLError among them
+            message = f"The Redis ledger at {where} cannot be reached: {_reason(error)}."
+        else:
+            return None
+        return LedgerError(message, Path(where))
 
     def _take(self) -> Connection:
         if self._pid != os.getpid():  # a forked child: the parent's sockets are not its own
@@ -466,7 +452,7 @@ class RedisLedger:
 
     def _run(self, script: str, keys: Sequence[str], args: Sequence[str] = ()) -> Any:
         now = "" if self._clock is None else repr(float(self._clock()))
-        with self._translate_errors():
+        try:
             connection = self._take()
             try:
                 self._ready(connection)
@@ -474,6 +460,11 @@ class RedisLedger:
             finally:
                 with self._lock:
                     self._idle.append(connection)
+        except Exception as error:
+            failure = self._failure(error)
+            if failure is None:
+                raise
+            raise failure from None
 
     @staticmethod
     def _keys(address: str) -> tuple[str, str]:
