@@ -3,7 +3,9 @@
 `RedisLedger` implements `otp_tui.core.limits.LimitsLedger` with the same meaning as
 `MemoryLedger` and `SqliteLedger` (the contract tests run all three). Each operation is one Lua
 script run on the server (EVALSHA, falling back to EVAL once when the server has not cached it),
-so racing hosts can never both pass a check: there is no read-then-write from the client.
+so racing hosts can never both pass a check: there is no read-then-write from the client. The
+connection stays open from one operation to the next, and a script sends only the commands
+that change something.
 
 Layout. Every key one address's operation touches shares the hash tag ``{<address>}``; the
 budgets shared across addresses (the whole ledger, each requesting identity) are keys of their
@@ -33,9 +35,10 @@ server's host and port, never the password; the ledger fails closed.
 from __future__ import annotations
 
 import math
+import os
 import secrets
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+import threading
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -56,6 +59,10 @@ from otp_tui.state.errors import LedgerError, plural_count
 
 if TYPE_CHECKING:
     import redis
+
+# A redis-py connection (redis.connection.Connection, or its TLS kind): its methods carry no
+# type hints.
+Connection = Any
 
 PREFIX = "otp-tui:"
 DEFAULT_TIMEOUT = 3.0
@@ -83,26 +90,39 @@ local function parse(x)
 end
 local function load(key)
   local v = redis.call('HMGET', key, 'w', 'c', 'u', 't')
-  return {w = tonumber(v[1] or '0'), c = tonumber(v[2] or '0'),
-          u = parse(v[3] or '0'), t = v[4] or false}
+  local s = {w = tonumber(v[1] or '0'), c = tonumber(v[2] or '0'),
+             u = parse(v[3] or '0'), t = v[4] or false}
+  -- What the hash holds as it is, so that `store` sends only commands that change something.
+  -- Every write sets w, c and u together, and only a hash whose counts are zero is ever given
+  -- a time to live (`store` drops it whenever the counts are not zero).
+  s.exists = v[1] ~= false
+  s.had_t = v[4] ~= false
+  s.may_expire = s.exists and s.w == 0 and s.c == 0
+  return s
+end
+local function write(key, s)
+  if s.t then
+    redis.call('HSET', key, 'w', s.w, 'c', s.c, 'u', num(s.u), 't', s.t)
+  else
+    redis.call('HSET', key, 'w', s.w, 'c', s.c, 'u', num(s.u))
+    if s.had_t then redis.call('HDEL', key, 't') end
+  end
 end
 local function store(key, s)
   if s.w == 0 and s.c == 0 and s.u <= now then
     -- Nothing left that counts. A lock that ended is kept a minute (the clock may step back).
     if s.u > 0 then
-      redis.call('HSET', key, 'w', 0, 'c', 0, 'u', num(s.u))
-      if s.t then redis.call('HSET', key, 't', s.t) else redis.call('HDEL', key, 't') end
+      write(key, s)
       redis.call('EXPIRE', key, 60)
-    else
+    elseif s.exists then
       redis.call('DEL', key)
     end
     return
   end
-  redis.call('HSET', key, 'w', s.w, 'c', s.c, 'u', num(s.u))
-  if s.t then redis.call('HSET', key, 't', s.t) else redis.call('HDEL', key, 't') end
+  write(key, s)
   if s.w == 0 and s.c == 0 and s.u - now < 1e9 then  -- beyond ~30 years: as good as forever
     redis.call('EXPIRE', key, math.ceil(s.u - now) + 60)
-  else
+  elseif s.may_expire then
     redis.call('PERSIST', key)
   end
 end
@@ -228,13 +248,22 @@ class _Script:
         self.source = source
         self.sha = hashlib.sha1(source.encode(), usedforsecurity=False).hexdigest()
 
-    def __call__(self, client: redis.Redis, keys: Sequence[str], args: Sequence[str]) -> Any:
-        from redis.exceptions import NoScriptError
-
+    def __call__(
+        self,
+        connection: Connection,
+        keys: Sequence[str],
+        args: Sequence[str],
+        no_script: type[Exception],
+    ) -> Any:
+        # One command and its reply. A reply that is an error leaves the connection in step;
+        # any other failure (a timeout, a reset) makes redis-py close it, so a late reply is
+        # never read as the next command's.
         try:
-            return client.evalsha(self.sha, len(keys), *keys, *args)
-        except NoScriptError:
-            return client.eval(self.source, len(keys), *keys, *args)
+            connection.send_command("EVALSHA", self.sha, len(keys), *keys, *args)
+            return connection.read_response()
+        except no_script:
+            connection.send_command("EVAL", self.source, len(keys), *keys, *args)
+            return connection.read_response()
 
 
 _SCRIPTS = {
@@ -293,12 +322,28 @@ class RedisLedger:
         timeout: float = DEFAULT_TIMEOUT,
         tls: bool = False,
     ) -> None:
+        from redis.exceptions import ConnectionError as RedisConnectionError
+        from redis.exceptions import NoScriptError
+
         self._client = client
         self.where = where  # host:port, for messages
         self.timeout = timeout
         self.tls = tls
         # None in use: the server's TIME. Tests hand in a clock to move time by hand.
         self._clock = clock
+        self._no_script = NoScriptError
+        self._connection_error = RedisConnectionError
+        self._forget_connections()
+
+    def _forget_connections(self) -> None:
+        # Connections kept open between calls: one, unless threads call at the same time. Each
+        # is made by the client's pool (its address, TLS, password and timeouts), but not taken
+        # from it per call: redis-py's checkout and its client's command wrapper cost about
+        # 40 µs of CPU a call where the benchmark ran, twice the script's own time on the server.
+        self._pid = os.getpid()
+        self._lock = threading.Lock()
+        self._idle: list[Connection] = []
+        self._made: list[Connection] = []
 
     @classmethod
     def from_url(
@@ -373,58 +418,80 @@ class RedisLedger:
 
     # -- errors and calls ----------------------------------------------------------------------
 
-    @contextmanager
-    def _translate_errors(self) -> Iterator[None]:
-        import ssl
-
+    def _failure(self, error: Exception) -> LedgerError | None:
+        """The one sentence for a failed call, or None for an error that is not the server's."""
         from redis import exceptions
 
         where = self.where
-        try:
-            yield
-        except exceptions.AuthenticationError:
-            raise LedgerError(
-                _("The Redis ledger at {where} refused the user name or password.").format(
-                    where=where
-                ),
-                Path(where),
-            ) from None
-        except exceptions.TimeoutError:
-            raise LedgerError(
-                ngettext(
-                    "The Redis ledger at {where} did not answer within {count} second.",
-                    "The Redis ledger at {where} did not answer within {count} seconds.",
-                    plural_count(self.timeout),
-                ).format(where=where, count=f"{self.timeout:g}"),
-                Path(where),
-            ) from None
-        except exceptions.ConnectionError as error:
-            raise LedgerError(_unreachable(where, error), Path(where)) from None
-        except exceptions.RedisError as error:
-            if not isinstance(error, exceptions.NoPermissionError) and not _refused_command(error):
-                raise LedgerError(
-                    # TRANSLATORS: {reason} is a short reason of its own, or the server's
-                    # error code (such as WRONGTYPE).
-                    _("The Redis ledger at {where} answered an error: {reason}.").format(
-                        where=where, reason=_reason(error)
-                    ),
-                    Path(where),
-                ) from None
-            raise LedgerError(
+        if isinstance(error, exceptions.AuthenticationError):
+            message = _("The Redis ledger at {where} refused the user name or password.").format(
+                where=where
+            )
+        elif isinstance(error, exceptions.TimeoutError):
+            message = ngettext(
+                "The Redis ledger at {where} did not answer within {count} second.",
+                "The Redis ledger at {where} did not answer within {count} seconds.",
+                plural_count(self.timeout),
+            ).format(where=where, count=f"{self.timeout:g}")
+        elif isinstance(error, exceptions.ConnectionError):
+            message = _unreachable(where, error)
+        elif isinstance(error, exceptions.RedisError):
+            if isinstance(error, exceptions.NoPermissionError) or _refused_command(error):
                 # TRANSLATORS: "Many hosts" is the title of a README section (in English).
-                _(
+                message = _(
                     "The Redis ledger at {where} refused a command: this user lacks a permission"
                     ' (the README\'s "Many hosts" lists what it needs).'
-                ).format(where=where),
-                Path(where),
-            ) from None
-        except (ssl.SSLError, OSError) as error:
-            raise LedgerError(_unreachable(where, error), Path(where)) from None
+                ).format(where=where)
+            else:
+                # TRANSLATORS: {reason} is a short reason of its own, or the server's
+                # error code (such as WRONGTYPE).
+                message = _("The Redis ledger at {where} answered an error: {reason}.").format(
+                    where=where, reason=_reason(error)
+                )
+        elif isinstance(error, OSError):  # ssl.SSLError among them
+            message = _unreachable(where, error)
+        else:
+            return None
+        return LedgerError(message, Path(where))
+
+    def _take(self) -> Connection:
+        if self._pid != os.getpid():  # a forked child: the parent's sockets are not its own
+            self._forget_connections()
+        with self._lock:
+            if self._idle:
+                return self._idle.pop()
+            connection = self._client.connection_pool.make_connection()
+            self._made.append(connection)
+            return connection
+
+    def _ready(self, connection: Connection) -> None:
+        connection.connect()  # at once if it is connected
+        # A kept connection the server has closed (its idle timeout, a restart) or that holds
+        # a reply nobody read is replaced by a fresh one: the check redis-py's pool makes at
+        # each checkout, one poll of the socket.
+        try:
+            stale = connection.can_read()
+        except (OSError, self._connection_error):
+            stale = True
+        if stale:
+            connection.disconnect()
+            connection.connect()
 
     def _run(self, script: str, keys: Sequence[str], args: Sequence[str] = ()) -> Any:
         now = "" if self._clock is None else repr(float(self._clock()))
-        with self._translate_errors():
-            return _SCRIPTS[script](self._client, keys, [now, *args])
+        try:
+            connection = self._take()
+            try:
+                self._ready(connection)
+                return _SCRIPTS[script](connection, keys, [now, *args], self._no_script)
+            finally:
+                with self._lock:
+                    self._idle.append(connection)
+        except Exception as error:
+            failure = self._failure(error)
+            if failure is None:
+                raise
+            raise failure from None
 
     @staticmethod
     def _keys(address: str) -> tuple[str, str]:
@@ -506,6 +573,10 @@ class RedisLedger:
     # -- lifetime ------------------------------------------------------------------------------
 
     def close(self) -> None:
+        # Without the lock: a call stuck on a silent server ends now, with a LedgerError. A
+        # connection used again afterwards reconnects.
+        for connection in list(self._made):
+            connection.disconnect()
         self._client.close()
 
     def __enter__(self) -> RedisLedger:

@@ -1,6 +1,7 @@
 """otp-tui's benchmark: start-up, memory, responsiveness, send time and the ledger under load.
 
     python tests/bench/bench.py [--runs N] [--screen-runs N] [--json PATH]
+                                [--only-link | --only-ledger]
 
 Everything runs for real on this machine: the apps in pseudo-terminals at 80x24, an aiosmtpd
 server with STARTTLS on 127.0.0.1, a listener that never answers, an SQLite ledger in a temp
@@ -32,7 +33,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager, suppress
+from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -44,6 +45,11 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 ROWS, COLS = 24, 80
+
+# The otp-tui measured is the checkout this file is in, ahead of any installed copy (an editable
+# install may point at another checkout): here, in the ledger workers, and in every program the
+# benchmark starts (PYTHONPATH, below).
+sys.path.insert(0, str(ROOT))
 
 sys.path.insert(0, str(HERE.parent / "e2e"))
 from vt_screen import Screen  # noqa: E402 - the tests' own terminal screen
@@ -422,6 +428,7 @@ class Workspace:
             path.mkdir(parents=True, exist_ok=True)
             env[name] = str(path)
         env.update(TERM="xterm-256color", COLORTERM="truecolor", LANG="C.UTF-8")
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
         env.pop("LC_ALL", None)
         env.pop("SSH_CONNECTION", None)
         return env
@@ -878,6 +885,7 @@ def key_echo(workspace: Workspace, runs: int, pairs: int) -> dict[str, list[floa
 
 LEDGER_BUDGET = 3.0  # Redis on loopback within 3x of SQLite per operation
 LEDGER_LIMITS = (10**9, 900.0, 10**9)  # GuessLimits that never lock: every guess is counted
+LATENCY_BLOCKS = 10  # the timed calls of each side come in this many blocks, the sides in turn
 
 
 def _open_bench_ledger(spec: str) -> Any:
@@ -915,19 +923,79 @@ def _seed(spec: str, addresses: int) -> None:
             ledger.admit_guess(f"seed{number}@example.com", limits, "seed")
 
 
-def ledger_latency(spec: str, samples: int) -> list[float]:
-    """Seconds for one check-and-record (`admit_guess`: lock checked, guess counted)."""
+def ledger_latency(
+    specs: dict[str, str], samples: int, floor: Callable[[], object]
+) -> dict[str, list[float]]:
+    """Seconds for one check-and-record (`admit_guess`: lock checked, guess counted) on each
+    ledger, and for one `floor` round trip, the sides taking turns a block of calls at a time.
+
+    Turns, so that drift on the machine hits every side alike; blocks rather than single calls,
+    because on this virtual machine the first call after one that waited on a socket runs slower,
+    whatever it is, and single turns would charge Redis's waits to SQLite.
+    """
     from otp_tui.core.limits import GuessLimits
 
     limits = GuessLimits(*LEDGER_LIMITS)
-    times = []
-    with _open_bench_ledger(spec) as ledger:
-        ledger.status("latency@example.com")
-        for number in range(samples):
-            started = time.perf_counter()
-            ledger.admit_guess("latency@example.com", limits, str(number))
-            times.append(time.perf_counter() - started)
+    address = "latency@example.com"
+    with ExitStack() as stack:
+        calls: dict[str, Callable[[int], object]] = {}
+        for name, spec in specs.items():
+            ledger = stack.enter_context(_open_bench_ledger(spec))
+            ledger.status(address)  # connected (Redis) and the schema read (SQLite)
+            ledger.admit_guess(address, limits, "warm-up")  # the script cached on the server
+
+            def call(number: int, ledger: Any = ledger) -> object:
+                return ledger.admit_guess(address, limits, str(number))
+
+            calls[name] = call
+        calls["floor"] = lambda number: floor()
+        names = list(calls)
+        times: dict[str, list[float]] = {name: [] for name in names}
+        per_block = max(1, samples // LATENCY_BLOCKS)
+        number = 0
+        for block in range(LATENCY_BLOCKS):
+            for name in names if block % 2 == 0 else names[::-1]:
+                timed, out = calls[name], times[name]
+                for _ in range(per_block):
+                    number += 1
+                    started = time.perf_counter()
+                    timed(number)
+                    out.append(time.perf_counter() - started)
     return times
+
+
+class RoundTrip:
+    """The floor under any ledger on a server: one round trip to the same redis-server over a
+    bare socket (TIME, as the ledger's user), with no client library and no script."""
+
+    def __init__(self, port: int, user: str, password: str) -> None:
+        self.socket = socket.create_connection(("127.0.0.1", port), timeout=WAIT)
+        self.socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self._ask(b"AUTH", user.encode(), password.encode())
+        if not self._reply().startswith(b"+OK"):
+            raise BenchError("the redis-server refused the ledger's user")
+
+    def _ask(self, *words: bytes) -> None:
+        command = b"*%d\r\n" % len(words)
+        for word in words:
+            command += b"$%d\r\n%s\r\n" % (len(word), word)
+        self.socket.sendall(command)
+
+    def _reply(self, lines: int = 1) -> bytes:
+        data = b""
+        while data.count(b"\r\n") < lines:
+            chunk = self.socket.recv(4096)
+            if not chunk:
+                raise BenchError("the redis-server closed the connection")
+            data += chunk
+        return data
+
+    def __call__(self) -> bytes:
+        self.socket.sendall(b"*1\r\n$4\r\nTIME\r\n")
+        return self._reply(5)  # an array of two bulk strings: seconds, microseconds
+
+    def close(self) -> None:
+        self.socket.close()
 
 
 def ledger_contention(spec: str, processes: int = 50, events: int = 20) -> dict[str, Any]:
@@ -983,18 +1051,28 @@ def redis_server(directory: Path) -> Iterator[Any]:
 
 
 def ledger_side_by_side(workspace: Workspace, samples: int, sizes: Sequence[int]) -> dict[str, Any]:
-    results: dict[str, Any] = {"latency": {}, "contention": {}}
+    """Per size: both ledgers seeded first, then timed in turns (with the bare round trip),
+    then each under contention."""
+    results: dict[str, Any] = {"latency": {}, "contention": {}, "floor": {}}
     with redis_server(workspace.root / "redis") as server:
+        from redis_server import PASSWORD, USER
+
         for size in sizes:
             specs = {
                 "sqlite": str(workspace.root / f"ledger-{size}.sqlite3"),
                 "redis": server.url(),
             }
-            for name, spec in specs.items():
-                if name == "redis":
-                    server.flush()
+            server.flush()
+            for spec in specs.values():
                 _seed(spec, size)
-                results["latency"].setdefault(name, {})[size] = ledger_latency(spec, samples)
+            floor = RoundTrip(server.port, USER, PASSWORD)
+            try:
+                times = ledger_latency(specs, samples, floor)
+            finally:
+                floor.close()
+            results["floor"][size] = times.pop("floor")
+            for name, spec in specs.items():
+                results["latency"].setdefault(name, {})[size] = times[name]
                 results["contention"].setdefault(name, {})[size] = ledger_contention(spec)
     return results
 
@@ -1058,11 +1136,13 @@ def ledger_report(raw: dict[str, Any]) -> dict[str, Any]:
         ratio = redis_latency["median"] / sqlite_latency["median"]
         lost = {name: run["expected"] - run["recorded"] for name, run in runs.items()}
         failed = sum(run["failed_processes"] for run in runs.values())
+        floor = raw.get("floor", {}).get(size)
         rows.append(
             {
                 "size": size,
                 "sqlite": {"latency": sqlite_latency, "contention": runs["sqlite"]},
                 "redis": {"latency": redis_latency, "contention": runs["redis"]},
+                "floor": summary(floor) if floor else None,
                 "ratio": ratio,
                 "lost": lost,
                 "pass": ratio <= LEDGER_BUDGET and not any(lost.values()) and not failed,
@@ -1257,6 +1337,12 @@ def render(report: dict[str, Any]) -> str:
             f"Redis {_us(rd['latency']['median'])} (p95 {_us(rd['latency']['p95'])}): "
             f"{row['ratio']:.2f}x, budget ≤ {LEDGER_BUDGET:.2f}"
         )
+        if row.get("floor"):
+            out.append(
+                "  one bare round trip to the same redis-server (TIME over a socket, no client"
+                f" library, no script): {_us(row['floor']['median'])}"
+                f" (p95 {_us(row['floor']['p95'])})"
+            )
         for name, side in (("SQLite", sq), ("Redis", rd)):
             run = side["contention"]
             out.append(

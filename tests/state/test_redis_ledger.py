@@ -12,6 +12,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
 from collections import Counter
 from pathlib import Path
@@ -20,11 +21,11 @@ from typing import Any
 import pytest
 import state_workers
 from redis_server import PASSWORD, RedisServer, SilentListener
-from state_helpers import run_all
+from state_helpers import FakeClock, run_all
 
 from otp_tui.cli import main
 from otp_tui.config.schema import Settings
-from otp_tui.core.limits import FOREVER, GuessLimits, LedgerEntry, SendBudget
+from otp_tui.core.limits import FOREVER, GuessAdmitted, GuessLimits, LedgerEntry, SendBudget
 from otp_tui.state.errors import LedgerError
 from otp_tui.state.ledger import SqliteLedger, check_ledger, open_ledger
 from otp_tui.state.redis_ledger import RedisLedger
@@ -124,6 +125,27 @@ def test_keys_share_the_address_tag_and_expire_when_they_no_longer_matter(
     )
 
 
+def test_a_key_that_expires_is_kept_again_once_it_counts(
+    fresh_redis: RedisServer, clock: FakeClock
+) -> None:
+    admin = fresh_redis.admin()
+    state = f"otp-tui:{{{ALICE}}}:state"
+    with RedisLedger.from_url(fresh_redis.url(), clock=clock) as ledger:
+        ledger.lock(ALICE, 10)
+        assert 60 < admin.ttl(state) <= 70  # counts zero, a lock: it expires
+        clock.advance(20)
+        assert ledger.admit_guess(ALICE, GuessLimits(5, 900, 100), "t1") == GuessAdmitted(4, None)
+        assert admin.ttl(state) == -1  # it counts again: kept
+        ledger.record_success(ALICE)
+        assert 0 < admin.ttl(state) <= 60  # nothing counts; the ended lock is kept a minute
+        assert ledger.admit_guess(ALICE, GuessLimits(1, 10, 100), "t2").lock == 10
+        assert admin.hget(state, "t") == b"t2"
+        assert admin.ttl(state) == -1  # a consecutive failure counts
+        ledger.lock(ALICE, 900)  # a lock of its own: the guess's token goes
+        assert admin.hget(state, "t") is None
+        assert ledger.status(ALICE) == LedgerEntry(0, 0, 1, 900.0)
+
+
 def test_times_are_the_servers_whatever_the_hosts_clock_says(fresh_redis: RedisServer) -> None:
     with RedisLedger.from_url(fresh_redis.url()) as ledger:
         ledger.lock(ALICE, 900)
@@ -132,6 +154,73 @@ def test_times_are_the_servers_whatever_the_hosts_clock_says(fresh_redis: RedisS
     # Another host whose wall clock is an hour ahead, in its own process: the same lock.
     answer = _host(fresh_redis, "status", ALICE, offset=3600)
     assert 890 < answer["entry"][3] <= 900
+
+
+# -- one connection, one command per call ------------------------------------------------------
+
+
+def _commands(admin: Any) -> dict[str, int]:
+    stats = admin.info("commandstats")
+    return {name.removeprefix("cmdstat_"): row["calls"] for name, row in stats.items()}
+
+
+def test_calls_keep_one_connection_and_send_one_command_each(fresh_redis: RedisServer) -> None:
+    admin = fresh_redis.admin()
+    limits = GuessLimits(10**9, 900, 10**9)
+    with RedisLedger.from_url(fresh_redis.url()) as ledger:
+        ledger.status(ALICE)
+        ledger.admit_guess(ALICE, limits, "t0")  # both scripts are cached on the server now
+        admin.config_resetstat()
+        for number in range(20):
+            ledger.admit_guess(ALICE, limits, f"t{number + 1}")
+        commands = _commands(admin)
+        assert admin.info("stats")["total_connections_received"] == 0
+        assert ledger.status(ALICE).consecutive_failures == 21
+    # One EVALSHA per call (and admin's own INFO and CONFIG); inside the script, a guess that
+    # only counts reads the hash and writes it: no HDEL of a field it lacks, no PERSIST of a key
+    # that has no time to live.
+    assert commands["evalsha"] == 20
+    assert {name for name in commands if name not in ("info", "config|resetstat")} == {
+        "evalsha",
+        "time",
+        "hmget",
+        "hset",
+    }
+    assert commands["hset"] == 20
+
+
+def test_a_connection_the_server_closed_is_replaced_without_a_failure(
+    fresh_redis: RedisServer,
+) -> None:
+    admin = fresh_redis.admin()
+    with RedisLedger.from_url(fresh_redis.url()) as ledger:
+        ledger.admit_guess(ALICE, GuessLimits(5, 900, 100), "t1")
+        # As the server's idle timeout, a restart or an operator would: the kept socket is dead.
+        assert admin.client_kill_filter(user="otp-tui") == 1
+        assert ledger.status(ALICE).wrong_codes == 1
+        assert ledger.admit_guess(ALICE, GuessLimits(5, 900, 100), "t2") == GuessAdmitted(3, None)
+
+
+def test_threads_share_a_ledger_without_losing_a_count(fresh_redis: RedisServer) -> None:
+    admin = fresh_redis.admin()
+    limits = GuessLimits(10**9, 900, 10**9)
+    before = admin.info("stats")["total_connections_received"]
+    with RedisLedger.from_url(fresh_redis.url()) as ledger:
+        barrier = threading.Barrier(8)
+
+        def guess(name: str) -> None:
+            barrier.wait(10)
+            for number in range(50):
+                ledger.admit_guess(ALICE, limits, f"{name}-{number}")
+
+        threads = [threading.Thread(target=guess, args=(str(n),)) for n in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(60)
+        assert ledger.status(ALICE).consecutive_failures == 400
+    # A connection per thread at most, kept and reused, never one per call.
+    assert admin.info("stats")["total_connections_received"] - before <= 8
 
 
 # -- two hosts -----------------------------------------------------------------------------------
