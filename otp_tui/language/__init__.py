@@ -18,6 +18,7 @@ from __future__ import annotations
 import gettext as _gettext
 import re
 from collections.abc import Mapping
+from functools import cache
 from pathlib import Path
 
 DOMAIN = "otp-tui"
@@ -37,6 +38,7 @@ _active: _gettext.NullTranslations = _gettext.NullTranslations()
 _active_tag = SOURCE_LANGUAGE
 
 
+@cache  # the package's files do not change while it runs; asked twice at every start
 def shipped() -> tuple[str, ...]:
     """The languages with a compiled catalog in this package, English first."""
     found = sorted(
@@ -87,6 +89,8 @@ def choose(configured: str | None, environ: Mapping[str, str]) -> str:
 def use_language(tag: str) -> None:
     """Speak `tag` from now on (a shipped tag from `choose`; anything else means English)."""
     global _active, _active_tag
+    if tag == _active_tag:  # the start chooses twice (before and after the config): read once
+        return
     path = LOCALE_DIR / tag / "LC_MESSAGES" / f"{DOMAIN}.mo"
     if tag != SOURCE_LANGUAGE and _TAG.fullmatch(tag) and path.is_file():
         with path.open("rb") as catalog:

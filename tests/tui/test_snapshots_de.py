@@ -98,30 +98,28 @@ def test_code_wrong(snap_compare, server, size):
     snap(snap_compare, build_app(smtp=server.settings(), code=CODE), run_before, size)
 
 
-@SIZES
-def test_code_resend_ready(snap_compare, server, size):
-    harness = build_app(smtp=server.settings(), code=CODE)
+def code_screen_after(harness, seconds):
+    """On the code screen, once the run's clock has moved on by `seconds`."""
 
     async def run_before(pilot):
         await to_code_screen(pilot)
-        harness.clock.advance(61)
+        harness.clock.advance(seconds)
         pilot.app.tick()
         await pilot.pause()
 
-    snap(snap_compare, harness, run_before, size)
+    return run_before
+
+
+@SIZES
+def test_code_resend_ready(snap_compare, server, size):
+    harness = build_app(smtp=server.settings(), code=CODE)
+    snap(snap_compare, harness, code_screen_after(harness, 61), size)
 
 
 @SIZES
 def test_code_expired(snap_compare, server, size):
     harness = build_app(smtp=server.settings(), code=CODE)
-
-    async def run_before(pilot):
-        await to_code_screen(pilot)
-        harness.clock.advance(600)
-        pilot.app.tick()
-        await pilot.pause()
-
-    snap(snap_compare, harness, run_before, size)
+    snap(snap_compare, harness, code_screen_after(harness, 600), size)
 
 
 @SIZES
