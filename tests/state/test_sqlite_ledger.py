@@ -21,6 +21,7 @@ from otp_tui.config.schema import Settings
 from otp_tui.core.limits import FOREVER, LedgerEntry, SendBudget
 from otp_tui.state.errors import LedgerError
 from otp_tui.state.ledger import (
+    PRUNE_BATCH,
     SCHEMA_VERSION,
     SqliteLedger,
     default_ledger_path,
@@ -296,7 +297,7 @@ def test_a_million_old_journeys_shrink_to_the_live_set(tmp_path: Path, clock: Fa
     long_ago = clock.now - 30 * 24 * 3600
     with sqlite3.connect(path) as conn:
         # A million journeys that ended a month ago: an address row with nothing counted (or a
-        # lock long over), its send and the send in the whole ledger's budget.
+        # lock long over), its send and the send in its requester's budget.
         conn.execute(
             "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1000000)"
             " INSERT INTO addresses SELECT 'old' || i || '@example.com', 0, 0,"
@@ -304,8 +305,11 @@ def test_a_million_old_journeys_shrink_to_the_live_set(tmp_path: Path, clock: Fa
             (long_ago + 900,),
         )
         conn.execute("INSERT INTO sends SELECT address, ? + rowid FROM addresses", (long_ago,))
+        # Each in the budget of a requester never seen again: the whole ledger's own budget
+        # cannot hold more than an hour's sends, as every send clears what aged out of it.
         conn.execute(
-            "INSERT INTO budget_sends SELECT 'total', ? + rowid FROM addresses", (long_ago,)
+            "INSERT INTO budget_sends SELECT 'requester:' || rowid, ? + rowid FROM addresses",
+            (long_ago,),
         )
         # The live set: what still counts must survive.
         live = [
@@ -334,12 +338,20 @@ def test_a_million_old_journeys_shrink_to_the_live_set(tmp_path: Path, clock: Fa
             ledger.reserve_send(f"new{number % 200}@example.com", budget)
             took.append(time.perf_counter() - started)
             clock.advance(1)
+            if number == 0:
+                # Bounded work in each write, however large the backlog: the first write
+                # pruned one batch of each kind, not the whole backlog.
+                first = _table_sizes(path)
+                assert first["addresses"] >= 1_000_003 - PRUNE_BATCH
+                assert first["sends"] >= 1_000_001 - PRUNE_BATCH
+                assert first["budget_sends"] >= 1_000_001 - PRUNE_BATCH
         assert ledger.status("forever@example.com").locked_for == FOREVER
         assert ledger.status("failing@example.com").consecutive_failures == 42
         assert ledger.status("recent@example.com").sends_last_hour == 1
     sizes = _table_sizes(path)
     # Left: the three live rows, and this test's own sends (their 200 addresses have no row).
     assert sizes == {"addresses": 3, "sends": 1 + 600, "budget_sends": 1 + 600}
-    # Bounded work in each write, however large the backlog (the first one warms the cache).
-    assert max(took) < 1.5
+    # And in time: the first write also reads the cold 200 MB file, which is the disk's speed
+    # (2 s once in CI), so it is judged by the rows it deleted above, not by the clock.
+    assert max(took[1:]) < 1.5
     assert statistics.median(took) < 0.05
