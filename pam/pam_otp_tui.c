@@ -200,6 +200,7 @@ static int prepare_launch(pam_handle_t *pamh, const struct passwd *pw, struct la
 static void exec_helper(const struct options *opt, const struct passwd *pw,
                         const struct launch *l, int fd)
 {
+    const pid_t parent = getppid();
     /* Its own session, so the module can kill the helper and whatever it started as a group,
      * and so it has no controlling terminal to write to behind the relay's back. */
     if (setsid() < 0)
@@ -211,8 +212,11 @@ static void exec_helper(const struct options *opt, const struct passwd *pw,
     for (int sig = 1; sig < NSIG; sig++)
         signal(sig, SIG_DFL);
 
-    const int null = open("/dev/null", O_RDWR);
-    if (null < 0 || dup2(fd, 0) < 0 || dup2(fd, 1) < 0 || dup2(null, 2) < 0)
+    /* Both moved to 3 or above first: an application that runs with 0, 1 or 2 closed could
+     * have given us the socket or /dev/null there, and a dup2 would then close one. */
+    fd = fcntl(fd, F_DUPFD, 3);
+    const int null = fcntl(open("/dev/null", O_RDWR), F_DUPFD, 3);
+    if (fd < 0 || null < 0 || dup2(fd, 0) < 0 || dup2(fd, 1) < 0 || dup2(null, 2) < 0)
         _exit(127);
     /* Every other descriptor sshd or sudo had open (sockets, the pty, log files) closes. */
     if (syscall(SYS_close_range, 3U, ~0U, 0U) != 0) {
@@ -225,15 +229,14 @@ static void exec_helper(const struct options *opt, const struct passwd *pw,
     if (setgroups((size_t)l->ngroups, l->groups) != 0 || setgid(pw->pw_gid) != 0 ||
         setuid(pw->pw_uid) != 0)
         _exit(127);
-    if (pw->pw_uid != 0 && (setuid(0) == 0 || seteuid(0) == 0))
+    if (setuid(0) == 0 || seteuid(0) == 0)
         _exit(127);
     if (getuid() != pw->pw_uid || geteuid() != pw->pw_uid || getgid() != pw->pw_gid ||
         getegid() != pw->pw_gid)
         _exit(127);
     /* If the application dies mid-conversation, the helper goes with it (set after setuid,
-     * which clears it). */
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (chdir("/") != 0)
+     * which clears it; the parent check covers a death just before). */
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent || chdir("/") != 0)
         _exit(127);
 
     char *args[4];
@@ -476,13 +479,13 @@ static int finish_helper(struct helper *h)
     for (long waited = 0; waited <= EXIT_GRACE_MS; waited += 10) {
         /* WNOWAIT: look without reaping, so the process group id stays ours until killpg. */
         memset(&info, 0, sizeof info);
-        if (waitid(P_PID, (id_t)h->pid, &info, WEXITED | WNOHANG | WNOWAIT) == 0 &&
-            info.si_pid == h->pid) {
+        const int r = waitid(P_PID, (id_t)h->pid, &info, WEXITED | WNOHANG | WNOWAIT);
+        if (r == 0 && info.si_pid == h->pid) {
             exited = 1;
             break;
         }
-        if (errno == ECHILD)
-            break; /* someone else reaped it: we cannot know how it ended */
+        if (r < 0 && errno != EINTR)
+            break; /* e.g. someone else reaped it: we cannot know how it ended */
         const struct timespec tick = {0, 10 * 1000000L};
         nanosleep(&tick, NULL);
     }
