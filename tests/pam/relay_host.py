@@ -177,6 +177,7 @@ class Pamtester:
         *,
         env: dict[str, str] | None = None,
         sanitizer_logs: Path | None = None,
+        items: dict[str, str] | None = None,
     ) -> None:
         assert PAMTESTER is not None
         assert UNSHARE is not None
@@ -200,7 +201,9 @@ class Pamtester:
         self.started = time.monotonic()
         self.terminal = Terminal(
             [UNSHARE, "--mount", "--propagation", "private", "sh", str(script),
-             str(old_dev), str(log_socket), *prefix, PAMTESTER, service, user, "authenticate"],
+             str(old_dev), str(log_socket), *prefix, PAMTESTER,
+             *(f"-I{name}={value}" for name, value in (items or {}).items()),
+             service, user, "authenticate"],
             {**base, **(env or {})},
         )  # fmt: skip
 
