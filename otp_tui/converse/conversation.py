@@ -111,9 +111,9 @@ class Conversation:
 
     def _cannot_continue(self, view: AskAddress) -> Finished:
         # The address is the operator's and fixed: there is no other one to type. The notice
-        # says why (refused, a cooldown); the run ends unverified.
+        # says why the run is back at the address; the run ends unverified.
         if view.notice:
-            self._channel.say(words.notice(view.notice), error=True)
+            self._channel.say(words.notice(view.notice), error=view.is_error)
         return self._run.quit("cancelled")
 
     def _end(self, ending: Finished) -> None:

@@ -39,9 +39,17 @@ class Recorder:
 
 
 def new_run(
-    smtp: SmtpSettings, *, policy: dict[str, object] | None = None, allow: bool = False
+    smtp: SmtpSettings,
+    *,
+    policy: dict[str, object] | None = None,
+    allow: bool = False,
+    shared: tuple[FakeClock, FakeClock, MemoryLedger] | None = None,
 ) -> tuple[Run, FakeClock, Recorder]:
-    clock, wall, audit = FakeClock(), FakeClock(WALL_START), Recorder()
+    """A run on its own clocks and ledger, or on `shared` ones (a second login after a first)."""
+    audit = Recorder()
+    clock, wall, ledger = shared or (FakeClock(), FakeClock(WALL_START), None)
+    if ledger is None:
+        ledger = MemoryLedger(wall)
     settings = Settings(
         smtp=smtp,
         sender=SenderSettings(address="otp@example.com"),
@@ -51,7 +59,7 @@ def new_run(
         settings,
         email=ADDRESS,
         demo=False,
-        ledger=MemoryLedger(wall),
+        ledger=ledger,
         clock=clock,
         wall_clock=wall,
         audit=audit,

@@ -153,7 +153,7 @@ class PamHost:
 
         home = self.root / "home" / self.alice
         subprocess.run(
-            ["useradd", "--create-home", "--home-dir", str(home), "--shell", "/bin/sh",
+            ["useradd", "--create-home", "--home-dir", str(home), "--shell", "/bin/bash",
              "--password", "*", self.alice],
             check=True, capture_output=True, timeout=60,
         )  # fmt: skip

@@ -149,8 +149,9 @@ class PamService:
         self.path.unlink(missing_ok=True)
 
 
-# The private /dev of the namespace pamtester runs in: the nodes a program needs, the
-# terminal's devpts, and /dev/log pointing at the test's rsyslogd.
+# The private /dev of the namespace pamtester (or sshd) runs in: the nodes a program needs,
+# the terminals' devpts with its own ptmx (a bound /dev/ptmx node would look for its devpts
+# beside the old /dev), and /dev/log pointing at the test's rsyslogd.
 _NAMESPACE = r"""
 set -e
 old=$1; log=$2; shift 2
@@ -160,9 +161,21 @@ for node in null zero full random urandom tty; do
     : >"/dev/$node"; mount --bind "$old/$node" "/dev/$node"
 done
 mkdir /dev/pts && mount --rbind "$old/pts" /dev/pts
+ln -s pts/ptmx /dev/ptmx
 ln -s "$log" /dev/log
 exec "$@"
 """
+
+
+def with_private_syslog(folder: Path, log_socket: Path, argv: list[str]) -> list[str]:
+    """`argv` run in a private mount namespace whose /dev/log is `log_socket`."""
+    assert UNSHARE is not None
+    old_dev = folder / "olddev"
+    old_dev.mkdir(parents=True, exist_ok=True)
+    script = folder / "namespace.sh"
+    script.write_text(_NAMESPACE)
+    return [UNSHARE, "--mount", "--propagation", "private", "sh", str(script), str(old_dev),
+            str(log_socket), *argv]  # fmt: skip
 
 
 class Pamtester:
@@ -181,11 +194,6 @@ class Pamtester:
     ) -> None:
         assert PAMTESTER is not None
         assert UNSHARE is not None
-        folder.mkdir(parents=True, exist_ok=True)
-        old_dev = folder / "olddev"
-        old_dev.mkdir(exist_ok=True)
-        script = folder / "namespace.sh"
-        script.write_text(_NAMESPACE)
         base = {"PATH": "/usr/bin:/bin:/usr/sbin:/sbin", "LANG": "C.UTF-8", "TERM": "xterm"}
         prefix: list[str] = []
         if sanitizer_logs is not None:
@@ -199,13 +207,11 @@ class Pamtester:
                 f"UBSAN_OPTIONS=log_path={logs}:print_stacktrace=1:halt_on_error=1",
             ]
         self.started = time.monotonic()
+        items_given = [f"-I{name}={value}" for name, value in (items or {}).items()]
+        argv = [*prefix, PAMTESTER, *items_given, service, user, "authenticate"]
         self.terminal = Terminal(
-            [UNSHARE, "--mount", "--propagation", "private", "sh", str(script),
-             str(old_dev), str(log_socket), *prefix, PAMTESTER,
-             *(f"-I{name}={value}" for name, value in (items or {}).items()),
-             service, user, "authenticate"],
-            {**base, **(env or {})},
-        )  # fmt: skip
+            with_private_syslog(folder, log_socket, argv), {**base, **(env or {})}
+        )
 
     def expect(self, pattern: str, timeout: float = 15.0) -> str:
         return self.terminal.expect(pattern, timeout).group(0)
