@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from otp_tui.core.address import Accepted, AccessPolicy, Invalid, check_address, limits_key
-from otp_tui.core.codes import CodeKeeper, OneTimeCode, generate_code, normalise_code
+from otp_tui.core.codes import CodeKeeper, OneTimeCode, code_in_text, generate_code
 from otp_tui.core.limits import (
     GuessAdmitted,
     GuessLimits,
@@ -372,7 +372,7 @@ class Verification:
             if self.resends_left == 0:
                 return self._finish(Phase.FAILED, "expired")
             return Expired(self.resends_left)
-        digits = normalise_code(text, self._policy.code_length)
+        digits = code_in_text(text, self._policy.code_length)
         if digits is None:
             return Malformed(self._policy.code_length)
         key = limits_key(self._address)

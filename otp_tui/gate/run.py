@@ -125,7 +125,9 @@ def run_gate(config: str | None, err: TextIO = sys.stderr) -> int:
         return refusal.exit_status
 
     if not (sys.stdin.isatty() and sys.stderr.isatty()):
-        print(_("{prog} needs an interactive terminal; try ssh -t").format(prog=PROG), file=err)
+        from otp_tui.flow.wording import needs_a_terminal
+
+        print(needs_a_terminal(PROG), file=err)
         return EXIT_USAGE
 
     from otp_tui.state.audit import on_behalf_of

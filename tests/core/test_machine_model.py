@@ -209,9 +209,9 @@ class MachineAgainstModel(RuleBasedStateMachine):
     @precondition(lambda self: self.phase is Phase.AWAITING_CODE)
     @rule(typed=st.text(alphabet="0123456789 -x", max_size=9))
     def submit_typed(self, typed):
-        from otp_tui.core.codes import normalise_code
+        from otp_tui.core.codes import code_in_text
 
-        digits = normalise_code(typed, 6)
+        digits = code_in_text(typed, 6)
         if digits is None:
             answer = self.machine.submit_code(typed)
             if self._expired():
