@@ -165,7 +165,6 @@ class Verification:
         self._keeper = CodeKeeper()
 
         self.phase = Phase.ENTERING_ADDRESS
-        self.fail_reason: FailReason | None = None
         self._address: str | None = None
         self._last_seen = clock()
         self._sends = 0  # successful sends: the first is free, the rest are resends
@@ -409,7 +408,6 @@ class Verification:
     def _finish(self, phase: Phase, reason: FailReason) -> Failed:
         self._keeper.discard()
         self.phase = phase
-        self.fail_reason = reason
         return Failed(reason)
 
     def __repr__(self) -> str:
