@@ -79,7 +79,7 @@ class LineMode:
         self._loop = asyncio.get_running_loop()
         remove_signals: Callable[[], None] | None = None
         if self._install_signals:  # a real terminal: SIGHUP, SIGTERM, SIGINT end the run
-            from otp_tui.flow.signals import install_signal_handlers
+            from otp_tui.terminal.signals import install_signal_handlers
 
             remove_signals = install_signal_handlers(self)
         self._reader.start()
@@ -116,7 +116,7 @@ class LineMode:
         with contextlib.suppress(Exception):
             await asyncio.to_thread(self._run.prepare)
 
-    # -- what the signal handlers need (`otp_tui.flow.signals.SignalTarget`) ------------------
+    # -- what the signal handlers need (`otp_tui.terminal.signals.SignalTarget`) ------------------
 
     def end_from_signal(self, reason: Reason) -> None:
         """SIGHUP, SIGTERM or Ctrl+C: the run ends at once, unverified."""
@@ -189,7 +189,7 @@ class LineMode:
         return ""  # sending, or finished: nothing to answer
 
     def _end_of_input(self) -> None:
-        from otp_tui.flow.signals import hung_up
+        from otp_tui.terminal.signals import hung_up
 
         if hung_up(self._fd) or hung_up(2):
             # The terminal hung up without a SIGHUP reaching us (yet): end as that signal does,
