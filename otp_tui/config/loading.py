@@ -18,7 +18,7 @@ import json
 import os
 import re
 import stat
-import sys
+import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,11 +36,6 @@ from otp_tui.config.schema import (
     toml_data,
 )
 from otp_tui.language import _
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised only on 3.10
-    import tomli as tomllib
 
 CONFIG_ENV_VAR = "OTP_TUI_CONFIG"
 

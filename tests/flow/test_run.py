@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import re
 import threading
+from datetime import UTC
 from email.message import EmailMessage
 from typing import Any
 
@@ -570,7 +571,6 @@ async def test_allow_never_follows_wrong_codes_even_once_their_lock_has_ended(
 
 
 def test_a_lock_ends_at_the_same_minute_on_screen_and_in_status():
-    from datetime import timezone
 
     from otp_tui.flow.wording import locked_detail
     from otp_tui.state.report import status_lines
@@ -578,7 +578,7 @@ def test_a_lock_ends_at_the_same_minute_on_screen_and_in_status():
     now = WALL_START + 58  # 12:00:58: the lock ends at 12:15:58
     ledger = MemoryLedger(FakeClock(now))
     ledger.lock(ADDRESS, 900)
-    lines = status_lines(ledger, ADDRESS, clock=lambda: now, tz=timezone.utc)
+    lines = status_lines(ledger, ADDRESS, clock=lambda: now, tz=UTC)
     assert lines[-1] == "locked until 2026-01-01 12:16 UTC"
     assert locked_detail(ADDRESS, 900, now).endswith("is locked until 12:16 (15 minutes).")
 

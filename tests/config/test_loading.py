@@ -19,7 +19,7 @@ from otp_tui.config.loading import (
 )
 from otp_tui.config.schema import plain_address
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def write(tmp_path, text, name="config.toml"):
