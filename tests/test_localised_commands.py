@@ -454,6 +454,8 @@ TRANSLATED_FILES = [
     "otp_tui/cli.py",
     "otp_tui/hardening.py",
     "otp_tui/config/loading.py",
+    "otp_tui/config/secrets.py",
+    "otp_tui/config/sources.py",
     "otp_tui/mail/check.py",
     "otp_tui/mail/credentials.py",
     "otp_tui/state/ledger.py",

@@ -83,7 +83,8 @@ def run_gate(config: str | None, err: TextIO = sys.stderr) -> int:
         # prompt, and a prompt ended by EOF exits 0.
         os._exit(EXIT_USAGE)
 
-    from otp_tui.config.loading import GATE_CONFIG_PATH, ConfigError, load_gate_settings
+    from otp_tui.config.gate_settings import GATE_CONFIG_PATH, load_gate_settings
+    from otp_tui.config.sources import ConfigError
 
     try:
         settings = load_gate_settings(config)

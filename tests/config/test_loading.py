@@ -601,7 +601,7 @@ def test_a_readable_config_without_secrets_gets_none(tmp_path):
 
 
 def test_a_url_with_a_password_counts_as_a_secret_in_any_key():
-    from otp_tui.config.loading import _secrets_in
+    from otp_tui.config.secrets import _secrets_in
 
     document = {
         "state": {"ledger": "redis://:hunter2@127.0.0.1:6379/0", "audit_log": "/x"},
