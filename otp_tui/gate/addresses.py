@@ -24,7 +24,8 @@ from otp_tui.language import _, ngettext
 
 # POSIX portable user names, plus the trailing "$" Samba machine accounts use.
 _USER_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,31}\$?")
-_COMMAND_ENV = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8"}
+COMMAND_PATH = "/usr/sbin:/usr/bin:/sbin:/bin"
+_COMMAND_ENV = {"PATH": COMMAND_PATH, "LANG": "C.UTF-8"}
 
 
 @dataclass(frozen=True)
