@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import binascii
 import logging
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,18 +41,39 @@ class Login:
         return f"Login({self.username!r}, {kind}, secret=***)"
 
 
-def scrub(text: str, secret: str) -> str:
-    """`text` with `secret`, and the base64 forms a SASL exchange carries it in, masked.
+# A run of base64 (or base64url) long enough to carry a secret.
+_BASE64_RUN = re.compile(r"[A-Za-z0-9+/_-]{8,}={0,2}")
 
-    A server may echo what it was sent (a hostile one will); whatever it says goes to the debug
-    log and to `otp-tui check`, so the secret is taken out first.
+
+def _carries(run: str, secret: bytes) -> bool:
+    """Whether a base64 run decodes, at any of its four alignments, to bytes holding `secret`."""
+    alphabet = run.rstrip("=").replace("-", "+").replace("_", "/")
+    for start in range(4):
+        piece = alphabet[start:]
+        left = len(piece) % 4  # the last quantum: padded back, or cut when it is one character
+        piece = piece[:-1] if left == 1 else piece + "=" * ((4 - left) % 4)
+        try:
+            if secret in base64.b64decode(piece, validate=True):
+                return True
+        except (ValueError, binascii.Error):
+            continue
+    return False
+
+
+def scrub(text: str, secret: str) -> str:
+    """`text` with `secret`, and any base64 that carries it, masked.
+
+    A server may echo what it was sent (a hostile one will): the secret itself, its base64
+    (AUTH LOGIN), or the base64 of a whole SASL payload that holds it (PLAIN's "\\0user\\0secret",
+    XOAUTH2's "user=...\\x01auth=Bearer token..."). Whatever it says goes to the debug log and
+    to `otp-tui check`, so every run of base64 in it is decoded and masked if it carries the
+    secret, whatever else it holds.
     """
     if not secret:
         return text
-    forms = {secret, base64.b64encode(secret.encode()).decode()}
-    for form in sorted(forms, key=len, reverse=True):
-        text = text.replace(form, "***")
-    return text
+    raw = secret.encode()
+    text = text.replace(secret, "***")
+    return _BASE64_RUN.sub(lambda m: "***" if _carries(m.group(), raw) else m.group(), text)
 
 
 def command_name(argv: tuple[str, ...]) -> str:

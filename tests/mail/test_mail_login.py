@@ -63,6 +63,7 @@ def secret_forms(*secrets: str) -> list[str]:
     forms.append(
         base64.b64encode(f"user={ACCOUNT}\x01auth=Bearer {TOKEN}\x01\x01".encode()).decode()
     )
+    forms.append(base64.b64encode(f"\x00{ACCOUNT}\x00{PASSWORD}".encode()).decode())
     return forms
 
 
@@ -390,3 +391,32 @@ def _state(pid: int) -> str:
         return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
     except FileNotFoundError:
         return "Z"
+
+
+@pytest.mark.parametrize("mechanism", ["PLAIN", "XOAUTH2"])
+async def test_check_never_prints_what_an_echoing_server_sends_back(
+    smtp_server: StartServer, tmp_path: Path, debug_log: pytest.LogCaptureFixture, mechanism: str
+) -> None:
+    # The server answers the login with the whole payload the client sent, in base64.
+    if mechanism == "PLAIN":
+        secret, payload = PASSWORD, f"\x00{ACCOUNT}\x00{PASSWORD}"
+    else:
+        secret, payload = TOKEN, f"user={ACCOUNT}\x01auth=Bearer {TOKEN}\x01\x01"
+    echoed = base64.b64encode(payload.encode()).decode()
+    reply = f"535 5.7.8 you sent {echoed} and {secret}"
+    if mechanism == "PLAIN":
+        server = await smtp_server(tls="starttls", auth=(ACCOUNT, "other"), auth_reply=reply)
+        settings = server.settings(password=PASSWORD)
+    else:
+        server = await smtp_server(tls="starttls", xoauth2=(ACCOUNT, "other"), auth_reply=reply)
+        settings = server.settings(oauth2_token_command=printing(tmp_path, TOKEN))
+    out = io.StringIO()
+
+    assert await run_check(check_settings(settings), out) == 1
+
+    output = out.getvalue()
+    assert "you sent ***" in output, output
+    # The client side's log (the test server's own log, mail.log, is not this program's).
+    ours = "\n".join(r.getMessage() for r in debug_log.records if r.name != "mail.log")
+    assert "you sent ***" in ours
+    assert_nothing_leaked(output, ours)
