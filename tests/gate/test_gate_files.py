@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from otp_tui.config.loading import load_gate_settings
+from otp_tui.config.gate_settings import load_gate_settings
 from otp_tui.gate.invoker import Invoker
 from otp_tui.gate.refusal import GateRefusal
 from otp_tui.gate.run import check_files, gate_settings, service_uid
