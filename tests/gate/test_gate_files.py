@@ -252,3 +252,22 @@ def test_the_service_user_is_the_owner_of_the_state_folder_wherever_it_is(
     settings, _config = _settings(etc, gate=f'state_dir = "{etc.parent}/absent"')
     os.chown(etc.parent / "state", nobody.uid, -1)
     assert service_uid(settings) == nobody.uid
+
+
+def test_a_gate_that_sudo_runs_as_someone_else_says_so(
+    etc: Path, nobody: Invoker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from otp_tui.gate.run import require_run_as_service
+
+    settings, _config = _settings(etc)
+    state = etc.parent / "state"  # root's: the service user here is root
+    monkeypatch.setenv("SUDO_USER", "somebody")
+    with pytest.raises(GateRefusal) as raised:
+        require_run_as_service(settings, service_uid(settings), nobody.uid)
+    assert str(raised.value) == (
+        f"otp-tui gate runs as nobody, but its state folder {state} belongs to root;"
+        " sudo must run it as root"
+    )
+    require_run_as_service(settings, service_uid(settings), 0)  # root may stand in
+    monkeypatch.delenv("SUDO_USER")
+    require_run_as_service(settings, service_uid(settings), nobody.uid)  # not under sudo
