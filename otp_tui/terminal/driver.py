@@ -29,6 +29,7 @@ from textual import events
 from textual.drivers.linux_driver import LinuxDriver
 from textual.geometry import Size
 
+from otp_tui.terminal.key_backlog import KeyBacklog
 from otp_tui.terminal.screen_diff import ScreenDiff
 
 if TYPE_CHECKING:
@@ -65,6 +66,7 @@ class StderrSizedDriver(LinuxDriver):
         for console in (self._app.console, self._app.error_console):
             console.size = clamp(*console.size)
         self._screen = ScreenDiff()
+        self._keys = KeyBacklog()
         # Set from a signal handler or the input thread; acted on by the next write, between
         # frames, never halfway through one.
         self._resized = False
@@ -91,6 +93,13 @@ class StderrSizedDriver(LinuxDriver):
             self._app.console.size = size
             self._cells = size.area
         super().process_message(message)
+
+    def send_message(self, message: Message) -> None:
+        # On the input thread: a key past what the app can take is dropped here, before it is
+        # queued anywhere (`otp_tui.terminal.key_backlog`).
+        if isinstance(message, events.Key | events.Paste) and not self._keys.admit(message):
+            return
+        super().send_message(message)
 
     def write(self, data: str) -> None:
         if self._resized:
