@@ -18,7 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from pty_harness import OtpHome, Terminal, session_members
-from test_signals import ADDRESS, to_code_screen
+from test_signals_pty import ADDRESS, to_code_screen
 
 DIGITS = 2_000_000
 CHUNK = 4096
