@@ -32,6 +32,7 @@ def launch(
     demo: bool,
     drive: Callable[[Run, RunResult], LaunchOutcome],
     allow_on_mail_failure: bool = False,
+    session_timeout: float | None = None,
 ) -> LaunchOutcome:
     """Open the ledger and the audit trail, build the run, let `drive` run it, close both.
 
@@ -60,6 +61,7 @@ def launch(
         # The same person the audit trail names: the gate's user under sudo, else the real uid's.
         requester=lambda: requester_from_environment(requesting_user()),
         allow_on_mail_failure=allow_on_mail_failure,
+        session_timeout=session_timeout,
     )
     try:
         return drive(run, failed)

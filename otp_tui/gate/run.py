@@ -140,6 +140,7 @@ def run_gate(config: str | None, err: TextIO = sys.stderr) -> int:
             email=found.address,
             demo=False,
             allow_on_mail_failure=settings.gate.on_mail_failure == "allow",
+            session_timeout=settings.gate.session_timeout,
         )
     if outcome.error is not None:
         print(f"{PROG}: {outcome.error}", file=err)
