@@ -17,8 +17,11 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from pty_harness import OtpHome, Terminal, session_members
 from test_signals_pty import ADDRESS, to_code_screen
+
+pytestmark = pytest.mark.slow
 
 DIGITS = 2_000_000
 CHUNK = 4096
