@@ -83,6 +83,10 @@ def run_gate(config: str | None, err: TextIO = sys.stderr) -> int:
         # prompt, and a prompt ended by EOF exits 0.
         os._exit(EXIT_USAGE)
 
+    from otp_tui.gate.memory_ceiling import limit_memory
+
+    limit_memory()  # before anything a gated user can make it hold
+
     from otp_tui.config.gate_settings import GATE_CONFIG_PATH, load_gate_settings
     from otp_tui.config.sources import ConfigError
 

@@ -16,6 +16,8 @@ import pytest
 from gate_host import GateHost
 from pty_harness import Terminal, rss_kib
 
+from otp_tui.gate.memory_ceiling import CEILING
+
 MARKER = "GATE-OPEN"
 OPEN = "printf '%s-%s\\n' GATE OPEN"
 # The gate's process at the code screen takes about 55 MiB (measured below at 80x24 each run).
@@ -41,19 +43,34 @@ def login(host: GateHost, terminal: Callable[..., Terminal]) -> Callable[..., Te
     return start
 
 
-def service_rss_kib(host: GateHost) -> int:
-    """The resident memory of every process the gate's service user runs, in KiB."""
+def service_processes(host: GateHost) -> list[int]:
+    """Every process the gate's service user runs (by real uid: the gate's /proc files are
+    root's once it makes itself undumpable)."""
     uid = pwd.getpwnam(host.names["SERVICE_USER"]).pw_uid
-    total = 0
+    found = []
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             try:
-                owner = entry.stat().st_uid
-            except FileNotFoundError:
+                status = (entry / "status").read_text()
+            except (FileNotFoundError, ProcessLookupError):
                 continue
-            if owner == uid:
-                total += rss_kib(int(entry.name))
-    return total
+            uids = next(line for line in status.splitlines() if line.startswith("Uid:"))
+            if int(uids.split()[1]) == uid:
+                found.append(int(entry.name))
+    return found
+
+
+def service_rss_kib(host: GateHost) -> int:
+    """The resident memory of every process the gate's service user runs, in KiB."""
+    return sum(rss_kib(pid) for pid in service_processes(host))
+
+
+def data_limit(pid: int) -> str:
+    """The process's RLIMIT_DATA as /proc shows it: soft and hard, in bytes."""
+    for line in Path(f"/proc/{pid}/limits").read_text().splitlines():
+        if line.startswith("Max data size"):
+            return " ".join(line.split()[3:5])
+    raise AssertionError("no data size limit line")
 
 
 def to_code_screen_watching_memory(session: Terminal, host: GateHost) -> int:
@@ -87,6 +104,8 @@ def test_a_huge_terminal_through_sshd_keeps_the_gate_small_and_ctrl_q_answers(
             session._pump(0.05)
             session.drain()
         figures[size] = peak
+        # The memory ceiling is set on the gate's process as a second line.
+        assert [data_limit(pid) for pid in service_processes(host)] == [f"{CEILING} {CEILING}"]
         session.send("\x11")  # ctrl+q answers
         assert session.wait(timeout=15) == 1
         assert MARKER not in session.text
