@@ -29,7 +29,7 @@ from textual import events
 from textual.drivers.linux_driver import LinuxDriver
 from textual.geometry import Size
 
-from otp_tui.terminal.key_backlog import KeyBacklog
+from otp_tui.terminal.key_backlog import KeyBacklog, bounded
 from otp_tui.terminal.screen_diff import ScreenDiff
 
 if TYPE_CHECKING:
@@ -97,6 +97,8 @@ class StderrSizedDriver(LinuxDriver):
     def send_message(self, message: Message) -> None:
         # On the input thread: a key past what the app can take is dropped here, before it is
         # queued anywhere (`otp_tui.terminal.key_backlog`).
+        if isinstance(message, events.Paste):
+            message = bounded(message)
         if isinstance(message, events.Key | events.Paste) and not self._keys.admit(message):
             return
         super().send_message(message)

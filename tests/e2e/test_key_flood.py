@@ -31,7 +31,13 @@ BUDGET_KIB = 100 * 1024
 
 
 def flood(
-    term: Terminal, count: int, limit: float, stop_after: float | None = None
+    term: Terminal,
+    count: int,
+    limit: float,
+    stop_after: float | None = None,
+    *,
+    before: bytes = b"",
+    after: bytes = b"",
 ) -> tuple[float, int]:
     """Type `count` digits in chunks (as fast as the program reads them), reading what it
     draws and watching the memory of its process tree all the while. Returns the seconds it
@@ -40,6 +46,8 @@ def flood(
     os.set_blocking(term.master, False)
     sent = peak = 0
     chunk = ("1234567890" * (CHUNK // 10 + 1))[:CHUNK].encode()
+    if before:
+        term.send(before)
     started = time.monotonic()
     try:
         while sent < count:
@@ -61,6 +69,8 @@ def flood(
     finally:
         if term.master is not None:
             os.set_blocking(term.master, True)
+    if after and term.master is not None:
+        term.send(after)
     return time.monotonic() - started, peak
 
 
@@ -104,3 +114,23 @@ def test_sigterm_during_a_flood_ends_the_run_within_a_second_with_its_audit_line
         ADDRESS,
     )
     assert session_members(term.pid) == []
+
+
+def test_a_megabyte_pasted_into_the_code_screen_is_refused_and_memory_stays_bounded(
+    terminal: Callable[..., Terminal], otp_home: OtpHome
+) -> None:
+    term = terminal()
+    to_code_screen(term)
+    # A bracketed paste of a million digits (before: 164 MiB, searching it for a code).
+    took, peak = flood(term, 1_000_000, limit=60, before=b"\x1b[200~", after=b"\x1b[201~")
+    deadline = time.monotonic() + 30
+    while "That paste held no single 6-digit code" not in term.text:
+        assert time.monotonic() < deadline, "the paste was never answered"
+        peak = max(peak, term.tree_rss_kib())
+        assert peak <= BUDGET_KIB, f"memory of the process tree reached {peak} KiB"
+        term._pump(0.05)
+        term.drain()
+    print(f"a 1,000,000-character paste: sent in {took:.1f} s, peak RSS {peak} KiB")
+    term.send("\x11")  # ctrl+q
+    assert term.wait(timeout=10) == 1
+    assert otp_home.audit_lines()[-1]["event"] == "cancelled"
