@@ -72,10 +72,10 @@ class Conversation:
         lines: list[tuple[str, bool]] = []  # (text, is an error)
         if after_send:
             lines.append((words.sent(self._run.presentation.code_length, view.address), False))
-            lines.append((_time_left(view.countdown), False))
+            lines.append((words.time_left(view.countdown), False))
             lines.append((words.code_keys(), False))
         if view.notice:
-            lines.append((words.notice(view.notice), view.is_error))
+            lines.append((words.notice(view.notice, on_code=True), view.notice.is_error))
         while True:
             for text, is_error in lines:
                 self._channel.say(text, error=is_error)
@@ -86,7 +86,7 @@ class Conversation:
                 return tick
             word = answer.strip().lower()
             if word == "":
-                lines = [(_time_left(tick), False)] if isinstance(tick, Countdown) else []
+                lines = [(words.time_left(tick), False)] if isinstance(tick, Countdown) else []
                 continue
             if word == words.RESEND:
                 following = await self._run.resend()
@@ -98,7 +98,7 @@ class Conversation:
 
     async def _send_problem(self, view: SendProblem) -> View:
         self._channel.say(words.could_not_send(view.address, view.via), error=True)
-        self._channel.say(view.message, error=True)
+        self._channel.say(words.notice(view.notice), error=True)
         answer = self._channel.ask(
             words.after_send_problem(retryable=view.retryable) + " " + words.again_prompt(),
             echo=True,
@@ -113,14 +113,8 @@ class Conversation:
         # The address is the operator's and fixed: there is no other one to type. The notice
         # says why the run is back at the address; the run ends unverified.
         if view.notice:
-            self._channel.say(words.notice(view.notice), error=view.is_error)
+            self._channel.say(words.notice(view.notice), error=view.notice.is_error)
         return self._run.quit("cancelled")
 
     def _end(self, ending: Finished) -> None:
-        # A storage failure is the one line the launcher says; the person reads the headline.
-        detail = "" if ending.error is not None else ending.detail
-        self._channel.say(words.ending(ending.headline, detail), error=not ending.result.lets_in)
-
-
-def _time_left(countdown: Countdown) -> str:
-    return words.time_left(countdown.expires_in, countdown.resend_in, countdown.resends_left)
+        self._channel.say(words.ending(ending), error=not ending.result.lets_in)

@@ -53,8 +53,21 @@ def _invoker(name: str) -> Invoker:
     return Invoker(entry.pw_name, entry.pw_uid, frozenset(os.getgrouplist(name, entry.pw_gid)))
 
 
+def _require_service_user(service: int) -> None:
+    """The module's `user=` must be the owner of the state folder, the gate's one source."""
+    from otp_tui.gate.refusal import GateRefusal
+    from otp_tui.language import _
+
+    if os.getuid() not in (0, service):
+        raise GateRefusal(
+            _("otp-tui pam runs as uid {uid}, but its state folder belongs to uid {owner}").format(
+                uid=os.getuid(), owner=service
+            )
+        )
+
+
 def _client(rhost: str) -> str | None:
-    """PAM_RHOST when it is an IP address (sshd's, without UseDNS): for the send budgets."""
+    """PAM_RHOST when it is an IP address (sshd's, without UseDNS): a label, never counted."""
     try:
         return str(ipaddress.ip_address(rhost))
     except ValueError:
@@ -80,6 +93,10 @@ def run_pam(config: str | None, stdin: BinaryIO, stdout: BinaryIO) -> int:
             tell_operator(f"{PROG}: {line}")
         os._exit(EXIT_USAGE)  # as the gate does: never a prompt under -i
 
+    from otp_tui.gate.memory_ceiling import limit_memory
+
+    limit_memory()  # as the gate: nothing the person sends can take the host's memory
+
     channel = Channel(stdin, stdout)
     try:
         facts = channel.read_facts()
@@ -98,7 +115,8 @@ def _refuse(channel: Channel, text: str, status: int) -> int:
 
 
 def _run(config: str | None, channel: Channel, facts: Facts) -> int:
-    from otp_tui.config.loading import GATE_CONFIG_PATH, ConfigError, load_gate_settings
+    from otp_tui.config.gate_settings import GATE_CONFIG_PATH, load_gate_settings
+    from otp_tui.config.sources import ConfigError
     from otp_tui.language import _, choose, use_language
 
     try:
@@ -110,7 +128,7 @@ def _run(config: str | None, channel: Channel, facts: Facts) -> int:
         refusal = _("PAM mode needs [smtp] host (demo mode is never used)")
         return _refuse(channel, refusal, EXIT_USAGE)
 
-    from otp_tui.gate.run import check_files, gate_settings
+    from otp_tui.gate.run import check_files, gate_settings, service_uid
 
     settings = gate_settings(settings)
     # The operator's [ui] language, else the locale the module passed on: words only.
@@ -120,26 +138,28 @@ def _run(config: str | None, channel: Channel, facts: Facts) -> int:
     from otp_tui.gate.refusal import GateRefusal
 
     try:
+        _require_service_user(service_uid(settings))
         user = _invoker(facts.user)
         check_files(settings, Path(config) if config else GATE_CONFIG_PATH, user)
         found = lookup_address(settings.gate, user.name)
     except GateRefusal as refusal:
         return _refuse(channel, str(refusal), refusal.exit_status)
 
-    from otp_tui.flow.launch import Caller, launch
+    from otp_tui.flow.launch import launch
+    from otp_tui.flow.requester import Caller
 
-    caller = Caller(
-        user=user.name,
-        client=_client(facts.rhost),
-        audit_fields={"pam_service": facts.service, "rhost": facts.rhost},
-    )
+    # The user PAM names is who asks (the budgets count them); the remote host, when it is an
+    # IP address, labels the audit trail as SSH_CONNECTION does for the gate.
+    caller = Caller(user=user.name, ssh_client=_client(facts.rhost))
     outcome = launch(
         settings,
         email=found.address,
         demo=False,
         drive=lambda run, failed: _drive(run, failed, channel),
         allow_on_mail_failure=settings.gate.on_mail_failure == "allow",
+        session_timeout=settings.gate.session_timeout,
         caller=caller,
+        audit_fields={"pam_service": facts.service, "rhost": facts.rhost},
     )
     if outcome.error is not None:
         tell_operator(f"{PROG}: {outcome.error}")

@@ -3,13 +3,19 @@
 The conversation speaks through sshd, sudo or su, which show a prompt and read one answer:
 there is no Ctrl+D to quit and no clock ticking on the screen, so the keys are worded for
 that. Everything else is the flow's own wording (`otp_tui.flow.wording`), kept in one place
-here so the views' notices are worded by this front end alone.
+here: the run hands over structured notices (a kind and numbers), and this module alone turns
+them into the conversation's sentences.
 """
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from otp_tui.flow import wording
 from otp_tui.language import _
+
+if TYPE_CHECKING:
+    from otp_tui.flow.views import Countdown, Finished, Notice
 
 RESEND = "r"  # the agreed answer for a new code, and for another try after a failed send
 
@@ -38,17 +44,17 @@ def expired() -> str:
     return wording.plain_expired()
 
 
-def notice(text: str) -> str:
-    """A notice the run worded for the TUI's keys, as a conversation says it."""
-    return wording.plain_instead(text)
+def notice(said: Notice, *, on_code: bool = False) -> str:
+    """A notice of the run in the words a conversation uses (typed letters, as the line mode)."""
+    return wording.plain_notice(said, on_code=on_code)
 
 
 def sent(code_length: int, address: str) -> str:
     return wording.code_hint(code_length, address)
 
 
-def time_left(expires_in: float, resend_in: float, resends_left: int) -> str:
-    return wording.plain_time_left(expires_in, resend_in, resends_left)
+def time_left(countdown: Countdown) -> str:
+    return wording.plain_time_left(countdown)
 
 
 def sending(address: str, via: str | None) -> str:
@@ -59,8 +65,11 @@ def could_not_send(address: str, via: str | None) -> str:
     return wording.could_not_send(address, via)
 
 
-def ending(headline: str, detail: str) -> str:
-    return wording.plain_ending(headline, detail)
+def ending(finished: Finished) -> str:
+    # A storage failure is the one line the launcher says; the person reads the headline.
+    notice = finished.notice
+    detail = "" if finished.error is not None else wording.ending_detail(notice, finished.address)
+    return wording.plain_ending(wording.headline(notice), detail)
 
 
 def refused() -> str:

@@ -8,42 +8,16 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
-from contextlib import nullcontext
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from otp_tui.result import EXIT_USAGE, RunResult
 
 if TYPE_CHECKING:
     from otp_tui.config.schema import Settings
+    from otp_tui.flow.requester import Caller
     from otp_tui.flow.run import Auditor, Run
     from otp_tui.state.audit import AuditEvent
-
-
-@dataclass(frozen=True)
-class Caller:
-    """Who a run is for, when the front end knows it better than the process does (the PAM
-    helper runs as the service user, for the user PAM names).
-
-    `user` is what the audit trail and the per-requester budgets name; `client` the remote
-    address when it is an IP address (None otherwise); `audit_fields` go on every audit line
-    (the PAM service, the remote host as PAM gave it).
-    """
-
-    user: str
-    client: str | None = None
-    audit_fields: Mapping[str, str] = field(default_factory=dict)
-
-
-class _AuditWithFields:
-    """The audit trail with the caller's fields on every line."""
-
-    def __init__(self, audit: Auditor, fields: Mapping[str, str]) -> None:
-        self._audit = audit
-        self._fields = dict(fields)
-
-    def record(self, event: AuditEvent, address: str, **fields: object) -> None:
-        self._audit.record(event, address, **self._fields, **fields)
 
 
 @dataclass(frozen=True)
@@ -53,6 +27,17 @@ class LaunchOutcome:
     error: str | None  # one line for stderr, printed after the terminal is restored
 
 
+class _AuditWithFields:
+    """The audit trail with a front end's own fields on every line (the PAM service)."""
+
+    def __init__(self, audit: Auditor, fields: Mapping[str, str]) -> None:
+        self._audit = audit
+        self._fields = dict(fields)
+
+    def record(self, event: AuditEvent, address: str, **fields: object) -> None:
+        self._audit.record(event, address, **self._fields, **fields)
+
+
 def launch(
     settings: Settings,
     *,
@@ -60,46 +45,38 @@ def launch(
     demo: bool,
     drive: Callable[[Run, RunResult], LaunchOutcome],
     allow_on_mail_failure: bool = False,
+    session_timeout: float | None = None,
     caller: Caller | None = None,
+    audit_fields: Mapping[str, str] | None = None,
 ) -> LaunchOutcome:
     """Open the ledger and the audit trail, build the run, let `drive` run it, close both.
 
-    `drive` gets the run and the result to report when nothing better is known.
+    `drive` gets the run and the result to report when nothing better is known. `caller` is
+    for a front end that knows better than the process who asks (the PAM helper runs as the
+    service user, for the user PAM names); `audit_fields` go on every audit line.
     """
-    from otp_tui.state.audit import on_behalf_of
-
-    with on_behalf_of(caller.user) if caller is not None else nullcontext():
-        return _launch(settings, email, demo, drive, allow_on_mail_failure, caller)
-
-
-def _launch(
-    settings: Settings,
-    email: str | None,
-    demo: bool,
-    drive: Callable[[Run, RunResult], LaunchOutcome],
-    allow_on_mail_failure: bool,
-    caller: Caller | None,
-) -> LaunchOutcome:
-    from otp_tui.core.limits import Requester
     from otp_tui.flow.build import make_run
-    from otp_tui.flow.requester import requester_from_environment
+    from otp_tui.flow.requester import caller_from_environment
     from otp_tui.state.audit import open_audit_log, requesting_user
     from otp_tui.state.errors import AuditError
     from otp_tui.state.lazy import LazyLedger
 
     failed = RunResult(verified=False, email=email or "", reason="failed")
     ledger = LazyLedger(settings)
+    callers: list[Caller] = [] if caller is None else [caller]
+
+    def asking() -> Caller:
+        # Read once, when first needed (pwd stays off the start-up path), then the same answer
+        # for the budgets and the audit trail: the gate's user under sudo, else the real uid's.
+        if not callers:
+            callers.append(caller_from_environment(requesting_user()))
+        return callers[0]
+
     try:
-        audit = open_audit_log(settings)
+        opened = open_audit_log(settings, who=lambda: asking().labels())
     except AuditError as error:
         return LaunchOutcome(failed, EXIT_USAGE, str(error))
-
-    def requester() -> Requester:
-        if caller is not None:
-            return Requester(user=caller.user, ssh_client=caller.client)
-        # The same person the audit trail names: the gate's user under sudo, else the real uid's.
-        return requester_from_environment(requesting_user())
-
+    audit: Auditor = _AuditWithFields(opened, audit_fields) if audit_fields else opened
     run = make_run(
         settings,
         email=email,
@@ -107,23 +84,39 @@ def _launch(
         ledger=ledger,
         clock=time.monotonic,
         wall_clock=time.time,
-        audit=_AuditWithFields(audit, caller.audit_fields) if caller is not None else audit,
-        requester=requester,
+        audit=audit,
+        requester=lambda: asking().requester,
         allow_on_mail_failure=allow_on_mail_failure,
+        session_timeout=session_timeout,
     )
     try:
         return drive(run, failed)
     finally:
         ledger.close()
-        audit.close()
+        opened.close()
 
 
-def outcome_of_ending(run: Run, failed: RunResult, error: str | None = None) -> LaunchOutcome:
-    """What the caller is told from the run's own ending; no ending, or an ending whose status
-    and result disagree, is a failure (fail closed)."""
+def outcome_of_ending(
+    run: Run, failed: RunResult, *, error: str | None = None, status: int | None = None
+) -> LaunchOutcome:
+    """What the caller is told about a run a front end drove: the one rule for every front end.
+
+    The run's own ending, unless something casts doubt on it: no ending at all, an ending whose
+    exit status and result disagree, a front end that failed unexpectedly (`error`, its one
+    line), or one that ended with another status than the run's (`status`). In doubt an ending
+    that lets in does not stand (fail closed); one that does not still says why.
+    """
     ending = run.ending
     if ending is None:
         return LaunchOutcome(failed, 1, error)
-    if (ending.exit_status == 0) != ending.result.lets_in:
-        return LaunchOutcome(failed, ending.exit_status or 1, error or ending.error)
-    return LaunchOutcome(ending.result, ending.exit_status, error or ending.error)
+    line = error or ending.error
+    doubt = (
+        error is not None
+        or (ending.exit_status == 0) != ending.result.lets_in
+        or (status is not None and status != ending.exit_status)
+    )
+    if not doubt:
+        return LaunchOutcome(ending.result, ending.exit_status, line)
+    result = failed if ending.result.lets_in else ending.result
+    exit_status = 1 if error is not None or ending.exit_status == 0 else ending.exit_status
+    return LaunchOutcome(result, exit_status, line)

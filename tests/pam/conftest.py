@@ -19,7 +19,6 @@ from __future__ import annotations
 import shutil
 import tempfile
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -28,11 +27,12 @@ from relay_host import (
     BuiltModule,
     PamService,
     Pamtester,
+    Relay,
     ServiceUser,
     build_module,
     require_root_and_tools,
 )
-from rsyslogd import Rsyslogd, start_rsyslogd
+from rsyslogd import start_rsyslogd
 
 HELPERS_SOURCE = Path(__file__).parent / "helpers"
 
@@ -73,23 +73,6 @@ def helpers(shared_folder: Path) -> Path:
     answer.write_text(RIGHT_CODE + "\n")
     answer.chmod(0o644)
     return folder
-
-
-@dataclass
-class Relay:
-    pamtester: Pamtester
-    syslog: Rsyslogd
-    service: PamService
-
-    sanitizer_logs: Path
-
-    def sanitizer_reports(self) -> list[str]:
-        """What AddressSanitizer or UBSan reported (files they wrote), if anything."""
-        return [path.read_text() for path in sorted(self.sanitizer_logs.iterdir())]
-
-    def module_log(self) -> list[str]:
-        """The module's syslog lines so far."""
-        return [line for line in self.syslog.lines() if "pam_otp_tui" in line]
 
 
 @pytest.fixture

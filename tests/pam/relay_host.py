@@ -23,6 +23,7 @@ import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from e2e.pty_harness import Terminal, strip_escapes
@@ -234,3 +235,21 @@ class Pamtester:
 
     def kill(self) -> None:
         self.terminal.kill()
+
+
+@dataclass
+class Relay:
+    """One pamtester run on a PAM service of its own, with the syslog it writes to."""
+
+    pamtester: Pamtester
+    syslog: Any  # rsyslogd.Rsyslogd
+    service: PamService
+    sanitizer_logs: Path
+
+    def sanitizer_reports(self) -> list[str]:
+        """What AddressSanitizer or UBSan reported (files they wrote), if anything."""
+        return [path.read_text() for path in sorted(self.sanitizer_logs.iterdir())]
+
+    def module_log(self) -> list[str]:
+        """The module's syslog lines so far."""
+        return [line for line in self.syslog.lines() if "pam_otp_tui" in line]

@@ -14,8 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import Relay
-from relay_host import RIGHT_CODE, ServiceUser
+from relay_host import RIGHT_CODE, Relay, ServiceUser
 
 REFUSED = r"pamtester: Authentication failure"
 ACCEPTED = r"pamtester: successfully authenticated"

@@ -71,6 +71,8 @@ def home(host: PamHost) -> Path:
 def test_the_right_code_opens_a_shell(host: PamHost, sshd: PamSshd, client) -> None:
     term = client(sshd.ssh())
     pass_the_code(host, term)
+    term.expect(r"Verified\. a\*\*\*@example\.com is confirmed")  # sshd shows it after login
+    term.expect(r"\$ $", timeout=20)  # the shell's prompt: it reads what is typed from here
     term.send("echo SHELL-$((6*7)); exit\r")
     term.expect(r"SHELL-42")
     assert term.wait(20) == 0
