@@ -117,12 +117,14 @@ def test_wrong_codes_lock_across_logins(host: PamHost, pamtester) -> None:
     tester.expect(r"Code: ")
     tester.answer("000001")
     tester.expect(r"Locked\.")
+    tester.expect(r"Press Enter to end\. > ")
+    tester.answer("")
     tester.expect(REFUSED)
     assert tester.finish()[0] != 0
     sent = len(host.relay.received)
     # The next login is refused at once, without a mail: the lock is in the ledger.
     again = pamtester()
-    again.expect(r"Locked\.")
+    again.expect(r"Locked\.")  # an error message: pamtester (like sudo) shows it at once
     again.expect(REFUSED)
     assert again.finish()[0] != 0
     assert len(host.relay.received) == sent
