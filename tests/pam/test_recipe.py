@@ -106,6 +106,10 @@ def test_the_right_code_authenticates(host: PamHost, pamtester) -> None:
     assert last["pam_service"] == host.service
     assert last["rhost"] == "192.0.2.7"
     assert host.relay.received[-1]["To"] == "alice@example.com"
+    # The same line in syslog, as the gate's: [state] syslog_facility, the operator's socket.
+    logged = [line for line in host.syslog.lines() if '"event": "verified"' in line]
+    assert logged
+    assert f'"pam_service": "{host.service}"' in logged[-1]
 
 
 def test_wrong_codes_lock_across_logins(host: PamHost, pamtester) -> None:
