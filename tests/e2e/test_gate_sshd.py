@@ -266,3 +266,38 @@ def test_an_acl_that_lets_the_user_write_the_addresses_file_shuts_the_gate(
         assert MARKER not in session.text
     finally:
         subprocess.run(["setfacl", "-b", str(addresses)], check=True)
+
+
+def test_state_kept_elsewhere_still_names_the_caller_right(
+    host: GateHost, login: Callable[..., Terminal]
+) -> None:
+    import os
+    import pwd
+
+    # [state] puts the ledger and the trail in a folder of their own, and [gate] state_dir
+    # names a folder that does not exist: the service user is the trail folder's owner.
+    config = host.paths["ETC"] / "config.toml"
+    original = config.read_text()
+    elsewhere = host.root / "state-elsewhere"
+    elsewhere.mkdir(mode=0o700)
+    service = pwd.getpwnam(host.names["SERVICE_USER"])
+    os.chown(elsewhere, service.pw_uid, service.pw_gid)
+    changed = original.replace(
+        "[state]\n",
+        f'[state]\nledger = "{elsewhere}/ledger.sqlite3"\naudit_log = "{elsewhere}/audit.jsonl"\n',
+    ).replace(f'state_dir = "{host.paths["STATE"]}"', f'state_dir = "{host.root}/absent"')
+    assert changed.count("state-elsewhere") == 2
+    assert "absent" in changed
+    config.write_text(changed)
+    try:
+        before = len(host.relay.received)
+        session = login(host.alice)
+        session.expect("Enter the code", timeout=30)
+        host.relay.wait_for_code(before + 1)
+        session.send("\x11")  # ctrl+q: give up
+        assert session.wait(timeout=15) == 1
+        assert "can be changed by" not in session.text
+        lines = (elsewhere / "audit.jsonl").read_text()
+        assert f'"user": "{host.alice}"' in lines
+    finally:
+        config.write_text(original)
