@@ -84,6 +84,7 @@ class Run:
         wall_clock: Clock,
         audit: Auditor | None = None,
         fixed_address: str | None = None,
+        session_timeout: float | None = None,
     ) -> None:
         # Built on first use, after the first frame: nothing in the core is needed to draw it.
         self._make_machine = make_machine
@@ -94,6 +95,9 @@ class Run:
         self._wall_clock = wall_clock
         self._audit = audit
         self._fixed_address = fixed_address
+        # The gate's whole-run deadline (`[gate] session_timeout`), on the run's own clock: no
+        # screen, the result and refusal screens included, outlives it.
+        self._deadline = clock() + session_timeout if session_timeout is not None else None
         self._lock = asyncio.Lock()
         self._ending: Finished | None = None
         self._request: SendCode | None = None  # the send `send()` is to make, if any
@@ -129,7 +133,13 @@ class Run:
 
     def tick(self) -> Tick | None:
         """The clocks now; a Finished when time alone ended the run (the code expired with no
-        resend left). Reads no ledger, so it is cheap to call once a second."""
+        resend left, or the session's deadline passed). Reads no ledger, so it is cheap to call
+        once a second."""
+        if self._deadline is not None and self._clock() >= self._deadline:
+            if self._ending is None or self._ending.linger:
+                # Unverified, with its audit line, whatever screen it is on ("timeout").
+                return self.quit("timeout")
+            return None
         if self._ending is not None:
             return None
         if self._machine is None:
@@ -153,14 +163,10 @@ class Run:
         from otp_tui.core.outcomes import (
             CodeStillValid,
             Locked,
-            NotAllowed,
             SendCode,
-            TooManySends,
         )
 
-        if self._fixed_address is not None:
-            raw = self._fixed_address  # the run's own: nothing typed can change it
-        elif not raw.strip():
+        if self._fixed_address is None and not raw.strip():
             return AskAddress(Notice("empty_address"))
         async with self._lock:
             machine = self._ready()
@@ -172,12 +178,9 @@ class Run:
                     return self._begin_send(answer, retry=False)
                 if isinstance(answer, CodeStillValid):
                     return self._ask_code(Notice("still_valid", seconds=answer.expires_in))
-                if self._fixed_address is not None and isinstance(
-                    answer, Locked | NotAllowed | TooManySends
-                ):
-                    # A fixed address has nothing else to try: the run ends here.
-                    if isinstance(answer, Locked):
-                        return self._finish_locked(answer.seconds)
+                if isinstance(answer, Locked) and machine.phase.finished:
+                    return self._finish_locked(answer.seconds)
+                if machine.phase.finished:  # the core ended it: a fixed address was refused
                     return self._finish("failed", self._refusal(answer))
                 return AskAddress(self._refusal(answer))
             except _Stopped as stopped:
