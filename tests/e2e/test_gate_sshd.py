@@ -301,3 +301,37 @@ def test_state_kept_elsewhere_still_names_the_caller_right(
         assert f'"user": "{host.alice}"' in lines
     finally:
         config.write_text(original)
+
+
+def test_the_recipe_takes_only_the_locale_from_a_gated_users_client(
+    host: GateHost, login: Callable[..., Terminal]
+) -> None:
+    import subprocess
+
+    from gate_host import SSHD
+
+    assert SSHD is not None
+    config = host.root / "sshd" / "sshd_config"
+
+    def accepted(user: str) -> list[str]:
+        run = subprocess.run(
+            [SSHD, "-T", "-f", str(config), "-C", f"user={user},host=localhost,addr=127.0.0.1"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=True,
+        )
+        return [line.split(None, 1)[1] for line in run.stdout.splitlines()
+                if line.startswith("acceptenv ")]  # fmt: skip
+
+    # The main config accepts everything; the recipe's Match block narrows it for bob, so a
+    # client-sent LD_PRELOAD never reaches his wrapper. (alice is widened again by the test.)
+    assert accepted(host.bob) == ["LANG", "LC_*"]
+    assert "*" in accepted(host.alice)
+
+    # And live: a preload sent by the client would make the loader complain in the wrapper's
+    # shell (the library does not exist); it never gets there.
+    session = login(host.bob, "-o", "SetEnv=LD_PRELOAD=/nonexistent/otp-preload.so")
+    session.expect(f"no email address on file for {host.bob}", timeout=30)
+    assert session.wait(timeout=15) == 1
+    assert "otp-preload" not in session.text
