@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from otp_tui.core.limits import LimitsLedger, Requester
     from otp_tui.core.machine import Verification
     from otp_tui.flow.run import Auditor
+    from otp_tui.mail.message import Origin
 
 Clock = Callable[[], float]
 
@@ -31,18 +32,22 @@ def make_run(
     wall_clock: Clock,
     audit: Auditor | None = None,
     make_code: Callable[[int], OneTimeCode] | None = None,
-    origin: str | None = None,
+    origin: Origin | str | None = None,
+    login_user: str | None = None,
     outbox_dir: Path | None = None,
     send: SendFunction | None = None,
     requester: Callable[[], Requester] | None = None,
     allow_on_mail_failure: bool = False,
 ) -> Run:
     """`requester` says who asks (for the per-requester send budgets); it is called when the
-    machine is built, after the first frame. None: no per-requester budget applies."""
+    machine is built, after the first frame. None: no per-requester budget applies.
+    `login_user` is set by a run that lets someone log in (the gate): the mail then says who is
+    logging in where, and what to do if it was not them."""
     delivery = Delivery(
         settings,
         demo=demo,
         origin=origin,
+        login_user=login_user,
         outbox_dir=outbox_dir,
         send=send,
         wall_clock=wall_clock,

@@ -59,6 +59,8 @@ def launch(
         audit=audit,
         # The same person the audit trail names: the gate's user under sudo, else the real uid's.
         requester=lambda: requester_from_environment(requesting_user()),
+        # A run on a login user's behalf (the gate) is a login: its mail says so.
+        login_user=requesting_user(),
         allow_on_mail_failure=allow_on_mail_failure,
     )
     try:
