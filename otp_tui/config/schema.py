@@ -198,6 +198,10 @@ def plain_address(value: str) -> str | None:
     return value
 
 
+# Demo mode needs no sender address; mail to the loopback outbox still needs a From.
+FALLBACK_SENDER = "otp-tui@localhost"
+
+
 class SenderSettings(_Section):
     address: str | None = None
     # The service the code is for, as the mail names it ("Acme VPN"). Unset: this host's name,
@@ -237,6 +241,15 @@ class SenderSettings(_Section):
     def from_name(self) -> str:
         """The From line's display name: `name`, else the service."""
         return self.name or self.service_name
+
+    @property
+    def from_address(self) -> str:
+        return self.address or FALLBACK_SENDER
+
+    @property
+    def shown(self) -> str:
+        """The sender as a mail client lists it, for the person to look for."""
+        return f"{self.from_name} <{self.from_address}>"
 
 
 def this_host() -> str:

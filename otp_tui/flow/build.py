@@ -76,6 +76,7 @@ def make_run(
         certificates_unchecked=not demo and not settings.smtp.validate_certs,
         limits=wording.limits(settings.policy),
         clock=clock,
+        sender=None if demo else settings.sender.shown,
     )
     return Run(
         make_machine,

@@ -259,6 +259,12 @@ def code_hint(code_length: int, address: str) -> str:
     ).format(count=code_length, address=address)
 
 
+def code_sender_hint(sender: str) -> str:
+    return _("It comes from {sender}; if it is not in your inbox, look in the spam folder.").format(
+        sender=sender
+    )
+
+
 def wrong_code(attempts_left: int) -> str:
     return ngettext(
         "Wrong code: {count} attempt left.", "Wrong code: {count} attempts left.", attempts_left

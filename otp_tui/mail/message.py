@@ -16,12 +16,11 @@ from email.parser import HeaderParser
 from email.utils import format_datetime, make_msgid
 from pathlib import Path
 
-from otp_tui.config.schema import SenderSettings
+from otp_tui.config.schema import FALLBACK_SENDER, SenderSettings
 from otp_tui.core.codes import OneTimeCode
 from otp_tui.language import _, current, ngettext, pgettext
 
-# Demo mode needs no sender address; mail to the loopback outbox still needs a From.
-FALLBACK_SENDER = "otp-tui@localhost"
+__all__ = ["FALLBACK_SENDER", "Origin", "OutgoingMessage", "build_message", "origin_here"]
 
 
 class OutgoingMessage(EmailMessage):
@@ -155,9 +154,8 @@ def build_message(
     """
     origin = requested_from if isinstance(requested_from, Origin) else Origin(requested_from)
     _single_line("recipient address", to)
-    # Unset, the service is the host the code was asked on: what a person can place.
-    service = _single_line("service name", sender.service or origin.host)
-    from_name = _single_line("sender name", sender.name or service)
+    service = _single_line("service name", sender.service_name)
+    from_name = _single_line("sender name", sender.from_name)
     language = language or current()
     # The built-in subject speaks the run's language and names the service; one the operator
     # wrote is theirs, as written.

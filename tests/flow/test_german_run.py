@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import socket
 
 import pytest
 from test_run import ADDRESS, code_in, headline, new_run, said, send_to_code, wrong
@@ -23,14 +24,15 @@ async def test_the_mail_is_german_with_the_code_once_in_each_part(smtp_server, g
     run, _, _ = new_run(server.settings())
     await send_to_code(run)
     message = server.received[0].message
-    assert message["Subject"] == "Ihr Bestätigungscode für test-host"
+    here = socket.gethostname()
+    assert message["Subject"] == f"Ihr Bestätigungscode für {here}"
     assert message["Content-Language"] == "de"
     text = message.get_body(preferencelist=("plain",)).get_content()
     html = message.get_body(preferencelist=("html",)).get_content()
     code = code_in(message)
     for part in (text, html):
         assert len(re.findall(rf"(?<!\d){code}(?!\d)", part)) == 1
-        assert "Ihr Bestätigungscode für test-host lautet:" in part
+        assert f"Ihr Bestätigungscode für {here} lautet:" in part
         assert "Er gilt 10 Minuten lang." in part
         assert "Wenn Sie diesen Code nicht angefordert haben" in part
         assert "verification" not in part

@@ -211,6 +211,9 @@ def test_origin_here_keeps_the_login_user_and_the_client() -> None:
 
 
 def test_the_service_defaults_to_the_host_and_names_subject_and_sender() -> None:
+    import socket
+
+    bastion = socket.gethostname()
     message = build_message(
         SenderSettings(address="otp@example.org"),
         "bob@example.com",
@@ -218,10 +221,10 @@ def test_the_service_defaults_to_the_host_and_names_subject_and_sender() -> None
         ttl_seconds=60,
         requested_from=Origin("bastion", "203.0.113.9"),
     )
-    assert message["Subject"] == "Your verification code for bastion"
-    assert str(message["From"]) == "bastion <otp@example.org>"
+    assert message["Subject"] == f"Your verification code for {bastion}"
+    assert str(message["From"]) == f"{bastion} <otp@example.org>"
     plain, _ = parts(message)
-    assert plain.startswith("Your verification code for bastion is:")
+    assert plain.startswith(f"Your verification code for {bastion} is:")
 
 
 def test_an_operators_service_and_name() -> None:

@@ -28,7 +28,7 @@ from otp_tui.tui.launch import build_app as build_program_app
 
 # 2026-01-01 12:00:00 UTC: a wall clock that reads the same in every snapshot.
 WALL_START = 1_767_268_800.0
-SENDER = SenderSettings(address="otp@example.com", name="otp-tui tests")
+SENDER = SenderSettings(address="otp@example.com", name="otp-tui tests", service="test-host")
 
 
 @dataclass

@@ -35,6 +35,10 @@ class CodeScreen(OtpScreen):
         length = self.presentation.code_length
         yield Static(wording.code_title(), classes="title")
         yield Static(wording.code_hint(length, self.view.address), classes="hint")
+        if self.presentation.sender is not None:
+            # No markup: the sender's name is the operator's text, shown as written.
+            sender = wording.code_sender_hint(self.presentation.sender)
+            yield Static(sender, id="sender", classes="hint", markup=False)
         yield CodeEntry(length, id="code")
         yield Static("", id="feedback", classes="error")
         yield Static("", id="countdown")
