@@ -77,6 +77,7 @@ def make_run(
         limits=wording.limits(settings.policy),
         clock=clock,
         sender=None if demo else settings.sender.shown,
+        login=login_user is not None,
     )
     return Run(
         make_machine,

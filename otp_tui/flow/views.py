@@ -54,6 +54,8 @@ class Presentation:
     limits: tuple[str, ...]  # the policy in plain words, for the help
     clock: Callable[[], float]  # the run's monotonic clock (tests move it by hand)
     sender: str | None = None  # the From a person looks for in their inbox; None in demo mode
+    # A run that lets someone log in (the gate): "Verified" goes on to the session by itself.
+    login: bool = False
 
 
 NoticeKind = Literal[

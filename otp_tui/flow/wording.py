@@ -359,6 +359,10 @@ def press_enter_to_quit() -> str:
     return _("Press Enter to quit.")
 
 
+def going_on_to_the_session() -> str:
+    return _("Going on to your session…")
+
+
 def verified_detail(address: str) -> str:
     return _("{address} is confirmed: you control this address.").format(address=address)
 
