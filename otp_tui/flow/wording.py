@@ -408,6 +408,17 @@ def allowed_without_mail() -> str:
     return _("Let in without a code")
 
 
+def left_behind(reason: str, address: str) -> str:
+    """The one line a full-screen run leaves in the shell: its headline and the address."""
+    headline = {
+        "verified": verified,
+        "locked": locked,
+        "allowed_without_mail": allowed_without_mail,
+    }
+    said = headline.get(reason, not_verified)()
+    return f"{said} ({address})" if address else said
+
+
 def allowed_without_mail_detail(reason: str) -> str:
     """`reason` is a whole sentence of its own: why the mail could not be sent."""
     return _("{reason} This gate lets you in when that happens.").format(reason=reason)
