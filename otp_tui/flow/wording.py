@@ -171,7 +171,8 @@ def notice(said: Notice, *, on_code: bool = False) -> str:
             return cooldown_new_code(said.seconds)
         return cooldown_any_address(said.seconds)
     if kind == "resends_exhausted":
-        return _("No more codes can be sent in this session.")
+        # This run's resends are spent; a new run may send again, within the hourly limits.
+        return _("This verification can send no more codes; start it again for a new one.")
     if kind == "too_many_sends":
         return _("Too many codes were sent to this address; try again in {duration}.").format(
             duration=rough_duration(said.seconds)
@@ -425,7 +426,10 @@ def allowed_without_mail_detail(reason: str) -> str:
 
 
 def expired_detail() -> str:
-    return _("The code expired and no more codes can be sent.")
+    return _(
+        "The code expired, and this verification can send no more codes; start it again for a "
+        "new one."
+    )
 
 
 def stopped_detail() -> str:
@@ -515,7 +519,7 @@ def plain_time_left(countdown: Countdown) -> str:
     else:
         expiry = _("The code has expired.")
     if countdown.resends_left == 0:
-        resend = _("No more codes can be sent.")
+        resend = _("This verification can send no more codes.")
     elif not countdown.resend_possible:
         resend = _("A new code can be asked for in {time}.").format(
             time=clock_duration(countdown.resend_in)

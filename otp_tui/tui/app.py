@@ -60,8 +60,10 @@ class OtpApp(App[RunResult]):
             tooltip=N_("Open the demo outbox"),
             id="outbox",
         ),
-        # F1, not "?": a question mark is a valid character in an email address.
         Binding("f1", "help", N_("Help"), tooltip=N_("The keys of this screen and the limits")),
+        # Not a priority: a question mark is a valid character in an email address, and the
+        # address entry keeps it. Where nothing takes it (the code screen refuses it), it helps.
+        Binding("question_mark", "help", N_("Help"), show=False),
     ]
 
     def __init__(self, run: Run, *, driver_class: type[Driver] | None = None) -> None:

@@ -210,7 +210,10 @@ async def test_expiry_asks_for_a_new_code_then_ends_when_none_is_left(smtp_serve
     ending = run.tick()  # time alone ends the run: no resend is left
     assert isinstance(ending, Finished)
     assert ending.result.reason == "expired"
-    assert detail(ending) == "The code expired and no more codes can be sent."
+    assert detail(ending) == (
+        "The code expired, and this verification can send no more codes; start it again for a "
+        "new one."
+    )
     assert run.tick() is None
 
 

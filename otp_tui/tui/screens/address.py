@@ -62,7 +62,9 @@ class AddressScreen(OtpScreen):
         self._render_view()
         if self.presentation.fixed_address is not None:
             # Nothing to type: the body takes focus, so the arrow keys scroll a small terminal.
-            self.set_focus(self.query_one("#body"))
+            body = self.query_one("#body")
+            body.can_focus = True
+            self.set_focus(body)
         self.post_message(AddressScreenReady())
         self.set_timer(WARM_UP_DELAY, self._warm_up)
 

@@ -22,6 +22,8 @@ class CodeScreen(OtpScreen):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+r", "resend", N_("Resend"), tooltip=N_("Email a new code"), id="resend"),
         Binding("escape", "back", N_("Change address"), tooltip=N_("Back to the address")),
+        # Before the entry, which would swallow it: "?" is never part of a code.
+        Binding("question_mark", "app.help", N_("Help"), show=False, priority=True),
     ]
     AUTO_FOCUS = "#code"  # a code pasted the moment the screen appears must reach the entry
 
