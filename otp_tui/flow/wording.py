@@ -134,7 +134,7 @@ def type_your_address() -> str:
 
 
 def fixed_address_again() -> str:
-    return _("Press Enter to send a new code, or Escape to quit.")
+    return _("Press Enter to send a new code, or ctrl+q to quit.")
 
 
 def sending_now() -> str:

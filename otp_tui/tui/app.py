@@ -105,6 +105,10 @@ class OtpApp(App[RunResult]):
     async def on_event(self, event: events.Event) -> None:
         if self._early_keys.hold(event):
             return
+        if isinstance(event, events.Key):
+            # The clocks as they are now, before the key acts: a key acts on the state it was
+            # pressed in (a resend that became possible a moment ago is not refused).
+            self.tick()
         await super().on_event(event)
 
     async def on_unmount(self) -> None:
@@ -312,7 +316,8 @@ class OtpApp(App[RunResult]):
         from otp_tui.tui.screens.sending import SendingScreen
 
         tick = self.run_.tick()
-        screen = self.screen
+        # The screen under a popup too: it is current the moment the popup goes.
+        screen = next(s for s in reversed(self.screen_stack) if not isinstance(s, ModalScreen))
         if isinstance(tick, Finished):
             self.show(tick)
         elif not screen.is_mounted:

@@ -282,7 +282,7 @@ async def test_a_fixed_address_starts_by_sending_and_is_masked(smtp_server):
     # Whatever a front end submits, the fixed address is the one mailed.
     back = await run.back()
     assert isinstance(back, AskAddress)
-    assert said(back) == "Press Enter to send a new code, or Escape to quit."
+    assert said(back) == "Press Enter to send a new code, or ctrl+q to quit."
     assert not back.notice.is_error
 
 

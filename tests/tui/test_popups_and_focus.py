@@ -128,3 +128,79 @@ async def test_popups_on_a_console_use_no_block_glyphs(tmp_path, monkeypatch, te
         await pilot.pause()
         shown = seen(pilot)
         assert not set("▀▄█") & set(shown)
+
+
+# -- Escape goes back or closes, and never ends a run -------------------------------------
+
+
+async def test_escape_never_ends_a_run(tmp_path):
+    harness = demo(tmp_path)
+    async with harness.app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("escape")  # on the first screen, with nothing typed
+        await pilot.press("enter")  # an empty address: an error
+        await pilot.pause()
+        error = pilot.app.screen.query_one("#address-error")
+        assert str(error.render()) != ""
+        await pilot.press("escape")  # clears it
+        await pilot.pause()
+        assert str(error.render()) == ""
+        await to_code_screen(pilot)
+        await pilot.press("ctrl+o")
+        await wait_for(pilot, lambda: isinstance(pilot.app.screen, OutboxScreen))
+        # By habit: out of the outbox, back to the address, and once more.
+        for _ in range(3):
+            await pilot.press("escape")
+            await pilot.pause()
+        assert isinstance(pilot.app.screen, AddressScreen)
+        assert pilot.app.is_running
+        await pilot.press("ctrl+q")
+        await wait_for(pilot, lambda: not pilot.app.is_running)
+    assert pilot.app.return_value.reason == "cancelled"
+
+
+async def test_escape_never_ends_a_run_with_a_fixed_address(closed_port, loopback_settings):
+    harness = build_app(smtp=loopback_settings(closed_port), email=ADDRESS)
+    async with harness.app.run_test(size=(80, 24)) as pilot:
+        await wait_for(
+            pilot, lambda: "Retry" in str(pilot.app.screen.query_one("#key-bar").render())
+        )
+        for _ in range(3):
+            await pilot.press("escape")
+            await pilot.pause()
+        assert isinstance(pilot.app.screen, AddressScreen)
+        assert "ctrl+q to quit" in str(pilot.app.screen.query_one("#address-error").render())
+        assert pilot.app.is_running
+        await pilot.press("q")  # nothing is typed here: q quits
+        await wait_for(pilot, lambda: not pilot.app.is_running)
+    assert pilot.app.return_code == 1
+
+
+# -- a key right after a popup acts on what is shown ----------------------------------------
+
+
+async def test_the_screen_under_a_popup_is_current_when_it_closes(tmp_path):
+    harness = demo(tmp_path)
+    async with harness.app.run_test(size=(80, 24)) as pilot:
+        await to_code_screen(pilot)
+        await pilot.press("f1")
+        await wait_for(pilot, lambda: isinstance(pilot.app.screen, HelpScreen))
+        harness.clock.advance(30)
+        pilot.app.tick()  # the once-a-second look at the clocks, while the popup is up
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: isinstance(pilot.app.screen, CodeScreen))
+        countdown = str(pilot.app.screen.query_one("#countdown").render())
+        assert countdown == "Code expires in 9:30"
+        assert str(pilot.app.screen.query_one("#resend-button").label) == "Resend in 0:30"
+
+
+async def test_ctrl_r_right_after_a_popup_closes_is_not_dropped(smtp_server):
+    server = await smtp_server()
+    harness = build_app(smtp=server.settings())
+    async with harness.app.run_test(size=(80, 24)) as pilot:
+        await to_code_screen(pilot)
+        await pilot.press("f1")
+        await wait_for(pilot, lambda: isinstance(pilot.app.screen, HelpScreen))
+        harness.clock.advance(61)  # the cooldown ends while the help is up, between two looks
+        await pilot.press("escape")
+        await pilot.press("ctrl+r")
+        await wait_for(pilot, lambda: len(server.received) == 2)
