@@ -38,11 +38,13 @@ def make_run(
     send: SendFunction | None = None,
     requester: Callable[[], Requester] | None = None,
     allow_on_mail_failure: bool = False,
+    session_timeout: float | None = None,
 ) -> Run:
     """`requester` says who asks (for the per-requester send budgets); it is called when the
     machine is built, after the first frame. None: no per-requester budget applies.
     `login_user` is set by a run that lets someone log in (the gate): the mail then says who is
-    logging in where, and what to do if it was not them."""
+    logging in where, and what to do if it was not them.
+    `session_timeout`: seconds the whole run may take (the gate's), None for no limit."""
     delivery = Delivery(
         settings,
         demo=demo,
@@ -65,6 +67,8 @@ def make_run(
                 settings.access.allowed_domains, settings.access.allowed_addresses
             ),
             requester=requester() if requester is not None else None,
+            allow_on_mail_failure=allow_on_mail_failure,
+            fixed_address=email,
             **({"make_code": make_code} if make_code is not None else {}),
         )
 
@@ -87,6 +91,5 @@ def make_run(
         wall_clock=wall_clock,
         audit=audit,
         fixed_address=email,
-        allow_on_mail_failure=allow_on_mail_failure,
-        max_attempts=settings.policy.max_attempts,
+        session_timeout=session_timeout,
     )

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import html
-import ipaddress
 import os
 import socket
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from email import policy
 from email.headerregistry import Address
 from email.message import EmailMessage
@@ -117,13 +116,9 @@ def origin_here(
     """
     host = hostname if hostname is not None else socket.gethostname()
     host = "".join(char for char in host if char.isprintable()).strip()
-    client = None
-    fields = environ.get("SSH_CONNECTION", "").split()
-    if fields:
-        try:
-            client = str(ipaddress.ip_address(fields[0]))
-        except ValueError:
-            client = None
+    from otp_tui.core.ssh_client import client_address
+
+    client = client_address(environ.get("SSH_CONNECTION"))
     return Origin(host or _("an unnamed host"), client, login_user)
 
 
@@ -173,7 +168,7 @@ def build_message(
     if not (digits.isascii() and digits.isdigit()):
         raise ValueError("code must be ASCII digits")
 
-    sent_at = now or datetime.now(timezone.utc)
+    sent_at = now or datetime.now(UTC)
     validity = _validity(ttl_seconds)
     text: str | None = None
     html_part: str | None = None

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import re
 import threading
+from datetime import UTC
 from email.message import EmailMessage
 from typing import Any
 
@@ -440,14 +441,16 @@ def test_the_requester_comes_from_the_real_uid_and_a_well_formed_ssh_client():
     import os
     import pwd
 
-    from otp_tui.flow.requester import requester_from_environment
+    from otp_tui.flow.requester import caller_from_environment, requester_from_environment
 
     me = pwd.getpwuid(os.getuid()).pw_name
     told = {"USER": "alice", "LOGNAME": "alice", "SSH_CONNECTION": "203.0.113.9 5000 10.0.0.1 22"}
-    requester = requester_from_environment(environ=told)
-    assert requester.user == me
-    assert requester.ssh_client == "203.0.113.9"
-    junk = requester_from_environment(environ={"SSH_CONNECTION": "$(reboot) 1 2 3"})
+    caller = caller_from_environment(environ=told)
+    assert caller.user == me
+    assert caller.ssh_client == "203.0.113.9"
+    # The client is a claim: it labels, and the budgets count the account alone.
+    assert requester_from_environment(environ=told).budget_names == (f"user:{me}",)
+    junk = caller_from_environment(environ={"SSH_CONNECTION": "$(reboot) 1 2 3"})
     assert junk.ssh_client is None
     assert requester_from_environment("bob", environ={}).user == "bob"
 
@@ -547,8 +550,32 @@ async def test_allow_never_follows_wrong_codes(smtp_server, closed_port, loopbac
     assert "allowed_without_mail" not in audit.events
 
 
+async def test_allow_never_follows_wrong_codes_even_once_their_lock_has_ended(
+    smtp_server, closed_port, loopback_settings
+):
+    server = await smtp_server()
+    wall = FakeClock(WALL_START)
+    ledger = MemoryLedger(wall)
+    first, _ = gate_run(server.settings(), ledger, allow=True)
+    await first.start()
+    await first.send()
+    bad = wrong(code_in(server.received[0].message))
+    for _ in range(4):
+        assert isinstance(await first.submit_code(bad), AskCode)
+    locked = await first.submit_code(bad)
+    assert isinstance(locked, Finished)
+    assert locked.result.reason == "locked"
+    # The lock ends; the five wrong codes still count (no success came since), so the next
+    # login that finds the relay down is not let in.
+    wall.advance(901)
+    assert ledger.status(ADDRESS).locked_for == 0
+    second, audit = gate_run(loopback_settings(closed_port), ledger, allow=True)
+    assert isinstance(await second.start(), Sending)
+    assert isinstance(await second.send(), SendProblem)
+    assert "allowed_without_mail" not in audit.events
+
+
 def test_a_lock_ends_at_the_same_minute_on_screen_and_in_status():
-    from datetime import timezone
 
     from otp_tui.flow.wording import locked_detail
     from otp_tui.state.report import status_lines
@@ -556,7 +583,7 @@ def test_a_lock_ends_at_the_same_minute_on_screen_and_in_status():
     now = WALL_START + 58  # 12:00:58: the lock ends at 12:15:58
     ledger = MemoryLedger(FakeClock(now))
     ledger.lock(ADDRESS, 900)
-    lines = status_lines(ledger, ADDRESS, clock=lambda: now, tz=timezone.utc)
+    lines = status_lines(ledger, ADDRESS, clock=lambda: now, tz=UTC)
     assert lines[-1] == "locked until 2026-01-01 12:16 UTC"
     assert locked_detail(ADDRESS, 900, now).endswith("is locked until 12:16 (15 minutes).")
 
@@ -568,7 +595,9 @@ async def test_after_the_hourly_budget_refuses_a_resend_none_is_offered(smtp_ser
     clock.advance(60)
     refused = await run.resend()
     assert isinstance(refused, AskCode)
-    assert said(refused).startswith("Too many codes were sent to this address")
+    assert said(refused).startswith(
+        "Too many codes were sent in the last hour (to this address, by your account, or by"
+    )
     # The resend waits for the budget (an hour from the first send), not for the cooldown.
     assert refused.countdown.resend_in > 3000
     tick = run.tick()
