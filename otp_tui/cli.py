@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, TextIO
 
 from otp_tui.hardening import Unprotected, protect_process_secrets
 from otp_tui.language import _
-from otp_tui.result import EXIT_INTERRUPTED, EXIT_USAGE
+from otp_tui.result import EXIT_INTERRUPTED, EXIT_USAGE, RunResult
 
 if TYPE_CHECKING:
     from otp_tui.config.schema import Settings
@@ -295,6 +295,17 @@ def _has_terminal() -> bool:
 PLAIN_TERMS = ("", "dumb")
 
 
+def _leave_a_line(result: RunResult, *, masked: bool, err: TextIO) -> None:
+    """The full screen is gone with the run: one line in the shell says how it ended (stdout
+    stays the JSON line's). An address given with --email is masked, as on screen."""
+    from otp_tui.core.untrusted import visible
+    from otp_tui.flow.wording import left_behind, mask_address
+
+    address = mask_address(result.email) if masked and result.email else result.email
+    with contextlib.suppress(OSError):  # a terminal that hung up has nobody to read it
+        print(f"{PROG}: {left_behind(result.reason, visible(address))}", file=err, flush=True)
+
+
 def _run_app(args: argparse.Namespace, settings: Settings, err: TextIO) -> int:
     if args.email is not None:
         from otp_tui.core.address import normalise_address
@@ -335,6 +346,8 @@ def _run_app(args: argparse.Namespace, settings: Settings, err: TextIO) -> int:
         from otp_tui.tui.launch import run_interactive
 
         outcome = run_interactive(settings, email=args.email, demo=demo)
+        if outcome.error is None and not args.json:
+            _leave_a_line(outcome.result, masked=args.email is not None, err=err)
     if outcome.error is not None:
         print(f"{PROG}: {outcome.error}", file=err)
     result = outcome.result

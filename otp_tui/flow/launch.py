@@ -68,6 +68,8 @@ def launch(
         wall_clock=time.time,
         audit=audit,
         requester=lambda: caller().requester,
+        # A run on a login user's behalf (the gate) is a login: its mail says so.
+        login_user=requesting_user(),
         allow_on_mail_failure=allow_on_mail_failure,
         session_timeout=session_timeout,
     )

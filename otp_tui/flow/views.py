@@ -54,6 +54,9 @@ class Presentation:
     certificates_unchecked: bool  # smtp.validate_certs = false: said on the sending screen
     limits: tuple[str, ...]  # the policy in plain words, for the help
     clock: Callable[[], float]  # the run's monotonic clock (tests move it by hand)
+    sender: str | None = None  # the From a person looks for in their inbox; None in demo mode
+    # A run that lets someone log in (the gate): "Verified" goes on to the session by itself.
+    login: bool = False
 
 
 NoticeKind = Literal[

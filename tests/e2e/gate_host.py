@@ -46,7 +46,9 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 README = ROOT / "README.md"
 RELAY_USER, RELAY_PASSWORD = "gate-relay", "relay-pw-7731"
-_CODE_LINE = re.compile(r"(?:Your verification code is|Ihr Bestätigungscode lautet):\s*(\d+)")
+_CODE_LINE = re.compile(
+    r"(?:Your verification code for .+ is|Ihr Bestätigungscode für .+ lautet):\s*(\d+)"
+)
 
 SSHD = shutil.which("sshd") or shutil.which("sshd", path="/usr/sbin:/usr/local/sbin:/sbin")
 SSH = shutil.which("ssh")
