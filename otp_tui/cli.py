@@ -119,6 +119,21 @@ def _parser() -> argparse.ArgumentParser:
             "the operator's TOML file (default: /etc/otp-tui/config.toml); nothing else is read"
         ),
     )
+    pam = commands.add_parser(
+        "pam",
+        help=_(
+            "the PAM helper: started by pam_otp_tui.so as the service user, it talks to the "
+            "module on stdin and stdout (see the README)"
+        ),
+    )
+    pam.add_argument(
+        "--config",
+        metavar="PATH",
+        default=argparse.SUPPRESS,
+        help=_(
+            "the operator's TOML file (default: /etc/otp-tui/config.toml); nothing else is read"
+        ),
+    )
     return parser
 
 
@@ -228,6 +243,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     err = sys.stderr
     if args.command == "gate":
         return _gate(args, err)
+    if args.command == "pam":
+        return _pam(args, err)
     settings = load(args, err)
     if settings is None:
         return EXIT_USAGE
@@ -263,6 +280,15 @@ def _gate(args: argparse.Namespace, err: TextIO) -> int:
     from otp_tui.gate.run import run_gate
 
     return run_gate(args.config, err)
+
+
+def _pam(args: argparse.Namespace, err: TextIO) -> int:
+    # Only the operator configures: the module passes --config and nothing else.
+    if args.overrides or args.email or args.demo or args.json or args.plain:
+        return _fail(_("pam takes no option but --config: only the operator's config decides"), err)
+    from otp_tui.converse.launch import run_pam
+
+    return run_pam(args.config, sys.stdin.buffer, sys.stdout.buffer)
 
 
 def _ledger_command(command: str, address: str, settings: Settings, err: TextIO) -> int:
