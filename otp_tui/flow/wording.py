@@ -78,8 +78,11 @@ def limits(policy: PolicySettings) -> tuple[str, ...]:
             duration=rough_duration(policy.code_ttl)
         ),
         ngettext(
-            "You can ask for {count} new code, {cooldown} apart; a new code replaces the last.",
-            "You can ask for {count} new codes, {cooldown} apart; a new code replaces the last.",
+            # The cooldown covers one address: a corrected address is sent at once.
+            "You can ask for {count} new code, {cooldown} apart to the same address; a new "
+            "code replaces the last.",
+            "You can ask for {count} new codes, {cooldown} apart to the same address; a new "
+            "code replaces the last.",
             resends,
         ).format(count=resends, cooldown=rough_duration(policy.resend_cooldown)),
         ngettext(
