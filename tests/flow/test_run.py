@@ -231,7 +231,8 @@ async def test_a_stalled_send_can_be_abandoned_at_once(silent_listener, loopback
         await send
     back = await run.back()
     assert back == AskAddress()
-    # The way back refunds nothing: the next send to any address is a resend.
+    # The way back refunds nothing: the next send to any address is a resend (counted; a
+    # corrected address waits for no cooldown).
     assert isinstance(await run.submit_address("other@example.com"), AskAddress | Sending)
 
 
