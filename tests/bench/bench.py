@@ -893,7 +893,7 @@ def _open_bench_ledger(spec: str) -> Any:
         from otp_tui.state.redis_ledger import RedisLedger
 
         return RedisLedger.from_url(spec)
-    from otp_tui.state.ledger import SqliteLedger
+    from otp_tui.state.sqlite_ledger import SqliteLedger
 
     return SqliteLedger(Path(spec))
 

@@ -17,8 +17,8 @@ from redis_server import RedisServer, TlsFiles
 from state_helpers import START, FakeClock
 
 from otp_tui.core.limits import LimitsLedger, MemoryLedger
-from otp_tui.state.ledger import SqliteLedger
 from otp_tui.state.redis_ledger import RedisLedger
+from otp_tui.state.sqlite_ledger import SqliteLedger
 
 
 @pytest.fixture

@@ -12,9 +12,11 @@ import time
 from pathlib import Path
 from typing import Any
 
+from ledger_scenes import record_wrong_code
+
 from otp_tui.core.limits import SendBudget
 from otp_tui.state.audit import AuditLog
-from otp_tui.state.ledger import SqliteLedger
+from otp_tui.state.sqlite_ledger import SqliteLedger
 
 RESERVED = 0
 REFUSED = 3
@@ -24,7 +26,7 @@ def wrong_codes(path: str, address: str, times: int, barrier: Any) -> None:
     barrier.wait()
     with SqliteLedger(Path(path)) as ledger:
         for _ in range(times):
-            ledger.record_wrong_code(address)
+            record_wrong_code(ledger, address)
 
 
 def reserve_send(path: str, address: str, per_hour: int, barrier: Any) -> None:
@@ -84,4 +86,4 @@ def wrong_codes_on(spec: str, addresses: list[str], times: int, barrier: Any) ->
         barrier.wait()
         for _ in range(times):
             for address in addresses:
-                ledger.record_wrong_code(address)
+                record_wrong_code(ledger, address)

@@ -20,6 +20,7 @@ from typing import Any
 
 import pytest
 import state_workers
+from ledger_scenes import budget_sends, lock
 from redis_server import PASSWORD, RedisServer, SilentListener
 from state_helpers import FakeClock, run_all
 
@@ -27,8 +28,10 @@ from otp_tui.cli import main
 from otp_tui.config.schema import Settings
 from otp_tui.core.limits import FOREVER, GuessAdmitted, GuessLimits, LedgerEntry, SendBudget
 from otp_tui.state.errors import LedgerError
-from otp_tui.state.ledger import SqliteLedger, check_ledger, open_ledger
+from otp_tui.state.ledger import open_ledger
+from otp_tui.state.ledger_check import check_ledger
 from otp_tui.state.redis_ledger import RedisLedger
+from otp_tui.state.sqlite_ledger import SqliteLedger
 
 ALICE = "alice@example.com"
 HERE = Path(__file__).resolve().parent
@@ -114,9 +117,9 @@ def test_keys_share_the_address_tag_and_expire_when_they_no_longer_matter(
         assert admin.ttl(state) == -1  # a wrong code counts until a success: kept
         ledger.record_success(ALICE)
         assert not admin.exists(state)  # nothing left that counts
-        ledger.lock(ALICE, 900)
+        lock(ledger, ALICE, 900)
         assert 900 < admin.ttl(state) <= 960  # a lock alone: gone a minute after it ends
-        ledger.lock(ALICE, FOREVER)
+        lock(ledger, ALICE, FOREVER)
         assert admin.ttl(state) == -1  # a lock only an operator lifts never expires
         ledger.unlock(ALICE)
         assert not admin.exists(state)
@@ -131,7 +134,7 @@ def test_a_key_that_expires_is_kept_again_once_it_counts(
     admin = fresh_redis.admin()
     state = f"otp-tui:{{{ALICE}}}:state"
     with RedisLedger.from_url(fresh_redis.url(), clock=clock) as ledger:
-        ledger.lock(ALICE, 10)
+        lock(ledger, ALICE, 10)
         assert 60 < admin.ttl(state) <= 70  # counts zero, a lock: it expires
         clock.advance(20)
         assert ledger.admit_guess(ALICE, GuessLimits(5, 900, 100), "t1") == GuessAdmitted(4, None)
@@ -141,14 +144,14 @@ def test_a_key_that_expires_is_kept_again_once_it_counts(
         assert ledger.admit_guess(ALICE, GuessLimits(1, 10, 100), "t2").lock == 10
         assert admin.hget(state, "t") == b"t2"
         assert admin.ttl(state) == -1  # a consecutive failure counts
-        ledger.lock(ALICE, 900)  # a lock of its own: the guess's token goes
+        lock(ledger, ALICE, 900)  # a lock of its own: the guess's token goes
         assert admin.hget(state, "t") is None
         assert ledger.status(ALICE) == LedgerEntry(0, 0, 1, 900.0)
 
 
 def test_times_are_the_servers_whatever_the_hosts_clock_says(fresh_redis: RedisServer) -> None:
     with RedisLedger.from_url(fresh_redis.url()) as ledger:
-        ledger.lock(ALICE, 900)
+        lock(ledger, ALICE, 900)
         server_now = float(ledger.probe().rsplit(" ", 1)[1])
     assert abs(server_now - time.time()) < 5
     # Another host whose wall clock is an hour ahead, in its own process: the same lock.
@@ -335,7 +338,7 @@ def test_fifty_processes_never_overspend_a_budget(fresh_redis: RedisServer, proc
     assert Counter(codes) == {state_workers.RESERVED: 30, state_workers.REFUSED: 20}
     with RedisLedger.from_url(fresh_redis.url()) as ledger:
         assert ledger.status(ALICE).sends_last_hour == 30
-        assert ledger.budget_sends("total") == 30
+        assert budget_sends(ledger, "total") == 30
 
 
 @pytest.mark.slow
