@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Protocol
 
+from otp_tui.state.redis_errors import SHAPE_ERRORS, NotRedisError
 from otp_tui.state.redis_scripts import ScriptConnection
 
 
@@ -44,11 +45,18 @@ class KeptConnections:
 
     @contextmanager
     def lend(self) -> Iterator[RawConnection]:
-        """A connected connection for one operation, given back afterwards."""
+        """A connected connection for one operation, given back afterwards.
+
+        An operation that fails closes it: a reply that came late, or the rest of a garbled
+        one, is never read as the next command's.
+        """
         connection = self._take()
         try:
             self._ready(connection)
             yield connection
+        except BaseException:
+            connection.disconnect()
+            raise
         finally:
             with self._lock:
                 self._idle.append(connection)
@@ -64,7 +72,7 @@ class KeptConnections:
             return connection
 
     def _ready(self, connection: RawConnection) -> None:
-        connection.connect()  # at once if it is connected
+        self._connect(connection)  # at once if it is connected
         # A kept connection the server has closed (its idle timeout, a restart) or that holds
         # a reply nobody read is replaced by a fresh one: the check redis-py's pool makes at
         # each checkout, one poll of the socket.
@@ -76,7 +84,15 @@ class KeptConnections:
             stale = True
         if stale:
             connection.disconnect()
+            self._connect(connection)
+
+    @staticmethod
+    def _connect(connection: RawConnection) -> None:
+        try:
             connection.connect()
+        except SHAPE_ERRORS as error:
+            # redis-py read a handshake reply of a shape Redis never sends.
+            raise NotRedisError from error
 
     def close(self) -> None:
         # Without the lock: a call stuck on a silent server ends now. A connection used again

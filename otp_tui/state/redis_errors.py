@@ -10,12 +10,25 @@ from otp_tui.language import N_, _, ngettext
 from otp_tui.state.errors import LedgerError, plural_count
 
 
+class NotRedisError(Exception):
+    """The server's answer is not one Redis gives (to the handshake, or to a script): another
+    kind of server listens there, or something in between garbles the replies."""
+
+
+# Errors a client library raises when it reads an answer of a shape it did not expect.
+SHAPE_ERRORS = (AttributeError, TypeError, ValueError, KeyError, IndexError)
+
+
 def failure(error: Exception, where: str, timeout: float) -> LedgerError | None:
     """The one sentence for a failed call to the server at `where`, or None for an error that
     is not the server's (a bug, which must not pass for an unreachable server)."""
     from redis import exceptions
 
-    if isinstance(error, exceptions.AuthenticationError):
+    if isinstance(error, (NotRedisError, exceptions.InvalidResponse)) or _garbled(error):
+        message = _("The server at {where} does not answer as a Redis server does.").format(
+            where=where
+        )
+    elif isinstance(error, exceptions.AuthenticationError):
         message = _("The Redis ledger at {where} refused the user name or password.").format(
             where=where
         )
@@ -56,6 +69,12 @@ def unreachable(where: str, error: BaseException) -> str:
     return _("The Redis ledger at {where} cannot be reached: {reason}.").format(
         where=where, reason=_reason(error)
     )
+
+
+def _garbled(error: BaseException) -> bool:
+    # redis-py's words for a reply it cannot parse, whatever class it raises them as.
+    text = str(error).lower()
+    return "protocol error" in text or "invalid resp" in text
 
 
 def _refused_command(error: BaseException) -> bool:

@@ -24,11 +24,12 @@ Keys expire when they no longer matter: a send set an hour and a minute after it
 state hash whose counts are zero a minute after its lock ends (at once if it holds no lock); a
 lock that only an operator lifts, or counts that still count, never.
 
-Every call has a deadline: each socket operation gives up after `timeout` seconds and a call
-makes at most a few (connect, TLS, AUTH, the script and one retry of it with its source), with
-no automatic retries, which could apply a script twice. Every failure (unreachable, a refused
-password or certificate, a timeout, an error from the server) is one `LedgerError` naming the
-server's host and port, never the password (`redis_errors`); the ledger fails closed.
+Every operation has one deadline, `timeout` seconds for the whole of it (`redis_deadline`):
+connect, TLS, AUTH, the script and one retry of it with its source, however slowly the bytes
+come, with no automatic retries, which could apply a script twice. Every failure (unreachable,
+a refused password or certificate, the deadline, an error from the server, an answer Redis would
+never give) is one `LedgerError` naming the server's host and port, never the password
+(`redis_errors`); the ledger fails closed.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ import secrets
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from otp_tui.core.limits import (
     FOREVER,
@@ -54,7 +55,8 @@ from otp_tui.language import _
 from otp_tui.state.errors import LedgerError
 from otp_tui.state.redis_client import client_from_url, where_of
 from otp_tui.state.redis_connection import KeptConnections
-from otp_tui.state.redis_errors import failure
+from otp_tui.state.redis_deadline import with_deadline, within
+from otp_tui.state.redis_errors import SHAPE_ERRORS, NotRedisError, failure
 from otp_tui.state.redis_scripts import Script, script
 
 if TYPE_CHECKING:
@@ -64,6 +66,13 @@ PREFIX = "otp-tui:"
 DEFAULT_TIMEOUT = 3.0
 
 
+T = TypeVar("T")
+
+
+def _as_is(answer: Any) -> Any:
+    return answer
+
+
 def _num(value: float) -> str:
     return "inf" if value == FOREVER else repr(float(value))
 
@@ -71,6 +80,20 @@ def _num(value: float) -> str:
 def _float(value: bytes | str) -> float:
     text = value.decode() if isinstance(value, bytes) else value
     return math.inf if text == "inf" else float(text)
+
+
+def _verdict(answer: Any) -> GuessVerdict:
+    kind, left, lock = answer
+    if kind == b"refused":
+        return GuessRefused(_float(lock))
+    if kind != b"admitted":
+        raise ValueError("not a verdict")
+    return GuessAdmitted(int(left), _float(lock) if lock else None)
+
+
+def _time_and_version(answer: Any) -> tuple[float, str]:
+    server_time, version = answer
+    return float(server_time), visible(version.decode())
 
 
 def address_keys(address: str) -> tuple[str, str]:
@@ -106,9 +129,9 @@ class RedisLedger:
         # None in use: the server's TIME. Tests hand in a clock to move time by hand.
         self._clock = clock
         self._no_script = NoScriptError
-        self._connections = KeptConnections(
-            client.connection_pool.make_connection, (RedisConnectionError,)
-        )
+        pool = client.connection_pool
+        pool.connection_class = with_deadline(pool.connection_class)
+        self._connections = KeptConnections(pool.make_connection, (RedisConnectionError,))
 
     @classmethod
     def from_url(
@@ -133,12 +156,23 @@ class RedisLedger:
         )
         return cls(client, where, clock, timeout=timeout, tls=url.startswith("rediss://"))
 
-    def run(self, script: Script, keys: Sequence[str], args: Sequence[str] = ()) -> Any:
-        """Run `script` on `keys` with "now" and `args` as its ARGV: one atomic step."""
+    def run(
+        self,
+        script: Script,
+        keys: Sequence[str],
+        args: Sequence[str] = (),
+        decode: Callable[[Any], T] = _as_is,
+    ) -> T:
+        """Run `script` on `keys` with "now" and `args` as its ARGV, one atomic step, and
+        `decode` its answer; all of it within one deadline, `timeout` seconds."""
         now = "" if self._clock is None else repr(float(self._clock()))
         try:
-            with self._connections.lend() as connection:
-                return script(connection, keys, [now, *args], self._no_script)
+            with within(self.timeout), self._connections.lend() as connection:
+                answer = script(connection, keys, [now, *args], self._no_script)
+                try:
+                    return decode(answer)
+                except SHAPE_ERRORS as error:
+                    raise NotRedisError from error
         except Exception as error:
             said = failure(error, self.where, self.timeout)
             if said is None:
@@ -146,24 +180,24 @@ class RedisLedger:
             raise said from None
 
     @staticmethod
-    def _entry(answer: Sequence[Any]) -> LedgerEntry:
+    def _entry(answer: Any) -> LedgerEntry:
         sends, wrong, consecutive, locked_for = answer
         return LedgerEntry(int(sends), int(wrong), int(consecutive), _float(locked_for))
 
     # -- LimitsLedger --------------------------------------------------------------------------
 
     def status(self, address: str) -> LedgerEntry:
-        return self._entry(self.run(script("status"), address_keys(address)))
+        return self.run(script("status"), address_keys(address), decode=self._entry)
 
     def reserve_send(self, address: str, budget: SendBudget) -> float:
         windows = budget.windows()
         keys = [address_keys(address)[1], *(budget_key(name) for name, _ in windows)]
         limits = [str(budget.per_address), *(str(per_hour) for _, per_hour in windows)]
         member = secrets.token_hex(8)
-        return _float(self.run(script("reserve_send"), keys, [member, *limits]))
+        return self.run(script("reserve_send"), keys, [member, *limits], decode=_float)
 
     def admit_guess(self, address: str, limits: GuessLimits, token: str) -> GuessVerdict:
-        kind, left, lock = self.run(
+        return self.run(
             script("admit_guess"),
             address_keys(address)[:1],
             [
@@ -172,10 +206,8 @@ class RedisLedger:
                 str(limits.max_consecutive_failures),
                 token,
             ],
+            decode=_verdict,
         )
-        if kind == b"refused":
-            return GuessRefused(_float(lock))
-        return GuessAdmitted(int(left), _float(lock) if lock else None)
 
     def record_success(self, address: str, token: str | None = None) -> None:
         self.run(script("record_success"), address_keys(address)[:1], [token or ""])
@@ -187,9 +219,8 @@ class RedisLedger:
 
     def probe(self) -> str:
         """Connect, authenticate and run a harmless script; a line saying what answered."""
-        server_time, version = self.run(script("probe"), [])
-        version_text = visible(version.decode() if isinstance(version, bytes) else str(version))
-        values = {"version": version_text, "where": self.where, "time": f"{float(server_time):.0f}"}
+        server_time, version = self.run(script("probe"), [], decode=_time_and_version)
+        values = {"version": version, "where": self.where, "time": f"{server_time:.0f}"}
         # The server's time comes last, as a number: a test reads it from there.
         if self.tls:
             # TRANSLATORS: `otp-tui check`: {time} is the server's clock in Unix seconds; keep
