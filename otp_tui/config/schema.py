@@ -291,7 +291,8 @@ SyslogFacility = Literal[
 
 
 class StateSettings(_Section):
-    # A path (the SQLite ledger), or a redis:// or rediss:// URL (the ledger shared by a fleet).
+    # An absolute path (the SQLite ledger), or a Redis URL (the ledger shared by a fleet: one
+    # server, a Sentinel group or a Cluster; see config/ledger_location.py).
     ledger: Path | str | None = None
     audit_log: Path | None = None
     # For a Redis ledger: the CA for rediss:// (else the system store), a file holding the
@@ -307,21 +308,16 @@ class StateSettings(_Section):
     @field_validator("ledger", mode="before")
     @classmethod
     def _path_or_url(cls, value: object) -> object:
-        if isinstance(value, str) and value.startswith(("redis://", "rediss://")):
-            from urllib.parse import urlsplit
+        # Read strictly (ledger_location): an unknown scheme, a URL without its "//" or a
+        # relative path is refused, never taken as a file name; the message never quotes the
+        # value, which may hold a password.
+        from otp_tui.config.ledger_location import looks_like_url, parse_path, parse_redis
 
-            # Checked here so that a typo is a configuration error; never echo the value, which
-            # may hold a password.
-            try:
-                parts = urlsplit(value)
-                parts.port  # noqa: B018 - raises ValueError for a port that is not a number
-            except ValueError:
-                raise ValueError("a redis:// URL with a port that is not a number") from None
-            if not parts.hostname:
-                raise ValueError("a redis:// URL needs a host name")
+        if isinstance(value, str) and looks_like_url(value):
+            parse_redis(value)
             return value
         if isinstance(value, (str, Path)):
-            return Path(value).expanduser()
+            return parse_path(value)
         return value
 
     @field_validator("audit_log", "ledger_ca_file", "ledger_password_file")
