@@ -300,6 +300,9 @@ class StateSettings(_Section):
     ledger_ca_file: Path | None = None
     ledger_password_file: Path | None = None
     ledger_timeout: float = Field(default=3.0, gt=0, le=60)
+    # For a Redis ledger: how many replicas must acknowledge each write that counts (WAIT)
+    # before the run acts on it; 0 for a single server, 1 recommended behind Sentinel.
+    ledger_replicas: int = Field(default=0, ge=0, le=16)
     # Audit lines also go to the local syslog daemon under this facility; None: file only.
     syslog_facility: SyslogFacility | None = None
     # The syslog daemon's datagram socket (another path only for a daemon of one's own).
@@ -319,6 +322,12 @@ class StateSettings(_Section):
         if isinstance(value, (str, Path)):
             return parse_path(value)
         return value
+
+    @model_validator(mode="after")
+    def _replicas_need_redis(self) -> StateSettings:
+        if self.ledger_replicas and self.ledger_url is None:
+            raise ValueError("ledger_replicas needs a Redis ledger (an SQLite file has none)")
+        return self
 
     @field_validator("audit_log", "ledger_ca_file", "ledger_password_file")
     @classmethod

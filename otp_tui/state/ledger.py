@@ -45,8 +45,8 @@ def default_ledger_path() -> Path:
 
 
 def open_ledger(settings: Settings, clock: Callable[[], float] = time.time) -> OpenLedger:
-    """The ledger named by ``[state] ledger``: Redis for a redis:// or rediss:// URL, else the
-    SQLite file at that path, or the default one in the user state dir.
+    """The ledger named by ``[state] ledger``: Redis for a Redis URL (one server or a Sentinel
+    group), else the SQLite file at that path, or the default one in the user state dir.
 
     `clock` is the SQLite ledger's; a Redis ledger keeps the server's time, whatever the host's.
     """
@@ -59,5 +59,6 @@ def open_ledger(settings: Settings, clock: Callable[[], float] = time.time) -> O
             password_file=state.ledger_password_file,
             ca_file=state.ledger_ca_file,
             timeout=state.ledger_timeout,
+            replicas=state.ledger_replicas,
         )
     return SqliteLedger(state.ledger_path or default_ledger_path(), clock=clock)

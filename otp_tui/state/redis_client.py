@@ -1,50 +1,79 @@
-"""A redis-py client from the ledger's settings: the URL, a password file, a CA, the deadline.
+"""The redis-py clients for the ledger's settings: one server, or a Sentinel group and the
+primary it names; the password from the URL or a file, TLS, no automatic retries, and every
+connection (the sentinels' too) bound by the operation's deadline.
 
-Everything said about a URL names its host:port only: the rest may hold the password.
+Everything said about a URL names its hosts and ports only: the rest may hold the password.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
+from otp_tui.config.ledger_location import (
+    LedgerLocationError,
+    RedisLocation,
+    Topology,
+    parse_redis,
+)
 from otp_tui.core.untrusted import visible
 from otp_tui.language import _
 from otp_tui.state.errors import LedgerError
+from otp_tui.state.redis_deadline import with_deadline
 
 if TYPE_CHECKING:
     import redis
 
 
-def where_of(url: str) -> str | None:
-    """host:port of a Redis URL, for messages: never the user or the password.
+@dataclass
+class Clients:
+    """What a Redis ledger talks to. `data` holds the counts (the primary, for Sentinel);
+    `sentinels` are the Sentinel group's own clients (none for one server)."""
 
-    None when the URL has no host and port to name (a port that is not a number, say).
-    """
+    data: redis.Redis
+    location: RedisLocation
+    where: str
+    sentinels: list[redis.Redis] = field(default_factory=list)
+
+    def close(self) -> None:
+        self.data.close()
+        for sentinel in self.sentinels:
+            sentinel.close()
+
+
+def locate(url: str) -> RedisLocation:
+    """The parsed URL, or the LedgerError that says it cannot be read without quoting it."""
     try:
-        parts = urlsplit(url)
-        host = parts.hostname or "localhost"
-        port = parts.port or 6379
-    except ValueError:
-        return None
-    host = f"[{host}]" if ":" in host else host
-    return visible(f"{host}:{port}")
+        return parse_redis(url)
+    except LedgerLocationError:
+        raise LedgerError(
+            _("The Redis ledger URL in state.ledger cannot be read."), Path("state.ledger")
+        ) from None
 
 
-def client_from_url(
-    url: str,
-    where: str,
+def where_of(location: RedisLocation) -> str:
+    """The hosts and ports, for messages (and the service, for Sentinel)."""
+    where = location.where
+    if location.service is not None:
+        where = f"{where}/{location.service}"
+    return visible(where)
+
+
+def open_clients(
+    location: RedisLocation,
     *,
     password_file: Path | None,
     ca_file: Path | None,
     timeout: float,
-) -> redis.Redis:
-    """The client for `url` (the server at `where`); it connects only when first used."""
+) -> Clients:
+    """The clients for `location`; they connect only when first used."""
+    where = where_of(location)
     try:
         import redis
         from redis.backoff import NoBackoff
         from redis.retry import Retry
+        from redis.sentinel import Sentinel
     except ImportError:  # pragma: no cover - redis is a dependency
         raise LedgerError(
             _("The ledger is on Redis at {where}, but the redis package is not installed.").format(
@@ -52,16 +81,21 @@ def client_from_url(
             ),
             Path(where),
         ) from None
-    options: dict[str, Any] = {
+    common: dict[str, Any] = {
         "socket_timeout": timeout,
         "socket_connect_timeout": timeout,
         # No retries: a script retried after a timeout might run twice.
         "retry": Retry(NoBackoff(), 0),
-        "retry_on_timeout": False,
         "health_check_interval": 0,
     }
+    if location.tls:
+        common["ssl_cert_reqs"] = "required"
+        common["ssl_check_hostname"] = True
+        if ca_file is not None:
+            common["ssl_ca_certs"] = str(ca_file)
+    data = dict(common, username=location.username, password=location.password, db=location.db)
     if password_file is not None:
-        if urlsplit(url).password is not None:
+        if location.password is not None:
             raise LedgerError(
                 _(
                     "The Redis ledger at {where} has a password in its URL and a"
@@ -69,20 +103,26 @@ def client_from_url(
                 ).format(where=where),
                 Path(where),
             )
-        options["password"] = read_password(password_file)
-    if url.startswith("rediss://"):
-        options["ssl_cert_reqs"] = "required"
-        options["ssl_check_hostname"] = True
-        if ca_file is not None:
-            options["ssl_ca_certs"] = str(ca_file)
-    try:
-        return redis.Redis.from_url(url, **options)
-    except ValueError:
-        # The message may quote the URL, password and all: say only what is wrong.
-        raise LedgerError(
-            _("The Redis ledger URL for {where} cannot be read.").format(where=where),
-            Path(where),
-        ) from None
+        data["password"] = read_password(password_file)
+    if location.topology is Topology.SENTINEL:
+        assert location.service is not None
+        tls: dict[str, Any] = {"ssl": True} if location.tls else {}
+        sentinel = Sentinel(list(location.hosts), sentinel_kwargs=dict(common, **tls), **tls)
+        sentinels = list(sentinel.sentinels)
+        for client in sentinels:
+            _bind_to_deadline(client)
+        primary = sentinel.master_for(location.service, **data)
+        return Clients(_bind_to_deadline(primary), location, where, sentinels)
+    ((host, port),) = location.hosts
+    if location.tls:
+        data["ssl"] = True
+    return Clients(_bind_to_deadline(redis.Redis(host=host, port=port, **data)), location, where)
+
+
+def _bind_to_deadline(client: redis.Redis) -> redis.Redis:
+    pool = client.connection_pool
+    pool.connection_class = with_deadline(pool.connection_class)
+    return client
 
 
 def read_password(password_file: Path) -> str:

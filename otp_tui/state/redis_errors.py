@@ -15,16 +15,37 @@ class NotRedisError(Exception):
     kind of server listens there, or something in between garbles the replies."""
 
 
+class TooFewReplicasError(Exception):
+    """Fewer replicas than `ledger_replicas` acknowledged a write within the deadline."""
+
+    def __init__(self, acknowledged: int) -> None:
+        super().__init__(acknowledged)
+        self.acknowledged = acknowledged
+
+
 # Errors a client library raises when it reads an answer of a shape it did not expect.
 SHAPE_ERRORS = (AttributeError, TypeError, ValueError, KeyError, IndexError)
 
 
-def failure(error: Exception, where: str, timeout: float) -> LedgerError | None:
+def failure(error: Exception, where: str, timeout: float, replicas: int = 0) -> LedgerError | None:
     """The one sentence for a failed call to the server at `where`, or None for an error that
     is not the server's (a bug, which must not pass for an unreachable server)."""
     from redis import exceptions
+    from redis.sentinel import MasterNotFoundError
 
-    if isinstance(error, (NotRedisError, exceptions.InvalidResponse)) or _garbled(error):
+    if isinstance(error, TooFewReplicasError):
+        message = ngettext(
+            "The Redis ledger at {where}: {count} of the {needed} replicas it must wait for"
+            " acknowledged the write within {seconds} second.",
+            "The Redis ledger at {where}: {count} of the {needed} replicas it must wait for"
+            " acknowledged the write within {seconds} seconds.",
+            plural_count(timeout),
+        ).format(where=where, count=error.acknowledged, needed=replicas, seconds=f"{timeout:g}")
+    elif isinstance(error, MasterNotFoundError):
+        message = _("No Redis sentinel at {where} names a primary that answers.").format(
+            where=where
+        )
+    elif isinstance(error, (NotRedisError, exceptions.InvalidResponse)) or _garbled(error):
         message = _("The server at {where} does not answer as a Redis server does.").format(
             where=where
         )

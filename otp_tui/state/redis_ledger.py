@@ -36,11 +36,14 @@ from __future__ import annotations
 
 import math
 import secrets
-from collections.abc import Callable, Sequence
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
+from otp_tui.config.ledger_location import Topology
 from otp_tui.core.limits import (
     FOREVER,
     GuessAdmitted,
@@ -51,16 +54,12 @@ from otp_tui.core.limits import (
     SendBudget,
 )
 from otp_tui.core.untrusted import visible
-from otp_tui.language import _
-from otp_tui.state.errors import LedgerError
-from otp_tui.state.redis_client import client_from_url, where_of
+from otp_tui.language import _, ngettext
+from otp_tui.state.redis_client import Clients, locate, open_clients
 from otp_tui.state.redis_connection import KeptConnections
-from otp_tui.state.redis_deadline import with_deadline, within
-from otp_tui.state.redis_errors import SHAPE_ERRORS, NotRedisError, failure
-from otp_tui.state.redis_scripts import Script, script
-
-if TYPE_CHECKING:
-    import redis
+from otp_tui.state.redis_deadline import time_left, within
+from otp_tui.state.redis_errors import SHAPE_ERRORS, NotRedisError, TooFewReplicasError, failure
+from otp_tui.state.redis_scripts import ReplyErrors, Script, script
 
 PREFIX = "otp-tui:"
 DEFAULT_TIMEOUT = 3.0
@@ -80,6 +79,48 @@ def _num(value: float) -> str:
 def _float(value: bytes | str) -> float:
     text = value.decode() if isinstance(value, bytes) else value
     return math.inf if text == "inf" else float(text)
+
+
+# How long WAIT may wait: what is left of the deadline, less a fifth of it (a quarter second at
+# least) for its answer to come back in time on a busy machine.
+_WAIT_MARGIN = 0.25
+# Between tries while a failover is under way: short, since the deadline bounds them all.
+_RETRY_PAUSE = 0.05
+
+
+class _WaitForReplicas:
+    """WAIT for `needed` replicas, sent with each write that counts; fewer acknowledgements
+    within the deadline fail the operation closed."""
+
+    def __init__(self, needed: int) -> None:
+        self.needed = needed
+
+    def command(self) -> tuple[str, int, int]:
+        left = time_left() or 0.0
+        wait = max(1, int((left - max(_WAIT_MARGIN, left / 5)) * 1000))  # 0 would wait for ever
+        return ("WAIT", self.needed, wait)
+
+    def check(self, answer: Any) -> None:
+        if int(answer) < self.needed:
+            raise TooFewReplicasError(int(answer))
+
+
+def _room_to_retry() -> bool:
+    """After a pause, whether the deadline leaves time for another try (else the last error
+    stands, rather than a timeout that hides it)."""
+    try:
+        left = time_left() or 0.0
+    except TimeoutError:
+        return False
+    if left <= 2 * _RETRY_PAUSE:
+        return False
+    time.sleep(_RETRY_PAUSE)
+    return True
+
+
+def _address(connection: Any) -> str:
+    host, port = str(connection.host), int(connection.port)
+    return visible(f"[{host}]:{port}" if ":" in host else f"{host}:{port}")
 
 
 def _verdict(answer: Any) -> GuessVerdict:
@@ -108,30 +149,38 @@ def budget_key(name: str) -> str:
 
 
 class RedisLedger:
-    """A `LimitsLedger` in Redis, shared by every host that names the same server."""
+    """A `LimitsLedger` in Redis, shared by every host that names the same server or group."""
 
     def __init__(
         self,
-        client: redis.Redis,
-        where: str,
+        clients: Clients,
         clock: Callable[[], float] | None = None,
         *,
         timeout: float = DEFAULT_TIMEOUT,
-        tls: bool = False,
+        replicas: int = 0,
     ) -> None:
         from redis.exceptions import ConnectionError as RedisConnectionError
-        from redis.exceptions import NoScriptError
+        from redis.exceptions import NoScriptError, ReadOnlyError, ResponseError
 
-        self._client = client
-        self.where = where  # host:port, for messages
+        self._clients = clients
+        self.location = clients.location
+        self.where = clients.where  # host:port (hosts and service for Sentinel), for messages
         self.timeout = timeout
-        self.tls = tls
+        self.tls = clients.location.tls
+        # Writes that count wait for this many replicas to acknowledge them (WAIT).
+        self.replicas = replicas
         # None in use: the server's TIME. Tests hand in a clock to move time by hand.
         self._clock = clock
-        self._no_script = NoScriptError
-        pool = client.connection_pool
-        pool.connection_class = with_deadline(pool.connection_class)
-        self._connections = KeptConnections(pool.make_connection, (RedisConnectionError,))
+        self._errors = ReplyErrors(ResponseError, NoScriptError)
+        self._read_only = ReadOnlyError
+        self._connection_error = RedisConnectionError
+        # Behind Sentinel a failover is expected: an operation that certainly did not run
+        # (no connection yet, or refused by a demoted primary) is tried again on the primary
+        # the sentinels name, until the deadline.
+        self._follows_failover = clients.location.topology is Topology.SENTINEL
+        self._connections = KeptConnections(
+            clients.data.connection_pool.make_connection, (RedisConnectionError,)
+        )
 
     @classmethod
     def from_url(
@@ -141,20 +190,14 @@ class RedisLedger:
         password_file: Path | None = None,
         ca_file: Path | None = None,
         timeout: float = DEFAULT_TIMEOUT,
+        replicas: int = 0,
         clock: Callable[[], float] | None = None,
     ) -> RedisLedger:
         """Connects lazily: the first operation (or `probe`) opens the connection."""
-        where = where_of(url)
-        if where is None:
-            # Nothing in it can be named: its host or port does not parse, and the rest may
-            # hold the password.
-            raise LedgerError(
-                _("The Redis ledger URL in state.ledger cannot be read."), Path("state.ledger")
-            )
-        client = client_from_url(
-            url, where, password_file=password_file, ca_file=ca_file, timeout=timeout
+        clients = open_clients(
+            locate(url), password_file=password_file, ca_file=ca_file, timeout=timeout
         )
-        return cls(client, where, clock, timeout=timeout, tls=url.startswith("rediss://"))
+        return cls(clients, clock, timeout=timeout, replicas=replicas)
 
     def run(
         self,
@@ -162,22 +205,63 @@ class RedisLedger:
         keys: Sequence[str],
         args: Sequence[str] = (),
         decode: Callable[[Any], T] = _as_is,
+        *,
+        writes: bool = True,
     ) -> T:
         """Run `script` on `keys` with "now" and `args` as its ARGV, one atomic step, and
-        `decode` its answer; all of it within one deadline, `timeout` seconds."""
+        `decode` its answer; all of it within one deadline, `timeout` seconds. A script that
+        `writes` waits for `replicas` acknowledgements, and fails closed without them."""
         now = "" if self._clock is None else repr(float(self._clock()))
-        try:
-            with within(self.timeout), self._connections.lend() as connection:
-                answer = script(connection, keys, [now, *args], self._no_script)
+        wait = _WaitForReplicas(self.replicas) if self.replicas > 0 and writes else None
+        with self._one_sentence(), within(self.timeout):
+            while True:
+                sent = False
                 try:
-                    return decode(answer)
-                except SHAPE_ERRORS as error:
-                    raise NotRedisError from error
+                    with self._connections.lend() as connection:
+                        sent = True
+                        answer, acknowledged = script(
+                            connection, keys, [now, *args], self._errors, wait
+                        )
+                except Exception as error:
+                    if (
+                        self._follows_failover
+                        and self._did_not_run(error, sent)
+                        and _room_to_retry()
+                    ):
+                        continue
+                    raise
+                break
+            if wait is not None:
+                wait.check(acknowledged)
+            try:
+                return decode(answer)
+            except SHAPE_ERRORS as error:
+                raise NotRedisError from error
+
+    @contextmanager
+    def _one_sentence(self) -> Iterator[None]:
+        """Any failure of the server's inside, as the one LedgerError that says it."""
+        try:
+            yield
         except Exception as error:
-            said = failure(error, self.where, self.timeout)
+            said = failure(error, self.where, self.timeout, self.replicas)
             if said is None:
                 raise
             raise said from None
+
+    def _commands(self, *commands: Sequence[str | int]) -> tuple[list[Any], str]:
+        """Plain commands in one write, their replies, and the host:port that answered."""
+        with self._one_sentence(), within(self.timeout), self._connections.lend() as connection:
+            connection.send_packed_command(connection.pack_commands(commands))
+            replies = [connection.read_response() for _command in commands]
+            return replies, _address(connection)
+
+    def _did_not_run(self, error: Exception, sent: bool) -> bool:
+        """True when the script certainly did not run, so running it again counts nothing
+        twice: no connection was made, or a primary demoted to a replica refused it."""
+        if not sent:
+            return isinstance(error, self._connection_error) and not isinstance(error, TimeoutError)
+        return isinstance(error, self._read_only) or "previous master is now a slave" in str(error)
 
     @staticmethod
     def _entry(answer: Any) -> LedgerEntry:
@@ -187,7 +271,7 @@ class RedisLedger:
     # -- LimitsLedger --------------------------------------------------------------------------
 
     def status(self, address: str) -> LedgerEntry:
-        return self.run(script("status"), address_keys(address), decode=self._entry)
+        return self.run(script("status"), address_keys(address), decode=self._entry, writes=False)
 
     def reserve_send(self, address: str, budget: SendBudget) -> float:
         windows = budget.windows()
@@ -218,26 +302,78 @@ class RedisLedger:
     # -- the operator's check ------------------------------------------------------------------
 
     def probe(self) -> str:
-        """Connect, authenticate and run a harmless script; a line saying what answered."""
-        server_time, version = self.run(script("probe"), [], decode=_time_and_version)
+        """Connect, authenticate and run a harmless script; a line saying what answered: the
+        server, and behind Sentinel or with `replicas` the primary, its replicas, the
+        sentinels that answer and whether `replicas` is met (a LedgerError when it is not)."""
+        server_time, version = self.run(script("probe"), [], decode=_time_and_version, writes=False)
         values = {"version": version, "where": self.where, "time": f"{server_time:.0f}"}
-        # The server's time comes last, as a number: a test reads it from there.
-        if self.tls:
+        sentinel = self.location.topology is Topology.SENTINEL
+        if not sentinel and not self.replicas:
+            # The server's time comes last, as a number: a test reads it from there.
+            if self.tls:
+                # TRANSLATORS: `otp-tui check`: {time} is the server's clock in Unix seconds;
+                # keep it at the end of the line.
+                return _(
+                    "Redis {version} at {where} over TLS: scripts run, server time {time}"
+                ).format(**values)
             # TRANSLATORS: `otp-tui check`: {time} is the server's clock in Unix seconds; keep
             # it at the end of the line.
-            return _("Redis {version} at {where} over TLS: scripts run, server time {time}").format(
-                **values
+            return _("Redis {version} at {where}: scripts run, server time {time}").format(**values)
+        commands: list[Sequence[str | int]] = [("ROLE",)]
+        if self.replicas:
+            commands.append(("WAIT", self.replicas, 100))
+        replies, primary = self._commands(*commands)
+        with self._one_sentence():
+            replicas = len(replies[0][2])
+        facts = []
+        if sentinel:
+            # TRANSLATORS: `otp-tui check`: the Redis server the sentinels name as the primary.
+            facts.append(_("primary {address}").format(address=primary))
+        facts.append(
+            ngettext("{count} replica", "{count} replicas", replicas).format(count=replicas)
+        )
+        if sentinel:
+            reachable = self._sentinels_answering()
+            count = len(self._clients.sentinels)
+            facts.append(
+                ngettext(
+                    "{reachable} of {count} sentinel reachable",
+                    "{reachable} of {count} sentinels reachable",
+                    count,
+                ).format(reachable=reachable, count=count)
             )
-        # TRANSLATORS: `otp-tui check`: {time} is the server's clock in Unix seconds; keep it
-        # at the end of the line.
-        return _("Redis {version} at {where}: scripts run, server time {time}").format(**values)
+        if self.replicas:
+            if int(replies[1]) < self.replicas:
+                with self._one_sentence():
+                    raise TooFewReplicasError(int(replies[1]))
+            # TRANSLATORS: `otp-tui check`: ledger_replicas is a setting's name; keep it.
+            facts.append(_("ledger_replicas {count} met").format(count=self.replicas))
+        if self.tls:
+            facts.append(_("over TLS"))
+        # TRANSLATORS: `otp-tui check`: {facts} lists what was seen ("primary 10.0.0.5:6379,
+        # 2 replicas, ..."); {time} is the server's clock in Unix seconds, keep it at the end.
+        return _("Redis {version} at {where} ({facts}): scripts run, server time {time}").format(
+            facts=", ".join(facts), **values
+        )
+
+    def _sentinels_answering(self) -> int:
+        answering = 0
+        for sentinel in self._clients.sentinels:
+            try:
+                with within(self.timeout):
+                    sentinel.ping()
+                answering += 1
+            except Exception as error:
+                if failure(error, self.where, self.timeout) is None:
+                    raise
+        return answering
 
     # -- lifetime ------------------------------------------------------------------------------
 
     def close(self) -> None:
         # A call stuck on a silent server ends now, with a LedgerError.
         self._connections.close()
-        self._client.close()
+        self._clients.close()
 
     def __enter__(self) -> RedisLedger:
         return self

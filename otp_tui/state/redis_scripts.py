@@ -11,16 +11,38 @@ from __future__ import annotations
 import functools
 import hashlib
 from collections.abc import Sequence
+from dataclasses import dataclass
 from importlib.resources import files
 from typing import Any, Protocol
 
 
 class ScriptConnection(Protocol):
-    """What a script needs of a redis-py connection: one command out, its reply in."""
+    """What a script needs of a redis-py connection: commands out, their replies in."""
 
-    def send_command(self, *args: str | int) -> None: ...
+    def pack_commands(self, commands: Sequence[Sequence[str | int]]) -> list[bytes]: ...
+
+    def send_packed_command(self, command: list[bytes]) -> None: ...
 
     def read_response(self) -> Any: ...
+
+
+@dataclass(frozen=True)
+class ReplyErrors:
+    """redis-py's exceptions for an error reply, handed in so that this module loads without
+    redis-py: any (`reply`, its ResponseError), and NOSCRIPT (`no_script`)."""
+
+    reply: type[Exception]
+    no_script: type[Exception]
+
+
+class Then(Protocol):
+    """A command sent in the same write as a script: made at the moment it is sent (so that a
+    timeout in it is what is left of the deadline then), and its answer checked when the
+    script's own answer was NOSCRIPT, before the script is sent again with its source."""
+
+    def command(self) -> Sequence[str | int]: ...
+
+    def check(self, answer: Any) -> None: ...
 
 
 @functools.cache
@@ -46,21 +68,46 @@ class Script:
         connection: ScriptConnection,
         keys: Sequence[str],
         args: Sequence[str],
-        no_script: type[Exception],
-    ) -> Any:
-        """EVALSHA, and EVAL with the source once if the server lacks the script (`no_script`
-        is redis-py's NoScriptError, handed in so that this module loads without redis-py).
+        errors: ReplyErrors,
+        then: Then | None = None,
+    ) -> tuple[Any, Any]:
+        """EVALSHA, and EVAL with the source once if the server lacks the script. A promoted
+        replica has no script cached: that NOSCRIPT is answered here, once.
 
-        One command and its reply. A reply that is an error leaves the connection in step; any
-        other failure (a timeout, a reset) makes redis-py close it, so a late reply is never
-        read as the next command's.
+        `then`, a command sent with the script in the same write (WAIT, say), so that the two
+        cost one round trip; the answers of both, the second None without one. A reply that is
+        an error leaves the connection in step; any other failure (a timeout, a reset) makes
+        redis-py close it, so a late reply is never read as the next command's.
         """
         try:
-            connection.send_command("EVALSHA", self.sha, len(keys), *keys, *args)
-            return connection.read_response()
-        except no_script:
-            connection.send_command("EVAL", self.source, len(keys), *keys, *args)
-            return connection.read_response()
+            return self._send(connection, ("EVALSHA", self.sha), keys, args, errors, then)
+        except errors.no_script as refused:
+            if then is not None:
+                then.check(refused.args[-1])
+            return self._send(connection, ("EVAL", self.source), keys, args, errors, then)
+
+    @staticmethod
+    def _send(
+        connection: ScriptConnection,
+        head: tuple[str, str],
+        keys: Sequence[str],
+        args: Sequence[str],
+        errors: ReplyErrors,
+        then: Then | None,
+    ) -> tuple[Any, Any]:
+        commands: list[Sequence[str | int]] = [(*head, len(keys), *keys, *args)]
+        if then is not None:
+            commands.append(then.command())
+        connection.send_packed_command(connection.pack_commands(commands))
+        try:
+            answer = connection.read_response()
+        except errors.reply as error:
+            if then is not None:
+                # The second command's reply is on its way: read it, to stay in step, and hand
+                # it on with the error.
+                error.args = (*error.args, connection.read_response())
+            raise
+        return answer, (connection.read_response() if then is not None else None)
 
 
 @functools.cache

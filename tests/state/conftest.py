@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from redis_group import SentinelGroup
 from redis_server import RedisServer, TlsFiles
 from state_helpers import START, FakeClock
 
@@ -53,20 +54,43 @@ def redis_tls_server(
         server.stop()
 
 
+@pytest.fixture(scope="session")
+def sentinel_group(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SentinelGroup]:
+    """A primary, two replicas and three sentinels for the session; tests that share it start
+    from an empty primary through `fresh_sentinel_group`, and leave it as they found it."""
+    group = SentinelGroup(tmp_path_factory.mktemp("sentinel"))
+    try:
+        yield group
+    finally:
+        group.stop()
+
+
+@pytest.fixture
+def fresh_sentinel_group(sentinel_group: SentinelGroup) -> SentinelGroup:
+    sentinel_group.flush()
+    return sentinel_group
+
+
 @pytest.fixture
 def fresh_redis(redis_server: RedisServer) -> RedisServer:
     redis_server.flush()
     return redis_server
 
 
-@pytest.fixture(params=["memory", "sqlite", "redis"])
+@pytest.fixture(params=["memory", "sqlite", "redis", "sentinel"])
 def ledger(
     request: pytest.FixtureRequest, clock: FakeClock, tmp_path: Path
 ) -> Iterator[LimitsLedger]:
     """The same contract, run against the reference ledger, the SQLite one and the Redis one
-    (with the test's clock handed to its scripts instead of the server's TIME)."""
+    (with the test's clock handed to its scripts instead of the server's TIME), on one server
+    and behind Sentinel with each write acknowledged by a replica."""
     if request.param == "memory":
         yield MemoryLedger(clock)
+        return
+    if request.param == "sentinel":
+        group = request.getfixturevalue("fresh_sentinel_group")
+        with RedisLedger.from_url(group.url(), clock=clock, replicas=1) as sentinel_ledger:
+            yield sentinel_ledger
         return
     if request.param == "redis":
         server = request.getfixturevalue("fresh_redis")

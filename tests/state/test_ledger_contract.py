@@ -17,7 +17,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from ledger_scenes import budget_sends, lock, record_wrong_code
-from redis_server import RedisServer
 from state_helpers import START, FakeClock
 
 from otp_tui.core.limits import (
@@ -392,10 +391,16 @@ _run_operation = st.one_of(
 
 
 @contextlib.contextmanager
-def _opened(backend: str, clock: FakeClock, redis_server: RedisServer) -> Any:
+def _opened(backend: str, clock: FakeClock, servers: pytest.FixtureRequest) -> Any:
     if backend == "memory":
         yield MemoryLedger(clock)
+    elif backend == "sentinel":
+        group = servers.getfixturevalue("sentinel_group")
+        group.flush()
+        with RedisLedger.from_url(group.url(), clock=clock, replicas=1) as ledger:
+            yield ledger
     elif backend == "redis":
+        redis_server = servers.getfixturevalue("redis_server")
         redis_server.flush()
         with RedisLedger.from_url(redis_server.url(), clock=clock) as ledger:
             yield ledger
@@ -407,17 +412,21 @@ def _opened(backend: str, clock: FakeClock, redis_server: RedisServer) -> Any:
             yield ledger
 
 
-@pytest.mark.parametrize("backend", ["memory", "sqlite", "redis"])
-@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@pytest.mark.parametrize("backend", ["memory", "sqlite", "redis", "sentinel"])
+@settings(
+    max_examples=100,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
 @given(operations=st.lists(_run_operation, max_size=40))
 def test_every_ledger_decides_exactly_as_the_core_rules(
-    backend: str, redis_server: RedisServer, operations: list[tuple[Any, ...]]
+    backend: str, request: pytest.FixtureRequest, operations: list[tuple[Any, ...]]
 ) -> None:
     """No ledger decides anything of its own: the same history gives the same verdicts, waits
     and counts as the core's functions, on every ledger (the Redis one's Lua included)."""
     clock = FakeClock(START)
     rules = CoreRules(clock)
-    with _opened(backend, clock, redis_server) as ledger:
+    with _opened(backend, clock, request) as ledger:
         for name, *args in operations:
             if name == "advance":
                 clock.advance(args[0])
@@ -431,15 +440,19 @@ def test_every_ledger_decides_exactly_as_the_core_rules(
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "redis"])
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(
+    max_examples=150,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
 @given(operations=st.lists(_operation, max_size=40))
 def test_each_ledger_answers_exactly_as_the_memory_ledger(
-    backend: str, redis_server: RedisServer, operations: list[tuple[Any, ...]]
+    backend: str, request: pytest.FixtureRequest, operations: list[tuple[Any, ...]]
 ) -> None:
     clock = FakeClock(START)
     reference = MemoryLedger(clock)
     scenes = {"record_wrong_code": record_wrong_code, "lock": lock}
-    with _opened(backend, clock, redis_server) as other:
+    with _opened(backend, clock, request) as other:
         for name, *args in operations:
             if name == "advance":
                 clock.advance(args[0])
