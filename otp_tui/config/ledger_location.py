@@ -34,7 +34,7 @@ class Topology(Enum):
 # A scheme as RFC 3986 spells it, then a colon: what makes a value a URL rather than a path.
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]*):")
 # The topologies this otp-tui can open; a scheme of any other is refused like an unknown one.
-SUPPORTED = (Topology.SINGLE, Topology.SENTINEL)
+SUPPORTED = (Topology.SINGLE, Topology.SENTINEL, Topology.CLUSTER)
 _SCHEMES = {
     f"{base}{topology.value.removeprefix('redis')}": (topology, tls)
     for topology in SUPPORTED

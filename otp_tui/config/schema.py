@@ -290,6 +290,12 @@ SyslogFacility = Literal[
 ]  # fmt: skip
 
 
+def _on_cluster(url: str) -> bool:
+    from otp_tui.config.ledger_location import Topology, parse_redis
+
+    return parse_redis(url).topology is Topology.CLUSTER
+
+
 class StateSettings(_Section):
     # An absolute path (the SQLite ledger), or a Redis URL (the ledger shared by a fleet: one
     # server, a Sentinel group or a Cluster; see config/ledger_location.py).
@@ -327,6 +333,10 @@ class StateSettings(_Section):
     def _replicas_need_redis(self) -> StateSettings:
         if self.ledger_replicas and self.ledger_url is None:
             raise ValueError("ledger_replicas needs a Redis ledger (an SQLite file has none)")
+        if self.ledger_replicas and self.ledger_url is not None and _on_cluster(self.ledger_url):
+            # WAIT counts one connection's writes to one node, and a Cluster's budgets lie on
+            # several: not offered rather than half-kept.
+            raise ValueError("ledger_replicas is not supported on a Redis Cluster")
         return self
 
     @field_validator("audit_log", "ledger_ca_file", "ledger_password_file")

@@ -28,10 +28,10 @@ if TYPE_CHECKING:
 
 @dataclass
 class Clients:
-    """What a Redis ledger talks to. `data` holds the counts (the primary, for Sentinel);
-    `sentinels` are the Sentinel group's own clients (none for one server)."""
+    """What a Redis ledger talks to. `data` holds the counts (the primary, for Sentinel; a
+    RedisCluster client, for a Cluster); `sentinels` are the Sentinel group's own clients."""
 
-    data: redis.Redis
+    data: Any  # redis.Redis, or redis.cluster.RedisCluster
     location: RedisLocation
     where: str
     sentinels: list[redis.Redis] = field(default_factory=list)
@@ -113,9 +113,25 @@ def open_clients(
             _bind_to_deadline(client)
         primary = sentinel.master_for(location.service, **data)
         return Clients(_bind_to_deadline(primary), location, where, sentinels)
-    ((host, port),) = location.hosts
     if location.tls:
         data["ssl"] = True
+    if location.topology is Topology.CLUSTER:
+        from redis.cluster import ClusterNode, RedisCluster
+        from redis.connection import Connection, SSLConnection
+
+        del data["db"]  # a Cluster has database 0 only
+        cluster = RedisCluster(
+            startup_nodes=[
+                ClusterNode(host, port)  # type: ignore[no-untyped-call]
+                for host, port in location.hosts
+            ],
+            # Every node's connections keep the deadline. MOVED and ASK are followed (the
+            # script did not run where it was refused); nothing else is retried.
+            connection_class=with_deadline(SSLConnection if location.tls else Connection),
+            **data,
+        )
+        return Clients(cluster, location, where)
+    ((host, port),) = location.hosts
     return Clients(_bind_to_deadline(redis.Redis(host=host, port=port, **data)), location, where)
 
 

@@ -118,6 +118,15 @@ def _room_to_retry() -> bool:
     return True
 
 
+def _no_connection() -> Any:
+    raise AssertionError("a Cluster's connections are its client's")
+
+
+def _wait_and_room(answer: Any) -> tuple[float, int]:
+    wait, room = answer
+    return _float(wait), int(room)
+
+
 def _address(connection: Any) -> str:
     host, port = str(connection.host), int(connection.port)
     return visible(f"[{host}]:{port}" if ":" in host else f"{host}:{port}")
@@ -178,9 +187,11 @@ class RedisLedger:
         # (no connection yet, or refused by a demoted primary) is tried again on the primary
         # the sentinels name, until the deadline.
         self._follows_failover = clients.location.topology is Topology.SENTINEL
-        self._connections = KeptConnections(
-            clients.data.connection_pool.make_connection, (RedisConnectionError,)
-        )
+        self._cluster = clients.location.topology is Topology.CLUSTER
+        # One server or the primary: connections kept by the ledger (redis_connection); a
+        # Cluster's are its client's, one pool per node.
+        make = None if self._cluster else clients.data.connection_pool.make_connection
+        self._connections = KeptConnections(make or _no_connection, (RedisConnectionError,))
 
     @classmethod
     def from_url(
@@ -217,11 +228,15 @@ class RedisLedger:
             while True:
                 sent = False
                 try:
-                    with self._connections.lend() as connection:
+                    if self._cluster:
                         sent = True
-                        answer, acknowledged = script(
-                            connection, keys, [now, *args], self._errors, wait
-                        )
+                        answer, acknowledged = self._on_cluster(script, keys, [now, *args])
+                    else:
+                        with self._connections.lend() as connection:
+                            sent = True
+                            answer, acknowledged = script(
+                                connection, keys, [now, *args], self._errors, wait
+                            )
                 except Exception as error:
                     if (
                         self._follows_failover
@@ -237,6 +252,16 @@ class RedisLedger:
                 return decode(answer)
             except SHAPE_ERRORS as error:
                 raise NotRedisError from error
+
+    def _on_cluster(self, script: Script, keys: Sequence[str], args: Sequence[str]) -> Any:
+        """`script` on the node that holds the slot of `keys` (all in one slot), through
+        redis-py's Cluster client: it follows MOVED and ASK, where the script did not run, and
+        retries nothing else. NOSCRIPT is answered once with the source."""
+        cluster = self._clients.data
+        try:
+            return cluster.execute_command("EVALSHA", script.sha, len(keys), *keys, *args), None
+        except self._errors.no_script:
+            return cluster.execute_command("EVAL", script.source, len(keys), *keys, *args), None
 
     @contextmanager
     def _one_sentence(self) -> Iterator[None]:
@@ -274,11 +299,43 @@ class RedisLedger:
         return self.run(script("status"), address_keys(address), decode=self._entry, writes=False)
 
     def reserve_send(self, address: str, budget: SendBudget) -> float:
+        if self._cluster:
+            return self._reserve_across_slots(address, budget)
         windows = budget.windows()
         keys = [address_keys(address)[1], *(budget_key(name) for name, _ in windows)]
         limits = [str(budget.per_address), *(str(per_hour) for _, per_hour in windows)]
         member = secrets.token_hex(8)
         return self.run(script("reserve_send"), keys, [member, *limits], decode=_float)
+
+    def _reserve_across_slots(self, address: str, budget: SendBudget) -> float:
+        """`reserve_send` on a Redis Cluster, where the address's sends and each shared budget
+        lie in slots of their own, which no one script may touch together.
+
+        First every window is checked, recording nothing: a send refused by any of them is
+        recorded in none, as on one server. Then a place is taken in each window by a script
+        that takes it only if the window has room, so no window ever holds more than its
+        budget, whoever races: the scarcest window first, so that a race is most often lost
+        before anything is taken. A place once taken is never given back: when a race is lost
+        half-way, or the process dies half-way, the places already taken stay counted for their
+        hour. That can only make a limit stricter than the sends made, never looser, and no
+        crash can lower a count. The send goes ahead only once every place is taken.
+        """
+        windows = [(address_keys(address)[1], budget.per_address)]
+        windows += [(budget_key(name), per_hour) for name, per_hour in budget.windows()]
+        rooms = [
+            self.run(script("room"), [key], [str(per_hour)], decode=_wait_and_room)
+            for key, per_hour in windows
+        ]
+        wait = max(wait for wait, _room in rooms)
+        if wait > 0:
+            return wait
+        member = secrets.token_hex(8)
+        scarcest_first = sorted(zip(rooms, windows, strict=True), key=lambda pair: pair[0][1])
+        for _room, (key, per_hour) in scarcest_first:
+            wait = self.run(script("take"), [key], [member, str(per_hour)], decode=_float)
+            if wait > 0:
+                return wait  # lost a race: the places taken so far stay taken
+        return 0.0
 
     def admit_guess(self, address: str, limits: GuessLimits, token: str) -> GuessVerdict:
         return self.run(
@@ -308,6 +365,8 @@ class RedisLedger:
         server_time, version = self.run(script("probe"), [], decode=_time_and_version, writes=False)
         values = {"version": version, "where": self.where, "time": f"{server_time:.0f}"}
         sentinel = self.location.topology is Topology.SENTINEL
+        if self._cluster:
+            return self._probe_cluster(values)
         if not sentinel and not self.replicas:
             # The server's time comes last, as a number: a test reads it from there.
             if self.tls:
@@ -352,6 +411,23 @@ class RedisLedger:
             facts.append(_("over TLS"))
         # TRANSLATORS: `otp-tui check`: {facts} lists what was seen ("primary 10.0.0.5:6379,
         # 2 replicas, ..."); {time} is the server's clock in Unix seconds, keep it at the end.
+        return _("Redis {version} at {where} ({facts}): scripts run, server time {time}").format(
+            facts=", ".join(facts), **values
+        )
+
+    def _probe_cluster(self, values: dict[str, str]) -> str:
+        with self._one_sentence(), within(self.timeout):
+            info = self._clients.data.cluster_info()
+            masters, covered = int(info["cluster_size"]), int(info["cluster_slots_ok"])
+        facts = [
+            # TRANSLATORS: `otp-tui check`: the masters of a Redis Cluster that serve slots.
+            ngettext("{count} master", "{count} masters", masters).format(count=masters),
+            # TRANSLATORS: `otp-tui check`: a Redis Cluster's 16384 slots, and how many of
+            # them are served.
+            _("{covered} of 16384 slots covered").format(covered=covered),
+        ]
+        if self.tls:
+            facts.append(_("over TLS"))
         return _("Redis {version} at {where} ({facts}): scripts run, server time {time}").format(
             facts=", ".join(facts), **values
         )

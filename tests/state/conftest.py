@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from redis_cluster import RedisClusterGroup
 from redis_group import SentinelGroup
 from redis_server import RedisServer, TlsFiles
 from state_helpers import START, FakeClock
@@ -65,6 +66,23 @@ def sentinel_group(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sentine
         group.stop()
 
 
+@pytest.fixture(scope="session")
+def redis_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisClusterGroup]:
+    """A three-master Redis Cluster for the session; tests start from empty masters through
+    `fresh_cluster`."""
+    group = RedisClusterGroup(tmp_path_factory.mktemp("cluster"))
+    try:
+        yield group
+    finally:
+        group.stop()
+
+
+@pytest.fixture
+def fresh_cluster(redis_cluster: RedisClusterGroup) -> RedisClusterGroup:
+    redis_cluster.flush()
+    return redis_cluster
+
+
 @pytest.fixture
 def fresh_sentinel_group(sentinel_group: SentinelGroup) -> SentinelGroup:
     sentinel_group.flush()
@@ -77,15 +95,20 @@ def fresh_redis(redis_server: RedisServer) -> RedisServer:
     return redis_server
 
 
-@pytest.fixture(params=["memory", "sqlite", "redis", "sentinel"])
+@pytest.fixture(params=["memory", "sqlite", "redis", "sentinel", "cluster"])
 def ledger(
     request: pytest.FixtureRequest, clock: FakeClock, tmp_path: Path
 ) -> Iterator[LimitsLedger]:
     """The same contract, run against the reference ledger, the SQLite one and the Redis one
-    (with the test's clock handed to its scripts instead of the server's TIME), on one server
-    and behind Sentinel with each write acknowledged by a replica."""
+    (with the test's clock handed to its scripts instead of the server's TIME), on one server,
+    behind Sentinel with each write acknowledged by a replica, and on a Cluster."""
     if request.param == "memory":
         yield MemoryLedger(clock)
+        return
+    if request.param == "cluster":
+        cluster = request.getfixturevalue("fresh_cluster")
+        with RedisLedger.from_url(cluster.url(), clock=clock) as cluster_ledger:
+            yield cluster_ledger
         return
     if request.param == "sentinel":
         group = request.getfixturevalue("fresh_sentinel_group")

@@ -55,11 +55,13 @@ class RedisServer:
         tls: TlsFiles | None = None,
         extra: tuple[str, ...] = (),
         port: int | None = None,
+        acl_extra: tuple[str, ...] = (),
     ) -> None:
         self.directory = directory
         self.port = port or free_port()
         self.tls = tls
         self.extra = extra  # more lines of redis.conf (replicaof, cluster-enabled...)
+        self.acl_extra = acl_extra  # more commands for the ledger's user
         self.process: subprocess.Popen[bytes] | None = None
         self.start()
 
@@ -71,7 +73,7 @@ class RedisServer:
             "appendonly no",
             f"dir {self.directory}",
             "user default off",
-            f"user {USER} on >{PASSWORD} ~otp-tui:* {ACL_COMMANDS}",
+            f"user {USER} on >{PASSWORD} ~otp-tui:* {' '.join((ACL_COMMANDS, *self.acl_extra))}",
             f"user admin on >{ADMIN_PASSWORD} ~* &* +@all",
             *self.extra,
         ]

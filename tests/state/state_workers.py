@@ -50,7 +50,7 @@ def audit_lines(path: str, lines: int, barrier: Any) -> None:
 def open_spec(spec: str) -> Any:
     """The ledger a test names: a redis:// URL (then a password file may follow a space), or
     an SQLite path."""
-    if spec.startswith(("redis://", "rediss://")):
+    if spec.startswith(("redis://", "rediss://", "redis+", "rediss+")):
         from otp_tui.state.redis_ledger import RedisLedger
 
         url, _, password_file = spec.partition(" ")
@@ -139,3 +139,13 @@ def through_a_failover(
                         record["messages"].append(str(error))
                 record["slowest"] = max(record["slowest"], time.monotonic() - started)
     Path(out).write_text(json.dumps(record))
+
+
+def reserve_shared(spec: str, address: str, total: int, per_requester: int, barrier: Any) -> None:
+    """One send to an address of this worker's own (`address` after its pid) against a total
+    and a requester budget that every worker shares."""
+    barrier.wait()
+    with open_spec(spec) as ledger:
+        budget = SendBudget(10, total, per_requester, ("user:racer",))
+        retry_after = ledger.reserve_send(f"{os.getpid()}.{address}", budget)
+    sys.exit(RESERVED if retry_after == 0 else REFUSED)

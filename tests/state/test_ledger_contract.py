@@ -394,6 +394,11 @@ _run_operation = st.one_of(
 def _opened(backend: str, clock: FakeClock, servers: pytest.FixtureRequest) -> Any:
     if backend == "memory":
         yield MemoryLedger(clock)
+    elif backend == "cluster":
+        cluster = servers.getfixturevalue("redis_cluster")
+        cluster.flush()
+        with RedisLedger.from_url(cluster.url(), clock=clock) as ledger:
+            yield ledger
     elif backend == "sentinel":
         group = servers.getfixturevalue("sentinel_group")
         group.flush()
@@ -412,7 +417,7 @@ def _opened(backend: str, clock: FakeClock, servers: pytest.FixtureRequest) -> A
             yield ledger
 
 
-@pytest.mark.parametrize("backend", ["memory", "sqlite", "redis", "sentinel"])
+@pytest.mark.parametrize("backend", ["memory", "sqlite", "redis", "sentinel", "cluster"])
 @settings(
     max_examples=100,
     deadline=None,

@@ -22,7 +22,6 @@ ROOT = Path(__file__).resolve().parents[2]
 REFUSED = {
     "unknown scheme": ("memcached://127.0.0.1:11211", "a URL of scheme memcached:"),
     "unknown redis form": ("redis+proxy://127.0.0.1:7000", "a URL of scheme redis+proxy:"),
-    "not yet read": ("redis+cluster://127.0.0.1:7000", "a URL of scheme redis+cluster:"),
     "one slash": ("redis:/127.0.0.1", "a redis: URL must start with redis://"),
     "no slash": ("rediss:cache.example:6380", "a rediss: URL must start with rediss://"),
     "relative path": ("ledger.sqlite3", "a relative path"),
