@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import Protocol
 
 from otp_tui.state.redis_errors import SHAPE_ERRORS, NotRedisError
@@ -43,23 +42,22 @@ class KeptConnections:
         self._idle: list[RawConnection] = []
         self._made: list[RawConnection] = []
 
-    @contextmanager
-    def lend(self) -> Iterator[RawConnection]:
-        """A connected connection for one operation, given back afterwards.
-
-        An operation that fails closes it: a reply that came late, or the rest of a garbled
-        one, is never read as the next command's.
-        """
+    def take(self) -> RawConnection:
+        """A connected connection for one operation, to `give_back` afterwards (after
+        disconnecting it if the operation failed: a reply that came late, or the rest of a
+        garbled one, must never be read as the next command's)."""
         connection = self._take()
         try:
             self._ready(connection)
-            yield connection
         except BaseException:
             connection.disconnect()
+            self.give_back(connection)
             raise
-        finally:
-            with self._lock:
-                self._idle.append(connection)
+        return connection
+
+    def give_back(self, connection: RawConnection) -> None:
+        with self._lock:
+            self._idle.append(connection)
 
     def _take(self) -> RawConnection:
         if self._pid != os.getpid():  # a forked child: the parent's sockets are not its own
@@ -72,7 +70,10 @@ class KeptConnections:
             return connection
 
     def _ready(self, connection: RawConnection) -> None:
-        self._connect(connection)  # at once if it is connected
+        # redis-py's connect() returns at once when connected, but only after going through
+        # its retry wrapper; its socket attribute says it more cheaply.
+        if getattr(connection, "_sock", None) is None:
+            self._connect(connection)
         # A kept connection the server has closed (its idle timeout, a restart) or that holds
         # a reply nobody read is replaced by a fresh one: the check redis-py's pool makes at
         # each checkout, one poll of the socket.

@@ -15,22 +15,29 @@ from __future__ import annotations
 
 import functools
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
+
+# A socket timeout this close to the time left is kept rather than set again.
+_CLOSE_ENOUGH = 0.005
 
 _DEADLINE: ContextVar[float | None] = ContextVar("otp_tui_ledger_deadline", default=None)
 
 
-@contextmanager
-def within(seconds: float) -> Iterator[None]:
-    """Every socket operation of the ledger's connections inside ends `seconds` from now."""
-    token = _DEADLINE.set(time.monotonic() + seconds)
-    try:
-        yield
-    finally:
-        _DEADLINE.reset(token)
+class within:
+    """Every socket operation of the ledger's connections inside ends `seconds` from now.
+
+    A class rather than a generator: it runs on every ledger call, and costs less this way.
+    """
+
+    def __init__(self, seconds: float) -> None:
+        self._deadline = time.monotonic() + seconds
+
+    def __enter__(self) -> None:
+        self._token = _DEADLINE.set(self._deadline)
+
+    def __exit__(self, *exc: object) -> None:
+        _DEADLINE.reset(self._token)
 
 
 def time_left() -> float | None:
@@ -52,12 +59,13 @@ class DeadlineSocket:
     def __init__(self, sock: Any) -> None:
         self._sock = sock
         self._wanted: float | None = sock.gettimeout()
+        self._applied: float | None = self._wanted
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._sock, name)
 
     def settimeout(self, value: float | None) -> None:
-        self._wanted = value
+        self._wanted = self._applied = value
         self._sock.settimeout(value)
 
     def gettimeout(self) -> float | None:
@@ -67,10 +75,13 @@ class DeadlineSocket:
         if self._wanted == 0:  # a poll: it does not wait
             return
         left = time_left()
-        if left is None:
-            self._sock.settimeout(self._wanted)
-        else:
-            self._sock.settimeout(left if self._wanted is None else min(self._wanted, left))
+        timeout = self._wanted if left is None or (self._wanted or left) < left else left
+        applied = self._applied
+        # Setting a timeout costs two system calls; one within a few milliseconds of the one
+        # in place is kept (a fast call then costs none, a dripping one is still cut off).
+        if timeout is None or applied is None or abs(applied - timeout) > _CLOSE_ENOUGH:
+            self._sock.settimeout(timeout)
+            self._applied = timeout
 
     def recv(self, *args: Any) -> Any:
         self._bound()

@@ -59,7 +59,7 @@ from otp_tui.state.redis_client import Clients, locate, open_clients
 from otp_tui.state.redis_connection import KeptConnections
 from otp_tui.state.redis_deadline import time_left, within
 from otp_tui.state.redis_errors import SHAPE_ERRORS, NotRedisError, TooFewReplicasError, failure
-from otp_tui.state.redis_scripts import ReplyErrors, Script, script
+from otp_tui.state.redis_scripts import ReplyErrors, Script, Then, pack, script
 
 PREFIX = "otp-tui:"
 DEFAULT_TIMEOUT = 3.0
@@ -224,34 +224,43 @@ class RedisLedger:
         `writes` waits for `replicas` acknowledgements, and fails closed without them."""
         now = "" if self._clock is None else repr(float(self._clock()))
         wait = _WaitForReplicas(self.replicas) if self.replicas > 0 and writes else None
-        with self._one_sentence(), within(self.timeout):
-            while True:
-                sent = False
+        try:
+            with within(self.timeout):
+                answer, acknowledged = self._send(script, keys, [now, *args], wait)
+                if wait is not None:
+                    wait.check(acknowledged)
                 try:
-                    if self._cluster:
-                        sent = True
-                        answer, acknowledged = self._on_cluster(script, keys, [now, *args])
-                    else:
-                        with self._connections.lend() as connection:
-                            sent = True
-                            answer, acknowledged = script(
-                                connection, keys, [now, *args], self._errors, wait
-                            )
-                except Exception as error:
-                    if (
-                        self._follows_failover
-                        and self._did_not_run(error, sent)
-                        and _room_to_retry()
-                    ):
-                        continue
-                    raise
-                break
-            if wait is not None:
-                wait.check(acknowledged)
+                    return decode(answer)
+                except SHAPE_ERRORS as error:
+                    raise NotRedisError from error
+        except Exception as error:
+            raise self._said(error) from None
+
+    def _send(
+        self, script: Script, keys: Sequence[str], args: Sequence[str], wait: Then | None
+    ) -> tuple[Any, Any]:
+        """The script's answer (and WAIT's); behind Sentinel, tried again while it certainly
+        did not run and the deadline allows."""
+        while True:
+            sent = False
             try:
-                return decode(answer)
-            except SHAPE_ERRORS as error:
-                raise NotRedisError from error
+                if self._cluster:
+                    sent = True
+                    answers: tuple[Any, Any] = self._on_cluster(script, keys, args)
+                    return answers
+                connection = self._connections.take()
+                try:
+                    sent = True
+                    return script(connection, keys, args, self._errors, wait)
+                except BaseException:
+                    connection.disconnect()  # a late or garbled reply is never read as news
+                    raise
+                finally:
+                    self._connections.give_back(connection)
+            except Exception as error:
+                if self._follows_failover and self._did_not_run(error, sent) and _room_to_retry():
+                    continue
+                raise
 
     def _on_cluster(self, script: Script, keys: Sequence[str], args: Sequence[str]) -> Any:
         """`script` on the node that holds the slot of `keys` (all in one slot), through
@@ -263,23 +272,32 @@ class RedisLedger:
         except self._errors.no_script:
             return cluster.execute_command("EVAL", script.source, len(keys), *keys, *args), None
 
+    def _said(self, error: Exception) -> Exception:
+        """The one LedgerError that says a failure of the server's; any other error as it is
+        (a bug must not pass for an unreachable server)."""
+        return failure(error, self.where, self.timeout, self.replicas) or error
+
     @contextmanager
     def _one_sentence(self) -> Iterator[None]:
         """Any failure of the server's inside, as the one LedgerError that says it."""
         try:
             yield
         except Exception as error:
-            said = failure(error, self.where, self.timeout, self.replicas)
-            if said is None:
-                raise
-            raise said from None
+            raise self._said(error) from None
 
     def _commands(self, *commands: Sequence[str | int]) -> tuple[list[Any], str]:
         """Plain commands in one write, their replies, and the host:port that answered."""
-        with self._one_sentence(), within(self.timeout), self._connections.lend() as connection:
-            connection.send_packed_command(connection.pack_commands(commands))
-            replies = [connection.read_response() for _command in commands]
-            return replies, _address(connection)
+        with self._one_sentence(), within(self.timeout):
+            connection = self._connections.take()
+            try:
+                connection.send_packed_command([pack(command) for command in commands])
+                replies = [connection.read_response() for _command in commands]
+                return replies, _address(connection)
+            except BaseException:
+                connection.disconnect()
+                raise
+            finally:
+                self._connections.give_back(connection)
 
     def _did_not_run(self, error: Exception, sent: bool) -> bool:
         """True when the script certainly did not run, so running it again counts nothing
