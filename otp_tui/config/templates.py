@@ -19,14 +19,20 @@ Only imported when `[mail] templates` is set: Jinja2 costs start-up time nobody 
 
 from __future__ import annotations
 
+import errno
+import os
 import re
-from collections.abc import Mapping
+import stat
+import unicodedata
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
+from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
-from jinja2 import FileSystemLoader, StrictUndefined, TemplateError, TemplateNotFound, nodes
+from jinja2 import BaseLoader, StrictUndefined, TemplateError, TemplateNotFound, nodes
+from jinja2.loaders import split_template_path
 from jinja2.meta import find_undeclared_variables
 from jinja2.sandbox import SandboxedEnvironment
 
@@ -65,13 +71,83 @@ def _autoescape(name: str | None) -> bool:
     return name is not None and name.endswith(".html")
 
 
+class LinkRefused(TemplateNotFound):
+    """A template, or a folder on the way to it inside the templates folder, is a link."""
+
+
+# The largest template read: a mail's wording, not a file to stream.
+_MAX_TEMPLATE_BYTES = 256 * 1024
+
+
+class _NoLinksLoader(BaseLoader):
+    """Jinja2's file loading, but no symbolic link is followed inside the templates folder.
+
+    A link could name a file the reader may read and the template's author may not (the relay's
+    password, included by `{% include %}`). Each step below the folder (the language folder
+    too) is opened with O_NOFOLLOW relative to the one before it, so no link is followed and
+    none can be swapped in between a check and the read. (The folder itself may be reached
+    through a link: it is the operator's path.)
+    """
+
+    def __init__(self, folder: Path, prefixes: list[list[str]]) -> None:
+        self.folder = str(folder)
+        self.prefixes = prefixes  # [["de"], []]: the language's folder first, then the folder
+
+    def get_source(self, environment: Any, template: str) -> tuple[str, str, Callable[[], bool]]:
+        pieces = split_template_path(template)
+        for prefix in self.prefixes:
+            found = _read_below(self.folder, [*prefix, *pieces], template)
+            if found is not None:
+                filename = os.path.join(self.folder, *prefix, *pieces)
+                return found.decode("utf-8"), filename, lambda: False
+        raise TemplateNotFound(template)
+
+
+def _read_below(folder: str, pieces: list[str], template: str) -> bytes | None:
+    """The file at `pieces` under `folder`, None if absent; LinkRefused for a link on the way."""
+    flags = os.O_RDONLY | os.O_CLOEXEC | os.O_NOFOLLOW
+    try:
+        fd = os.open(folder, os.O_RDONLY | os.O_CLOEXEC | os.O_DIRECTORY)
+    except OSError:
+        return None
+    try:
+        for depth, piece in enumerate(pieces[:-1], start=1):
+            try:
+                inner = os.open(piece, flags | os.O_DIRECTORY, dir_fd=fd)
+            except OSError as error:
+                way = pieces[:depth]
+                if error.errno in (errno.ELOOP, errno.ENOTDIR) and os.path.islink(
+                    os.path.join(folder, *way)
+                ):
+                    raise LinkRefused(template, f"{'/'.join(way)} is a symbolic link") from None
+                return None
+            os.close(fd)
+            fd = inner
+        try:
+            # O_NONBLOCK: a FIFO put there must not hang the start; it is refused below.
+            target = os.open(pieces[-1], flags | os.O_NONBLOCK, dir_fd=fd)
+        except OSError as error:
+            if error.errno == errno.ELOOP:
+                raise LinkRefused(template, f"{template} is a symbolic link") from None
+            return None
+        with os.fdopen(target, "rb") as handle:
+            if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+                return None
+            data = handle.read(_MAX_TEMPLATE_BYTES + 1)
+        if len(data) > _MAX_TEMPLATE_BYTES:
+            raise TemplateNotFound(template, f"{template} is larger than 256 KiB")
+        return data
+    finally:
+        os.close(fd)
+
+
 @lru_cache(maxsize=16)
 def _environment(directory: Path, language: str | None) -> SandboxedEnvironment:
-    search = [directory]
+    prefixes: list[list[str]] = [[]]
     if language is not None and _LANGUAGE.fullmatch(language):
-        search.insert(0, directory / language)
+        prefixes.insert(0, [language])
     return SandboxedEnvironment(
-        loader=FileSystemLoader([str(path) for path in search], encoding="utf-8"),
+        loader=_NoLinksLoader(directory, prefixes),
         undefined=StrictUndefined,
         autoescape=_autoescape,
         keep_trailing_newline=True,
@@ -82,7 +158,12 @@ def _source(env: SandboxedEnvironment, name: str) -> tuple[str, Path] | None:
     assert env.loader is not None
     try:
         source, filename, _ = env.loader.get_source(env, name)
-    except TemplateNotFound:
+    except LinkRefused as refused:
+        folder = Path(getattr(env.loader, "folder", "."))
+        raise TemplateProblem(folder, refused.message or "a symbolic link") from None
+    except TemplateNotFound as missing:
+        if missing.message and "larger than" in missing.message:
+            raise TemplateProblem(Path(name), missing.message) from None
         return None
     except UnicodeDecodeError:
         raise TemplateProblem(Path(name), "not UTF-8 text") from None
@@ -114,6 +195,51 @@ def _check_source(env: SandboxedEnvironment, name: str, source: str, path: Path)
         )
 
 
+def shows_code(text: str, code: str) -> int:
+    """How many times `text` shows `code` to a reader, whatever the template did to it.
+
+    Decided on the rendered text, not on the template's syntax: after NFKC (fullwidth and other
+    compatibility digits become ASCII), the code's digits in order, with up to three characters
+    that are neither letters nor digits between them (`6 0 4 2 1 1`, `604-211`, one digit a
+    line), not inside a longer number. The reversed code counts too where it must not appear.
+    """
+    normal = unicodedata.normalize("NFKC", text)
+    gap = r"[\W_]{0,3}"
+    pattern = r"(?<!\d)" + gap.join(re.escape(digit) for digit in code) + r"(?!\d)"
+    return len(re.findall(pattern, normal))
+
+
+class _HtmlView(HTMLParser):
+    """The rendered HTML as a reader sees it (text) and as a mail reader may fetch or keep it
+    unseen (attribute values, comments, scripts and styles)."""
+
+    _UNSEEN = frozenset({"script", "style", "head", "title"})
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.seen: list[str] = []
+        self.unseen: list[str] = []
+        self._depth = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.unseen += [value for _name, value in attrs if value]
+        if tag in self._UNSEEN:
+            self._depth += 1
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.unseen += [value for _name, value in attrs if value]
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in self._UNSEEN and self._depth:
+            self._depth -= 1
+
+    def handle_data(self, data: str) -> None:
+        (self.unseen if self._depth else self.seen).append(data)
+
+    def handle_comment(self, data: str) -> None:
+        self.unseen.append(data)
+
+
 def check_rendered(name: str, text: str, code: str, path: Path) -> str:
     """The rules every rendered part keeps; returns the part as it goes into the message."""
     numbers = _LONG_NUMBER.findall(text)
@@ -123,12 +249,30 @@ def check_rendered(name: str, text: str, code: str, path: Path) -> str:
             raise TemplateProblem(path, "the subject is empty")
         if visible(subject) != subject:
             raise TemplateProblem(path, "the subject must be one line without control characters")
+        if shows_code(subject, code) or shows_code(subject, code[::-1]):
+            raise TemplateProblem(
+                path, "the code must not be in the subject (it shows on lock screens)"
+            )
         if numbers:
             raise TemplateProblem(path, "the subject must not hold a run of six or more digits")
         return subject
-    if numbers.count(code) != 1 or text.count(code) != 1:
+    if name == HTML:
+        view = _HtmlView()
+        view.feed(text)
+        view.close()
+        unseen = "\n".join(view.unseen)
+        if shows_code(unseen, code) or shows_code(unseen, code[::-1]):
+            raise TemplateProblem(
+                path,
+                "must not carry the code in a link, an image or any attribute, comment or style"
+                " (a mail reader may fetch it, and the person does not see it)",
+            )
+        text_seen = "".join(view.seen)
+    else:
+        text_seen = text
+    if shows_code(text_seen, code) != 1:
         raise TemplateProblem(path, "must show {{ code }} exactly once")
-    if len(numbers) != 1:
+    if any(number != code for number in numbers):
         raise TemplateProblem(
             path, "holds another run of six or more digits, which could be taken for the code"
         )

@@ -36,9 +36,11 @@ def make_run(
     send: SendFunction | None = None,
     requester: Callable[[], Requester] | None = None,
     allow_on_mail_failure: bool = False,
+    session_timeout: float | None = None,
 ) -> Run:
     """`requester` says who asks (for the per-requester send budgets); it is called when the
-    machine is built, after the first frame. None: no per-requester budget applies."""
+    machine is built, after the first frame. None: no per-requester budget applies.
+    `session_timeout`: seconds the whole run may take (the gate's), None for no limit."""
     delivery = Delivery(
         settings,
         demo=demo,
@@ -60,6 +62,8 @@ def make_run(
                 settings.access.allowed_domains, settings.access.allowed_addresses
             ),
             requester=requester() if requester is not None else None,
+            allow_on_mail_failure=allow_on_mail_failure,
+            fixed_address=email,
             **({"make_code": make_code} if make_code is not None else {}),
         )
 
@@ -68,7 +72,6 @@ def make_run(
         fixed_address=wording.mask_address(email) if email is not None else None,
         code_length=settings.policy.code_length,
         server_label=delivery.server_label,
-        send_timeout=delivery.timeout,
         certificates_unchecked=not demo and not settings.smtp.validate_certs,
         limits=wording.limits(settings.policy),
         clock=clock,
@@ -81,6 +84,5 @@ def make_run(
         wall_clock=wall_clock,
         audit=audit,
         fixed_address=email,
-        allow_on_mail_failure=allow_on_mail_failure,
-        max_attempts=settings.policy.max_attempts,
+        session_timeout=session_timeout,
     )

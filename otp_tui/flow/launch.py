@@ -32,21 +32,31 @@ def launch(
     demo: bool,
     drive: Callable[[Run, RunResult], LaunchOutcome],
     allow_on_mail_failure: bool = False,
+    session_timeout: float | None = None,
 ) -> LaunchOutcome:
     """Open the ledger and the audit trail, build the run, let `drive` run it, close both.
 
     `drive` gets the run and the result to report when nothing better is known.
     """
     from otp_tui.flow.build import make_run
-    from otp_tui.flow.requester import requester_from_environment
+    from otp_tui.flow.requester import Caller, caller_from_environment
     from otp_tui.state.audit import open_audit_log, requesting_user
     from otp_tui.state.errors import AuditError
     from otp_tui.state.lazy import LazyLedger
 
     failed = RunResult(verified=False, email=email or "", reason="failed")
     ledger = LazyLedger(settings)
+    callers: list[Caller] = []
+
+    def caller() -> Caller:
+        # Read once, when first needed (pwd stays off the start-up path), then the same answer
+        # for the budgets and the audit trail: the gate's user under sudo, else the real uid's.
+        if not callers:
+            callers.append(caller_from_environment(requesting_user()))
+        return callers[0]
+
     try:
-        audit = open_audit_log(settings)
+        audit = open_audit_log(settings, who=lambda: caller().labels())
     except AuditError as error:
         return LaunchOutcome(failed, EXIT_USAGE, str(error))
     run = make_run(
@@ -57,9 +67,9 @@ def launch(
         clock=time.monotonic,
         wall_clock=time.time,
         audit=audit,
-        # The same person the audit trail names: the gate's user under sudo, else the real uid's.
-        requester=lambda: requester_from_environment(requesting_user()),
+        requester=lambda: caller().requester,
         allow_on_mail_failure=allow_on_mail_failure,
+        session_timeout=session_timeout,
     )
     try:
         return drive(run, failed)
@@ -68,12 +78,27 @@ def launch(
         audit.close()
 
 
-def outcome_of_ending(run: Run, failed: RunResult, error: str | None = None) -> LaunchOutcome:
-    """What the caller is told from the run's own ending; no ending, or an ending whose status
-    and result disagree, is a failure (fail closed)."""
+def outcome_of_ending(
+    run: Run, failed: RunResult, *, error: str | None = None, status: int | None = None
+) -> LaunchOutcome:
+    """What the caller is told about a run a front end drove: the one rule for every front end.
+
+    The run's own ending, unless something casts doubt on it: no ending at all, an ending whose
+    exit status and result disagree, a front end that failed unexpectedly (`error`, its one
+    line), or one that ended with another status than the run's (`status`). In doubt an ending
+    that lets in does not stand (fail closed); one that does not still says why.
+    """
     ending = run.ending
     if ending is None:
         return LaunchOutcome(failed, 1, error)
-    if (ending.exit_status == 0) != ending.result.lets_in:
-        return LaunchOutcome(failed, ending.exit_status or 1, error or ending.error)
-    return LaunchOutcome(ending.result, ending.exit_status, error or ending.error)
+    line = error or ending.error
+    doubt = (
+        error is not None
+        or (ending.exit_status == 0) != ending.result.lets_in
+        or (status is not None and status != ending.exit_status)
+    )
+    if not doubt:
+        return LaunchOutcome(ending.result, ending.exit_status, line)
+    result = failed if ending.result.lets_in else ending.result
+    exit_status = 1 if error is not None or ending.exit_status == 0 else ending.exit_status
+    return LaunchOutcome(result, exit_status, line)

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import TextIO
+from typing import TextIO, cast
 
 from otp_tui.config.schema import Settings, SmtpSettings, is_loopback
 from otp_tui.core.untrusted import visible
 from otp_tui.language import _, pgettext
-from otp_tui.mail.credentials import obtain_login
+from otp_tui.mail.credentials import obtain_login, scrub
 from otp_tui.mail.errors import FailureKind, SendError
 from otp_tui.mail.outbox import DemoOutbox, default_outbox
 from otp_tui.mail.session import Session, Step, build_tls_context, planned_steps, with_deadline
@@ -77,6 +77,17 @@ def _heading(smtp: SmtpSettings) -> str:
     )
 
 
+class _Scrubbed:
+    """Writes to `out` with the login's secret, in any form a server may echo, masked: the last
+    line of defence for what `otp-tui check` prints once a secret is in hand."""
+
+    def __init__(self, out: TextIO, secret: str) -> None:
+        self._out, self._secret = out, secret
+
+    def write(self, text: str) -> int:
+        return self._out.write(scrub(text, self._secret))
+
+
 def _warn(out: TextIO, warning: str) -> None:
     out.write(f"  {warning}\n")
 
@@ -128,6 +139,8 @@ async def _walk(smtp: SmtpSettings, out: TextIO) -> int:
         _line(out, command, _("ok ({program})").format(program=login.source))
         steps.pop(0)
 
+    if login is not None:
+        out = cast("TextIO", _Scrubbed(out, login.secret))
     session = Session(smtp, context, login)
     try:
         for index, step in enumerate(planned_steps(smtp, send=False)):
@@ -136,7 +149,7 @@ async def _walk(smtp: SmtpSettings, out: TextIO) -> int:
             except SendError as error:
                 _failed(out, step.value, error)
                 return _skip_rest(out, steps[index + 1 :])
-            except (TimeoutError, asyncio.TimeoutError):
+            except TimeoutError:
                 # TRANSLATORS: `otp-tui check`: {seconds} is smtp.timeout; "s" is the unit.
                 silence = _("no answer within {seconds} s").format(seconds=f"{smtp.timeout:g}")
                 timeout = SendError(FailureKind.TIMEOUT, silence)

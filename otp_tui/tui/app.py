@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, ClassVar
 
 from textual import events
@@ -22,8 +22,8 @@ from textual.worker import Worker, WorkerFailed
 from otp_tui.flow.views import AskAddress, AskCode, Countdown, Elapsed, Finished, Sending, View
 from otp_tui.language import N_, _
 from otp_tui.result import Reason, RunResult
+from otp_tui.terminal.early_keys import EarlyKeys
 from otp_tui.tui import messages
-from otp_tui.tui.early_keys import EarlyKeys
 from otp_tui.tui.screens.address import AddressScreen
 
 if TYPE_CHECKING:
@@ -72,6 +72,7 @@ class OtpApp(App[RunResult]):
         self._send_worker: Worker[None] | None = None
         self._sending_timer: Timer | None = None
         self._pending: Sending | None = None  # the send in flight, until its screen shows
+        self._remove_signal_handlers: Callable[[], None] | None = None
         if run.presentation.demo:
             self.sub_title = _("demo mode")
         if os.environ.get("TERM", "") in BASIC_GLYPH_TERMS:
@@ -87,9 +88,9 @@ class OtpApp(App[RunResult]):
 
     def on_mount(self) -> None:
         if not self.is_headless:  # a real terminal: SIGHUP, SIGTERM, SIGINT end the run
-            from otp_tui.flow.signals import install_signal_handlers
+            from otp_tui.terminal.signals import install_signal_handlers
 
-            install_signal_handlers(self)
+            self._remove_signal_handlers = install_signal_handlers(self)
         self.set_interval(TICK, self.tick)
 
     def on_ready(self) -> None:
@@ -106,6 +107,8 @@ class OtpApp(App[RunResult]):
         await super().on_event(event)
 
     async def on_unmount(self) -> None:
+        if self._remove_signal_handlers is not None:
+            self._remove_signal_handlers()
         await self.run_.close()
 
     def _handle_exception(self, error: Exception) -> None:
@@ -114,7 +117,9 @@ class OtpApp(App[RunResult]):
         if isinstance(error, WorkerFailed):  # a failure in an intention's worker: say what it was
             error = error.error if isinstance(error.error, Exception) else error
         log.debug("unexpected error", exc_info=error)
-        self.error = _("unexpected error ({name}); not verified").format(name=type(error).__name__)
+        from otp_tui.flow.wording import unexpected_error
+
+        self.error = unexpected_error(type(error).__name__)
         if self._exception is None:  # Pilot re-raises this in tests
             self._exception = error
             self._exception_event.set()
@@ -162,6 +167,11 @@ class OtpApp(App[RunResult]):
 
     def action_interrupt(self) -> None:
         self.end_from_signal("interrupted")
+
+    def record_ending(self, reason: Reason) -> None:
+        """SIGHUP, SIGTERM or SIGINT, from the signal handler: the run ends now, unverified,
+        with its audit line; nothing is drawn here (`end_from_signal` follows on the loop)."""
+        self.run_.quit(reason)
 
     def end_from_signal(self, reason: Reason) -> None:
         """SIGHUP, SIGTERM or Ctrl+C: the run ends at once, unverified."""

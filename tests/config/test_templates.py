@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 import re
 import subprocess
 import sys
@@ -252,3 +253,128 @@ async def test_check_shows_the_rendered_templates_with_the_code_masked(tmp_path:
     assert "  Subject: otp-tui: your sign-in code\n" in output
     assert "  |     ******\n" in output
     assert re.search(r"\d{6,}", output) is None, "no code-like number is shown"
+
+
+# --- the code once, however a template renders it -----------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("files", "name", "message"),
+    [
+        # The subject takes the body in and spaces it out: no `code` in the subject's source.
+        (
+            {
+                "body_txt": "Your code: {{ code }}\n",
+                "subject_txt": '{% set b %}{% include "body.txt" %}{% endset %}'
+                '{{ b|list|join(" ") }}\n',
+            },
+            "subject.txt",
+            "must not be in the subject",
+        ),
+        (
+            {"body_txt": "Your code: {{ code }}\n", "subject_txt": '{% include "body.txt" %}'},
+            "subject.txt",
+            "must not be in the subject",
+        ),
+        # Shown only in an image's URL: fetched by the mail reader, never seen by the person.
+        (
+            {"body_html": '<p>Hello</p><img src="https://t.example/p.gif?c={{ code }}">'},
+            "body.html",
+            "must not carry the code",
+        ),
+        (
+            {
+                "body_html": '<p><a href="https://t.example/?c={{ code|reverse|join(".") }}">'
+                "{{ code }}</a>"
+            },
+            "body.html",
+            "must not carry the code",
+        ),
+        (
+            {"body_html": "<p>{{ code }}</p><!-- {{ code|list|join('.') }} -->"},
+            "body.html",
+            "must not carry the code",
+        ),
+        # Once plainly and once spaced out: twice to a reader.
+        (
+            {"body_txt": "{{ code }}\n{{ code|list|join(' ') }}\n"},
+            "body.txt",
+            "exactly once",
+        ),
+        (
+            {"body_html": "<p>{{ code }}</p><p>{{ code|list|join('-') }}</p>"},
+            "body.html",
+            "exactly once",
+        ),
+    ],
+)
+def test_the_code_once_rule_is_decided_on_what_is_rendered(
+    tmp_path: Path, files: dict[str, str], name: str, message: str
+) -> None:
+    templates = write(tmp_path / "t", **files)
+
+    lines = problems(tmp_path, templates)
+
+    assert len(lines) == 1, lines
+    assert f"{templates / name}" in lines[0]
+    assert message in lines[0]
+
+
+def test_a_code_spaced_out_once_for_reading_is_still_allowed(tmp_path: Path) -> None:
+    templates = write(
+        tmp_path / "t",
+        body_txt="Your code: {{ code|list|join(' ') }}\n",
+        body_html="<p>Your code: <b>{{ code[:3] }}</b>&nbsp;<b>{{ code[3:] }}</b></p>",
+    )
+    text, html = parts(build(templates))
+    assert "4 8 0 2 1 3" in text
+    assert "480" in html
+
+
+# --- no symbolic link is followed inside the folder ---------------------------------------
+
+
+def test_an_include_through_a_symbolic_link_is_refused_and_shows_nothing(tmp_path: Path) -> None:
+    secret = tmp_path / "smtp-password"
+    secret.write_text("relay-secret-771\n")
+    templates = write(tmp_path / "t", body_txt='{{ code }} {% include "pw" %}\n')
+    (templates / "pw").symlink_to(secret)
+
+    lines = problems(tmp_path, templates)
+
+    assert len(lines) == 1, lines
+    assert "pw is a symbolic link" in lines[0]
+    assert "relay-secret" not in lines[0]
+    with pytest.raises(ValueError, match="symbolic link"):
+        build(templates)
+
+
+@pytest.mark.parametrize("which", ["part", "language folder"])
+def test_a_part_or_a_language_folder_that_is_a_link_is_refused(tmp_path: Path, which: str) -> None:
+    elsewhere = write(tmp_path / "elsewhere", body_txt="Code: {{ code }}\n")
+    templates = write(tmp_path / "t", subject_txt="Your code\n")
+    if which == "part":
+        (templates / "body.txt").symlink_to(elsewhere / "body.txt")
+        name = "body.txt"
+    else:
+        (templates / "de").symlink_to(elsewhere)
+        name = "de"
+
+    lines = problems(tmp_path, templates)
+
+    assert len(lines) == 1, lines
+    assert "symbolic link" in lines[0]
+    assert name in lines[0]
+
+
+def test_the_folder_itself_may_be_reached_through_a_link(tmp_path: Path) -> None:
+    real = write(tmp_path / "real", body_txt="Code: {{ code }}\n")
+    (tmp_path / "link").symlink_to(real)
+    text, _html = parts(build(tmp_path / "link"))
+    assert f"Code: {CODE}" in text
+
+
+def test_a_fifo_in_the_folder_does_not_hang_the_start(tmp_path: Path) -> None:
+    templates = write(tmp_path / "t", subject_txt="Your code\n")
+    os.mkfifo(templates / "body.txt")
+    build(templates)  # the FIFO is not a template: the built-in text is used
