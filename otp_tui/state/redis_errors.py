@@ -117,8 +117,8 @@ _REASONS = (
     ("noscript", N_("the script was refused")),
     ("oom", N_("the server is out of memory")),
     ("readonly", N_("the server is a read-only replica")),
-    ("crossslot", N_("the keys lie in several slots (a Redis Cluster is not supported)")),
-    ("moved", N_("the server is part of a Redis Cluster, which is not supported")),
+    ("crossslot", N_("it is part of a Redis Cluster: name it with redis+cluster://")),
+    ("moved", N_("it is part of a Redis Cluster: name it with redis+cluster://")),
 )
 
 

@@ -20,7 +20,7 @@ from otp_tui.config.schema import Settings
 from otp_tui.core.limits import TOTAL, GuessLimits, SendBudget
 from otp_tui.state.errors import LedgerError
 from otp_tui.state.ledger_check import check_ledger
-from otp_tui.state.redis_ledger import RedisLedger
+from otp_tui.state.redis_ledger import RedisLedger, address_keys
 
 ALICE = "alice@example.com"
 NEVER_LOCKS = GuessLimits(*state_workers.NEVER_LOCKS)
@@ -204,3 +204,21 @@ def test_check_names_the_primary_its_replicas_and_the_sentinels(
     assert "3 of 3 sentinels" in line
     assert "ledger_replicas 1 met" in line
     assert line.rstrip().endswith(": ok")
+
+
+def test_a_primary_restarted_empty_before_sentinel_notices_wipes_the_counts(
+    group: SentinelGroup,
+) -> None:
+    """What the README says of a primary without persistence that restarts at once: Sentinel
+    never sees it down, its replicas sync from it, and every count is gone from the group."""
+    with RedisLedger.from_url(group.url(), timeout=TIMEOUT, replicas=2) as ledger:
+        for number in range(5):
+            ledger.admit_guess(ALICE, NEVER_LOCKS, f"t{number}")
+        assert ledger.status(ALICE).consecutive_failures == 5  # on all three data nodes
+        primary = group.server_on(group.primary_port())
+        primary.stop()
+        primary.start()  # at once, well within down-after-milliseconds, and empty
+        group.wait_until_settled()
+        assert group.primary_port() == primary.port  # no failover happened
+        assert ledger.status(ALICE).consecutive_failures == 0
+    assert list(group.counts(address_keys(ALICE)[0]).values()) == [{}, {}, {}]
