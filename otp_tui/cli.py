@@ -252,7 +252,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     use_language(choose(settings.ui.language, os.environ))
     if args.command == "check":
         from otp_tui.mail.check import check_main
-        from otp_tui.state.ledger import check_ledger
+        from otp_tui.state.ledger_check import check_ledger
 
         status = check_main(settings, sys.stdout)
         ledger_ok = check_ledger(settings, sys.stdout)

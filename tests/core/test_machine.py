@@ -2,6 +2,7 @@
 
 import pytest
 from fakes import FakeClock
+from state.ledger_scenes import lock
 
 from otp_tui.core.address import AccessPolicy
 from otp_tui.core.codes import OneTimeCode
@@ -276,7 +277,7 @@ def test_the_clock_going_back_kills_a_kept_code(machine, clock):
 def test_a_lock_from_elsewhere_stops_the_return_to_a_kept_code(machine, ledger, clock):
     sent(machine)
     machine.go_back()
-    ledger.lock(ADDRESS, 900)
+    lock(ledger, ADDRESS, 900)
     assert isinstance(machine.submit_address(ADDRESS), Locked)
 
 
