@@ -86,6 +86,9 @@ def launch(
         wall_clock=time.time,
         audit=audit,
         requester=lambda: asking().requester,
+        # A run on a login user's behalf (the gate, the PAM conversation) is a login: its mail
+        # says so.
+        login_user=caller.user if caller is not None else requesting_user(),
         allow_on_mail_failure=allow_on_mail_failure,
         session_timeout=session_timeout,
     )
