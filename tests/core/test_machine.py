@@ -241,7 +241,7 @@ def test_going_back_from_the_code_and_returning_keeps_the_code(machine, clock, c
 def test_a_refused_other_address_leaves_the_code_for_the_first(machine, ledger, clock, codes):
     sent(machine)
     machine.go_back()
-    ledger.lock("other@example.com", 900)
+    lock(ledger, "other@example.com", 900)
     assert isinstance(machine.submit_address("other@example.com"), Locked)
     assert machine.submit_address(ADDRESS) == CodeStillValid(ADDRESS, 600.0)
     assert machine.submit_code(codes.issued[0]) == Verified(ADDRESS)
