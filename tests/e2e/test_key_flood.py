@@ -202,3 +202,39 @@ def test_memory_running_out_in_the_input_thread_is_one_line_not_a_traceback(
     assert "Traceback" not in shown
     assert "paste_buffer" not in shown
     assert term.json_line()["verified"] is False
+
+
+def settle(term: Terminal, quiet: float = 0.5) -> None:
+    """Read until the program has drawn nothing for `quiet` seconds (20 s at most)."""
+    deadline = time.monotonic() + 20
+    quiet_since = time.monotonic()
+    while time.monotonic() - quiet_since < quiet:
+        assert time.monotonic() < deadline, "still drawing after 20 s"
+        size = len(term.raw)
+        term._pump(0.1)
+        if len(term.raw) != size:
+            quiet_since = time.monotonic()
+
+
+def test_keys_the_app_has_handled_never_fill_the_backlog(
+    terminal: Callable[..., Terminal],
+) -> None:
+    # Each key counts until the app lets it go: were any kept for good, typing would stop
+    # being taken after 256 of them.
+    term = terminal()
+    term.expect("Verify your email address")
+    for _ in range(300):  # 600 keys (any the app could not keep up with are dropped)
+        term.send("a")
+        term._pump(0.005)
+        term.send("\x7f")
+        term._pump(0.005)
+    settle(term)
+    for _ in range(20):  # whatever "a" a dropped Backspace left behind
+        term.send("\x7f")
+        term._pump(0.005)
+    settle(term)
+    term.type(ADDRESS)
+    term.send("\r")
+    term.expect("Enter the code")
+    term.send("\x11")
+    assert term.wait(timeout=10) == 1
