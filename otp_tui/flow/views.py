@@ -29,8 +29,9 @@ On a failed send (`SendProblem`):
 - `send_failed`: `text` is the sender's sentence for what went wrong.
 At the end (`Finished`; the headline follows from the kind):
 - `verified`, `locked` (as above), `not_allowed`, `too_many_sends` (a fixed address refused),
-  `expired` (no code left to ask for), `stopped` (quit or a signal), `allowed_without_mail`
-  (`text`: why the mail failed), `storage_failed` (`text`: the ledger's or trail's sentence).
+  `expired` (no code left to ask for), `stopped` (quit, a signal, the gate's deadline),
+  `allowed_without_mail` (`text`: why the mail failed), `storage_failed` (`text`: the ledger's
+  or trail's sentence).
 """
 
 from __future__ import annotations

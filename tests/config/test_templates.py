@@ -378,3 +378,10 @@ def test_a_fifo_in_the_folder_does_not_hang_the_start(tmp_path: Path) -> None:
     templates = write(tmp_path / "t", subject_txt="Your code\n")
     os.mkfifo(templates / "body.txt")
     build(templates)  # the FIFO is not a template: the built-in text is used
+
+
+def test_a_template_larger_than_256_kib_is_refused(tmp_path: Path) -> None:
+    templates = write(tmp_path / "t", body_txt="{{ code }}\n" + "x" * (256 * 1024))
+    lines = problems(tmp_path, templates)
+    assert len(lines) == 1, lines
+    assert "larger than 256 KiB" in lines[0]

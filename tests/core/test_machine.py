@@ -2,6 +2,7 @@
 
 import pytest
 from fakes import FakeClock
+from state.ledger_scenes import lock
 
 from otp_tui.core.address import AccessPolicy
 from otp_tui.core.codes import OneTimeCode
@@ -240,7 +241,7 @@ def test_going_back_from_the_code_and_returning_keeps_the_code(machine, clock, c
 def test_a_refused_other_address_leaves_the_code_for_the_first(machine, ledger, clock, codes):
     sent(machine)
     machine.go_back()
-    ledger.lock("other@example.com", 900)
+    lock(ledger, "other@example.com", 900)
     assert isinstance(machine.submit_address("other@example.com"), Locked)
     assert machine.submit_address(ADDRESS) == CodeStillValid(ADDRESS, 600.0)
     assert machine.submit_code(codes.issued[0]) == Verified(ADDRESS)
@@ -276,7 +277,7 @@ def test_the_clock_going_back_kills_a_kept_code(machine, clock):
 def test_a_lock_from_elsewhere_stops_the_return_to_a_kept_code(machine, ledger, clock):
     sent(machine)
     machine.go_back()
-    ledger.lock(ADDRESS, 900)
+    lock(ledger, ADDRESS, 900)
     assert isinstance(machine.submit_address(ADDRESS), Locked)
 
 
