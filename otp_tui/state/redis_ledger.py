@@ -118,6 +118,10 @@ def _room_to_retry() -> bool:
     return True
 
 
+# A Cluster node's answers that mean the script did not run there.
+_REDIRECTIONS = ("MOVED", "ASK", "TRYAGAIN", "CLUSTERDOWN")
+
+
 def _no_connection() -> Any:
     raise AssertionError("a Cluster's connections are its client's")
 
@@ -183,6 +187,9 @@ class RedisLedger:
         self._errors = ReplyErrors(ResponseError, NoScriptError)
         self._read_only = ReadOnlyError
         self._connection_error = RedisConnectionError
+        from redis.exceptions import AskError, ClusterDownError, MovedError, TryAgainError
+
+        self._redirections = (AskError, ClusterDownError, MovedError, TryAgainError)
         # Behind Sentinel a failover is expected: an operation that certainly did not run
         # (no connection yet, or refused by a demoted primary) is tried again on the primary
         # the sentinels name, until the deadline.
@@ -192,6 +199,7 @@ class RedisLedger:
         # Cluster's are its client's, one pool per node.
         make = None if self._cluster else clients.data.connection_pool.make_connection
         self._connections = KeptConnections(make or _no_connection, (RedisConnectionError,))
+        self._node_connections: dict[str, KeptConnections] = {}
 
     @classmethod
     def from_url(
@@ -263,10 +271,33 @@ class RedisLedger:
                 raise
 
     def _on_cluster(self, script: Script, keys: Sequence[str], args: Sequence[str]) -> Any:
-        """`script` on the node that holds the slot of `keys` (all in one slot), through
-        redis-py's Cluster client: it follows MOVED and ASK, where the script did not run, and
-        retries nothing else. NOSCRIPT is answered once with the source."""
+        """`script` on the node that holds the slot of `keys` (all in one slot).
+
+        The fast way: over a connection kept to the node the client's map of slots names, as on
+        one server. When that node answers MOVED, ASK, TRYAGAIN or CLUSTERDOWN, the script did
+        not run there, and redis-py's Cluster client takes over: it follows the redirection,
+        refreshes its map, and retries nothing else. NOSCRIPT is answered once with the source.
+        """
         cluster = self._clients.data
+        if keys:
+            node = cluster.get_node_from_key(keys[0])
+            kept = self._node_connections.get(node.name)
+            if kept is None:
+                pool = cluster.get_redis_connection(node).connection_pool
+                kept = KeptConnections(pool.make_connection, (self._connection_error,))
+                self._node_connections[node.name] = kept
+            connection = kept.take()
+            try:
+                return script(connection, keys, args, self._errors)
+            except self._errors.reply as error:
+                redirected = isinstance(error, self._redirections)
+                if not (redirected or str(error).startswith(_REDIRECTIONS)):
+                    raise
+            except BaseException:
+                connection.disconnect()
+                raise
+            finally:
+                kept.give_back(connection)
         try:
             return cluster.execute_command("EVALSHA", script.sha, len(keys), *keys, *args), None
         except self._errors.no_script:
@@ -404,6 +435,8 @@ class RedisLedger:
     def close(self) -> None:
         # A call stuck on a silent server ends now, with a LedgerError.
         self._connections.close()
+        for kept in self._node_connections.values():
+            kept.close()
         self._clients.close()
 
     def __enter__(self) -> RedisLedger:
