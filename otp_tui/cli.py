@@ -19,10 +19,11 @@ from typing import TYPE_CHECKING, TextIO
 
 from otp_tui.hardening import Unprotected, protect_process_secrets
 from otp_tui.language import _
-from otp_tui.result import EXIT_INTERRUPTED, EXIT_USAGE
+from otp_tui.result import EXIT_INTERRUPTED, EXIT_USAGE, RunResult
 
 if TYPE_CHECKING:
     from otp_tui.config.schema import Settings
+    from otp_tui.result import RunResult
 
 PROG = "otp-tui"
 
@@ -112,6 +113,21 @@ def _parser() -> argparse.ArgumentParser:
         ),
     )
     gate.add_argument(
+        "--config",
+        metavar="PATH",
+        default=argparse.SUPPRESS,
+        help=_(
+            "the operator's TOML file (default: /etc/otp-tui/config.toml); nothing else is read"
+        ),
+    )
+    pam = commands.add_parser(
+        "pam",
+        help=_(
+            "the PAM helper: started by pam_otp_tui.so as the service user, it talks to the "
+            "module on stdin and stdout (see the README)"
+        ),
+    )
+    pam.add_argument(
         "--config",
         metavar="PATH",
         default=argparse.SUPPRESS,
@@ -228,6 +244,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     err = sys.stderr
     if args.command == "gate":
         return _gate(args, err)
+    if args.command == "pam":
+        return _pam(args, err)
     settings = load(args, err)
     if settings is None:
         return EXIT_USAGE
@@ -265,6 +283,15 @@ def _gate(args: argparse.Namespace, err: TextIO) -> int:
     return run_gate(args.config, err)
 
 
+def _pam(args: argparse.Namespace, err: TextIO) -> int:
+    # Only the operator configures: the module passes --config and nothing else.
+    if args.overrides or args.email or args.demo or args.json or args.plain:
+        return _fail(_("pam takes no option but --config: only the operator's config decides"), err)
+    from otp_tui.converse.launch import run_pam
+
+    return run_pam(args.config, sys.stdin.buffer, sys.stdout.buffer)
+
+
 def _ledger_command(command: str, address: str, settings: Settings, err: TextIO) -> int:
     from otp_tui.state.errors import LedgerError
     from otp_tui.state.ledger import open_ledger
@@ -295,6 +322,17 @@ def _has_terminal() -> bool:
 PLAIN_TERMS = ("", "dumb")
 
 
+def _leave_a_line(result: RunResult, *, masked: bool, err: TextIO) -> None:
+    """The full screen is gone with the run: one line in the shell says how it ended (stdout
+    stays the JSON line's). An address given with --email is masked, as on screen."""
+    from otp_tui.core.untrusted import visible
+    from otp_tui.flow.wording import left_behind, mask_address
+
+    address = mask_address(result.email) if masked and result.email else result.email
+    with contextlib.suppress(OSError):  # a terminal that hung up has nobody to read it
+        print(f"{PROG}: {left_behind(result.reason, visible(address))}", file=err, flush=True)
+
+
 def _run_app(args: argparse.Namespace, settings: Settings, err: TextIO) -> int:
     if args.email is not None:
         from otp_tui.core.address import normalise_address
@@ -321,6 +359,11 @@ def _run_app(args: argparse.Namespace, settings: Settings, err: TextIO) -> int:
         return EXIT_USAGE
 
     demo = args.demo or settings.demo
+    say = _JsonLine() if args.json else None
+    if say is not None:
+        from otp_tui.terminal.signals import at_forced_exit
+
+        at_forced_exit(say)  # an ending signal whose exit is forced still gets its line out
     term = os.environ.get("TERM", "")
     if args.plain or term in PLAIN_TERMS:
         from otp_tui.plain.launch import run_plain
@@ -335,15 +378,35 @@ def _run_app(args: argparse.Namespace, settings: Settings, err: TextIO) -> int:
         from otp_tui.tui.launch import run_interactive
 
         outcome = run_interactive(settings, email=args.email, demo=demo)
+        if outcome.error is None and not args.json:
+            _leave_a_line(outcome.result, masked=args.email is not None, err=err)
     if outcome.error is not None:
         print(f"{PROG}: {outcome.error}", file=err)
-    result = outcome.result
-    if args.json:
-        # If stdout was the terminal and it hung up, nobody is left to read the line; the exit
-        # status still tells the caller.
-        with contextlib.suppress(OSError):
-            print(result.to_json(), flush=True)
+    if say is not None:
+        say(outcome.result)
     return outcome.exit_status
+
+
+class _JsonLine:
+    """Prints the `--json` line once: here at the end, or from the exit deadline's thread if
+    an ending signal forces the exit first (`otp_tui.terminal.signals.at_forced_exit`)."""
+
+    def __init__(self) -> None:
+        import threading
+
+        self._lock = threading.Lock()
+        self._said = False
+
+    def __call__(self, result: RunResult) -> None:
+        with self._lock:
+            if self._said:
+                return
+            self._said = True
+            # The process's own stdout: while the app runs, Textual stands in for sys.stdout. If
+            # stdout was the terminal and it hung up, nobody is left to read the line; the exit
+            # status still tells the caller.
+            with contextlib.suppress(OSError, ValueError):
+                print(result.to_json(), file=sys.__stdout__ or sys.stdout, flush=True)
 
 
 def _keep_library_logs_off_the_terminal() -> None:

@@ -78,8 +78,11 @@ def limits(policy: PolicySettings) -> tuple[str, ...]:
             duration=rough_duration(policy.code_ttl)
         ),
         ngettext(
-            "You can ask for {count} new code, {cooldown} apart; a new code replaces the last.",
-            "You can ask for {count} new codes, {cooldown} apart; a new code replaces the last.",
+            # The cooldown covers one address: a corrected address is sent at once.
+            "You can ask for {count} new code, {cooldown} apart to the same address; a new "
+            "code replaces the last.",
+            "You can ask for {count} new codes, {cooldown} apart to the same address; a new "
+            "code replaces the last.",
             resends,
         ).format(count=resends, cooldown=rough_duration(policy.resend_cooldown)),
         ngettext(
@@ -134,7 +137,7 @@ def type_your_address() -> str:
 
 
 def fixed_address_again() -> str:
-    return _("Press Enter to send a new code, or Escape to quit.")
+    return _("Press Enter to send a new code, or ctrl+q to quit.")
 
 
 def sending_now() -> str:
@@ -175,9 +178,10 @@ def notice(said: Notice, *, on_code: bool = False) -> str:
     if kind == "cooldown":
         if on_code:
             return cooldown_new_code(said.seconds)
-        return cooldown_any_address(said.seconds)
+        return cooldown_same_address(said.seconds)
     if kind == "resends_exhausted":
-        return _("No more codes can be sent in this session.")
+        # This run's resends are spent; a new run may send again, within the hourly limits.
+        return _("This verification can send no more codes; start it again for a new one.")
     if kind == "too_many_sends":
         # What is counted, since the ledger does not say which budget refused: the address's,
         # the account's (never the SSH client's, which is only a claim) and everyone's.
@@ -268,6 +272,12 @@ def code_hint(code_length: int, address: str) -> str:
     ).format(count=code_length, address=address)
 
 
+def code_sender_hint(sender: str) -> str:
+    return _("It comes from {sender}; if it is not in your inbox, look in the spam folder.").format(
+        sender=sender
+    )
+
+
 def wrong_code(attempts_left: int) -> str:
     return ngettext(
         "Wrong code: {count} attempt left.", "Wrong code: {count} attempts left.", attempts_left
@@ -292,13 +302,13 @@ def sending_new_code() -> str:
     return _("Sending a new code…")
 
 
-def cooldown_any_address(seconds: float) -> str:
-    """After going back: the cooldown holds for every address, not only the last one."""
+def cooldown_same_address(seconds: float) -> str:
+    """After going back: the cooldown holds for the address the last code went to only."""
     if seconds <= 0:
         return _("You can ask for a code now.")
-    return _("You can ask for another code, to this or any address, in {time}.").format(
-        time=clock_duration(seconds)
-    )
+    return _(
+        "You can ask for another code to this address in {time}; another address needs no wait."
+    ).format(time=clock_duration(seconds))
 
 
 def cooldown_new_code(seconds: float) -> str:
@@ -362,6 +372,10 @@ def press_enter_to_quit() -> str:
     return _("Press Enter to quit.")
 
 
+def going_on_to_the_session() -> str:
+    return _("Going on to your session…")
+
+
 def verified_detail(address: str) -> str:
     return _("{address} is confirmed: you control this address.").format(address=address)
 
@@ -407,13 +421,27 @@ def allowed_without_mail() -> str:
     return _("Let in without a code")
 
 
+def left_behind(reason: str, address: str) -> str:
+    """The one line a full-screen run leaves in the shell: its headline and the address."""
+    headline = {
+        "verified": verified,
+        "locked": locked,
+        "allowed_without_mail": allowed_without_mail,
+    }
+    said = headline.get(reason, not_verified)()
+    return f"{said} ({address})" if address else said
+
+
 def allowed_without_mail_detail(reason: str) -> str:
     """`reason` is a whole sentence of its own: why the mail could not be sent."""
     return _("{reason} This gate lets you in when that happens.").format(reason=reason)
 
 
 def expired_detail() -> str:
-    return _("The code expired and no more codes can be sent.")
+    return _(
+        "The code expired, and this verification can send no more codes; start it again for a "
+        "new one."
+    )
 
 
 def stopped_detail() -> str:
@@ -503,7 +531,7 @@ def plain_time_left(countdown: Countdown) -> str:
     else:
         expiry = _("The code has expired.")
     if countdown.resends_left == 0:
-        resend = _("No more codes can be sent.")
+        resend = _("This verification can send no more codes.")
     elif not countdown.resend_possible:
         resend = _("A new code can be asked for in {time}.").format(
             time=clock_duration(countdown.resend_in)

@@ -212,7 +212,10 @@ async def test_expiry_asks_for_a_new_code_then_ends_when_none_is_left(smtp_serve
     ending = run.tick()  # time alone ends the run: no resend is left
     assert isinstance(ending, Finished)
     assert ending.result.reason == "expired"
-    assert detail(ending) == "The code expired and no more codes can be sent."
+    assert detail(ending) == (
+        "The code expired, and this verification can send no more codes; start it again for a "
+        "new one."
+    )
     assert run.tick() is None
 
 
@@ -229,7 +232,8 @@ async def test_a_stalled_send_can_be_abandoned_at_once(silent_listener, loopback
         await send
     back = await run.back()
     assert back == AskAddress()
-    # The way back refunds nothing: the next send to any address is a resend.
+    # The way back refunds nothing: the next send to any address is a resend (counted; a
+    # corrected address waits for no cooldown).
     assert isinstance(await run.submit_address("other@example.com"), AskAddress | Sending)
 
 
@@ -281,7 +285,7 @@ async def test_a_fixed_address_starts_by_sending_and_is_masked(smtp_server):
     # Whatever a front end submits, the fixed address is the one mailed.
     back = await run.back()
     assert isinstance(back, AskAddress)
-    assert said(back) == "Press Enter to send a new code, or Escape to quit."
+    assert said(back) == "Press Enter to send a new code, or ctrl+q to quit."
     assert not back.notice.is_error
 
 
