@@ -362,6 +362,9 @@ def console_main() -> None:  # pragma: no cover - the console-script shim
     # tests) use: the process, not one call, gives up core files and tracing, for good.
     _warn_unprotected(protect_process_secrets())
     _keep_library_logs_off_the_terminal()
+    from otp_tui.quiet_pipe import quiet_on_closed_pipe
+
+    quiet_on_closed_pipe()  # `otp-tui check | head -1`: no traceback, the check's own status
     try:
         code = main()
     except KeyboardInterrupt:
