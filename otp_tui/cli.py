@@ -51,6 +51,12 @@ def _common_options(*, suppress: bool) -> argparse.ArgumentParser:
         metavar="SECTION.KEY=VALUE",
         help=_("override one configuration key, e.g. --set policy.code_ttl=300 (repeatable)"),
     )
+    common.add_argument(
+        "--json",
+        action="store_true",
+        default=argparse.SUPPRESS if suppress else False,
+        help=_("print one JSON object with the result on stdout"),
+    )
     return common
 
 
@@ -75,9 +81,6 @@ def _parser() -> argparse.ArgumentParser:
         "--demo",
         action="store_true",
         help=_("use the embedded loopback outbox, whatever the config"),
-    )
-    parser.add_argument(
-        "--json", action="store_true", help=_("print one JSON object with the result on stdout")
     )
     parser.add_argument(
         "--plain",
@@ -233,14 +236,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     use_language(choose(settings.ui.language, os.environ))
     if args.command == "check":
-        from otp_tui.mail.check import check_main
-        from otp_tui.state.ledger import check_ledger
-
-        status = check_main(settings, sys.stdout)
-        ledger_ok = check_ledger(settings, sys.stdout)
-        return status or (0 if ledger_ok else 1)
+        return _check(settings, as_json=args.json)
     if args.command in ("status", "unlock"):
-        return _ledger_command(args.command, args.address, settings, err)
+        return _ledger_command(args.command, args.address, settings, err, as_json=args.json)
     return _run_app(args, settings, err)
 
 
@@ -265,16 +263,38 @@ def _gate(args: argparse.Namespace, err: TextIO) -> int:
     return run_gate(args.config, err)
 
 
-def _ledger_command(command: str, address: str, settings: Settings, err: TextIO) -> int:
+def _check(settings: Settings, *, as_json: bool) -> int:
+    if as_json:
+        from otp_tui.json_records import check_record, emit
+
+        status, record = check_record(settings)
+        emit(record, sys.stdout)
+        return status
+    from otp_tui.mail.check import check_main
+    from otp_tui.state.ledger import check_ledger
+
+    status = check_main(settings, sys.stdout)
+    ledger_ok = check_ledger(settings, sys.stdout)
+    return status or (0 if ledger_ok else 1)
+
+
+def _ledger_command(
+    command: str, address: str, settings: Settings, err: TextIO, *, as_json: bool
+) -> int:
+    from otp_tui.json_records import emit, unlock_record
     from otp_tui.state.errors import LedgerError
     from otp_tui.state.ledger import open_ledger
-    from otp_tui.state.report import AddressArgumentError, status_lines, unlock
+    from otp_tui.state.report import AddressArgumentError, status_lines, status_record, unlock
 
     try:
         with open_ledger(settings) as ledger:
-            if command == "status":
+            if command == "status" and as_json:
+                emit(status_record(ledger, address), sys.stdout)
+            elif command == "status":
                 for line in status_lines(ledger, address):
                     print(line)
+            elif as_json:
+                emit(unlock_record(ledger, address), sys.stdout)
             else:
                 print(unlock(ledger, address))
     except AddressArgumentError as error:

@@ -9,8 +9,11 @@ a program said (the indented detail line).
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from otp_tui.config.schema import Settings, SmtpSettings, is_loopback
 from otp_tui.core.untrusted import visible
@@ -46,15 +49,40 @@ def _width() -> int:
     return max(len(_label(name)) for name in _LABELS) + 2
 
 
-def _line(out: TextIO, label: str, result: str) -> None:
+# The steps as records, for `--json`, when a caller collects them (`collected_steps`).
+_collected: ContextVar[list[dict[str, Any]] | None] = ContextVar("collected", default=None)
+
+
+@contextmanager
+def collected_steps(steps: list[dict[str, Any]]) -> Iterator[None]:
+    """Inside `with collected_steps(steps):`, every step reported is also appended to `steps`
+    as a record in the code's own words: step (its name as the code gives it), status (ok,
+    failed, skipped), and for a failure the kind and the detail (the server's words)."""
+    token = _collected.set(steps)
+    try:
+        yield
+    finally:
+        _collected.reset(token)
+
+
+def _line(
+    out: TextIO, label: str, result: str, *, status: str = "ok", error: SendError | None = None
+) -> None:
     # Results carry a server's words, a file name or a program's name: all from outside.
     out.write(f"  {_label(label):<{_width()}}{visible(result)}\n")
+    steps = _collected.get()
+    if steps is not None:
+        record: dict[str, Any] = {"step": label, "status": status, "message": visible(result)}
+        if error is not None:
+            record.update(kind=error.kind.value, detail=visible(error.detail) or None)
+        steps.append(record)
 
 
 def _failed(out: TextIO, label: str, error: SendError) -> None:
     # TRANSLATORS: `otp-tui check`, a step that failed. {kind} is a fixed word such as "auth"
     # or "tls" (keep it as it is); {reason} is a sentence of its own.
-    _line(out, label, _("failed ({kind}) {reason}").format(kind=error.kind.value, reason=error))
+    result = _("failed ({kind}) {reason}").format(kind=error.kind.value, reason=error)
+    _line(out, label, result, status="failed", error=error)
     if error.detail:
         # An operator's command: the server's own words help, and hold no secret (a login's
         # secret is scrubbed from them); their control characters are shown, not obeyed.
@@ -181,7 +209,7 @@ def _result(smtp: SmtpSettings, step: Step, session: Session) -> str:
 def _skip_rest(out: TextIO, labels: list[str]) -> int:
     for label in labels:
         # TRANSLATORS: `otp-tui check`: a step not tried because an earlier one failed.
-        _line(out, label, _("skipped"))
+        _line(out, label, _("skipped"), status="skipped")
     out.write(_("Check failed.") + "\n")
     return 1
 
