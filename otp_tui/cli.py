@@ -27,13 +27,13 @@ if TYPE_CHECKING:
 PROG = "otp-tui"
 
 
-def _common_options(*, suppress: bool) -> argparse.ArgumentParser:
+def _common_options(*, suppress: bool) -> _Parser:
     """--config and --set, accepted before or after the subcommand.
 
     On a subcommand their defaults are suppressed: otherwise argparse would let the
     subcommand's default overwrite a value given before it (`otp-tui --config X check`).
     """
-    common = argparse.ArgumentParser(add_help=False)
+    common = _Parser(add_help=False)
     common.add_argument(
         "--config",
         metavar="PATH",
@@ -60,9 +60,32 @@ def _common_options(*, suppress: bool) -> argparse.ArgumentParser:
     return common
 
 
-def _parser() -> argparse.ArgumentParser:
+class _Parser(argparse.ArgumentParser):
+    """argparse with "did you mean" for a mistyped subcommand (`otp-tui chek`).
+
+    Python 3.14's `suggest_on_error` does this; before it, `_check_value` is the one place that
+    sees the unknown choice (stable since Python 3.2).
+    """
+
+    def _check_value(self, action: argparse.Action, value: object) -> None:
+        choices = action.choices
+        if choices is None or value in choices or not isinstance(value, str):
+            super()._check_value(action, value)
+            return
+        from otp_tui.config.suggestions import nearest
+
+        guess = nearest(value, [str(choice) for choice in choices])
+        if guess is None:
+            super()._check_value(action, value)
+            return
+        # TRANSLATORS: {value} is what was typed (quoted), {guess} the nearest subcommand.
+        message = _("invalid choice: {value} (did you mean {guess}?)")
+        raise argparse.ArgumentError(action, message.format(value=repr(value), guess=guess))
+
+
+def build_parser() -> argparse.ArgumentParser:
     common = _common_options(suppress=True)
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog=PROG,
         parents=[_common_options(suppress=False)],
         description=_(
@@ -107,6 +130,21 @@ def _parser() -> argparse.ArgumentParser:
     status.add_argument("address", help=_("the address, in any case (the ledger folds it)"))
     unlock = commands.add_parser("unlock", parents=[common], help=_("lift a lock on an address"))
     unlock.add_argument("address", help=_("the address whose lock and failure counts to clear"))
+    config = commands.add_parser(
+        "config", help=_("print a configuration to start from (nothing is read or written)")
+    )
+    config_commands = config.add_subparsers(dest="config_command", metavar="WHAT", required=True)
+    example = config_commands.add_parser(
+        "example",
+        help=_("a minimal configuration that keeps demo mode until you fill it in"),
+    )
+    example.add_argument(
+        "--full", action="store_true", help=_("every key, documented, with its default")
+    )
+    completion = commands.add_parser(
+        "completion", help=_("print the shell completion script for bash, zsh or fish")
+    )
+    completion.add_argument("shell", choices=("bash", "zsh", "fish"))
     gate = commands.add_parser(
         "gate",
         help=_(
@@ -156,7 +194,7 @@ def epilog() -> str:
         "configuration: --config PATH, else $OTP_TUI_CONFIG, else config.toml in the user\n"
         "configuration directory (~/.config/otp-tui/ on Linux); OTP_TUI_<SECTION>__<KEY>\n"
         "variables and --set override it. `otp-tui gate` reads only /etc/otp-tui/config.toml\n"
-        "(or its --config). config.example.toml in the source documents every key."
+        "(or its --config). `otp-tui config example --full` prints every key, documented."
     )
     # TRANSLATORS: the heading of the exit status table at the end of --help.
     heading = _("exit status:")
@@ -227,10 +265,20 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     # The user's language for --help and the configuration's errors; then the configured one.
     use_language(choose(None, os.environ))
-    args = _parser().parse_args(argv)
+    args = build_parser().parse_args(argv)
     err = sys.stderr
     if args.command == "gate":
         return _gate(args, err)
+    if args.command == "config":
+        from otp_tui.config.example import MINIMAL, full_example
+
+        sys.stdout.write(full_example() if args.full else MINIMAL)
+        return 0
+    if args.command == "completion":
+        from otp_tui.completion import completion_script
+
+        sys.stdout.write(completion_script(build_parser(), args.shell))
+        return 0
     settings = load(args, err)
     if settings is None:
         return EXIT_USAGE

@@ -18,6 +18,7 @@ from typing import Any, TextIO
 from otp_tui.config.schema import Settings, SmtpSettings, is_loopback
 from otp_tui.core.untrusted import visible
 from otp_tui.language import _, pgettext
+from otp_tui.mail.check_advice import advise
 from otp_tui.mail.credentials import obtain_login
 from otp_tui.mail.errors import FailureKind, SendError
 from otp_tui.mail.outbox import DemoOutbox, default_outbox
@@ -78,15 +79,22 @@ def _line(
         steps.append(record)
 
 
-def _failed(out: TextIO, label: str, error: SendError) -> None:
+def _failed(out: TextIO, label: str, error: SendError, smtp: SmtpSettings) -> None:
+    """The cause (in the operator's terms), the server's words, then the fix."""
+    advice = advise(error, smtp, label)
     # TRANSLATORS: `otp-tui check`, a step that failed. {kind} is a fixed word such as "auth"
     # or "tls" (keep it as it is); {reason} is a sentence of its own.
-    result = _("failed ({kind}) {reason}").format(kind=error.kind.value, reason=error)
+    result = _("failed ({kind}) {reason}").format(kind=error.kind.value, reason=advice.cause)
     _line(out, label, result, status="failed", error=error)
     if error.detail:
         # An operator's command: the server's own words help, and hold no secret (a login's
         # secret is scrubbed from them); their control characters are shown, not obeyed.
         out.write(f"  {'':<{_width()}}  {visible(error.detail)}\n")
+    # TRANSLATORS: `otp-tui check`, the line under a failed step; {fix} says what to change.
+    out.write(f"  {'':<{_width()}}" + _("fix: {fix}").format(fix=advice.fix) + "\n")
+    steps = _collected.get()
+    if steps is not None:
+        steps[-1]["fix"] = advice.fix
 
 
 def _heading(smtp: SmtpSettings) -> str:
@@ -136,7 +144,7 @@ async def _walk(smtp: SmtpSettings, out: TextIO) -> int:
         try:
             context = await asyncio.to_thread(build_tls_context, smtp)
         except SendError as error:
-            _failed(out, label, error)
+            _failed(out, label, error, smtp)
             return _skip_rest(out, steps[1:])
         # TRANSLATORS: `otp-tui check`: the CA file named by smtp.ca_file was read.
         done = _("ok ({path})").format(path=smtp.ca_file) if label == "CA file" else _ok()
@@ -148,7 +156,7 @@ async def _walk(smtp: SmtpSettings, out: TextIO) -> int:
         login = await obtain_login(smtp)
     except SendError as error:
         assert command is not None
-        _failed(out, command, error)
+        _failed(out, command, error, smtp)
         return _skip_rest(out, steps[1:])
     if command is not None:
         assert login is not None
@@ -162,13 +170,13 @@ async def _walk(smtp: SmtpSettings, out: TextIO) -> int:
             try:
                 await with_deadline(session.run(step), smtp.timeout)
             except SendError as error:
-                _failed(out, step.value, error)
+                _failed(out, step.value, error, smtp)
                 return _skip_rest(out, steps[index + 1 :])
             except (TimeoutError, asyncio.TimeoutError):
                 # TRANSLATORS: `otp-tui check`: {seconds} is smtp.timeout; "s" is the unit.
                 silence = _("no answer within {seconds} s").format(seconds=f"{smtp.timeout:g}")
                 timeout = SendError(FailureKind.TIMEOUT, silence)
-                _failed(out, step.value, timeout)
+                _failed(out, step.value, timeout, smtp)
                 return _skip_rest(out, steps[index + 1 :])
             _line(out, step.value, _result(smtp, step, session))
     finally:
