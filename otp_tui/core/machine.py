@@ -89,6 +89,20 @@ class Status:
     attempts_left: int  # wrong codes this verification may still take before it locks
     sends: int  # successful sends in this verification
     wrong_attempts: int  # wrong codes in this verification
+    # Seconds until the hourly send budget, which refused the last resend, allows one again: a
+    # resend offered before then would only be refused again. 0 when it has not refused.
+    budget_wait: float = 0.0
+
+    @property
+    def resend_wait(self) -> float:
+        """Seconds before a resend could be tried: the cooldown and the hourly budget both."""
+        return max(self.resend_in, self.budget_wait)
+
+    @property
+    def resend_possible(self) -> bool:
+        """Whether a resend asked for now would be tried (it may still be refused by a limit
+        another process reached meanwhile)."""
+        return self.resends_left > 0 and self.resend_wait <= 0
 
 
 class Verification:
@@ -135,6 +149,7 @@ class Verification:
         self._wrong_attempts = 0
         self._attempts_left = policy.max_attempts
         self._last_failure_retryable = False
+        self._budget_until = 0.0  # when the hourly budget that refused a resend allows one
 
     # Time
     def _now(self) -> float:
@@ -182,6 +197,7 @@ class Verification:
             attempts_left=self._attempts_left,
             sends=self._sends,
             wrong_attempts=self._wrong_attempts,
+            budget_wait=max(0.0, self._budget_until - now),
         )
 
     def _expires_in(self, now: float) -> float:
@@ -219,7 +235,10 @@ class Verification:
     def request_resend(self) -> ResendAnswer:
         self._require("request_resend", Phase.AWAITING_CODE)
         assert self._address is not None
-        return self._start_send(self._address, resend=True)
+        answer = self._start_send(self._address, resend=True)
+        if isinstance(answer, TooManySends):
+            self._budget_until = self._now() + answer.seconds_left
+        return answer
 
     def retry_send(self) -> ResendAnswer:
         """Try again after a failed send that retrying can help; it does not use up a resend."""

@@ -68,7 +68,6 @@ def make_run(
         fixed_address=wording.mask_address(email) if email is not None else None,
         code_length=settings.policy.code_length,
         server_label=delivery.server_label,
-        send_timeout=delivery.timeout,
         certificates_unchecked=not demo and not settings.smtp.validate_certs,
         limits=wording.limits(settings.policy),
         clock=clock,

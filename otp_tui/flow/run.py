@@ -26,7 +26,7 @@ from otp_tui.flow.views import (
     Countdown,
     Elapsed,
     Finished,
-    NoticeKind,
+    Notice,
     Presentation,
     Sending,
     SendProblem,
@@ -38,9 +38,21 @@ from otp_tui.state.errors import StorageError
 
 if TYPE_CHECKING:
     from otp_tui.core.machine import Status, Verification
-    from otp_tui.core.outcomes import SendCode
+    from otp_tui.core.outcomes import (
+        CooldownActive,
+        InvalidAddress,
+        Locked,
+        NotAllowed,
+        ResendsExhausted,
+        SendCode,
+        TooManySends,
+    )
     from otp_tui.flow.delivery import Delivery
     from otp_tui.state.audit import AuditEvent
+
+    Refusal = (
+        InvalidAddress | NotAllowed | Locked | CooldownActive | ResendsExhausted | TooManySends
+    )
 
     class Auditor(Protocol):
         """Where the run reports what happened; `otp_tui.state.audit.AuditLog` is the real one."""
@@ -93,7 +105,6 @@ class Run:
         self._request: SendCode | None = None  # the send `send()` is to make, if any
         self._send_started_at = 0.0
         self._retryable = False  # whether the last failed send may be tried again
-        self._budget_until = 0.0  # when the hourly send budget allows a resend again
         self._tries = 0  # tries of the send in hand: 1, then one more for each retry
         self._last_try_at = 0.0  # wall-clock start of the latest try
 
@@ -149,7 +160,6 @@ class Run:
         from otp_tui.core.machine import Phase
         from otp_tui.core.outcomes import (
             CodeStillValid,
-            CooldownActive,
             Locked,
             NotAllowed,
             SendCode,
@@ -159,7 +169,7 @@ class Run:
         if self._fixed_address is not None:
             raw = self._fixed_address  # the run's own: nothing typed can change it
         elif not raw.strip():
-            return AskAddress(wording.type_your_address())
+            return AskAddress(Notice("empty_address"))
         async with self._lock:
             machine = self._ready()
             if self._ending is not None or machine.phase is not Phase.ENTERING_ADDRESS:
@@ -169,21 +179,15 @@ class Run:
                 if isinstance(answer, SendCode):
                     return self._begin_send(answer, retry=False)
                 if isinstance(answer, CodeStillValid):
-                    notice = wording.still_valid(answer.expires_in)
-                    return self._ask_code(notice, kind="still_valid", is_error=False)
+                    return self._ask_code(Notice("still_valid", seconds=answer.expires_in))
                 if self._fixed_address is not None and isinstance(
                     answer, Locked | NotAllowed | TooManySends
                 ):
                     # A fixed address has nothing else to try: the run ends here.
                     if isinstance(answer, Locked):
                         return self._finish_locked(answer.seconds)
-                    return self._finish(
-                        "failed", wording.not_verified(), wording.refusal(answer, self._wall())
-                    )
-                if isinstance(answer, CooldownActive):
-                    cooldown = wording.cooldown_any_address(answer.seconds_left)
-                    return AskAddress(cooldown, is_error=True, kind="cooldown")
-                return AskAddress(wording.refusal(answer, self._wall()), is_error=True)
+                    return self._finish("failed", self._refusal(answer))
+                return AskAddress(self._refusal(answer))
             except _Stopped as stopped:
                 return stopped.ending
 
@@ -204,25 +208,23 @@ class Run:
                     sent = machine.send_succeeded()
                     self._record("sent", sent.address)
                     if machine.status().sends > 1:
-                        notice = wording.new_code_sent(self._wall())
-                        return self._ask_code(notice, kind="new_code", is_error=False)
-                    return self._ask_code("")
+                        return self._ask_code(Notice("new_code", at=self._wall()))
+                    return self._ask_code(Notice())
                 answer = machine.send_failed(failure.kind, failure.retryable)
                 self._retryable = answer.retryable
                 self._record("send_failed", self._address(), kind=failure.kind)
                 if self._lets_in_without_mail(failure.retryable):
                     self._record("allowed_without_mail", self._address(), kind=failure.kind)
                     return self._finish(
-                        "allowed_without_mail",
-                        wording.allowed_without_mail(),
-                        wording.allowed_without_mail_detail(failure.message),
+                        "allowed_without_mail", Notice("allowed_without_mail", text=failure.message)
                     )
                 return SendProblem(
                     self._shown(self._address()),
                     self._delivery.server_label,
-                    failure.message,
+                    Notice("send_failed", text=failure.message),
                     answer.retryable,
-                    note=wording.tried(self._tries, self._last_try_at) if self._tries > 1 else "",
+                    tries=self._tries,
+                    last_try_at=self._last_try_at,
                 )
             except _Stopped as stopped:
                 return stopped.ending
@@ -239,21 +241,15 @@ class Run:
                 answer = await self._in_thread(lambda: machine.submit_code(text))
                 if isinstance(answer, WrongCode):
                     self._record("wrong_code", self._address(), attempts_left=answer.attempts_left)
-                    notice = wording.wrong_code(answer.attempts_left)
-                    return self._ask_code(notice, clear=True, kind="wrong")
+                    notice = Notice("wrong", count=answer.attempts_left)
+                    return self._ask_code(notice, clear=True)
                 if isinstance(answer, Malformed):
-                    return self._ask_code(
-                        wording.malformed(answer.expected_length), kind="malformed"
-                    )
+                    return self._ask_code(Notice("malformed", count=answer.expected_length))
                 if isinstance(answer, Expired):
-                    return self._ask_code(wording.expired_ask_again(), clear=True, kind="expired")
+                    return self._ask_code(Notice("expired"), clear=True)
                 if isinstance(answer, Verified):
                     self._record("verified", answer.address)
-                    return self._finish(
-                        "verified",
-                        wording.verified(),
-                        wording.verified_detail(self._shown(answer.address)),
-                    )
+                    return self._finish("verified", Notice("verified"))
                 if isinstance(answer, Locked):
                     return self._finish_locked(answer.seconds)
                 assert isinstance(answer, Failed)
@@ -263,7 +259,7 @@ class Run:
 
     async def resend(self) -> View | None:
         from otp_tui.core.machine import Phase
-        from otp_tui.core.outcomes import CooldownActive, SendCode, TooManySends
+        from otp_tui.core.outcomes import SendCode
 
         async with self._lock:
             machine = self._ready()
@@ -273,12 +269,7 @@ class Run:
                 answer = await self._in_thread(machine.request_resend)
                 if isinstance(answer, SendCode):
                     return self._begin_send(answer, retry=False)
-                if isinstance(answer, CooldownActive):
-                    cooldown = wording.cooldown_new_code(answer.seconds_left)
-                    return self._ask_code(cooldown, kind="cooldown")
-                if isinstance(answer, TooManySends):
-                    self._budget_until = self._clock() + answer.seconds_left
-                return self._ask_code(wording.refusal(answer, self._wall()), kind="refused")
+                return self._ask_code(self._refusal(answer))
             except _Stopped as stopped:
                 return stopped.ending
 
@@ -300,7 +291,7 @@ class Run:
                 return SendProblem(
                     self._shown(self._address()),
                     self._delivery.server_label,
-                    wording.refusal(answer, self._wall()),
+                    self._refusal(answer),
                     retryable=False,
                 )
             except _Stopped as stopped:
@@ -319,7 +310,7 @@ class Run:
             self._request = None
             machine.go_back()
             if self._fixed_address is not None:
-                return AskAddress(wording.fixed_address_again(), is_error=False)
+                return AskAddress(Notice("fixed_address_again"))
             return AskAddress()
 
     def quit(self, reason: Reason = "cancelled") -> Finished:
@@ -346,7 +337,7 @@ class Run:
         except _Stopped as stopped:
             if stopped.ending is not None:
                 return stopped.ending
-        return self._finish(reason, wording.not_verified(), wording.stopped_detail(), linger=False)
+        return self._finish(reason, Notice("stopped"), linger=False)
 
     async def close(self) -> None:
         await self._delivery.close()
@@ -372,7 +363,7 @@ class Run:
             return None
         if self._machine is not None and not self._machine.phase.finished:
             self._machine.give_up("cancelled")
-        ending = self._finish("failed", wording.not_verified(), str(error), linger=False)
+        ending = self._finish("failed", Notice("storage_failed", text=str(error)), linger=False)
         self._ending = ending = replace(ending, exit_status=EXIT_USAGE, error=str(error))
         return ending
 
@@ -387,14 +378,36 @@ class Run:
             self._delivery.server_label,
             self._delivery.timeout,
             retry=retry,
-            note=wording.trying_again(self._tries, self._last_try_at) if retry else "",
+            tries=self._tries,
+            started_at=self._last_try_at,
         )
 
     def _countdown(self, status: Status) -> Countdown:
-        # A resend refused by the hourly send budget waits as long as the budget says, so the
-        # resend key and button do not offer what would be refused again.
-        budget_wait = max(0.0, self._budget_until - self._clock())
-        return Countdown(status.expires_in, max(status.resend_in, budget_wait), status.resends_left)
+        return Countdown(
+            status.expires_in, status.resend_wait, status.resends_left, status.resend_possible
+        )
+
+    def _refusal(self, answer: Refusal) -> Notice:
+        """Why no code is sent now, as a notice."""
+        from otp_tui.core.outcomes import (
+            CooldownActive,
+            InvalidAddress,
+            Locked,
+            NotAllowed,
+            ResendsExhausted,
+        )
+
+        if isinstance(answer, InvalidAddress):
+            return Notice("invalid_address", text=answer.message)
+        if isinstance(answer, NotAllowed):
+            return Notice("not_allowed")
+        if isinstance(answer, Locked):
+            return Notice("locked", seconds=answer.seconds, at=self._wall())
+        if isinstance(answer, CooldownActive):
+            return Notice("cooldown", seconds=answer.seconds_left)
+        if isinstance(answer, ResendsExhausted):
+            return Notice("resends_exhausted")
+        return Notice("too_many_sends", seconds=answer.seconds_left)
 
     def _lets_in_without_mail(self, retryable: bool) -> bool:
         """Only the failures retrying could help (the server unreachable, slow or busy: never
@@ -406,37 +419,21 @@ class Run:
         status = self._machine.status()
         return status.wrong_attempts == 0 and status.attempts_left >= self._max_attempts
 
-    def _ask_code(
-        self,
-        notice: str,
-        *,
-        clear: bool = False,
-        kind: NoticeKind = "",
-        is_error: bool = True,
-    ) -> AskCode:
+    def _ask_code(self, notice: Notice, *, clear: bool = False) -> AskCode:
         assert self._machine is not None
         status = self._machine.status()
         return AskCode(
-            self._shown(status.address or ""),
-            self._countdown(status),
-            notice,
-            is_error=is_error,
-            clear_entry=clear,
-            kind=kind,
+            self._shown(status.address or ""), self._countdown(status), notice, clear_entry=clear
         )
 
     def _finish_locked(self, seconds: float) -> Finished:
-        address = self._address()
-        self._record("locked", address, seconds=seconds)
-        detail = wording.locked_detail(self._shown(address), seconds, self._wall())
-        return self._finish("locked", wording.locked(), detail)
+        self._record("locked", self._address(), seconds=seconds)
+        return self._finish("locked", Notice("locked", seconds=seconds, at=self._wall()))
 
     def _finish_expired(self) -> Finished:
-        return self._finish("expired", wording.not_verified(), wording.expired_detail())
+        return self._finish("expired", Notice("expired"))
 
-    def _finish(
-        self, reason: Reason, headline: str, detail: str, *, linger: bool = True
-    ) -> Finished:
+    def _finish(self, reason: Reason, notice: Notice, *, linger: bool = True) -> Finished:
         machine = self._machine
         if machine is not None and not machine.phase.finished:
             machine.give_up("cancelled")
@@ -454,7 +451,8 @@ class Run:
             wrong_attempts=status.wrong_attempts if status else 0,
         )
         self._request = None
-        self._ending = Finished(result, headline, detail, linger, result.exit_status)
+        shown = self._shown(result.email)
+        self._ending = Finished(result, notice, shown, linger, result.exit_status)
         return self._ending
 
     def _address(self) -> str:

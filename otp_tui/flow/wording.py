@@ -17,18 +17,7 @@ from otp_tui.language import SOURCE_LANGUAGE, _, current, ngettext, pgettext
 
 if TYPE_CHECKING:
     from otp_tui.config.schema import PolicySettings
-    from otp_tui.core.outcomes import (
-        CooldownActive,
-        InvalidAddress,
-        Locked,
-        NotAllowed,
-        ResendsExhausted,
-        TooManySends,
-    )
-
-    Refusal = (
-        InvalidAddress | NotAllowed | Locked | CooldownActive | ResendsExhausted | TooManySends
-    )
+    from otp_tui.flow.views import Countdown, Notice, Sending, SendProblem
 
 
 # Durations and times
@@ -160,36 +149,46 @@ def invalid_address(detail: str) -> str:
     return _("This is not a valid email address; check it for typos.")
 
 
-def refusal(answer: Refusal, wall_now: float) -> str:
-    """Why no code is sent now (or no more guesses taken)."""
-    from otp_tui.core.outcomes import (
-        CooldownActive,
-        InvalidAddress,
-        Locked,
-        NotAllowed,
-        ResendsExhausted,
-    )
-
-    if isinstance(answer, InvalidAddress):
-        return invalid_address(answer.message)
-    if isinstance(answer, NotAllowed):
+def notice(said: Notice, *, on_code: bool = False) -> str:
+    """The sentence for a notice, in the TUI's words; `on_code`: said on the code entry (a
+    cooldown there is for a new code, not for any address)."""
+    kind = said.kind
+    if kind == "empty_address":
+        return type_your_address()
+    if kind == "invalid_address":
+        return invalid_address(said.text)
+    if kind == "not_allowed":
         # One sentence for every reason, as the core's refusal is one.
         return _("This address can't be verified here.")
-    if isinstance(answer, Locked):
-        if math.isinf(answer.seconds):
+    if kind == "locked":
+        if math.isinf(said.seconds):
             return _("This address is locked until an operator unlocks it.")
         return _("This address is locked until {time} ({duration}).").format(
-            time=_lock_end(answer.seconds, wall_now), duration=rough_duration(answer.seconds)
+            time=_lock_end(said.seconds, said.at), duration=rough_duration(said.seconds)
         )
-    if isinstance(answer, CooldownActive):
-        return _("You can ask for another code in {time}.").format(
-            time=clock_duration(answer.seconds_left)
-        )
-    if isinstance(answer, ResendsExhausted):
+    if kind == "cooldown":
+        if on_code:
+            return cooldown_new_code(said.seconds)
+        return cooldown_any_address(said.seconds)
+    if kind == "resends_exhausted":
         return _("No more codes can be sent in this session.")
-    return _("Too many codes were sent to this address; try again in {duration}.").format(
-        duration=rough_duration(answer.seconds_left)
-    )
+    if kind == "too_many_sends":
+        return _("Too many codes were sent to this address; try again in {duration}.").format(
+            duration=rough_duration(said.seconds)
+        )
+    if kind == "fixed_address_again":
+        return fixed_address_again()
+    if kind == "wrong":
+        return wrong_code(said.count)
+    if kind == "malformed":
+        return malformed(said.count)
+    if kind == "expired":
+        return expired_ask_again()
+    if kind == "still_valid":
+        return still_valid(said.seconds)
+    if kind == "new_code":
+        return new_code_sent(said.at)
+    return said.text  # send_failed, storage_failed: worded where they happened
 
 
 # Sending
@@ -226,6 +225,15 @@ def tried(attempts: int, wall_last: float) -> str:
         "Tried {count} times; the last try started at {time}.",
         attempts,
     ).format(count=attempts, time=time_of_day(wall_last, wall_last))
+
+
+def try_note(view: Sending | SendProblem) -> str:
+    """On a retry, which try this is and when it started; after several tries, how many."""
+    from otp_tui.flow.views import Sending
+
+    if isinstance(view, Sending):
+        return trying_again(view.tries, view.started_at) if view.retry else ""
+    return tried(view.tries, view.last_try_at) if view.tries > 1 else ""
 
 
 def unexpected_send_error(name: str) -> str:
@@ -318,14 +326,14 @@ def resend_button() -> str:
     return _("Resend code")
 
 
-def resend_label(resend_in: float, resends_left: int) -> str:
-    if resends_left == 0:
+def resend_label(countdown: Countdown) -> str:
+    if countdown.resends_left == 0:
         return _("No resends left")
-    if resend_in > 0:
-        return _("Resend in {time}").format(time=clock_duration(resend_in))
+    if not countdown.resend_possible:
+        return _("Resend in {time}").format(time=clock_duration(countdown.resend_in))
     return ngettext(
-        "Resend code ({count} left)", "Resend code ({count} left)", resends_left
-    ).format(count=resends_left)
+        "Resend code ({count} left)", "Resend code ({count} left)", countdown.resends_left
+    ).format(count=countdown.resends_left)
 
 
 # Endings
@@ -357,6 +365,33 @@ def locked_detail(address: str, seconds: float, wall_now: float) -> str:
     return _("Too many wrong codes. {address} is locked until {time} ({duration}).").format(
         address=address, time=_lock_end(seconds, wall_now), duration=rough_duration(seconds)
     )
+
+
+def headline(ending: Notice) -> str:
+    """The first line of an ending."""
+    if ending.kind == "verified":
+        return verified()
+    if ending.kind == "locked":
+        return locked()
+    if ending.kind == "allowed_without_mail":
+        return allowed_without_mail()
+    return not_verified()
+
+
+def ending_detail(ending: Notice, address: str) -> str:
+    """What follows the headline; `address` as shown."""
+    kind = ending.kind
+    if kind == "verified":
+        return verified_detail(address)
+    if kind == "locked":
+        return locked_detail(address, ending.seconds, ending.at)
+    if kind == "allowed_without_mail":
+        return allowed_without_mail_detail(ending.text)
+    if kind == "expired":
+        return expired_detail()
+    if kind == "stopped":
+        return stopped_detail()
+    return notice(ending)  # a fixed address refused; storage failed
 
 
 def allowed_without_mail() -> str:
@@ -430,14 +465,13 @@ def plain_outbox_end() -> str:
     return _("--- end of message ---")
 
 
-def plain_instead(notice: str) -> str:
-    """A notice the run worded for the TUI's keys, as the line mode says it instead."""
-    instead = {
-        expired_ask_again(): plain_expired(),
-        countdown_expired(): plain_expired(),
-        fixed_address_again(): plain_fixed_address_again(),
-    }
-    return instead.get(notice, notice)
+def plain_notice(said: Notice, *, on_code: bool = False) -> str:
+    """A notice in the line mode's words: its keys are typed letters and Ctrl+D."""
+    if said.kind == "expired":
+        return plain_expired()
+    if said.kind == "fixed_address_again":
+        return plain_fixed_address_again()
+    return notice(said, on_code=on_code)
 
 
 def plain_code_keys(*, demo: bool) -> str:
@@ -452,23 +486,25 @@ def plain_code_keys(*, demo: bool) -> str:
     )
 
 
-def plain_time_left(expires_in_seconds: float, resend_in: float, resends_left: int) -> str:
+def plain_time_left(countdown: Countdown) -> str:
     """`Code expires in 9:41. A new code can be asked for in 0:30.` for the code prompt:
     two whole sentences, side by side."""
-    if expires_in_seconds > 0:
-        expiry = _("Code expires in {time}.").format(time=clock_duration(expires_in_seconds))
+    if countdown.expires_in > 0:
+        expiry = _("Code expires in {time}.").format(time=clock_duration(countdown.expires_in))
     else:
         expiry = _("The code has expired.")
-    if resends_left == 0:
+    if countdown.resends_left == 0:
         resend = _("No more codes can be sent.")
-    elif resend_in > 0:
-        resend = _("A new code can be asked for in {time}.").format(time=clock_duration(resend_in))
+    elif not countdown.resend_possible:
+        resend = _("A new code can be asked for in {time}.").format(
+            time=clock_duration(countdown.resend_in)
+        )
     else:
         resend = ngettext(
             "Type r for a new code ({count} more code can be sent).",
             "Type r for a new code ({count} more codes can be sent).",
-            resends_left,
-        ).format(count=resends_left)
+            countdown.resends_left,
+        ).format(count=countdown.resends_left)
     return f"{expiry} {resend}"
 
 

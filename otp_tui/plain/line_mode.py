@@ -80,7 +80,7 @@ class LineMode:
         self._loop = asyncio.get_running_loop()
         remove_signals: Callable[[], None] | None = None
         if self._install_signals:  # a real terminal: SIGHUP, SIGTERM, SIGINT end the run
-            from otp_tui.flow.signals import install_signal_handlers
+            from otp_tui.terminal.signals import install_signal_handlers
 
             remove_signals = install_signal_handlers(self)
         self._reader.start()
@@ -117,7 +117,7 @@ class LineMode:
         with contextlib.suppress(Exception):
             await asyncio.to_thread(self._run.prepare)
 
-    # -- what the signal handlers need (`otp_tui.flow.signals.SignalTarget`) ------------------
+    # -- what the signal handlers need (`otp_tui.terminal.signals.SignalTarget`) ------------------
 
     def end_from_signal(self, reason: Reason) -> None:
         """SIGHUP, SIGTERM or Ctrl+C: the run ends at once, unverified."""
@@ -190,7 +190,7 @@ class LineMode:
         return ""  # sending, or finished: nothing to answer
 
     def _end_of_input(self) -> None:
-        from otp_tui.flow.signals import hung_up
+        from otp_tui.terminal.signals import hung_up
 
         if hung_up(self._fd) or hung_up(2):
             # The terminal hung up without a SIGHUP reaching us (yet): end as that signal does,
@@ -214,7 +214,7 @@ class LineMode:
             self._show_sending(view)
         elif isinstance(view, SendProblem):
             self._say(wording.could_not_send(view.address, view.via))
-            self._say(view.message)
+            self._say(wording.plain_notice(view.notice))
             self._say_after_problem(view)
         elif isinstance(view, AskCode):
             self._show_code(view, after_send=isinstance(previous, Sending))
@@ -227,7 +227,7 @@ class LineMode:
             self._say(wording.plain_address_title())
             self._say(wording.address_hint(presentation.code_length))
         if view.notice:
-            self._say(wording.plain_instead(view.notice))
+            self._say(wording.plain_notice(view.notice))
         self._ask(self._prompt_for(view))
 
     def _show_sending(self, view: Sending) -> None:
@@ -255,18 +255,19 @@ class LineMode:
         if after_send:
             presentation = self._run.presentation
             self._say(wording.code_hint(presentation.code_length, view.address))
-            self._say(_time_left(view.countdown))
+            self._say(wording.plain_time_left(view.countdown))
             self._say(wording.plain_code_keys(demo=presentation.demo))
         if view.notice:
-            self._say(wording.plain_instead(view.notice))
+            self._say(wording.plain_notice(view.notice, on_code=True))
         self._ask(wording.plain_code_prompt())
 
     def _show_ending(self, ending: Finished) -> None:
         self._ended = True
         self._cancel_send()
         # A storage failure is printed once, by the command line, as its error line.
-        detail = "" if ending.error is not None else ending.detail
-        self._say(wording.plain_ending(ending.headline, detail))
+        notice = ending.notice
+        detail = "" if ending.error is not None else wording.ending_detail(notice, ending.address)
+        self._say(wording.plain_ending(wording.headline(notice), detail))
         self._inbox.put_nowait(_ENDED)
 
     def _say_after_problem(self, view: SendProblem) -> None:
@@ -277,7 +278,7 @@ class LineMode:
     def _say_time_left(self) -> None:
         tick = self._run.tick()
         if isinstance(tick, Countdown):
-            self._say(_time_left(tick))
+            self._say(wording.plain_time_left(tick))
         elif isinstance(tick, Finished):
             self._show(tick)
 
@@ -369,9 +370,3 @@ class LineMode:
         self._cancel_send()
         self._show(self._run.quit("cancelled"))
         self._inbox.put_nowait(_ENDED)
-
-
-def _time_left(countdown: Countdown) -> str:
-    return wording.plain_time_left(
-        countdown.expires_in, countdown.resend_in, countdown.resends_left
-    )

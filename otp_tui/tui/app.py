@@ -22,8 +22,8 @@ from textual.worker import Worker, WorkerFailed
 from otp_tui.flow.views import AskAddress, AskCode, Countdown, Elapsed, Finished, Sending, View
 from otp_tui.language import N_, _
 from otp_tui.result import Reason, RunResult
+from otp_tui.terminal.early_keys import EarlyKeys
 from otp_tui.tui import messages
-from otp_tui.tui.early_keys import EarlyKeys
 from otp_tui.tui.screens.address import AddressScreen
 
 if TYPE_CHECKING:
@@ -87,7 +87,7 @@ class OtpApp(App[RunResult]):
 
     def on_mount(self) -> None:
         if not self.is_headless:  # a real terminal: SIGHUP, SIGTERM, SIGINT end the run
-            from otp_tui.flow.signals import install_signal_handlers
+            from otp_tui.terminal.signals import install_signal_handlers
 
             install_signal_handlers(self)
         self.set_interval(TICK, self.tick)

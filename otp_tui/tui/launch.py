@@ -17,8 +17,8 @@ __all__ = ["LaunchOutcome", "build_app", "outcome_of", "run_interactive"]
 
 def build_app(run: Run) -> OtpApp:
     """The app for a run, as the program runs it (the snapshot tests build theirs here too)."""
+    from otp_tui.terminal.driver import StderrSizedDriver
     from otp_tui.tui.app import OtpApp
-    from otp_tui.tui.driver import StderrSizedDriver
 
     return OtpApp(run, driver_class=StderrSizedDriver)
 

@@ -52,6 +52,7 @@ ROWS, COLS = 24, 80
 sys.path.insert(0, str(ROOT))
 
 sys.path.insert(0, str(HERE.parent / "e2e"))
+sys.path.insert(0, str(HERE.parent))
 from vt_screen import Screen  # noqa: E402 - the tests' own terminal screen
 
 CODE_LINE = re.compile(r"Your verification code is:\s*(\d+)")
@@ -833,7 +834,7 @@ def key_echo(workspace: Workspace, runs: int, pairs: int) -> dict[str, list[floa
 
     Each run starts the bare Input app (tests/bench/bare_textual.py input), otp-tui on its
     address screen and otp-tui on its code screen. Each sample types one character into one of
-    them, in random order, and waits until the screen (read by tests/e2e/vt_screen.py, as a
+    them, in random order, and waits until the screen (read by tests/vt_screen.py, as a
     terminal would) shows it in the entry; a Backspace then takes it away again. The address and
     the bare entry hold an address already, as when a person corrects one.
     """

@@ -199,7 +199,7 @@ def test_a_signal_on_the_verified_screen_is_not_a_success(
 # A stand-in for an app whose shutdown never finishes: the exit deadline must still end it.
 _STUCK_APP = """
 import asyncio, sys
-from otp_tui.flow.signals import install_signal_handlers
+from otp_tui.terminal.signals import install_signal_handlers
 
 class Stuck:
     def end_from_signal(self, reason):

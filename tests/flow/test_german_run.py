@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from test_run import ADDRESS, code_in, new_run, send_to_code, wrong
+from test_run import ADDRESS, code_in, headline, new_run, said, send_to_code, wrong
 
 from otp_tui.flow.views import Finished
 from otp_tui.language import use_language
@@ -44,12 +44,12 @@ async def test_the_screens_words_are_german_and_the_result_is_not(smtp_server, g
     await send_to_code(run)
     code = code_in(server.received[0].message)
     first = await run.submit_code(wrong(code))
-    assert first.notice == "Falscher Code: noch 2 Versuche."
+    assert said(first) == "Falscher Code: noch 2 Versuche."
     second = await run.submit_code(wrong(code))
-    assert second.notice == "Falscher Code: noch 1 Versuch."
+    assert said(second) == "Falscher Code: noch 1 Versuch."
     ending = await run.submit_code(code)
     assert isinstance(ending, Finished)
-    assert ending.headline == "Bestätigt"
+    assert headline(ending) == "Bestätigt"
     # What a script reads is the same in every language.
     assert ending.result.to_json() == (
         '{"verified": true, "email": "user@example.com", "reason": "verified", '

@@ -17,6 +17,7 @@ from fakes import FakeClock
 
 from otp_tui.config.schema import PolicySettings, SenderSettings, Settings, SmtpSettings
 from otp_tui.core.limits import MemoryLedger
+from otp_tui.flow import wording
 from otp_tui.flow.build import make_run
 from otp_tui.flow.run import Run
 from otp_tui.flow.views import (
@@ -79,6 +80,19 @@ def new_run(
     return run, clock, recorder
 
 
+def said(view: AskAddress | AskCode | SendProblem) -> str:
+    """The view's notice as the TUI words it."""
+    return wording.notice(view.notice, on_code=isinstance(view, AskCode))
+
+
+def headline(ending: Finished) -> str:
+    return wording.headline(ending.notice)
+
+
+def detail(ending: Finished) -> str:
+    return wording.ending_detail(ending.notice, ending.address)
+
+
 def code_in(message: EmailMessage) -> str:
     body = message.get_body(preferencelist=("plain",))
     assert body is not None
@@ -104,15 +118,15 @@ async def test_the_whole_journey_to_verified(smtp_server):
     run, _, audit = new_run(server.settings())
     assert run.first_view() == AskAddress()
     sending = await run.submit_address(ADDRESS)
-    assert sending == Sending(ADDRESS, "127.0.0.1", 1.0)
+    assert sending == Sending(ADDRESS, "127.0.0.1", 1.0, started_at=WALL_START)
     asked = await run.send()
     assert isinstance(asked, AskCode)
-    assert asked.countdown == Countdown(600.0, 60.0, 3)
+    assert asked.countdown == Countdown(600.0, 60.0, 3, resend_possible=False)
     assert server.received[0].rcpt_tos == [ADDRESS]
     ending = await run.submit_code(code_in(server.received[0].message))
     assert isinstance(ending, Finished)
     assert ending.verified
-    assert ending.headline == "Verified"
+    assert headline(ending) == "Verified"
     assert ending.linger
     assert ending.exit_status == 0
     assert ending.result.sends == 1
@@ -127,14 +141,14 @@ async def test_wrong_codes_count_down_then_lock(smtp_server):
     bad = wrong(code_in(server.received[0].message))
     first = await run.submit_code(bad)
     assert isinstance(first, AskCode)
-    assert first.notice == "Wrong code: 2 attempts left."
+    assert said(first) == "Wrong code: 2 attempts left."
     assert first.clear_entry
     second = await run.submit_code(bad)
     assert isinstance(second, AskCode)
-    assert second.notice == "Wrong code: 1 attempt left."
+    assert said(second) == "Wrong code: 1 attempt left."
     locked = await run.submit_code(bad)
     assert isinstance(locked, Finished)
-    assert locked.headline == "Locked"
+    assert headline(locked) == "Locked"
     assert locked.result.reason == "locked"
     assert locked.exit_status == 1
     assert audit.events.count("wrong_code") == 2
@@ -150,7 +164,7 @@ async def test_a_malformed_code_costs_nothing(smtp_server):
     await send_to_code(run)
     answer = await run.submit_code("12ab")
     assert isinstance(answer, AskCode)
-    assert answer.notice == "The code has 6 digits."
+    assert said(answer) == "The code has 6 digits."
     assert not answer.clear_entry
     assert answer.countdown.resends_left == 3
 
@@ -162,8 +176,8 @@ async def test_resend_waits_for_the_cooldown_and_replaces_the_code(smtp_server):
     old = code_in(server.received[0].message)
     refused = await run.resend()
     assert isinstance(refused, AskCode)
-    assert refused.notice == "You can ask for a new code in 1:00."
-    assert refused.kind == "cooldown"
+    assert said(refused) == "You can ask for a new code in 1:00."
+    assert refused.notice.kind == "cooldown"
     clock.advance(60)
     assert isinstance(await run.resend(), Sending)
     asked = await run.send()
@@ -173,7 +187,7 @@ async def test_resend_waits_for_the_cooldown_and_replaces_the_code(smtp_server):
     if old != new:
         stale = await run.submit_code(old)
         assert isinstance(stale, AskCode)
-        assert stale.notice.startswith("Wrong code")
+        assert said(stale).startswith("Wrong code")
     ending = await run.submit_code(new)
     assert isinstance(ending, Finished)
     assert ending.verified
@@ -186,17 +200,17 @@ async def test_expiry_asks_for_a_new_code_then_ends_when_none_is_left(smtp_serve
     await send_to_code(run)
     clock.advance(601)
     tick = run.tick()
-    assert tick == Countdown(0.0, 0.0, 1)
+    assert tick == Countdown(0.0, 0.0, 1, resend_possible=True)
     expired = await run.submit_code(code_in(server.received[0].message))
     assert isinstance(expired, AskCode)
-    assert expired.notice == "That code has expired. Press ctrl+r for a new one."
+    assert said(expired) == "That code has expired. Press ctrl+r for a new one."
     assert isinstance(await run.resend(), Sending)
     assert isinstance(await run.send(), AskCode)
     clock.advance(601)
     ending = run.tick()  # time alone ends the run: no resend is left
     assert isinstance(ending, Finished)
     assert ending.result.reason == "expired"
-    assert ending.detail == "The code expired and no more codes can be sent."
+    assert detail(ending) == "The code expired and no more codes can be sent."
     assert run.tick() is None
 
 
@@ -224,18 +238,18 @@ async def test_a_temporary_refusal_can_be_retried(smtp_server):
     problem = await run.send()
     assert isinstance(problem, SendProblem)
     assert problem.retryable
-    assert "temporary problem" in problem.message
-    assert problem.note == ""  # one try: nothing to count
+    assert "temporary problem" in said(problem)
+    assert wording.try_note(problem) == ""  # one try: nothing to count
     again = await run.retry()
     assert isinstance(again, Sending)
     again_problem = await run.send()
     assert isinstance(again_problem, SendProblem)
-    assert again_problem.note == "Tried 2 times; the last try started at 12:00."
+    assert wording.try_note(again_problem) == "Tried 2 times; the last try started at 12:00."
     server.handler.rcpt_reply = None
     retry = await run.retry()
     assert isinstance(retry, Sending)
     assert retry.retry
-    assert retry.note == "Trying again (try 3, started at 12:00)…"
+    assert wording.try_note(retry) == "Trying again (try 3, started at 12:00)…"
     asked = await run.send()
     assert isinstance(asked, AskCode)
     assert audit.events.count("send_failed") == 2
@@ -264,7 +278,9 @@ async def test_a_fixed_address_starts_by_sending_and_is_masked(smtp_server):
     assert asked.address == "u***@example.com"
     # Whatever a front end submits, the fixed address is the one mailed.
     back = await run.back()
-    assert back == AskAddress("Press Enter to send a new code, or Escape to quit.", False)
+    assert isinstance(back, AskAddress)
+    assert said(back) == "Press Enter to send a new code, or Escape to quit."
+    assert not back.notice.is_error
 
 
 async def test_a_fixed_address_that_is_refused_ends_the_run(smtp_server):
@@ -283,7 +299,7 @@ async def test_an_invalid_address_is_explained(smtp_server):
     run, _, _ = new_run(server.settings())
     answer = await run.submit_address("not-an-address")
     assert isinstance(answer, AskAddress)
-    assert "@-sign" in answer.notice
+    assert "@-sign" in said(answer)
     assert not server.received
 
 
@@ -462,7 +478,7 @@ async def test_sends_count_against_the_requester_across_addresses(smtp_server):
     assert isinstance(answers[0], Sending)
     assert isinstance(answers[1], Sending)
     assert isinstance(answers[2], AskAddress)
-    assert "try again in" in answers[2].notice
+    assert "try again in" in said(answers[2])
     assert len(server.received) == 2
 
 
@@ -492,7 +508,7 @@ async def test_a_gate_that_allows_on_mail_failure_lets_in_when_the_relay_is_down
     assert not ending.verified
     assert ending.result.reason == "allowed_without_mail"
     assert ending.exit_status == 0
-    assert ending.headline == "Let in without a code"
+    assert headline(ending) == "Let in without a code"
     assert audit.lines[-1] == ("allowed_without_mail", ADDRESS, {"kind": "unreachable"})
 
 
@@ -549,7 +565,7 @@ async def test_after_the_hourly_budget_refuses_a_resend_none_is_offered(smtp_ser
     clock.advance(60)
     refused = await run.resend()
     assert isinstance(refused, AskCode)
-    assert refused.notice.startswith("Too many codes were sent to this address")
+    assert said(refused).startswith("Too many codes were sent to this address")
     # The resend waits for the budget (an hour from the first send), not for the cooldown.
     assert refused.countdown.resend_in > 3000
     tick = run.tick()

@@ -56,7 +56,7 @@ class AddressScreen(OtpScreen):
             entry.value = fixed
             entry.disabled = True
         yield entry
-        yield Static(self.view.notice, id="address-error", classes="error")
+        yield Static(wording.notice(self.view.notice), id="address-error", classes="error")
 
     def on_mount(self) -> None:
         self._render_view()
@@ -78,25 +78,30 @@ class AddressScreen(OtpScreen):
             self._render_view()
 
     def _render_view(self) -> None:
-        view = self.view
+        notice = self.view.notice
+        self._say(wording.notice(notice), error=notice.is_error)
+
+    def _say(self, text: str, *, error: bool) -> None:
         label = self.query_one("#address-error", Static)
-        label.update(view.notice)
-        label.set_class(not view.is_error, "hint")
+        label.update(text)
+        label.set_class(not error, "hint")
 
     def show_countdown(self, countdown: Countdown) -> None:
-        """The clocks, for a cooldown this screen is counting down."""
-        if self.view.kind == "cooldown" and self.is_mounted:
-            self.view = AskAddress(
-                wording.cooldown_any_address(countdown.resend_in), is_error=False, kind="cooldown"
-            )
-            update_if_changed(self.query_one("#address-error", Static), self.view.notice)
+        """The clocks: a cooldown on screen is counted down (the one notice that changes)."""
+        if self.view.notice.kind == "cooldown" and self.is_mounted:
+            text = wording.cooldown_any_address(countdown.resend_in)
+            update_if_changed(self.query_one("#address-error", Static), text)
 
     def show_busy(self) -> None:
-        self.show(AskAddress(wording.sending_now(), is_error=False))
+        self.view = AskAddress()
+        if self.is_mounted:
+            self._say(wording.sending_now(), error=False)
 
     def on_input_changed(self, event: Input.Changed) -> None:
-        # What was wrong with the address goes as soon as the person starts to fix it.
-        if self.view.notice and self.view.is_error:
+        # What was wrong with the address goes as soon as the person starts to fix it; a
+        # cooldown stays, counting down, whatever address is typed meanwhile.
+        notice = self.view.notice
+        if notice.is_error and notice.kind != "cooldown":
             self.show(AskAddress())
 
     def on_input_submitted(self, event: Input.Submitted) -> None:

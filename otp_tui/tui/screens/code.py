@@ -11,7 +11,7 @@ from textual.binding import Binding, BindingType
 from textual.widgets import Button, Input, Static
 
 from otp_tui.flow import wording
-from otp_tui.flow.views import AskCode, Countdown, Presentation
+from otp_tui.flow.views import NOTHING, AskCode, Countdown, Presentation
 from otp_tui.language import N_
 from otp_tui.tui.messages import BackAsked, CodeEntered, ResendAsked
 from otp_tui.tui.screens.base import OtpScreen, update_if_changed
@@ -59,19 +59,18 @@ class CodeScreen(OtpScreen):
         self.show_countdown(view.countdown)
 
     def _show_notice(self) -> None:
-        view = self.view
+        notice = self.view.notice
         feedback = self.query_one("#feedback", Static)
         # An expired code is said once, by the countdown line, not twice.
-        feedback.update("" if view.kind == "expired" else view.notice)
+        expired = notice.kind == "expired"
+        feedback.update("" if expired else wording.notice(notice, on_code=True))
         self._notice_shown_at = monotonic()
-        feedback.set_class(not view.is_error, "hint")
+        feedback.set_class(not notice.is_error, "hint")
 
     def show_countdown(self, countdown: Countdown) -> None:
-        if self.view.kind == "cooldown":  # the refused resend's wait, counted down live
-            self.view = replace(
-                self.view, notice=wording.cooldown_new_code(countdown.resend_in), is_error=False
-            )
-            update_if_changed(self.query_one("#feedback", Static), self.view.notice)
+        if self.view.notice.kind == "cooldown":  # the refused resend's wait, counted down live
+            text = wording.cooldown_new_code(countdown.resend_in)
+            update_if_changed(self.query_one("#feedback", Static), text)
         line = self.query_one("#countdown", Static)
         if countdown.expires_in > 0:
             update_if_changed(line, wording.expires_in(countdown.expires_in))
@@ -80,10 +79,10 @@ class CodeScreen(OtpScreen):
             update_if_changed(line, wording.countdown_expired())
             line.set_class(True, "error")
         button = self.query_one("#resend-button", Button)
-        label = wording.resend_label(countdown.resend_in, countdown.resends_left)
+        label = wording.resend_label(countdown)
         if str(button.label) != label:
             button.label = label
-        possible = countdown.resends_left > 0 and countdown.resend_in <= 0
+        possible = countdown.resend_possible
         button.disabled = not possible
         if possible != self._resend_possible:
             self._resend_possible = possible
@@ -115,8 +114,8 @@ class CodeScreen(OtpScreen):
         # A wrong-code message stays until the person types again, and then goes; a key typed
         # before the message appeared (a seventh digit) does not count.
         typed_after = event.pressed_at > self._notice_shown_at
-        if typed_after and self.view.notice and self.view.kind in ("wrong", "malformed"):
-            self.view = AskCode(self.view.address, self.view.countdown)
+        if typed_after and self.view.notice.kind in ("wrong", "malformed"):
+            self.view = replace(self.view, notice=NOTHING)
             self._show_notice()
 
     def on_input_submitted(self, event: Input.Submitted) -> None:

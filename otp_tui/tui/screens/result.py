@@ -36,8 +36,9 @@ class ResultScreen(OtpScreen):
 
     def compose_body(self) -> ComposeResult:
         style = "success" if self.ending.verified else "failure"
-        yield Static(self.ending.headline, id="headline", classes=f"title {style}")
-        yield Static(self.ending.detail, id="detail")
+        ending = self.ending
+        yield Static(wording.headline(ending.notice), id="headline", classes=f"title {style}")
+        yield Static(wording.ending_detail(ending.notice, ending.address), id="detail")
         yield Static(wording.press_enter_to_quit(), classes="hint")
 
     def action_leave(self) -> None:

@@ -57,10 +57,11 @@ class SendingScreen(OtpScreen):
         )
         self.query_one("#spinner").display = problem is None
         self.query_one("#elapsed").display = problem is None
-        self.query_one("#failure", Static).update(problem.message if problem else "")
+        self.query_one("#failure", Static).update(wording.notice(problem.notice) if problem else "")
         note = self.query_one("#try-note", Static)
-        note.update(view.note)
-        note.display = bool(view.note)
+        text = wording.try_note(view)
+        note.update(text)
+        note.display = bool(text)
         self.query_one("#failure-buttons").display = problem is not None
         retry = self.query_one("#retry", Button)
         retry.display = problem is not None and problem.retryable

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from textual import events
 from textual.drivers.linux_driver import LinuxDriver
 
-from otp_tui.tui.screen_diff import ScreenDiff
+from otp_tui.terminal.screen_diff import ScreenDiff
 
 if TYPE_CHECKING:
     from textual.message import Message

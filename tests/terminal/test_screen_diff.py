@@ -3,20 +3,19 @@
 The frames here are written the way Textual writes them (a cursor move to each line, SGR before
 each run of text and a reset after it); `vt_screen.Screen`, a reader written apart from the code
 under test, says what a terminal shows after the raw frames and after the diffed ones, and the
-two must always be the same. The last test does it with the real program in a real pty.
+two must always be the same (`tests/e2e/test_screen_diff_pty.py` does it with the real program in
+a real pty).
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Sequence
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from pty_harness import OTP_TUI, OtpHome, Terminal
 from vt_screen import Screen
 
-from otp_tui.tui.screen_diff import SYNC_END, SYNC_START, ScreenDiff
+from otp_tui.terminal.screen_diff import SYNC_END, SYNC_START, ScreenDiff
 
 COLS, ROWS = 40, 8
 DARK = "48;2;18;18;18"
@@ -150,58 +149,3 @@ def frames(draw: Callable[..., object]) -> str:
 @given(st.lists(frames(), min_size=1, max_size=8))
 def test_any_frames_show_the_same_screen_raw_or_diffed(sequence: list[str]) -> None:
     screens([full_frame("otp-tui"), *sequence])
-
-
-def settle(term: Terminal, quiet: float = 0.5, limit: float = 10.0) -> None:
-    """Read until the program has written nothing for `quiet` seconds (at most `limit`)."""
-    deadline = time.monotonic() + limit
-    size, last = len(term.raw), time.monotonic()
-    while time.monotonic() < deadline:
-        term._pump(0.1)
-        if len(term.raw) != size:
-            size, last = len(term.raw), time.monotonic()
-        elif time.monotonic() - last >= quiet:
-            return
-    raise AssertionError(f"still drawing after {limit} s")
-
-
-def test_the_real_program_shows_the_same_screens_raw_or_diffed(otp_home: OtpHome) -> None:
-    """otp-tui in two real ptys, one writing Textual's frames as they are: the same screens."""
-    raw_driver = (
-        "import sys; from textual.drivers.linux_driver import LinuxDriver;"
-        "from otp_tui.tui.driver import StderrSizedDriver as D; D.write = LinuxDriver.write;"
-        "from otp_tui.cli import console_main; sys.argv[0] = 'otp-tui'; console_main()"
-    )
-    runs = {
-        "diffed": Terminal([*OTP_TUI, "--demo"], otp_home.env),
-        "raw": Terminal([OTP_TUI[0], "-c", raw_driver, "--demo"], otp_home.env),
-    }
-    try:
-        shown = {}
-        for name, term in runs.items():
-            term.expect("Verify your email address")
-            term.type("bob@exampel")
-            term.expect("bob@exampel")
-            for _ in range(2):  # Backspace, each drawn before the next key
-                term.send("\x7f")
-                settle(term)
-            term.type("le.com")
-            term.expect("example.com")
-            term.send("\x1b[3~")  # Delete at the end: nothing changes
-            term.send("\x01")  # Home: the cursor moves to the start
-            term.send("\r")
-            term.expect("Enter the code")
-            term.type("12")
-            term.send("\x1b[27u")  # Escape (kitty keyboard protocol): back to the address
-            term.expect("Verify your email address")
-            term.send("\x05")  # End
-            settle(term)
-            screen = Screen(80, 24)
-            screen.feed(term.raw)
-            shown[name] = screen
-        assert shown["diffed"].snapshot() == shown["raw"].snapshot()
-        assert "bob@example.com" in shown["diffed"].text
-        assert len(runs["diffed"].raw) < len(runs["raw"].raw) / 2
-    finally:
-        for term in runs.values():
-            term.kill()

@@ -4,7 +4,7 @@ It reads what a program wrote (in pieces, as they arrive; a sequence or a UTF-8 
 be split between two) and keeps the grid of characters and their styles: cursor positioning and
 movement, SGR styles (turned into attributes, so ``ESC[0;1m`` and ``ESC[0m ESC[1m`` are one
 style), erasing, CR and LF, wide characters. Modes, queries and OSC strings draw nothing and are
-skipped. It is written apart from `otp_tui.tui.screen_diff` on purpose: the tests compare the
+skipped. It is written apart from `otp_tui.terminal.screen_diff` on purpose: the tests compare the
 screen raw Textual output draws with the screen the diffed output draws, and the two readers
 must not share a mistake.
 """
