@@ -130,6 +130,25 @@ def build_parser() -> argparse.ArgumentParser:
     status.add_argument("address", help=_("the address, in any case (the ledger folds it)"))
     unlock = commands.add_parser("unlock", parents=[common], help=_("lift a lock on an address"))
     unlock.add_argument("address", help=_("the address whose lock and failure counts to clear"))
+    report = commands.add_parser(
+        "report",
+        parents=[common],
+        help=_("summarise the audit trail for a period: verifications, refusals, locks"),
+    )
+    report.add_argument(
+        "--since", metavar="WHEN", help=_("from this moment: 2026-12-01, 2026-12-01T08:30, 24h, 7d")
+    )
+    report.add_argument("--until", metavar="WHEN", help=_("up to this moment (default: now)"))
+    report.add_argument(
+        "--trail",
+        metavar="PATH",
+        help=_("the audit trail to read, with its rotated files (default: [state] audit_log)"),
+    )
+    report.add_argument(
+        "--openmetrics",
+        action="store_true",
+        help=_("print OpenMetrics text for node_exporter's textfile collector"),
+    )
     config = commands.add_parser(
         "config", help=_("print a configuration to start from (nothing is read or written)")
     )
@@ -285,6 +304,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     use_language(choose(settings.ui.language, os.environ))
     if args.command == "check":
         return _check(settings, as_json=args.json)
+    if args.command == "report":
+        from otp_tui.audit_report.command import run_report
+
+        if args.json and args.openmetrics:
+            return _fail(_("report takes --json or --openmetrics, not both"), err)
+        form = "json" if args.json else "openmetrics" if args.openmetrics else "table"
+        return run_report(
+            settings,
+            sys.stdout,
+            err,
+            trail=args.trail,
+            since=args.since,
+            until=args.until,
+            form=form,
+        )
     if args.command in ("status", "unlock"):
         return _ledger_command(args.command, args.address, settings, err, as_json=args.json)
     return _run_app(args, settings, err)

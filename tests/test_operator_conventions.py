@@ -34,7 +34,7 @@ def test_the_committed_man_page_is_what_the_parser_gives() -> None:
         "man/otp-tui.1 is out of date: run `python man/generate.py`\n" + run.stderr
     )
     page = MAN_PAGE.read_text()
-    for subcommand in ("check", "status", "unlock", "config", "completion", "gate"):
+    for subcommand in ("check", "status", "unlock", "report", "config", "completion", "gate"):
         assert f"COMMAND \\fI\\,'otp\\-tui {subcommand}'" in page
 
 
@@ -211,7 +211,7 @@ def test_zsh_and_fish_scripts_name_every_subcommand(tmp_path: Path, shell: str) 
         check=False,
     )
     assert run.returncode == 0, run.stderr
-    for subcommand in ("check", "status", "unlock", "config", "completion", "gate"):
+    for subcommand in ("check", "status", "unlock", "report", "config", "completion", "gate"):
         assert subcommand in run.stdout
 
 
