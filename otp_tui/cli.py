@@ -149,6 +149,54 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help=_("print OpenMetrics text for node_exporter's textfile collector"),
     )
+    doctor = commands.add_parser(
+        "doctor",
+        help=_("check, as root, that this host's gate is safe: sshd, sudo, files, PAM, relay"),
+    )
+    doctor.add_argument(
+        "--config",
+        metavar="PATH",
+        default=argparse.SUPPRESS,
+        help=_("the gate's TOML file (default: /etc/otp-tui/config.toml)"),
+    )
+    doctor.add_argument(
+        "--json",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help=_("print one JSON object with the findings on stdout"),
+    )
+    doctor.add_argument(
+        "--user",
+        dest="users",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help=_("a gated user to check (repeatable; default: the users in the addresses file)"),
+    )
+    doctor.add_argument(
+        "--sshd-config",
+        metavar="PATH",
+        default="/etc/ssh/sshd_config",
+        help=_("sshd's configuration (default: /etc/ssh/sshd_config)"),
+    )
+    doctor.add_argument(
+        "--addr",
+        default="127.0.0.1",
+        help=_("the client address sshd -T assumes for Match rules (default: 127.0.0.1)"),
+    )
+    doctor.add_argument(
+        "--pam-service",
+        dest="pam_services",
+        action="append",
+        default=None,
+        metavar="PATH",
+        help=_("a PAM service file to check (default: those in /etc/pam.d naming the module)"),
+    )
+    doctor.add_argument(
+        "--no-relay",
+        action="store_true",
+        help=_("do not run otp-tui check against the relay and the ledger"),
+    )
     config = commands.add_parser(
         "config", help=_("print a configuration to start from (nothing is read or written)")
     )
@@ -288,6 +336,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     err = sys.stderr
     if args.command == "gate":
         return _gate(args, err)
+    if args.command == "doctor":
+        return _doctor(args, err)
     if args.command == "config":
         from otp_tui.config.example import MINIMAL, full_example
 
@@ -343,6 +393,27 @@ def _gate(args: argparse.Namespace, err: TextIO) -> int:
     from otp_tui.gate.run import run_gate
 
     return run_gate(args.config, err)
+
+
+def _doctor(args: argparse.Namespace, err: TextIO) -> int:
+    if args.overrides:
+        return _fail(_("doctor reads the gate's own file: no --set"), err)
+    from pathlib import Path
+
+    from otp_tui.doctor.command import DoctorOptions, pam_services_naming_the_module, run_doctor
+
+    options = DoctorOptions(
+        config=args.config,
+        users=tuple(args.users),
+        sshd_config=Path(args.sshd_config),
+        addr=args.addr,
+        host="localhost",
+        pam_services=tuple(Path(path) for path in args.pam_services)
+        if args.pam_services is not None
+        else pam_services_naming_the_module(Path("/etc/pam.d")),
+        services=not args.no_relay,
+    )
+    return run_doctor(options, sys.stdout, err, as_json_output=args.json)
 
 
 def _check(settings: Settings, *, as_json: bool) -> int:
