@@ -10,10 +10,11 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from pty_harness import OtpHome
+from pty_harness import OtpHome, Terminal
 
 
 def _run_into_closed_pipe(home: OtpHome, *args: str) -> subprocess.CompletedProcess[bytes]:
@@ -78,3 +79,26 @@ def test_head_reads_the_first_line_of_check_and_the_check_still_passes(
     assert b"Traceback" not in run.stderr
     assert run.returncode == 0, run.stderr
     assert len(run.stdout) == 1
+
+
+def test_a_json_run_whose_reader_left_still_exits_with_its_verdict(
+    terminal: Callable[..., Terminal], otp_home: OtpHome, tmp_path: Path
+) -> None:
+    """`otp-tui --json --plain | (reader that leaves)`: the verified run exits 0, quietly.
+
+    stdout is a FIFO whose only reader is closed once the program holds the writing end, so
+    the JSON line meets EPIPE; stdin and stderr stay on the terminal, as in a real pipeline.
+    """
+    fifo = tmp_path / "stdout.fifo"
+    os.mkfifo(fifo)
+    reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)  # lets the program open it for writing
+    term = terminal("--plain", "--json", stdout_file=fifo)
+    os.close(reader)
+    term.expect("Email address: ")
+    term.type("bob@example.com\r")
+    term.expect("Code: ")
+    term.type(otp_home.read_code() + "\r")
+    term.expect("Verified")
+    assert term.wait() == 0
+    assert "Traceback" not in term.text
+    assert "Broken pipe" not in term.text

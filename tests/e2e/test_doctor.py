@@ -214,3 +214,14 @@ def test_the_pam_module_optional_or_after_a_sufficient_line_is_named(host: GateH
          "where": f"{service}:2", "why": "", "fix": ""},
     ]  # fmt: skip
     assert status == 0
+
+
+def test_anything_else_the_user_may_run_as_the_service_user_is_named(restored: GateHost) -> None:
+    sudoers = restored.paths["SUDOERS"]
+    service, group = restored.names["SERVICE_USER"], restored.names["GATED_GROUP"]
+    sudoers.write_text(sudoers.read_text() + f"%{group} ALL=({service}) NOPASSWD: /usr/bin/cat\n")
+    status, record = doctor(restored)
+    assert status == 1
+    assert ("sudoers.other", f"{restored.alice} may also run `/usr/bin/cat` as {service}") in (
+        unsafe(record)
+    )
