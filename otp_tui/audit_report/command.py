@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zlib
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
@@ -49,10 +50,10 @@ def run_report(
     count = TrailCount()
     try:
         summary = summarise(read_trail(files, start, end, count), files, start, end)
-    except (OSError, EOFError) as error:
+    except (OSError, EOFError, zlib.error) as error:  # a .gz cut short or damaged
         # TRANSLATORS: `otp-tui report`; {reason} is the system's (Permission denied, ...).
         message = _("the audit trail cannot be read: {reason}")
-        reason = f"{getattr(error, 'filename', '') or ''} {getattr(error, 'strerror', '') or error}"
+        reason = f"{count.current}: {getattr(error, 'strerror', None) or error}"
         err.write("otp-tui report: " + message.format(reason=visible(reason.strip())) + "\n")
         return 2
     summary.lines, summary.malformed = count.lines, count.malformed

@@ -55,6 +55,7 @@ class TrailCount:
 
     lines: int = 0
     malformed: int = 0
+    current: Path | None = None  # the file being read, to name when it cannot be
 
 
 def _open(path: Path) -> BinaryIO:
@@ -99,6 +100,7 @@ def read_trail(
     OSError (a file that cannot be read) is the caller's to word.
     """
     for path in files:
+        count.current = path
         with _open(path) as stream:
             for raw in _lines(stream):
                 if raw is not None and not raw.strip():
