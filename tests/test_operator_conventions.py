@@ -251,3 +251,24 @@ async def test_a_template_error_set_with_set_is_blamed_on_set(tmp_path: Path) ->
     )
     assert ran.status == 2
     assert ran.err.startswith(f"--set: mail.templates: {templates / 'subject.txt'} line 1:")
+
+
+def test_every_value_the_full_example_sets_is_the_model_s_default() -> None:
+    """Copied unchanged, the documented file changes nothing: each key it sets (rather than
+    leaves commented out) holds the settings model's own default."""
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - Python 3.10
+        import tomli as tomllib
+
+    data = tomllib.loads((ROOT / "config.example.toml").read_text())
+    defaults = Settings()
+    for section, table in data.items():
+        model = getattr(defaults, section)
+        for key, value in table.items():
+            default = getattr(model, key)
+            if isinstance(default, Path):
+                default = str(default)
+            if isinstance(default, tuple):
+                default = list(default)
+            assert value == default, f"{section}.{key} = {value!r}, the model says {default!r}"
