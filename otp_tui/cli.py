@@ -488,7 +488,9 @@ def _run_app(args: argparse.Namespace, settings: Settings, err: TextIO) -> int:
             )
 
     if not _has_terminal():
-        print(_("{prog} needs an interactive terminal; try ssh -t").format(prog=PROG), file=err)
+        from otp_tui.flow.wording import needs_a_terminal
+
+        print(needs_a_terminal(PROG), file=err)
         return EXIT_USAGE
 
     demo = args.demo or settings.demo

@@ -7,7 +7,7 @@ Real processes, a real SQLite ledger, a real aiosmtpd server on 127.0.0.1.
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
 GERMAN = "de_DE.UTF-8"
 PASSWORD = "pw-for-the-json-check-5512"
-LOCK_END = datetime(2099, 5, 17, 8, 29, 30, tzinfo=timezone.utc)
+LOCK_END = datetime(2099, 5, 17, 8, 29, 30, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -39,9 +39,7 @@ def config(tmp_path: Path) -> Path:
     with SqliteLedger(ledger_path) as ledger:
         for _ in range(3):
             ledger.record_wrong_code("alice@example.com")
-        ledger.lock(
-            "alice@example.com", LOCK_END.timestamp() - datetime.now(timezone.utc).timestamp()
-        )
+        ledger.lock("alice@example.com", LOCK_END.timestamp() - datetime.now(UTC).timestamp())
         ledger.record_wrong_code("bob@example.com")
         ledger.lock("bob@example.com", FOREVER)
     return write_config(tmp_path, f'[state]\nledger = "{ledger_path}"\n')

@@ -15,7 +15,7 @@ import re
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -38,7 +38,7 @@ PASSWORD = "pw-for-the-check-4471"
 
 # A lock that ends at 08:29:30 UTC is shown as ending at 08:30: rounded up to the minute, with
 # half a minute to spare for the float arithmetic between the ledger and the clock.
-LOCK_END = datetime(2099, 5, 17, 8, 29, 30, tzinfo=timezone.utc).timestamp()
+LOCK_END = datetime(2099, 5, 17, 8, 29, 30, tzinfo=UTC).timestamp()
 
 
 @dataclass(frozen=True)
@@ -103,7 +103,7 @@ def ledger_config(tmp_path: Path) -> Path:
     with SqliteLedger(ledger_path) as ledger:
         for _ in range(3):
             ledger.record_wrong_code("alice@example.com")
-        ledger.lock("alice@example.com", LOCK_END - datetime.now(timezone.utc).timestamp())
+        ledger.lock("alice@example.com", LOCK_END - datetime.now(UTC).timestamp())
         ledger.record_wrong_code("alice@example.com")
         ledger.record_wrong_code("bob@example.com")
         ledger.lock("bob@example.com", FOREVER)
@@ -430,20 +430,20 @@ async def test_the_gate_refuses_options_in_german_with_exit_2(home: Path) -> Non
 
 
 def test_the_date_in_status_follows_the_language(english: None) -> None:
-    start = datetime(2023, 11, 14, 22, 13, 20, tzinfo=timezone.utc).timestamp()
+    start = datetime(2023, 11, 14, 22, 13, 20, tzinfo=UTC).timestamp()
     ledger = MemoryLedger(lambda: start)
     ledger.record_wrong_code("alice@example.com")
     ledger.lock("alice@example.com", 900)
 
     def shown() -> list[str]:
-        return status_lines(ledger, "alice@example.com", clock=lambda: start, tz=timezone.utc)
+        return status_lines(ledger, "alice@example.com", clock=lambda: start, tz=UTC)
 
     use_language(choose("de", {}))
     assert shown()[-1] == "gesperrt bis 14.11.2023 22:29 UTC"
     use_language(choose(None, {"LANG": "xx_YY.UTF-8"}))
     assert shown()[-1] == "locked until 2023-11-14 22:29 UTC"
     use_language("de")
-    assert unlock(ledger, "alice@example.com", clock=lambda: start, tz=timezone.utc) == (
+    assert unlock(ledger, "alice@example.com", clock=lambda: start, tz=UTC) == (
         "alice@example.com entsperrt: Sperre bis 14.11.2023 22:29 UTC aufgehoben und"
         " 1 Fehlversuch in Folge gelöscht."
     )
@@ -454,6 +454,8 @@ TRANSLATED_FILES = [
     "otp_tui/cli.py",
     "otp_tui/hardening.py",
     "otp_tui/config/loading.py",
+    "otp_tui/config/secrets.py",
+    "otp_tui/config/sources.py",
     "otp_tui/mail/check.py",
     "otp_tui/mail/credentials.py",
     "otp_tui/state/ledger.py",

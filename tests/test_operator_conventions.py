@@ -256,10 +256,7 @@ async def test_a_template_error_set_with_set_is_blamed_on_set(tmp_path: Path) ->
 def test_every_value_the_full_example_sets_is_the_model_s_default() -> None:
     """Copied unchanged, the documented file changes nothing: each key it sets (rather than
     leaves commented out) holds the settings model's own default."""
-    if sys.version_info >= (3, 11):
-        import tomllib
-    else:  # pragma: no cover - Python 3.10
-        import tomli as tomllib
+    import tomllib
 
     data = tomllib.loads((ROOT / "config.example.toml").read_text())
     defaults = Settings()

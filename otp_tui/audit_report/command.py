@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import zlib
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
@@ -33,7 +33,7 @@ def run_report(
     from otp_tui.core.untrusted import visible
     from otp_tui.state.audit import default_audit_path
 
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     try:
         start = parse_moment(since, now) if since is not None else None
         end = parse_moment(until, now) if until is not None else now

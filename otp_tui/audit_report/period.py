@@ -8,7 +8,7 @@ without a zone it is local time, as journalctl reads it), or a span back from no
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from otp_tui.language import _
 
@@ -36,4 +36,4 @@ def parse_moment(text: str, now: datetime) -> datetime:
         raise PeriodError(message.format(value=repr(text))) from None
     if moment.tzinfo is None:
         moment = moment.astimezone()  # local time, as the operator's clock shows it
-    return moment.astimezone(timezone.utc)
+    return moment.astimezone(UTC)

@@ -35,7 +35,7 @@ ENV_DELIMITER = "__"
 DEFAULT_PORTS = {"starttls": 587, "tls": 465, "none": 25}
 
 
-# Every character str.splitlines() breaks a line at (tests/test_config.py checks the list
+# Every character str.splitlines() breaks a line at (tests/config/test_loading.py checks the list
 # against all of Unicode). The C0 and C1 controls among them are refused with the rest below;
 # U+2028 and U+2029 are not controls.
 _LINE_BREAKS = frozenset("\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029")
@@ -170,8 +170,8 @@ class SmtpSettings(_Section):
 # The sender address is checked before the first screen, but email-validator (with idna) costs
 # about a tenth of otp-tui's start-up. Most From addresses are plain ASCII, so those take a fast
 # path: a strict subset of what email-validator accepts, returned in the normal form it would
-# give (tests/test_config.py checks both against email-validator itself). Anything else still
-# goes to email-validator, error messages included.
+# give (tests/config/test_loading.py checks both against email-validator itself). Anything
+# else still goes to email-validator, error messages included.
 _PLAIN_LOCAL = re.compile(r"[A-Za-z0-9_+-]+(?:\.[A-Za-z0-9_+-]+)*")
 _PLAIN_DOMAIN = re.compile(r"(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}")
 # email-validator refuses these top-level names (special use), and lowercases these local parts
@@ -238,7 +238,7 @@ class MailSettings(_Section):
 
 
 class PolicySettings(_Section):
-    # The same defaults as the core's `Policy`; tests/test_config.py holds the two together.
+    # The same defaults as the core's `Policy`; tests/config/test_loading.py holds the two together.
     # (Not imported from it: the core stays off the start-up path, and the first frame needs
     # these settings.)
     code_length: int = Field(default=6, ge=6, le=10)

@@ -7,9 +7,17 @@ import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+
+def N_(message: str) -> str:
+    """Marks a sentence for translation (as `otp_tui.language.N_` does; the core imports no
+    layer above it): whoever shows it translates it."""
+    return message
+
+
 # One sentence for every reason an address is refused, so the answer does not tell a prober
-# which domains or addresses are on the list.
-REFUSED_MESSAGE = "This address can't be verified here."
+# which domains or addresses are on the list. Its one home: every front end and command shows
+# this, translated where it is shown.
+REFUSED_MESSAGE = N_("This address can't be verified here.")
 
 
 @dataclass(frozen=True)

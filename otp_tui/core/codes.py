@@ -14,6 +14,9 @@ import secrets
 
 _SEPARATORS = re.compile(r"[\s\-]+")
 _ASCII_DIGITS = re.compile(r"[0-9]+")
+_NOT_DIGITS = re.compile(r"[^0-9]")
+# A run of digits, with at most one space or dash between two digits ("123 456", "123-456").
+_DIGIT_RUN = re.compile(r"(?<![0-9])[0-9](?:[ \-]?[0-9])*(?![0-9])")
 
 
 class OneTimeCode:
@@ -56,6 +59,19 @@ def normalise_code(text: str, length: int) -> str | None:
     if len(candidate) == length and _ASCII_DIGITS.fullmatch(candidate):
         return candidate
     return None
+
+
+def code_in_text(text: str, length: int) -> str | None:
+    """The code a typed or pasted text holds, as every front end reads it: the whole text as a
+    code (`normalise_code`), else its one run of exactly `length` digits, with at most one
+    space or dash between two digits, in a sentence ("Your code is 123 456"). None when there
+    is no such run, or more than one (which one was meant is not ours to guess)."""
+    whole = normalise_code(text, length)
+    if whole is not None:
+        return whole
+    runs = [_NOT_DIGITS.sub("", run) for run in _DIGIT_RUN.findall(text)]
+    fitting = [run for run in runs if len(run) == length]
+    return fitting[0] if len(fitting) == 1 else None
 
 
 class CodeKeeper:

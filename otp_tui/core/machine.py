@@ -17,9 +17,10 @@ import enum
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Literal
 
 from otp_tui.core.address import Accepted, AccessPolicy, Invalid, check_address, limits_key
-from otp_tui.core.codes import CodeKeeper, OneTimeCode, generate_code, normalise_code
+from otp_tui.core.codes import CodeKeeper, OneTimeCode, code_in_text, generate_code
 from otp_tui.core.limits import (
     GuessAdmitted,
     GuessLimits,
@@ -68,6 +69,21 @@ class Phase(enum.Enum):
         return self in (Phase.VERIFIED, Phase.LOCKED, Phase.FAILED)
 
 
+# What a person (or the run on their behalf) can ask of the machine; `accepts` says which fit now.
+Intention = Literal["submit_address", "submit_code", "request_resend", "retry_send", "go_back"]
+
+# The phases each event is allowed in: the one table of them.
+_ALLOWED_IN: dict[str, tuple[Phase, ...]] = {
+    "submit_address": (Phase.ENTERING_ADDRESS,),
+    "submit_code": (Phase.AWAITING_CODE,),
+    "request_resend": (Phase.AWAITING_CODE,),
+    "retry_send": (Phase.SEND_FAILED,),
+    "go_back": (Phase.SENDING, Phase.SEND_FAILED, Phase.AWAITING_CODE),
+    "send_succeeded": (Phase.SENDING,),
+    "send_failed": (Phase.SENDING,),
+}
+
+
 class InvalidEvent(RuntimeError):
     """An event arrived in a phase where it means nothing: a bug in the caller."""
 
@@ -92,6 +108,9 @@ class Status:
     # Seconds until the hourly send budget, which refused the last resend, allows one again: a
     # resend offered before then would only be refused again. 0 when it has not refused.
     budget_wait: float = 0.0
+    # The operator's `on_mail_failure = "allow"` applies now: the send failed for a reason
+    # retrying could help, and no wrong code counts against the address (see `Verification`).
+    lets_in_without_mail: bool = False
 
     @property
     def resend_wait(self) -> float:
@@ -110,6 +129,11 @@ class Verification:
 
     `requester` names who asks (the local user, the SSH client): their sends count against a
     budget per identity, across addresses, besides the address's and the whole ledger's.
+
+    `allow_on_mail_failure` is the gate operator's `on_mail_failure = "allow"`: a failed send
+    lets the person in without a code, but only a failure retrying could help (the server
+    unreachable, slow or busy: never a refused login, address or message), and only while no
+    wrong code counts against the address, in this run or an earlier one, locked or not.
     """
 
     def __init__(
@@ -120,6 +144,7 @@ class Verification:
         access: AccessPolicy | None = None,
         make_code: Callable[[int], OneTimeCode] = generate_code,
         requester: Requester | None = None,
+        allow_on_mail_failure: bool = False,
     ) -> None:
         self._policy = policy
         self._send_budget = SendBudget(
@@ -140,7 +165,6 @@ class Verification:
         self._keeper = CodeKeeper()
 
         self.phase = Phase.ENTERING_ADDRESS
-        self.fail_reason: FailReason | None = None
         self._address: str | None = None
         self._last_seen = clock()
         self._sends = 0  # successful sends: the first is free, the rest are resends
@@ -150,6 +174,10 @@ class Verification:
         self._attempts_left = policy.max_attempts
         self._last_failure_retryable = False
         self._budget_until = 0.0  # when the hourly budget that refused a resend allows one
+        self._allow_on_mail_failure = allow_on_mail_failure
+        # Whether the ledger counted wrong codes against the address when its send began,
+        # since its last success: a lock that ended does not forgive them.
+        self._wrong_codes_counted = False
 
     # Time
     def _now(self) -> float:
@@ -172,8 +200,16 @@ class Verification:
     def resends_left(self) -> int:
         return max(0, self._policy.max_resends - max(0, self._sends - 1))
 
-    def _require(self, event: str, *phases: Phase) -> None:
-        if self.phase not in phases:
+    def accepts(self, intention: Intention) -> bool:
+        """Whether `intention` means something now; any other raises `InvalidEvent`."""
+        if self.phase not in _ALLOWED_IN[intention]:
+            return False
+        if intention == "retry_send":
+            return self._last_failure_retryable
+        return True
+
+    def _require(self, event: str) -> None:
+        if self.phase not in _ALLOWED_IN[event]:
             raise InvalidEvent(event, self.phase)
 
     # Queries
@@ -198,6 +234,16 @@ class Verification:
             sends=self._sends,
             wrong_attempts=self._wrong_attempts,
             budget_wait=max(0.0, self._budget_until - now),
+            lets_in_without_mail=self._lets_in_without_mail(),
+        )
+
+    def _lets_in_without_mail(self) -> bool:
+        return (
+            self._allow_on_mail_failure
+            and self.phase is Phase.SEND_FAILED
+            and self._last_failure_retryable
+            and self._wrong_attempts == 0
+            and not self._wrong_codes_counted
         )
 
     def _expires_in(self, now: float) -> float:
@@ -213,7 +259,7 @@ class Verification:
 
     # Events: the address and the sends
     def submit_address(self, raw: str) -> AddressAnswer:
-        self._require("submit_address", Phase.ENTERING_ADDRESS)
+        self._require("submit_address")
         verdict = check_address(raw, self._access)
         if isinstance(verdict, Invalid):
             return InvalidAddress(verdict.message)
@@ -233,7 +279,7 @@ class Verification:
         return self._start_send(verdict.address, resend=self._sends > 0)
 
     def request_resend(self) -> ResendAnswer:
-        self._require("request_resend", Phase.AWAITING_CODE)
+        self._require("request_resend")
         assert self._address is not None
         answer = self._start_send(self._address, resend=True)
         if isinstance(answer, TooManySends):
@@ -242,7 +288,7 @@ class Verification:
 
     def retry_send(self) -> ResendAnswer:
         """Try again after a failed send that retrying can help; it does not use up a resend."""
-        self._require("retry_send", Phase.SEND_FAILED)
+        self._require("retry_send")
         if not self._last_failure_retryable:
             raise InvalidEvent("retry_send after a failure retrying cannot help", self.phase)
         assert self._address is not None
@@ -274,11 +320,12 @@ class Verification:
         self._address = address
         # Wrong codes from earlier runs that did not end in a lock still count against this one.
         self._attempts_left = max(0, self._policy.max_attempts - entry.wrong_codes)
+        self._wrong_codes_counted = entry.wrong_codes > 0 or entry.consecutive_failures > 0
         self.phase = Phase.SENDING
         return SendCode(address=address, code=code, ttl=self._policy.code_ttl)
 
     def send_succeeded(self) -> CodeSent:
-        self._require("send_succeeded", Phase.SENDING)
+        self._require("send_succeeded")
         assert self._address is not None
         now = self._now()
         self._sends += 1
@@ -288,7 +335,7 @@ class Verification:
         return CodeSent(self._address, self._policy.code_ttl, self.resends_left)
 
     def send_failed(self, kind: str, retryable: bool) -> SendFailed:
-        self._require("send_failed", Phase.SENDING)
+        self._require("send_failed")
         self._keeper.discard()
         self._last_failure_retryable = retryable
         self.phase = Phase.SEND_FAILED
@@ -302,7 +349,7 @@ class Verification:
         still being sent dies. Nothing is refunded: wrong codes stay counted and a new send is
         still a resend with its cooldown, so going back is no way around a limit.
         """
-        self._require("go_back", Phase.SENDING, Phase.SEND_FAILED, Phase.AWAITING_CODE)
+        self._require("go_back")
         if self.phase is not Phase.AWAITING_CODE:
             self._keeper.discard()
             self._expires_at = None
@@ -311,7 +358,7 @@ class Verification:
 
     # Events: the code
     def submit_code(self, text: str) -> CodeAnswer:
-        self._require("submit_code", Phase.AWAITING_CODE)
+        self._require("submit_code")
         assert self._address is not None
         now = self._now()
         locked_for = self._ledger.status(limits_key(self._address)).locked_for
@@ -324,7 +371,7 @@ class Verification:
             if self.resends_left == 0:
                 return self._finish(Phase.FAILED, "expired")
             return Expired(self.resends_left)
-        digits = normalise_code(text, self._policy.code_length)
+        digits = code_in_text(text, self._policy.code_length)
         if digits is None:
             return Malformed(self._policy.code_length)
         key = limits_key(self._address)
@@ -361,7 +408,6 @@ class Verification:
     def _finish(self, phase: Phase, reason: FailReason) -> Failed:
         self._keeper.discard()
         self.phase = phase
-        self.fail_reason = reason
         return Failed(reason)
 
     def __repr__(self) -> str:

@@ -64,7 +64,8 @@ def _service_user(state_dir: Path) -> str | None:
 
 
 def run_doctor(options: DoctorOptions, out: TextIO, err: TextIO, *, as_json_output: bool) -> int:
-    from otp_tui.config.loading import GATE_CONFIG_PATH, ConfigError, load_gate_settings
+    from otp_tui.config.gate_settings import GATE_CONFIG_PATH, load_gate_settings
+    from otp_tui.config.loading import ConfigError
     from otp_tui.config.schema import DEFAULT_ADDRESSES_FILE
     from otp_tui.doctor.file_checks import check_files
     from otp_tui.doctor.pam_checks import check_pam

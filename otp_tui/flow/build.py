@@ -60,6 +60,7 @@ def make_run(
                 settings.access.allowed_domains, settings.access.allowed_addresses
             ),
             requester=requester() if requester is not None else None,
+            allow_on_mail_failure=allow_on_mail_failure,
             **({"make_code": make_code} if make_code is not None else {}),
         )
 
@@ -80,6 +81,4 @@ def make_run(
         wall_clock=wall_clock,
         audit=audit,
         fixed_address=email,
-        allow_on_mail_failure=allow_on_mail_failure,
-        max_attempts=settings.policy.max_attempts,
     )

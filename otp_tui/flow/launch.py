@@ -68,12 +68,27 @@ def launch(
         audit.close()
 
 
-def outcome_of_ending(run: Run, failed: RunResult, error: str | None = None) -> LaunchOutcome:
-    """What the caller is told from the run's own ending; no ending, or an ending whose status
-    and result disagree, is a failure (fail closed)."""
+def outcome_of_ending(
+    run: Run, failed: RunResult, *, error: str | None = None, status: int | None = None
+) -> LaunchOutcome:
+    """What the caller is told about a run a front end drove: the one rule for every front end.
+
+    The run's own ending, unless something casts doubt on it: no ending at all, an ending whose
+    exit status and result disagree, a front end that failed unexpectedly (`error`, its one
+    line), or one that ended with another status than the run's (`status`). In doubt an ending
+    that lets in does not stand (fail closed); one that does not still says why.
+    """
     ending = run.ending
     if ending is None:
         return LaunchOutcome(failed, 1, error)
-    if (ending.exit_status == 0) != ending.result.lets_in:
-        return LaunchOutcome(failed, ending.exit_status or 1, error or ending.error)
-    return LaunchOutcome(ending.result, ending.exit_status, error or ending.error)
+    line = error or ending.error
+    doubt = (
+        error is not None
+        or (ending.exit_status == 0) != ending.result.lets_in
+        or (status is not None and status != ending.exit_status)
+    )
+    if not doubt:
+        return LaunchOutcome(ending.result, ending.exit_status, line)
+    result = failed if ending.result.lets_in else ending.result
+    exit_status = 1 if error is not None or ending.exit_status == 0 else ending.exit_status
+    return LaunchOutcome(result, exit_status, line)

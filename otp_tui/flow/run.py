@@ -84,8 +84,6 @@ class Run:
         wall_clock: Clock,
         audit: Auditor | None = None,
         fixed_address: str | None = None,
-        allow_on_mail_failure: bool = False,
-        max_attempts: int = 0,
     ) -> None:
         # Built on first use, after the first frame: nothing in the core is needed to draw it.
         self._make_machine = make_machine
@@ -96,15 +94,10 @@ class Run:
         self._wall_clock = wall_clock
         self._audit = audit
         self._fixed_address = fixed_address
-        # The gate's `on_mail_failure = "allow"`: a send the sender could not help failing
-        # (unreachable, timeout, temporary) lets the person in, unless any wrong code counts.
-        self._allow_on_mail_failure = allow_on_mail_failure
-        self._max_attempts = max_attempts
         self._lock = asyncio.Lock()
         self._ending: Finished | None = None
         self._request: SendCode | None = None  # the send `send()` is to make, if any
         self._send_started_at = 0.0
-        self._retryable = False  # whether the last failed send may be tried again
         self._tries = 0  # tries of the send in hand: 1, then one more for each retry
         self._last_try_at = 0.0  # wall-clock start of the latest try
 
@@ -157,7 +150,6 @@ class Run:
     # -- intentions ------------------------------------------------------------------------
 
     async def submit_address(self, raw: str) -> View | None:
-        from otp_tui.core.machine import Phase
         from otp_tui.core.outcomes import (
             CodeStillValid,
             Locked,
@@ -172,7 +164,7 @@ class Run:
             return AskAddress(Notice("empty_address"))
         async with self._lock:
             machine = self._ready()
-            if self._ending is not None or machine.phase is not Phase.ENTERING_ADDRESS:
+            if self._ending is not None or not machine.accepts("submit_address"):
                 return None
             try:
                 answer = await self._in_thread(lambda: machine.submit_address(raw))
@@ -211,9 +203,8 @@ class Run:
                         return self._ask_code(Notice("new_code", at=self._wall()))
                     return self._ask_code(Notice())
                 answer = machine.send_failed(failure.kind, failure.retryable)
-                self._retryable = answer.retryable
                 self._record("send_failed", self._address(), kind=failure.kind)
-                if self._lets_in_without_mail(failure.retryable):
+                if machine.status().lets_in_without_mail:
                     self._record("allowed_without_mail", self._address(), kind=failure.kind)
                     return self._finish(
                         "allowed_without_mail", Notice("allowed_without_mail", text=failure.message)
@@ -230,12 +221,11 @@ class Run:
                 return stopped.ending
 
     async def submit_code(self, text: str) -> View | None:
-        from otp_tui.core.machine import Phase
         from otp_tui.core.outcomes import Expired, Failed, Locked, Malformed, Verified, WrongCode
 
         async with self._lock:
             machine = self._ready()
-            if self._ending is not None or machine.phase is not Phase.AWAITING_CODE:
+            if self._ending is not None or not machine.accepts("submit_code"):
                 return None
             try:
                 answer = await self._in_thread(lambda: machine.submit_code(text))
@@ -258,12 +248,11 @@ class Run:
                 return stopped.ending
 
     async def resend(self) -> View | None:
-        from otp_tui.core.machine import Phase
         from otp_tui.core.outcomes import SendCode
 
         async with self._lock:
             machine = self._ready()
-            if self._ending is not None or machine.phase is not Phase.AWAITING_CODE:
+            if self._ending is not None or not machine.accepts("request_resend"):
                 return None
             try:
                 answer = await self._in_thread(machine.request_resend)
@@ -274,14 +263,11 @@ class Run:
                 return stopped.ending
 
     async def retry(self) -> View | None:
-        from otp_tui.core.machine import Phase
         from otp_tui.core.outcomes import SendCode
 
         async with self._lock:
             machine = self._ready()
-            if self._ending is not None or machine.phase is not Phase.SEND_FAILED:
-                return None
-            if not self._retryable:
+            if self._ending is not None or not machine.accepts("retry_send"):
                 return None
             try:
                 answer = await self._in_thread(machine.retry_send)
@@ -299,13 +285,10 @@ class Run:
 
     async def back(self) -> View | None:
         """Back to the address, from sending (cancelled by the caller), a failure or the code."""
-        from otp_tui.core.machine import Phase
 
         async with self._lock:
             machine = self._ready()
-            if self._ending is not None:
-                return None
-            if machine.phase not in (Phase.SENDING, Phase.SEND_FAILED, Phase.AWAITING_CODE):
+            if self._ending is not None or not machine.accepts("go_back"):
                 return None
             self._request = None
             machine.go_back()
@@ -408,16 +391,6 @@ class Run:
         if isinstance(answer, ResendsExhausted):
             return Notice("resends_exhausted")
         return Notice("too_many_sends", seconds=answer.seconds_left)
-
-    def _lets_in_without_mail(self, retryable: bool) -> bool:
-        """Only the failures retrying could help (the server unreachable, slow or busy: never
-        a refused login, a refused address or a rejected message), and only with no wrong code
-        counted against the address, in this run or an earlier one."""
-        if not (self._allow_on_mail_failure and retryable):
-            return False
-        assert self._machine is not None
-        status = self._machine.status()
-        return status.wrong_attempts == 0 and status.attempts_left >= self._max_attempts
 
     def _ask_code(self, notice: Notice, *, clear: bool = False) -> AskCode:
         assert self._machine is not None

@@ -149,6 +149,13 @@ def invalid_address(detail: str) -> str:
     return _("This is not a valid email address; check it for typos.")
 
 
+def not_allowed() -> str:
+    """One sentence for every reason, as the core's refusal is one (its home is the core)."""
+    from otp_tui.core.address import REFUSED_MESSAGE
+
+    return _(REFUSED_MESSAGE)
+
+
 def notice(said: Notice, *, on_code: bool = False) -> str:
     """The sentence for a notice, in the TUI's words; `on_code`: said on the code entry (a
     cooldown there is for a new code, not for any address)."""
@@ -158,8 +165,7 @@ def notice(said: Notice, *, on_code: bool = False) -> str:
     if kind == "invalid_address":
         return invalid_address(said.text)
     if kind == "not_allowed":
-        # One sentence for every reason, as the core's refusal is one.
-        return _("This address can't be verified here.")
+        return not_allowed()
     if kind == "locked":
         if math.isinf(said.seconds):
             return _("This address is locked until an operator unlocks it.")
@@ -527,6 +533,16 @@ def plain_ending(headline: str, detail: str) -> str:
     if detail:
         return _("{headline}. {detail}").format(headline=headline, detail=detail)
     return _("{headline}.").format(headline=headline)
+
+
+# Endings nobody chose, for every front end and command
+def unexpected_error(name: str) -> str:
+    """One line instead of a traceback (its local variables could hold a code)."""
+    return _("unexpected error ({name}); not verified").format(name=name)
+
+
+def needs_a_terminal(prog: str) -> str:
+    return _("{prog} needs an interactive terminal; try ssh -t").format(prog=prog)
 
 
 PLAIN_AGAIN_PROMPT = "> "  # no words in it: the same in every language

@@ -83,7 +83,8 @@ def run_gate(config: str | None, err: TextIO = sys.stderr) -> int:
         # prompt, and a prompt ended by EOF exits 0.
         os._exit(EXIT_USAGE)
 
-    from otp_tui.config.loading import GATE_CONFIG_PATH, ConfigError, load_gate_settings
+    from otp_tui.config.gate_settings import GATE_CONFIG_PATH, load_gate_settings
+    from otp_tui.config.sources import ConfigError
 
     try:
         settings = load_gate_settings(config)
@@ -125,7 +126,9 @@ def run_gate(config: str | None, err: TextIO = sys.stderr) -> int:
         return refusal.exit_status
 
     if not (sys.stdin.isatty() and sys.stderr.isatty()):
-        print(_("{prog} needs an interactive terminal; try ssh -t").format(prog=PROG), file=err)
+        from otp_tui.flow.wording import needs_a_terminal
+
+        print(needs_a_terminal(PROG), file=err)
         return EXIT_USAGE
 
     from otp_tui.state.audit import on_behalf_of

@@ -172,7 +172,7 @@ async def _walk(smtp: SmtpSettings, out: TextIO) -> int:
             except SendError as error:
                 _failed(out, step.value, error, smtp)
                 return _skip_rest(out, steps[index + 1 :])
-            except (TimeoutError, asyncio.TimeoutError):
+            except TimeoutError:
                 # TRANSLATORS: `otp-tui check`: {seconds} is smtp.timeout; "s" is the unit.
                 silence = _("no answer within {seconds} s").format(seconds=f"{smtp.timeout:g}")
                 timeout = SendError(FailureKind.TIMEOUT, silence)

@@ -158,7 +158,7 @@ async def run_secret_command(argv: tuple[str, ...], *, timeout: float, what: str
     try:
         try:
             stdout, stderr, status = await asyncio.wait_for(_collect(process), timeout)
-        except (TimeoutError, asyncio.TimeoutError):
+        except TimeoutError:
             raise _failure(
                 what,
                 argv,

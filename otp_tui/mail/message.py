@@ -7,7 +7,7 @@ import ipaddress
 import os
 import socket
 from collections.abc import Mapping
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from email import policy
 from email.headerregistry import Address
 from email.message import EmailMessage
@@ -135,7 +135,7 @@ def build_message(
     if not (digits.isascii() and digits.isdigit()):
         raise ValueError("code must be ASCII digits")
 
-    sent_at = now or datetime.now(timezone.utc)
+    sent_at = now or datetime.now(UTC)
     validity = _validity(ttl_seconds)
     text: str | None = None
     html_part: str | None = None

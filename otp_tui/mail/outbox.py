@@ -23,7 +23,6 @@ from pydantic import SecretStr
 
 from otp_tui.config.paths import user_state_dir
 from otp_tui.config.schema import SmtpSettings
-from otp_tui.mail.message import plain_text_part
 from otp_tui.mail.outbox_store import OutboxStore, StoredMail
 from otp_tui.mail.viewer import mail_as_text
 
@@ -221,7 +220,3 @@ def newest_message(directory: Path | None = None) -> EmailMessage | None:
     parsed = message_from_bytes(mail.raw, policy=policy.default)
     assert isinstance(parsed, EmailMessage)
     return parsed
-
-
-# The viewer used to take the text part from here; `viewer.mail_as_text` is the safe form.
-plain_text_body = plain_text_part

@@ -16,7 +16,7 @@ import re
 import secrets
 import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 KEEP = 50
@@ -85,7 +85,7 @@ class OutboxStore:
                 ns = path.stat().st_mtime_ns
             except OSError:
                 ns = 0
-        return datetime.fromtimestamp(ns / 1e9, tz=timezone.utc)
+        return datetime.fromtimestamp(ns / 1e9, tz=UTC)
 
     def newest(self) -> StoredMail | None:
         """The latest mail: by the pointer, else (no pointer, or it is stale) by name."""

@@ -91,7 +91,7 @@ async def send_message(smtp: SmtpSettings, message: EmailMessage) -> None:
             return
         log.debug("send failed: %s: %s (%s)", error.kind.value, error, error.detail)
         raise
-    except (TimeoutError, asyncio.TimeoutError):
+    except TimeoutError:
         if session is not None and session.delivered:
             return
         detail = f"no answer within the {smtp.timeout:g} s deadline"

@@ -12,7 +12,6 @@ import logging
 import re
 import socket
 import ssl
-import sys
 from collections.abc import Awaitable
 from email.message import EmailMessage
 from enum import Enum
@@ -183,11 +182,9 @@ async def _raise(error: Exception) -> None:
 
 
 async def with_deadline(awaitable: Awaitable[T], seconds: float) -> T:
-    """Await with a hard deadline; raises TimeoutError (asyncio.TimeoutError before 3.11)."""
-    if sys.version_info >= (3, 11):
-        async with asyncio.timeout(seconds):
-            return await awaitable
-    return await asyncio.wait_for(awaitable, seconds)  # pragma: no cover - 3.10 only
+    """Await with a hard deadline; raises TimeoutError."""
+    async with asyncio.timeout(seconds):
+        return await awaitable
 
 
 class Session:

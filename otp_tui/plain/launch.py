@@ -24,12 +24,7 @@ def run_plain(
 
         line_mode = LineMode(run, sys.stderr)
         asyncio.run(line_mode.main())
-        if line_mode.error is not None:
-            # Something unexpected: whatever the run says, the caller is told "not verified".
-            ending = run.ending
-            result = ending.result if ending is not None and not ending.result.lets_in else failed
-            return LaunchOutcome(result, 1, line_mode.error)
-        return outcome_of_ending(run, failed)
+        return outcome_of_ending(run, failed, error=line_mode.error)
 
     return launch(
         settings,

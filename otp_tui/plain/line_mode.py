@@ -31,7 +31,6 @@ from otp_tui.flow.views import (
     SendProblem,
     View,
 )
-from otp_tui.language import _
 from otp_tui.plain.lines import LineReader
 
 if TYPE_CHECKING:
@@ -364,9 +363,7 @@ class LineMode:
         # One line, never a traceback (its local variables could hold a code); never verified.
         log.debug("unexpected error", exc_info=error)
         if self.error is None:
-            self.error = _("unexpected error ({name}); not verified").format(
-                name=type(error).__name__
-            )
+            self.error = wording.unexpected_error(type(error).__name__)
         self._cancel_send()
         self._show(self._run.quit("cancelled"))
         self._inbox.put_nowait(_ENDED)

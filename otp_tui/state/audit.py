@@ -28,7 +28,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Literal, get_args
@@ -200,9 +200,7 @@ class AuditLog:
         if self._user is None:
             self._user = _local_user()
         line = {
-            "ts": datetime.fromtimestamp(self._clock(), tz=timezone.utc).isoformat(
-                timespec="milliseconds"
-            ),
+            "ts": datetime.fromtimestamp(self._clock(), tz=UTC).isoformat(timespec="milliseconds"),
             "event": event,
             "address": address,
             "user": self._user,

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from datetime import datetime, timezone, tzinfo
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 from email_validator import EmailNotValidError
@@ -42,7 +42,7 @@ def ledger_key(raw: str) -> str:
 def _end(entry: LedgerEntry, now: float, *, as_shown: bool = True) -> datetime | None:
     end = now + entry.locked_for
     try:
-        return datetime.fromtimestamp(lock_end_as_shown(end) if as_shown else end, tz=timezone.utc)
+        return datetime.fromtimestamp(lock_end_as_shown(end) if as_shown else end, tz=UTC)
     except (OverflowError, OSError, ValueError):  # a lock too long for the calendar
         return None
 

@@ -114,7 +114,9 @@ class OtpApp(App[RunResult]):
         if isinstance(error, WorkerFailed):  # a failure in an intention's worker: say what it was
             error = error.error if isinstance(error.error, Exception) else error
         log.debug("unexpected error", exc_info=error)
-        self.error = _("unexpected error ({name}); not verified").format(name=type(error).__name__)
+        from otp_tui.flow.wording import unexpected_error
+
+        self.error = unexpected_error(type(error).__name__)
         if self._exception is None:  # Pilot re-raises this in tests
             self._exception = error
             self._exception_event.set()

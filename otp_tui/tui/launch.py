@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from otp_tui.flow.launch import LaunchOutcome, launch
+from otp_tui.flow.launch import LaunchOutcome, launch, outcome_of_ending
 from otp_tui.result import RunResult
 
 if TYPE_CHECKING:
@@ -45,15 +45,6 @@ def run_interactive(
 
 
 def outcome_of(app: OtpApp, run: Run, failed: RunResult) -> LaunchOutcome:
-    """What the caller is told; any doubt is a failure (fail closed)."""
-    ending = run.ending
-    result = app.return_value
-    return_code = app.return_code if app.return_code is not None else 1
-    error = app.error or (ending.error if ending is not None else None)
-    if result is None or (return_code == 0 and not result.lets_in):
-        result = ending.result if ending is not None else failed
-        return_code = result.exit_status or 1
-    if return_code == 0 and not (ending is not None and ending.result.lets_in):
-        return_code = 1
-        result = failed
-    return LaunchOutcome(result, return_code, error)
+    """What the caller is told: the run's ending, as the app ended (fail closed)."""
+    status = app.return_code if app.return_code is not None else 1
+    return outcome_of_ending(run, failed, error=app.error, status=status)

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import gzip
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from otp_tui.audit_report.render import as_json, as_openmetrics, as_table
 from otp_tui.audit_report.summary import summarise
 from otp_tui.audit_report.trail import MAX_LINE, TrailCount, read_trail, trail_files
 
-NOW = datetime(2026, 12, 4, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 12, 4, 12, 0, tzinfo=UTC)
 
 
 def line(event: str, user: str = "alice", **fields: object) -> bytes:

@@ -6,7 +6,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from otp_tui.core import codes
-from otp_tui.core.codes import CodeKeeper, OneTimeCode, generate_code, normalise_code
+from otp_tui.core.codes import (
+    CodeKeeper,
+    OneTimeCode,
+    code_in_text,
+    generate_code,
+    normalise_code,
+)
 
 
 @pytest.mark.parametrize("length", [6, 8, 10])
@@ -117,3 +123,19 @@ def test_any_digit_string_with_separators_normalises_back(length, data):
     seps = data.draw(st.lists(st.sampled_from([" ", "-", ""]), min_size=length, max_size=length))
     typed = "".join(d + s for d, s in zip(digits, seps, strict=True))
     assert normalise_code(typed, length) == digits
+
+
+@pytest.mark.parametrize(
+    ("pasted", "found"),
+    [
+        ("Your code is 123456", "123456"),
+        ("Your verification code is:\n\n123 456\n\nIt is valid for 10 minutes.", "123456"),
+        ("code: 123-456 (valid 10 minutes)", "123456"),
+        ("no code here", None),
+        ("123456 or 654321", None),
+        ("12345", None),
+        ("1234567", None),
+    ],
+)
+def test_a_paste_gives_up_its_one_code(pasted, found):
+    assert code_in_text(pasted, 6) == found

@@ -82,6 +82,10 @@ def sent(machine):
     return machine.send_succeeded()
 
 
+def wrong(code):
+    return "".join("1" if c == "0" else "0" for c in code)
+
+
 # The address
 def test_invalid_address_stays_on_the_address(machine):
     answer = machine.submit_address("not an address")
@@ -140,7 +144,8 @@ def test_status_poll_ends_an_expired_verification_with_no_resend_left(clock, led
     assert machine.status().phase is Phase.AWAITING_CODE
     clock.advance(1)
     assert machine.status().phase is Phase.FAILED
-    assert machine.fail_reason == "expired"
+    # Nothing more is taken; the run tells this ending as an expiry (tests/flow/test_run.py).
+    assert not any(machine.accepts(i) for i in ("submit_code", "request_resend", "go_back"))
 
 
 def test_clock_going_backwards_never_extends_a_code(machine, clock, codes):
@@ -541,3 +546,87 @@ def test_a_lock_set_by_another_process_refuses_the_guess_uncompared(clock, ledge
         second.submit_code("999999")
     assert first.submit_code(codes.last) == Locked(900)
     assert first.status().wrong_attempts == 0
+
+
+# Which intentions the machine accepts now: the one table the run routes by
+def test_the_machine_says_which_intentions_it_accepts_in_each_phase(machine):
+    def accepted():
+        intentions = ("submit_address", "submit_code", "request_resend", "retry_send", "go_back")
+        return {intention for intention in intentions if machine.accepts(intention)}
+
+    assert accepted() == {"submit_address"}
+    machine.submit_address(ADDRESS)
+    assert accepted() == {"go_back"}  # sending
+    machine.send_failed("temporary", retryable=False)
+    assert accepted() == {"go_back"}  # retrying cannot help: no retry offered
+    machine.go_back()
+    machine.submit_address(ADDRESS)
+    machine.send_failed("unreachable", retryable=True)
+    assert accepted() == {"retry_send", "go_back"}
+    machine.retry_send()
+    machine.send_succeeded()
+    assert accepted() == {"submit_code", "request_resend", "go_back"}
+    machine.give_up()
+    assert accepted() == set()
+    with pytest.raises(InvalidEvent):
+        machine.submit_code("123456")
+
+
+# Let in without mail (the gate's on_mail_failure = "allow")
+def allowing(clock, ledger, codes):
+    return Verification(Policy(), ledger, clock, make_code=codes, allow_on_mail_failure=True)
+
+
+def test_a_failure_retrying_could_help_lets_in_when_the_operator_allows_it(clock, ledger, codes):
+    machine = allowing(clock, ledger, codes)
+    machine.submit_address(ADDRESS)
+    assert not machine.status().lets_in_without_mail  # nothing failed yet
+    machine.send_failed("unreachable", retryable=True)
+    assert machine.status().lets_in_without_mail
+
+
+def test_only_when_the_operator_allows_it_and_retrying_could_help(clock, ledger, codes, machine):
+    machine.submit_address(ADDRESS)
+    machine.send_failed("unreachable", retryable=True)
+    assert not machine.status().lets_in_without_mail  # not allowed by the operator
+    allowed = allowing(clock, ledger, codes)
+    allowed.submit_address("other@example.com")
+    allowed.send_failed("recipient_refused", retryable=False)
+    assert not allowed.status().lets_in_without_mail
+
+
+def test_never_while_a_wrong_code_counts_even_after_its_lock_ended(clock, wall, ledger, codes):
+    first = make(clock, ledger, codes)
+    sent(first)
+    for _ in range(5):
+        first.submit_code(wrong(codes.last))
+    assert first.phase is Phase.LOCKED
+    wall.advance(901)  # the lock ends; the wrong codes since the last success still count
+    assert ledger.status(ADDRESS).locked_for == 0
+    second = allowing(clock, ledger, codes)
+    second.submit_address(ADDRESS)
+    second.send_failed("unreachable", retryable=True)
+    assert not second.status().lets_in_without_mail
+
+
+def test_never_after_a_wrong_code_in_this_run(clock, ledger, codes):
+    machine = allowing(clock, ledger, codes)
+    sent(machine)
+    machine.submit_code(wrong(codes.last))
+    assert not machine.status().resend_possible  # the cooldown
+    clock.advance(61)
+    assert machine.status().resend_possible
+    assert isinstance(machine.request_resend(), SendCode)
+    machine.send_failed("unreachable", retryable=True)
+    assert not machine.status().lets_in_without_mail
+
+
+def test_a_success_forgives_earlier_wrong_codes(clock, ledger, codes):
+    first = make(clock, ledger, codes)
+    sent(first)
+    first.submit_code(wrong(codes.last))
+    assert isinstance(first.submit_code(codes.last), Verified)
+    second = allowing(clock, ledger, codes)
+    second.submit_address(ADDRESS)
+    second.send_failed("unreachable", retryable=True)
+    assert second.status().lets_in_without_mail

@@ -29,7 +29,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from otp_tui.mail.outbox import newest_message, plain_text_body
+from otp_tui.mail.message import plain_text_part
+from otp_tui.mail.outbox import newest_message
 
 # CSI (with private markers and intermediates), OSC (ended by BEL or ST), then two-byte escapes.
 _ESCAPES = re.compile(
@@ -94,7 +95,7 @@ class OtpHome:
         """The code in the newest demo-outbox message, read as a user reads their mail."""
         message = newest_message(self.state / "outbox")
         assert message is not None, "the demo outbox holds no message"
-        found = _CODE_LINE.search(plain_text_body(message))
+        found = _CODE_LINE.search(plain_text_part(message))
         assert found is not None, "the message has no code line"
         return found.group(1)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import re
 import threading
+from datetime import UTC
 from email.message import EmailMessage
 from typing import Any
 
@@ -544,8 +545,32 @@ async def test_allow_never_follows_wrong_codes(smtp_server, closed_port, loopbac
     assert "allowed_without_mail" not in audit.events
 
 
+async def test_allow_never_follows_wrong_codes_even_once_their_lock_has_ended(
+    smtp_server, closed_port, loopback_settings
+):
+    server = await smtp_server()
+    wall = FakeClock(WALL_START)
+    ledger = MemoryLedger(wall)
+    first, _ = gate_run(server.settings(), ledger, allow=True)
+    await first.start()
+    await first.send()
+    bad = wrong(code_in(server.received[0].message))
+    for _ in range(4):
+        assert isinstance(await first.submit_code(bad), AskCode)
+    locked = await first.submit_code(bad)
+    assert isinstance(locked, Finished)
+    assert locked.result.reason == "locked"
+    # The lock ends; the five wrong codes still count (no success came since), so the next
+    # login that finds the relay down is not let in.
+    wall.advance(901)
+    assert ledger.status(ADDRESS).locked_for == 0
+    second, audit = gate_run(loopback_settings(closed_port), ledger, allow=True)
+    assert isinstance(await second.start(), Sending)
+    assert isinstance(await second.send(), SendProblem)
+    assert "allowed_without_mail" not in audit.events
+
+
 def test_a_lock_ends_at_the_same_minute_on_screen_and_in_status():
-    from datetime import timezone
 
     from otp_tui.flow.wording import locked_detail
     from otp_tui.state.report import status_lines
@@ -553,7 +578,7 @@ def test_a_lock_ends_at_the_same_minute_on_screen_and_in_status():
     now = WALL_START + 58  # 12:00:58: the lock ends at 12:15:58
     ledger = MemoryLedger(FakeClock(now))
     ledger.lock(ADDRESS, 900)
-    lines = status_lines(ledger, ADDRESS, clock=lambda: now, tz=timezone.utc)
+    lines = status_lines(ledger, ADDRESS, clock=lambda: now, tz=UTC)
     assert lines[-1] == "locked until 2026-01-01 12:16 UTC"
     assert locked_detail(ADDRESS, 900, now).endswith("is locked until 12:16 (15 minutes).")
 

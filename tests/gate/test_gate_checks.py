@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from otp_tui.config.loading import ConfigError, load_gate_settings
+from otp_tui.config.gate_settings import load_gate_settings
+from otp_tui.config.sources import ConfigError
 from otp_tui.gate.interpreter import interpreter_problems, kept_environment
 from otp_tui.gate.invoker import Invoker, invoking_user
 from otp_tui.gate.refusal import GateRefusal

@@ -8,7 +8,7 @@ import resource
 import signal
 import stat
 from collections import Counter
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -61,7 +61,7 @@ def test_each_event_is_one_json_line_with_who_when_and_where(
     assert second["attempts_left"] == 4
     when = datetime.fromisoformat(first["ts"])
     assert when.utcoffset() == timedelta(0)
-    assert when == datetime.fromtimestamp(START, tz=timezone.utc)
+    assert when == datetime.fromtimestamp(START, tz=UTC)
     assert datetime.fromisoformat(second["ts"]) - when == timedelta(seconds=1.5)
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import timezone
+from datetime import UTC
 
 import pytest
 from state_helpers import FakeClock
@@ -16,7 +16,7 @@ ALICE = "alice@example.com"  # the ledger key: the whole address case folded
 
 
 def test_a_fresh_address_reports_nothing(ledger: LimitsLedger, clock: FakeClock) -> None:
-    assert status_lines(ledger, ALICE, clock=clock, tz=timezone.utc) == [
+    assert status_lines(ledger, ALICE, clock=clock, tz=UTC) == [
         "address: alice@example.com",
         "sends in the last hour: 0",
         "wrong codes since the last lock: 0",
@@ -32,7 +32,7 @@ def test_the_command_line_address_is_normalised_like_the_core_does(
     ledger.record_wrong_code(ALICE)
     ledger.lock(ALICE, 900)
     ledger.record_wrong_code(ALICE)
-    assert status_lines(ledger, "  Alice@EXAMPLE.com ", clock=clock, tz=timezone.utc) == [
+    assert status_lines(ledger, "  Alice@EXAMPLE.com ", clock=clock, tz=UTC) == [
         "address: alice@example.com",
         "sends in the last hour: 1",
         "wrong codes since the last lock: 1",
@@ -84,7 +84,7 @@ def test_unlock_lifts_a_timed_lock_and_says_until_when_it_was(
     for _ in range(5):
         ledger.record_wrong_code(ALICE)
     ledger.lock(ALICE, 900)
-    assert unlock(ledger, "Alice@EXAMPLE.com", clock, timezone.utc) == (
+    assert unlock(ledger, "Alice@EXAMPLE.com", clock, UTC) == (
         "Unlocked alice@example.com: lifted the lock until 2023-11-14 22:29 UTC"
         " and cleared 5 consecutive failures."
     )

@@ -6,7 +6,6 @@ with the clocks in the test's hands.
 
 from __future__ import annotations
 
-import pytest
 from textual import events
 from tui_harness import build_app, code_in, wait_for
 
@@ -14,7 +13,7 @@ from otp_tui.tui.screens.address import AddressScreen
 from otp_tui.tui.screens.code import CodeScreen
 from otp_tui.tui.screens.help import HelpScreen
 from otp_tui.tui.screens.result import GRACE, ResultScreen
-from otp_tui.tui.widgets.code_entry import CodeEntry, code_in_paste
+from otp_tui.tui.widgets.code_entry import CodeEntry
 from otp_tui.tui.widgets.key_bar import KeyBar
 
 ADDRESS = "user@example.com"
@@ -173,22 +172,6 @@ async def test_an_expired_code_is_said_once(smtp_server):
         await wait_for(pilot, lambda: "expired" in text_of(app, "#countdown"))
         await pilot.pause()
         assert text_of(app, "#feedback") == ""
-
-
-@pytest.mark.parametrize(
-    ("pasted", "found"),
-    [
-        ("Your code is 123456", "123456"),
-        ("Your verification code is:\n\n123 456\n\nIt is valid for 10 minutes.", "123456"),
-        ("code: 123-456 (valid 10 minutes)", "123456"),
-        ("no code here", None),
-        ("123456 or 654321", None),
-        ("12345", None),
-        ("1234567", None),
-    ],
-)
-def test_a_paste_gives_up_its_one_code(pasted, found):
-    assert code_in_paste(pasted, 6) == found
 
 
 async def test_a_pasted_sentence_enters_its_code_and_junk_is_refused_aloud(smtp_server):

@@ -1,5 +1,6 @@
 """An input built for a code of N digits: type, Backspace, or paste `123456`, `123 456`, `123-456`,
-or a whole sentence that holds the code ("Your code is 123456").
+or a whole sentence that holds the code ("Your code is 123456"): what counts as a code is the
+core's `code_in_text`, the same rule the line mode's answers go through.
 
 Separators are accepted as typed and dropped at once, so what stays on screen is the digits
 alone; the entry announces itself complete when it holds N of them. Digits typed past the N
@@ -14,19 +15,11 @@ from textual import events
 from textual.message import Message
 from textual.widgets import Input
 
+from otp_tui.core.codes import code_in_text
 from otp_tui.language import ngettext
 from otp_tui.tui.widgets.steady_input import SteadyInput
 
 _NOT_DIGITS = re.compile(r"[^0-9]")
-# A run of digits, with at most one space or dash between two digits ("123 456", "123-456").
-_DIGIT_RUN = re.compile(r"(?<![0-9])[0-9](?:[ \-]?[0-9])*(?![0-9])")
-
-
-def code_in_paste(text: str, length: int) -> str | None:
-    """The code a pasted text holds: its one run of exactly `length` digits, else None."""
-    runs = [_NOT_DIGITS.sub("", run) for run in _DIGIT_RUN.findall(text)]
-    fitting = [run for run in runs if len(run) == length]
-    return fitting[0] if len(fitting) == 1 else None
 
 
 class CodeEntry(SteadyInput):
@@ -70,7 +63,7 @@ class CodeEntry(SteadyInput):
         # sentence around the code would be refused whole, and silently.
         event.stop()
         event.prevent_default()
-        code = code_in_paste(event.text, self.length)
+        code = code_in_text(event.text, self.length)  # the core's rule, as the line mode's
         if code is None:
             self.post_message(self.PasteRefused())
             return

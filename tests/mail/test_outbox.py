@@ -15,8 +15,8 @@ import pytest
 
 from otp_tui.config.schema import SenderSettings
 from otp_tui.core.codes import OneTimeCode
-from otp_tui.mail.message import build_message
-from otp_tui.mail.outbox import DemoOutbox, newest_message, plain_text_body
+from otp_tui.mail.message import build_message, plain_text_part
+from otp_tui.mail.outbox import DemoOutbox, newest_message
 from otp_tui.mail.outbox_store import KEEP, OutboxStore
 from otp_tui.mail.sender import send_message
 
@@ -39,8 +39,8 @@ async def test_sent_mail_lands_in_the_outbox(tmp_path: Path) -> None:
     newest = newest_message(directory)
     assert newest is not None
     assert newest["To"] == "new.user@example.com"
-    assert "731904" in plain_text_body(newest)
-    assert "<" not in plain_text_body(newest), "the viewer gets the text part, not the HTML"
+    assert "731904" in plain_text_part(newest)
+    assert "<" not in plain_text_part(newest), "the viewer gets the text part, not the HTML"
 
 
 async def test_newest_message_is_the_latest_send(tmp_path: Path) -> None:
@@ -49,11 +49,11 @@ async def test_newest_message_is_the_latest_send(tmp_path: Path) -> None:
         await send_message(outbox.smtp, message_for("222222"))
         newest = newest_message(tmp_path)
         assert newest is not None
-        assert "222222" in plain_text_body(newest)
+        assert "222222" in plain_text_part(newest)
         await send_message(outbox.smtp, message_for("333333"))
         newest = newest_message(tmp_path)
     assert newest is not None
-    assert "333333" in plain_text_body(newest)
+    assert "333333" in plain_text_part(newest)
 
 
 async def test_outbox_is_private(tmp_path: Path) -> None:
@@ -223,7 +223,7 @@ async def test_each_delivery_prunes_the_outbox(tmp_path: Path) -> None:
     assert len(list((tmp_path / "new").iterdir())) == KEEP
     newest = newest_message(tmp_path)
     assert newest is not None
-    assert "777888" in plain_text_body(newest)
+    assert "777888" in plain_text_part(newest)
 
 
 def test_a_stale_pointer_falls_back_to_the_names(tmp_path: Path) -> None:

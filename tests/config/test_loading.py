@@ -19,7 +19,7 @@ from otp_tui.config.loading import (
 )
 from otp_tui.config.schema import plain_address
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def write(tmp_path, text, name="config.toml"):
@@ -602,7 +602,7 @@ def test_a_readable_config_without_secrets_gets_none(tmp_path):
 
 
 def test_a_url_with_a_password_counts_as_a_secret_in_any_key():
-    from otp_tui.config.loading import _secrets_in
+    from otp_tui.config.secrets import _secrets_in
 
     document = {
         "state": {"ledger": "redis://:hunter2@127.0.0.1:6379/0", "audit_log": "/x"},

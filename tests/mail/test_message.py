@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 
@@ -18,7 +18,7 @@ from otp_tui.mail.message import build_message, describe_origin
 IGNORE_SENTENCE = "If you did not ask for this code, you can ignore this email."
 
 SENDER = SenderSettings(address="otp@example.org", name="Gatekeeper", subject="Your code")
-NOW = datetime(2026, 5, 9, 7, 35, tzinfo=timezone.utc)
+NOW = datetime(2026, 5, 9, 7, 35, tzinfo=UTC)
 
 
 def roundtrip(message: EmailMessage) -> EmailMessage:

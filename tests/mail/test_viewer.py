@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import base64
 import unicodedata
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from otp_tui.mail.viewer import mail_as_text
 
-ARRIVED = datetime(2026, 5, 9, 7, 35, 12, tzinfo=timezone.utc)
+ARRIVED = datetime(2026, 5, 9, 7, 35, 12, tzinfo=UTC)
 
 ATTACKS = [
     "\x1b]0;owned\x07",  # window title
