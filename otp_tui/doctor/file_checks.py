@@ -58,7 +58,7 @@ def _on_the_way(path: Path) -> list[Path]:
     return [absolute, *absolute.parents]
 
 
-def _loose_bits(item: Path) -> tuple[str, str] | None:
+def loose_bits(item: Path) -> tuple[str, str] | None:
     """A group or other write bit on `item` (a sticky folder excepted), as (why, fix).
 
     Stricter than the gate, which asks only whether the user logging in could write: a
@@ -107,7 +107,7 @@ def check_files(settings: Settings, config: Path, user: Invoker) -> list[Finding
             if item in seen and item != path:
                 continue
             seen.add(item)
-            loose = _loose_bits(item)
+            loose = loose_bits(item)
             if loose is not None:
                 problems.append(loose)
             writers = acl_writers(item, user.uid, user.groups)

@@ -42,7 +42,7 @@ def check_pam(service_file: Path) -> list[Finding]:
     ours = [line for line in lines if Path(line[2]).name == MODULE]
     if not ours:
         return [skipped("pam", f"no {MODULE} line", where, "this service does not use the module")]
-    number, control, module, _arguments = ours[0]
+    number, control, module, arguments = ours[0]
     here = f"{service_file}:{number}"
     findings = []
     if control in ("required", "requisite"):
@@ -70,6 +70,7 @@ def check_pam(service_file: Path) -> list[Finding]:
                     f"move the {MODULE} line above it, or make it required",
                 )
             )
+    findings += _check_arguments(arguments, here)
     path = Path(module) if module.startswith("/") else None
     if path is None:
         findings.append(ok("pam.module", f"{module} from the system's module folder", here))
@@ -94,4 +95,49 @@ def check_pam(service_file: Path) -> list[Finding]:
         )
     else:
         findings.append(ok("pam.module", f"{module} is root's", here))
+    return findings
+
+
+def _root_only(path: Path) -> tuple[str, str] | None:
+    """Why `path` (or a folder above it) is not root's alone, and the fix; None when it is."""
+    from otp_tui.doctor.file_checks import loose_bits
+
+    resolved = Path(os.path.realpath(path))  # a link's target counts as much as the link
+    for item in dict.fromkeys((path, *path.parents, resolved, *resolved.parents)):
+        try:
+            info = os.lstat(item)
+        except OSError as error:
+            if item in (path, resolved):
+                return (f"{path}: {error.strerror}", "install it, as the PAM recipe says")
+            continue
+        if info.st_uid != 0:
+            return (f"{item} is not root's", f"chown root {item}")
+        loose = loose_bits(item)
+        if loose is not None:
+            return loose
+    return None
+
+
+def _check_arguments(arguments: str, here: str) -> list[Finding]:
+    """The module's helper= and config=: what it runs and what that reads, root's alone."""
+    values = dict(item.partition("=")[::2] for item in arguments.split())
+    findings = []
+    for key in ("helper", "config"):
+        value = values.get(key)
+        if value is None:
+            continue
+        problem = _root_only(Path(value))
+        if problem is None:
+            findings.append(ok(f"pam.{key}", f"{key}={value} is root's alone", here))
+        else:
+            why, fix = problem
+            findings.append(
+                unsafe(
+                    f"pam.{key}",
+                    f"{key}={value} can be changed by others than root",
+                    here,
+                    why + ": whoever changes it decides every login",
+                    fix,
+                )
+            )
     return findings

@@ -8,7 +8,8 @@ import pytest
 
 from otp_tui.doctor.pam_checks import check_pam
 
-LINE = "pam_otp_tui.so user=otp-tui helper=/usr/local/libexec/otp-tui-pam config=/etc/otp-tui/x"
+# Files that root owns on any Debian system stand in for the helper and its config.
+LINE = "pam_otp_tui.so user=otp-tui helper=/usr/bin/env config=/etc/passwd"
 
 
 def verdicts(tmp_path: Path, text: str) -> list[tuple[str, str, str]]:
@@ -22,6 +23,8 @@ def test_required_or_requisite_after_harmless_lines_is_safe(tmp_path: Path, cont
     text = f"# comment\n@include common-account\nauth required pam_env.so\nauth {control} {LINE}\n"
     assert verdicts(tmp_path, text) == [
         ("pam.control", "ok", f"pam_otp_tui.so is {control}"),
+        ("pam.helper", "ok", "helper=/usr/bin/env is root's alone"),
+        ("pam.config", "ok", "config=/etc/passwd is root's alone"),
         ("pam.module", "ok", "pam_otp_tui.so from the system's module folder"),
     ]
 
@@ -44,3 +47,13 @@ def test_a_service_without_the_module_is_skipped_not_passed(tmp_path: Path) -> N
     assert verdicts(tmp_path, "auth required pam_unix.so\n") == [
         ("pam", "skipped", "no pam_otp_tui.so line")
     ]
+
+
+def test_a_helper_others_may_change_is_unsafe(tmp_path: Path) -> None:
+    helper = tmp_path / "helper"
+    helper.write_text("#!/bin/sh\n")
+    helper.chmod(0o777)
+    found = verdicts(
+        tmp_path, f"auth required pam_otp_tui.so user=x helper={helper} config=/etc/passwd\n"
+    )
+    assert ("pam.helper", "unsafe", f"helper={helper} can be changed by others than root") in found

@@ -192,7 +192,8 @@ def test_the_pam_module_optional_or_after_a_sufficient_line_is_named(host: GateH
     module = host.root / "pam_otp_tui.so"
     module.write_bytes(b"")
     module.chmod(0o644)
-    line = f"{module} user={host.names['SERVICE_USER']} helper=/x config=/y"
+    config = host.paths["ETC"] / "config.toml"
+    line = f"{module} user={host.names['SERVICE_USER']} helper={host.python} config={config}"
     service = host.root / "pam-test"
     service.write_text(f"auth optional {line}\n")
     status, record = doctor(host, "--pam-service", str(service), "--no-relay")
@@ -209,6 +210,10 @@ def test_the_pam_module_optional_or_after_a_sufficient_line_is_named(host: GateH
     status, record = doctor(host, "--pam-service", str(service), "--no-relay")
     assert [f for f in record["findings"] if f["where"].startswith(str(service))] == [
         {"check": "pam.control", "status": "ok", "what": "pam_otp_tui.so is required",
+         "where": f"{service}:2", "why": "", "fix": ""},
+        {"check": "pam.helper", "status": "ok", "what": f"helper={host.python} is root's alone",
+         "where": f"{service}:2", "why": "", "fix": ""},
+        {"check": "pam.config", "status": "ok", "what": f"config={config} is root's alone",
          "where": f"{service}:2", "why": "", "fix": ""},
         {"check": "pam.module", "status": "ok", "what": f"{module} is root's",
          "where": f"{service}:2", "why": "", "fix": ""},
