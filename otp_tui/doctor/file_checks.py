@@ -12,6 +12,7 @@ import os
 import stat
 from pathlib import Path
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 from otp_tui.doctor.acl import acl_writers
 from otp_tui.doctor.findings import Finding, ok, unsafe
@@ -27,9 +28,10 @@ def relied_on(settings: Settings, config: Path) -> list[tuple[Path, str, bool]]:
     from otp_tui.gate.trust import CONFIG_FILE, GATE_STATE
 
     smtp, gate, state = settings.smtp, settings.gate, settings.state
-    items: list[tuple[Path, str, bool]] = [
-        (config, CONFIG_FILE, smtp.password is not None and smtp.password_file is None)
-    ]
+    # The config holds a secret when it holds the SMTP password or a Redis URL with one.
+    redis_password = isinstance(state.ledger, str) and urlsplit(state.ledger).password is not None
+    inline_password = smtp.password is not None and smtp.password_file is None
+    items: list[tuple[Path, str, bool]] = [(config, CONFIG_FILE, inline_password or redis_password)]
     if smtp.password_file is not None:
         items.append((smtp.password_file, "smtp.password_file", True))
     if smtp.ca_file is not None:
