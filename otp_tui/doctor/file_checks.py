@@ -90,6 +90,24 @@ def loose_bits(item: Path) -> tuple[str, str] | None:
     return None
 
 
+def root_only(path: Path) -> tuple[str, str] | None:
+    """Why `path` (or a folder above it) is not root's alone, and the fix; None when it is."""
+    resolved = Path(os.path.realpath(path))  # a link's target counts as much as the link
+    for item in dict.fromkeys((path, *path.parents, resolved, *resolved.parents)):
+        try:
+            info = os.lstat(item)
+        except OSError as error:
+            if item in (path, resolved):
+                return (f"{path}: {error.strerror}", "install it, as the PAM recipe says")
+            continue
+        if info.st_uid != 0:
+            return (f"{item} is not root's", f"chown root {item}")
+        loose = loose_bits(item)
+        if loose is not None:
+            return loose
+    return None
+
+
 def check_files(settings: Settings, config: Path, user: Invoker) -> list[Finding]:
     from otp_tui.gate.refusal import GateRefusal
     from otp_tui.gate.trust import require_private, require_unchangeable

@@ -13,6 +13,7 @@ import re
 import stat
 from pathlib import Path
 
+from otp_tui.doctor.file_checks import root_only
 from otp_tui.doctor.findings import Finding, ok, skipped, unsafe
 
 MODULE = "pam_otp_tui.so"
@@ -98,26 +99,6 @@ def check_pam(service_file: Path) -> list[Finding]:
     return findings
 
 
-def _root_only(path: Path) -> tuple[str, str] | None:
-    """Why `path` (or a folder above it) is not root's alone, and the fix; None when it is."""
-    from otp_tui.doctor.file_checks import loose_bits
-
-    resolved = Path(os.path.realpath(path))  # a link's target counts as much as the link
-    for item in dict.fromkeys((path, *path.parents, resolved, *resolved.parents)):
-        try:
-            info = os.lstat(item)
-        except OSError as error:
-            if item in (path, resolved):
-                return (f"{path}: {error.strerror}", "install it, as the PAM recipe says")
-            continue
-        if info.st_uid != 0:
-            return (f"{item} is not root's", f"chown root {item}")
-        loose = loose_bits(item)
-        if loose is not None:
-            return loose
-    return None
-
-
 def _check_arguments(arguments: str, here: str) -> list[Finding]:
     """The module's helper= and config=: what it runs and what that reads, root's alone."""
     values = dict(item.partition("=")[::2] for item in arguments.split())
@@ -126,7 +107,7 @@ def _check_arguments(arguments: str, here: str) -> list[Finding]:
         value = values.get(key)
         if value is None:
             continue
-        problem = _root_only(Path(value))
+        problem = root_only(Path(value))
         if problem is None:
             findings.append(ok(f"pam.{key}", f"{key}={value} is root's alone", here))
         else:

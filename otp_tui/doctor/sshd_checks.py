@@ -135,6 +135,7 @@ def check_sshd(config: Path, facts: ConnectionFacts) -> list[Finding]:
     pam = "keyboard-interactive" in methods and _first(settings, "usepam") == "yes"
     if force.lower() != "none":
         findings.append(ok("sshd.gate", f"ForceCommand {force} for {user}", where))
+        findings += _check_wrapper(force.split()[0], where)
     elif pam:
         findings.append(ok("sshd.gate", f"AuthenticationMethods {methods} for {user}", where))
     else:
@@ -149,3 +150,22 @@ def check_sshd(config: Path, facts: ConnectionFacts) -> list[Finding]:
             )
         )
     return findings
+
+
+def _check_wrapper(program: str, where: str) -> list[Finding]:
+    """The forced command runs as the user at every login: only root may change it."""
+    from otp_tui.doctor.file_checks import root_only
+
+    problem = root_only(Path(program))
+    if problem is None:
+        return [ok("sshd.wrapper", f"{program} is root's alone", where)]
+    why, fix = problem
+    return [
+        unsafe(
+            "sshd.wrapper",
+            f"{program} can be changed by others than root",
+            where,
+            why + ": whoever changes it decides what runs instead of the gate",
+            fix,
+        )
+    ]

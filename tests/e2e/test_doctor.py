@@ -75,7 +75,7 @@ def test_the_recipe_passes(host: GateHost) -> None:
     checks = {f["check"] for f in record["findings"] if f["status"] == "ok"}
     for expected in (
         "sshd.forwarding", "sshd.permituserrc", "sshd.acceptenv", "sshd.permituserenvironment",
-        "sshd.gate", "sudoers.rule", "sudoers.env_reset", "file.the_config_file",
+        "sshd.gate", "sshd.wrapper", "sudoers.rule", "sudoers.env_reset", "file.the_config_file",
         "file.addresses_file", "file.smtp.password_file", "relay", "ledger",
     ):  # fmt: skip
         assert expected in checks, expected
@@ -230,3 +230,14 @@ def test_anything_else_the_user_may_run_as_the_service_user_is_named(restored: G
     assert ("sudoers.other", f"{restored.alice} may also run `/usr/bin/cat` as {service}") in (
         unsafe(record)
     )
+
+
+def test_a_forced_command_others_may_change_is_named(host: GateHost) -> None:
+    wrapper = host.paths["GATE"]
+    wrapper.chmod(0o775)
+    try:
+        status, record = doctor(host, "--no-relay")
+    finally:
+        wrapper.chmod(0o755)
+    assert status == 1
+    assert ("sshd.wrapper", f"{wrapper} can be changed by others than root") in unsafe(record)
