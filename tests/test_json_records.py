@@ -158,3 +158,24 @@ async def test_a_failed_check_keeps_status_1_and_names_the_kind(
     assert (steps["AUTH"]["status"], steps["AUTH"]["kind"]) == ("failed", "auth")
     assert steps["QUIT"]["status"] == "skipped"
     assert "not-the-password" not in ran.out
+
+
+async def test_a_server_echoing_the_login_leaves_no_secret_in_the_json(
+    home: Path, tmp_path: Path, smtp_server: StartServer
+) -> None:
+    import base64
+
+    secret = "leaky-secret-9321"
+    payload = base64.b64encode(f"\0gate\0{secret}".encode()).decode()
+    server = await smtp_server(
+        tls="starttls", auth=("gate", PASSWORD), auth_reply=f"535 5.7.8 you sent {payload} {secret}"
+    )
+    config = check_config(tmp_path, server.port, server.ca_file, password=secret)
+    ran = await run_otp_tui("--config", str(config), "check", "--json", env=environment(home))
+    assert ran.status == 1
+    record = one_object(ran.out)
+    steps = {s["step"]: s for s in record["steps"]}
+    assert steps["AUTH"]["kind"] == "auth"
+    assert "***" in steps["AUTH"]["detail"]
+    assert secret not in ran.out
+    assert payload not in ran.out

@@ -20,9 +20,11 @@ Only imported when `[mail] templates` is set: Jinja2 costs start-up time nobody 
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
+from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
@@ -114,6 +116,51 @@ def _check_source(env: SandboxedEnvironment, name: str, source: str, path: Path)
         )
 
 
+def shows_code(text: str, code: str) -> int:
+    """How many times `text` shows `code` to a reader, whatever the template did to it.
+
+    Decided on the rendered text, not on the template's syntax: after NFKC (fullwidth and other
+    compatibility digits become ASCII), the code's digits in order, with up to three characters
+    that are neither letters nor digits between them (`6 0 4 2 1 1`, `604-211`, one digit a
+    line), not inside a longer number. The reversed code counts too where it must not appear.
+    """
+    normal = unicodedata.normalize("NFKC", text)
+    gap = r"[\W_]{0,3}"
+    pattern = r"(?<!\d)" + gap.join(re.escape(digit) for digit in code) + r"(?!\d)"
+    return len(re.findall(pattern, normal))
+
+
+class _HtmlView(HTMLParser):
+    """The rendered HTML as a reader sees it (text) and as a mail reader may fetch or keep it
+    unseen (attribute values, comments, scripts and styles)."""
+
+    _UNSEEN = frozenset({"script", "style", "head", "title"})
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.seen: list[str] = []
+        self.unseen: list[str] = []
+        self._depth = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.unseen += [value for _name, value in attrs if value]
+        if tag in self._UNSEEN:
+            self._depth += 1
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.unseen += [value for _name, value in attrs if value]
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in self._UNSEEN and self._depth:
+            self._depth -= 1
+
+    def handle_data(self, data: str) -> None:
+        (self.unseen if self._depth else self.seen).append(data)
+
+    def handle_comment(self, data: str) -> None:
+        self.unseen.append(data)
+
+
 def check_rendered(name: str, text: str, code: str, path: Path) -> str:
     """The rules every rendered part keeps; returns the part as it goes into the message."""
     numbers = _LONG_NUMBER.findall(text)
@@ -123,12 +170,30 @@ def check_rendered(name: str, text: str, code: str, path: Path) -> str:
             raise TemplateProblem(path, "the subject is empty")
         if visible(subject) != subject:
             raise TemplateProblem(path, "the subject must be one line without control characters")
+        if shows_code(subject, code) or shows_code(subject, code[::-1]):
+            raise TemplateProblem(
+                path, "the code must not be in the subject (it shows on lock screens)"
+            )
         if numbers:
             raise TemplateProblem(path, "the subject must not hold a run of six or more digits")
         return subject
-    if numbers.count(code) != 1 or text.count(code) != 1:
+    if name == HTML:
+        view = _HtmlView()
+        view.feed(text)
+        view.close()
+        unseen = "\n".join(view.unseen)
+        if shows_code(unseen, code) or shows_code(unseen, code[::-1]):
+            raise TemplateProblem(
+                path,
+                "must not carry the code in a link, an image or any attribute, comment or style"
+                " (a mail reader may fetch it, and the person does not see it)",
+            )
+        text_seen = "".join(view.seen)
+    else:
+        text_seen = text
+    if shows_code(text_seen, code) != 1:
         raise TemplateProblem(path, "must show {{ code }} exactly once")
-    if len(numbers) != 1:
+    if any(number != code for number in numbers):
         raise TemplateProblem(
             path, "holds another run of six or more digits, which could be taken for the code"
         )

@@ -134,6 +134,10 @@ class Verification:
     lets the person in without a code, but only a failure retrying could help (the server
     unreachable, slow or busy: never a refused login, address or message), and only while no
     wrong code counts against the address, in this run or an earlier one, locked or not.
+
+    `fixed_address` is an address the run was given (--email, the gate): whatever is submitted,
+    it is the one checked, and a refusal that waiting in this run cannot lift (a lock, an address
+    not allowed, the hourly budget) ends the verification, since there is no other to try.
     """
 
     def __init__(
@@ -145,6 +149,7 @@ class Verification:
         make_code: Callable[[int], OneTimeCode] = generate_code,
         requester: Requester | None = None,
         allow_on_mail_failure: bool = False,
+        fixed_address: str | None = None,
     ) -> None:
         self._policy = policy
         self._send_budget = SendBudget(
@@ -175,6 +180,7 @@ class Verification:
         self._last_failure_retryable = False
         self._budget_until = 0.0  # when the hourly budget that refused a resend allows one
         self._allow_on_mail_failure = allow_on_mail_failure
+        self._fixed_address = fixed_address
         # Whether the ledger counted wrong codes against the address when its send began,
         # since its last success: a lock that ended does not forgive them.
         self._wrong_codes_counted = False
@@ -260,6 +266,17 @@ class Verification:
     # Events: the address and the sends
     def submit_address(self, raw: str) -> AddressAnswer:
         self._require("submit_address")
+        answer = self._answer_address(raw if self._fixed_address is None else self._fixed_address)
+        if self._fixed_address is not None and isinstance(
+            answer, Locked | NotAllowed | TooManySends
+        ):
+            # A fixed address has nothing else to try: the verification ends here.
+            if isinstance(answer, Locked):
+                return self._lock(answer.seconds)
+            self._finish(Phase.FAILED, "refused")
+        return answer
+
+    def _answer_address(self, raw: str) -> AddressAnswer:
         verdict = check_address(raw, self._access)
         if isinstance(verdict, Invalid):
             return InvalidAddress(verdict.message)

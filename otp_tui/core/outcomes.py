@@ -11,7 +11,7 @@ from typing import Literal
 
 from otp_tui.core.codes import OneTimeCode
 
-FailReason = Literal["expired", "cancelled", "interrupted"]
+FailReason = Literal["expired", "refused", "cancelled", "interrupted"]
 
 
 # Answers to an address

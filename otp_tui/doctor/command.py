@@ -104,7 +104,7 @@ def run_doctor(options: DoctorOptions, out: TextIO, err: TextIO, *, as_json_outp
             continue
         user = Invoker(name, entry.pw_uid, frozenset(os.getgrouplist(name, entry.pw_gid)))
         facts = ConnectionFacts(name, options.host, options.addr)
-        findings += check_sshd(options.sshd_config, facts)
+        findings += check_sshd(options.sshd_config, facts, entry.pw_shell)
         if service_user is not None:
             findings += check_sudoers(name, service_user, config)
         findings += check_files(settings, config, user)

@@ -57,7 +57,10 @@ def _first(settings: dict[str, list[str]], keyword: str) -> str:
     return (settings.get(keyword) or [""])[0].lower()
 
 
-def check_sshd(config: Path, facts: ConnectionFacts) -> list[Finding]:
+def check_sshd(
+    config: Path, facts: ConnectionFacts, login_shell: str | None = None
+) -> list[Finding]:
+    """sshd's settings for the user; `login_shell` is theirs from the password database."""
     where = f"sshd -T -f {config} -C user={facts.user},host={facts.host},addr={facts.addr}"
     settings = effective_config(config, facts)
     if isinstance(settings, str):
@@ -136,6 +139,8 @@ def check_sshd(config: Path, facts: ConnectionFacts) -> list[Finding]:
     if force.lower() != "none":
         findings.append(ok("sshd.gate", f"ForceCommand {force} for {user}", where))
         findings += _check_wrapper(force.split()[0], where)
+        if login_shell is not None:
+            findings.append(_check_login_shell(user, login_shell, force.split()[0]))
     elif pam:
         findings.append(ok("sshd.gate", f"AuthenticationMethods {methods} for {user}", where))
     else:
@@ -169,3 +174,20 @@ def _check_wrapper(program: str, where: str) -> list[Finding]:
             fix,
         )
     ]
+
+
+def _check_login_shell(user: str, shell: str, wrapper: str) -> Finding:
+    """sshd runs the forced command through the user's login shell: bash reads ~/.bashrc for
+    an SSH session before the wrapper runs, so a line there could skip the gate for good. The
+    recipe makes the wrapper itself the login shell."""
+    where = f"the password database's entry for {user}"
+    if shell == wrapper:
+        return ok("sshd.login_shell", f"{user}'s login shell is the gate's wrapper", where)
+    return unsafe(
+        "sshd.login_shell",
+        f"{user}'s login shell is {shell}, not {wrapper}",
+        where,
+        "sshd runs the forced command through it, and bash reads ~/.bashrc first: a line "
+        "there can run anything ahead of the gate",
+        f"usermod -s {wrapper} {user} (the recipe's last loop)",
+    )

@@ -61,6 +61,7 @@ def make_run(
             ),
             requester=requester() if requester is not None else None,
             allow_on_mail_failure=allow_on_mail_failure,
+            fixed_address=email,
             **({"make_code": make_code} if make_code is not None else {}),
         )
 

@@ -38,15 +38,24 @@ def launch(
     `drive` gets the run and the result to report when nothing better is known.
     """
     from otp_tui.flow.build import make_run
-    from otp_tui.flow.requester import requester_from_environment
+    from otp_tui.flow.requester import Caller, caller_from_environment
     from otp_tui.state.audit import open_audit_log, requesting_user
     from otp_tui.state.errors import AuditError
     from otp_tui.state.lazy import LazyLedger
 
     failed = RunResult(verified=False, email=email or "", reason="failed")
     ledger = LazyLedger(settings)
+    callers: list[Caller] = []
+
+    def caller() -> Caller:
+        # Read once, when first needed (pwd stays off the start-up path), then the same answer
+        # for the budgets and the audit trail: the gate's user under sudo, else the real uid's.
+        if not callers:
+            callers.append(caller_from_environment(requesting_user()))
+        return callers[0]
+
     try:
-        audit = open_audit_log(settings)
+        audit = open_audit_log(settings, who=lambda: caller().labels())
     except AuditError as error:
         return LaunchOutcome(failed, EXIT_USAGE, str(error))
     run = make_run(
@@ -57,8 +66,7 @@ def launch(
         clock=time.monotonic,
         wall_clock=time.time,
         audit=audit,
-        # The same person the audit trail names: the gate's user under sudo, else the real uid's.
-        requester=lambda: requester_from_environment(requesting_user()),
+        requester=lambda: caller().requester,
         allow_on_mail_failure=allow_on_mail_failure,
     )
     try:

@@ -153,14 +153,10 @@ class Run:
         from otp_tui.core.outcomes import (
             CodeStillValid,
             Locked,
-            NotAllowed,
             SendCode,
-            TooManySends,
         )
 
-        if self._fixed_address is not None:
-            raw = self._fixed_address  # the run's own: nothing typed can change it
-        elif not raw.strip():
+        if self._fixed_address is None and not raw.strip():
             return AskAddress(Notice("empty_address"))
         async with self._lock:
             machine = self._ready()
@@ -172,12 +168,9 @@ class Run:
                     return self._begin_send(answer, retry=False)
                 if isinstance(answer, CodeStillValid):
                     return self._ask_code(Notice("still_valid", seconds=answer.expires_in))
-                if self._fixed_address is not None and isinstance(
-                    answer, Locked | NotAllowed | TooManySends
-                ):
-                    # A fixed address has nothing else to try: the run ends here.
-                    if isinstance(answer, Locked):
-                        return self._finish_locked(answer.seconds)
+                if isinstance(answer, Locked) and machine.phase.finished:
+                    return self._finish_locked(answer.seconds)
+                if machine.phase.finished:  # the core ended it: a fixed address was refused
                     return self._finish("failed", self._refusal(answer))
                 return AskAddress(self._refusal(answer))
             except _Stopped as stopped:

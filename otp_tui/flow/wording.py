@@ -179,9 +179,12 @@ def notice(said: Notice, *, on_code: bool = False) -> str:
     if kind == "resends_exhausted":
         return _("No more codes can be sent in this session.")
     if kind == "too_many_sends":
-        return _("Too many codes were sent to this address; try again in {duration}.").format(
-            duration=rough_duration(said.seconds)
-        )
+        # What is counted, since the ledger does not say which budget refused: the address's,
+        # the account's (never the SSH client's, which is only a claim) and everyone's.
+        return _(
+            "Too many codes were sent in the last hour (to this address, by your account, or by"
+            " everyone together); try again in {duration}."
+        ).format(duration=rough_duration(said.seconds))
     if kind == "fixed_address_again":
         return fixed_address_again()
     if kind == "wrong":

@@ -13,13 +13,7 @@ file or the command is echoed: a line is named by its number, a command by what 
 
 from __future__ import annotations
 
-import contextlib
-import os
 import re
-import selectors
-import signal
-import subprocess
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,8 +24,8 @@ from otp_tui.language import _, ngettext
 
 # POSIX portable user names, plus the trailing "$" Samba machine accounts use.
 _USER_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,31}\$?")
-_MAX_OUTPUT = 64 * 1024  # an address is a line; more than this is junk, and is cut off
-_COMMAND_ENV = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8"}
+COMMAND_PATH = "/usr/sbin:/usr/bin:/sbin:/bin"
+_COMMAND_ENV = {"PATH": COMMAND_PATH, "LANG": "C.UTF-8"}
 
 
 @dataclass(frozen=True)
@@ -140,82 +134,40 @@ def command_argv(template: tuple[str, ...], user: str) -> list[str]:
     ]
 
 
-def _read_within(process: subprocess.Popen[bytes], deadline: float) -> bytes | None:
-    """The command's output up to _MAX_OUTPUT + 1 bytes; None if the deadline passed first."""
-    assert process.stdout is not None
-    out = bytearray()
-    with selectors.DefaultSelector() as selector:
-        selector.register(process.stdout, selectors.EVENT_READ)
-        while len(out) <= _MAX_OUTPUT:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                return None
-            if not selector.select(remaining):
-                return None
-            chunk = os.read(process.stdout.fileno(), 65536)
-            if not chunk:
-                break
-            out += chunk
-    return bytes(out)
-
-
-def _end(process: subprocess.Popen[bytes]) -> None:
-    # The command and anything it started: it leads a process group of its own.
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, signal.SIGKILL)
-    process.wait()
-
-
 def address_from_command(
     template: tuple[str, ...], user: str, timeout: float
 ) -> FoundAddress | None:
+    from otp_tui.operator_command import OUTPUT_LIMIT, run_command
+
     argv = command_argv(template, user)
     program = shown(Path(argv[0]))
-    deadline = time.monotonic() + timeout
-    try:
-        process = subprocess.Popen(  # noqa: S603 - the operator's argv, no shell
-            argv,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,  # not shown: it is not the operator's words to the user
-            env=_COMMAND_ENV,
-            close_fds=True,
-            start_new_session=True,
-        )
-    except OSError as error:
+    seconds = f"{timeout:g}"
+    # Not shown: its stderr is not the operator's words to the user.
+    result = run_command(argv, timeout=timeout, env=_COMMAND_ENV)
+    if result.ending == "not started":
         # TRANSLATORS: address_command is a configuration key; {program} its program; {reason}
         # the system's.
         raise GateRefusal(
             _("address_command {program} cannot be run: {reason}").format(
-                program=program, reason=error.strerror
+                program=program, reason=result.reason
             )
-        ) from None
-    seconds = f"{timeout:g}"
-    try:
-        output = _read_within(process, deadline)
-        if output is None:
-            # TRANSLATORS: "s" is the unit of {seconds}.
-            silent = _(
-                "address_command {program} did not answer within {seconds} s; the gate stays shut"
+        )
+    if result.ending == "silent":
+        # TRANSLATORS: "s" is the unit of {seconds}.
+        silent = _(
+            "address_command {program} did not answer within {seconds} s; the gate stays shut"
+        )
+        raise GateRefusal(silent.format(program=program, seconds=seconds))
+    if result.ending == "too much":
+        raise GateRefusal(
+            _("address_command {program} printed more than {size} KiB; not an address").format(
+                program=program, size=OUTPUT_LIMIT // 1024
             )
-            raise GateRefusal(silent.format(program=program, seconds=seconds))
-        if len(output) > _MAX_OUTPUT:
-            raise GateRefusal(
-                _("address_command {program} printed more than {size} KiB; not an address").format(
-                    program=program, size=_MAX_OUTPUT // 1024
-                )
-            )
-        try:
-            status = process.wait(timeout=max(0.0, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            slow = _(
-                "address_command {program} did not finish within {seconds} s; the gate stays shut"
-            )
-            raise GateRefusal(slow.format(program=program, seconds=seconds)) from None
-    finally:
-        _end(process)  # also whatever it left running in its group
-        assert process.stdout is not None
-        process.stdout.close()
+        )
+    if result.ending == "unfinished":
+        slow = _("address_command {program} did not finish within {seconds} s; the gate stays shut")
+        raise GateRefusal(slow.format(program=program, seconds=seconds))
+    status = result.status or 0
     if status < 0:
         killed = _("address_command {program} was killed by signal {signal}; the gate stays shut")
         raise GateRefusal(killed.format(program=program, signal=-status))
@@ -223,14 +175,13 @@ def address_from_command(
         failed = _("address_command {program} exited with status {status}; the gate stays shut")
         raise GateRefusal(failed.format(program=program, status=status))
     try:
-        text = output.decode("utf-8")
+        first = result.first_line.decode("utf-8").strip()
     except UnicodeDecodeError:
         raise GateRefusal(
             _("address_command {program} printed something that is not UTF-8 text").format(
                 program=program
             )
         ) from None
-    first = text.split("\n", 1)[0].strip()
     if not first:
         return None  # it ran and knows no address for this user
     address = _valid_address(first)

@@ -24,12 +24,53 @@ if TYPE_CHECKING:
 PROG = "otp-tui gate"
 
 
-def _service_uid(state_dir: Path) -> int | None:
-    """The uid the gate is meant to run as: the owner of its state directory."""
+def state_folder(settings: Settings) -> Path:
+    """The folder of the gate's audit trail (`gate_settings` has filled in its default)."""
+    audit = settings.state.audit_log
+    assert audit is not None
+    return Path(os.path.abspath(audit)).parent
+
+
+def service_uid(settings: Settings) -> int:
+    """The uid the gate is meant to run as: the owner of its state folder, the one source.
+
+    GateRefusal when the folder is missing: the operator hears that, not a permissions riddle.
+    """
+    from otp_tui.gate.refusal import GateRefusal
+    from otp_tui.gate.trust import shown
+
+    folder = state_folder(settings)
     try:
-        return os.stat(state_dir).st_uid
-    except OSError:
-        return None
+        return os.stat(folder).st_uid
+    except OSError as error:
+        # TRANSLATORS: {reason} is the system's (No such file or directory, ...).
+        missing = _(
+            "the gate's state folder {path} cannot be used: {reason}; create it, owned by the"
+            " service user"
+        )
+        raise GateRefusal(missing.format(path=shown(folder), reason=error.strerror)) from None
+
+
+def require_run_as_service(settings: Settings, service: int, real_uid: int) -> None:
+    """Under sudo, the gate must run as the owner of its state folder (or root)."""
+    from otp_tui.gate.refusal import GateRefusal
+    from otp_tui.gate.trust import shown
+
+    if "SUDO_USER" not in os.environ or real_uid in (0, service):
+        return
+    runner, owner = _name(real_uid), _name(service)
+    wrong = _(
+        "otp-tui gate runs as {runner}, but its state folder {path} belongs to {owner};"
+        " sudo must run it as {owner}"
+    )
+    raise GateRefusal(wrong.format(runner=runner, owner=owner, path=shown(state_folder(settings))))
+
+
+def _name(uid: int) -> str:
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:
+        return f"uid {uid}"
 
 
 def gate_settings(settings: Settings) -> Settings:
@@ -48,25 +89,56 @@ def gate_settings(settings: Settings) -> Settings:
 
 
 def check_files(settings: Settings, config_path: Path, user: Invoker) -> None:
-    """GateRefusal unless every file the gate relies on is beyond the invoking user's reach."""
-    from otp_tui.config.schema import DEFAULT_ADDRESSES_FILE
-    from otp_tui.gate.trust import CONFIG_FILE, GATE_STATE, require_private, require_unchangeable
+    """GateRefusal unless every file and program the gate relies on is beyond the invoking
+    user's reach, and every secret beyond everyone else's."""
+    from urllib.parse import urlsplit
 
-    smtp, gate = settings.smtp, settings.gate
+    from otp_tui.config.schema import DEFAULT_ADDRESSES_FILE
+    from otp_tui.gate.interpreter import SAFE_PATH
+    from otp_tui.gate.trust import (
+        CONFIG_FILE,
+        GATE_STATE,
+        require_folder_unchangeable,
+        require_private,
+        require_program_unchangeable,
+        require_unchangeable,
+    )
+
+    smtp, gate, state = settings.smtp, settings.gate, settings.state
     require_unchangeable(config_path, CONFIG_FILE, user)
-    if smtp.password is not None and smtp.password_file is None:
+    # Secrets: in the config file (the SMTP password, a Redis URL's password) or in files.
+    url = state.ledger_url
+    if (smtp.password is not None and smtp.password_file is None) or (
+        url is not None and urlsplit(url).password
+    ):
         require_private(config_path, CONFIG_FILE)
-    if smtp.password_file is not None:
-        require_unchangeable(smtp.password_file, "smtp.password_file", user)
-        require_private(smtp.password_file, "smtp.password_file")
-    if smtp.ca_file is not None:
-        require_unchangeable(smtp.ca_file, "smtp.ca_file", user)
+    for path, key in ((smtp.password_file, "smtp.password_file"),
+                      (state.ledger_password_file, "state.ledger_password_file")):  # fmt: skip
+        if path is not None:
+            require_unchangeable(path, key, user)
+            require_private(path, key)
+    for path, key in (
+        (smtp.ca_file, "smtp.ca_file"),
+        (state.ledger_ca_file, "state.ledger_ca_file"),
+    ):
+        if path is not None:
+            require_unchangeable(path, key, user)
     require_unchangeable(gate.addresses_file or DEFAULT_ADDRESSES_FILE, "addresses_file", user)
-    if gate.address_command is not None:
-        require_unchangeable(Path(gate.address_command[0]), "address_command", user)
+    # Programs run as the service user: what they run and read is the user's to change else.
+    from otp_tui.gate.addresses import COMMAND_PATH
+
+    for argv, key, search in (
+        (gate.address_command, "address_command", COMMAND_PATH),
+        (smtp.password_command, "smtp.password_command", SAFE_PATH),
+        (smtp.oauth2_token_command, "smtp.oauth2_token_command", SAFE_PATH),
+    ):
+        if argv is not None:
+            require_program_unchangeable(argv, key, user, search)
+    if settings.mail.templates is not None:
+        require_folder_unchangeable(settings.mail.templates, "mail.templates", user)
     # A Redis ledger lives on its server; a file ledger and the audit trail must be the
     # service user's alone (gate_settings filled in their default paths).
-    for path in (settings.state.ledger_path, settings.state.audit_log):
+    for path in (state.ledger_path, state.audit_log):
         if path is not None:
             require_unchangeable(path, GATE_STATE, user)
 
@@ -110,9 +182,9 @@ def run_gate(config: str | None, err: TextIO = sys.stderr) -> int:
 
     real_uid = os.getuid()
     try:
-        user = invoking_user(
-            os.environ, real_uid=real_uid, service_uid=_service_uid(settings.gate.state_dir)
-        )
+        service = service_uid(settings)
+        require_run_as_service(settings, service, real_uid)
+        user = invoking_user(os.environ, real_uid=real_uid, service_uid=service)
         check_files(settings, Path(config) if config else GATE_CONFIG_PATH, user)
         home = pwd.getpwuid(real_uid).pw_dir
         # From here on nothing the caller put in the environment is seen, by the address

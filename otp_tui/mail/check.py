@@ -13,13 +13,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, TextIO, cast
 
 from otp_tui.config.schema import Settings, SmtpSettings, is_loopback
 from otp_tui.core.untrusted import visible
 from otp_tui.language import _, pgettext
 from otp_tui.mail.check_advice import advise
-from otp_tui.mail.credentials import obtain_login
+from otp_tui.mail.credentials import obtain_login, scrub
 from otp_tui.mail.errors import FailureKind, SendError
 from otp_tui.mail.outbox import DemoOutbox, default_outbox
 from otp_tui.mail.session import Session, Step, build_tls_context, planned_steps, with_deadline
@@ -73,10 +73,18 @@ def _line(
     out.write(f"  {_label(label):<{_width()}}{visible(result)}\n")
     steps = _collected.get()
     if steps is not None:
-        record: dict[str, Any] = {"step": label, "status": status, "message": visible(result)}
+        # What `out` masks, the record masks too: the JSON line must not carry what the text
+        # would not.
+        message = _masked(out, visible(result))
+        record: dict[str, Any] = {"step": label, "status": status, "message": message}
         if error is not None:
-            record.update(kind=error.kind.value, detail=visible(error.detail) or None)
+            detail = _masked(out, visible(error.detail)) or None
+            record.update(kind=error.kind.value, detail=detail)
         steps.append(record)
+
+
+def _masked(out: TextIO, text: str) -> str:
+    return out.mask(text) if isinstance(out, _Scrubbed) else text
 
 
 def _failed(out: TextIO, label: str, error: SendError, smtp: SmtpSettings) -> None:
@@ -111,6 +119,20 @@ def _heading(smtp: SmtpSettings) -> str:
     return _("Checking {host} port {port} (no encryption), without sending mail:").format(
         host=host, port=port
     )
+
+
+class _Scrubbed:
+    """Writes to `out` with the login's secret, in any form a server may echo, masked: the last
+    line of defence for what `otp-tui check` prints once a secret is in hand."""
+
+    def __init__(self, out: TextIO, secret: str) -> None:
+        self._out, self._secret = out, secret
+
+    def write(self, text: str) -> int:
+        return self._out.write(self.mask(text))
+
+    def mask(self, text: str) -> str:
+        return scrub(text, self._secret)
 
 
 def _warn(out: TextIO, warning: str) -> None:
@@ -164,6 +186,8 @@ async def _walk(smtp: SmtpSettings, out: TextIO) -> int:
         _line(out, command, _("ok ({program})").format(program=login.source))
         steps.pop(0)
 
+    if login is not None:
+        out = cast("TextIO", _Scrubbed(out, login.secret))
     session = Session(smtp, context, login)
     try:
         for index, step in enumerate(planned_steps(smtp, send=False)):

@@ -11,10 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import contextlib
+import binascii
 import logging
-import os
-import signal
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,8 +24,6 @@ from otp_tui.mail.errors import FailureKind, SendError
 
 log = logging.getLogger(__name__)
 
-# Enough for any password or token; a command that prints more is cut off, not buffered.
-_OUTPUT_LIMIT = 64 * 1024
 _STDERR_LOGGED = 2000  # characters of a command's stderr kept for the debug log
 
 
@@ -44,18 +41,39 @@ class Login:
         return f"Login({self.username!r}, {kind}, secret=***)"
 
 
-def scrub(text: str, secret: str) -> str:
-    """`text` with `secret`, and the base64 forms a SASL exchange carries it in, masked.
+# A run of base64 (or base64url) long enough to carry a secret.
+_BASE64_RUN = re.compile(r"[A-Za-z0-9+/_-]{8,}={0,2}")
 
-    A server may echo what it was sent (a hostile one will); whatever it says goes to the debug
-    log and to `otp-tui check`, so the secret is taken out first.
+
+def _carries(run: str, secret: bytes) -> bool:
+    """Whether a base64 run decodes, at any of its four alignments, to bytes holding `secret`."""
+    alphabet = run.rstrip("=").replace("-", "+").replace("_", "/")
+    for start in range(4):
+        piece = alphabet[start:]
+        left = len(piece) % 4  # the last quantum: padded back, or cut when it is one character
+        piece = piece[:-1] if left == 1 else piece + "=" * ((4 - left) % 4)
+        try:
+            if secret in base64.b64decode(piece, validate=True):
+                return True
+        except (ValueError, binascii.Error):
+            continue
+    return False
+
+
+def scrub(text: str, secret: str) -> str:
+    """`text` with `secret`, and any base64 that carries it, masked.
+
+    A server may echo what it was sent (a hostile one will): the secret itself, its base64
+    (AUTH LOGIN), or the base64 of a whole SASL payload that holds it (PLAIN's "\\0user\\0secret",
+    XOAUTH2's "user=...\\x01auth=Bearer token..."). Whatever it says goes to the debug log and
+    to `otp-tui check`, so every run of base64 in it is decoded and masked if it carries the
+    secret, whatever else it holds.
     """
     if not secret:
         return text
-    forms = {secret, base64.b64encode(secret.encode()).decode()}
-    for form in sorted(forms, key=len, reverse=True):
-        text = text.replace(form, "***")
-    return text
+    raw = secret.encode()
+    text = text.replace(secret, "***")
+    return _BASE64_RUN.sub(lambda m: "***" if _carries(m.group(), raw) else m.group(), text)
 
 
 def command_name(argv: tuple[str, ...]) -> str:
@@ -115,86 +133,43 @@ def _failure(
     return SendError(FailureKind.AUTH, f"{what} command: {detail}", sentence=sentence)
 
 
-async def _read_bounded(stream: asyncio.StreamReader | None) -> bytes:
-    if stream is None:
-        return b""
-    kept = bytearray()
-    while chunk := await stream.read(65536):
-        if len(kept) < _OUTPUT_LIMIT:
-            kept += chunk[: _OUTPUT_LIMIT - len(kept)]
-    return bytes(kept)
-
-
-async def _collect(process: asyncio.subprocess.Process) -> tuple[bytes, bytes, int]:
-    stdout, stderr = await asyncio.gather(
-        _read_bounded(process.stdout), _read_bounded(process.stderr)
-    )
-    return stdout, stderr, await process.wait()
-
-
-def _kill(process: asyncio.subprocess.Process) -> None:
-    # The command runs in its own session, so its children (a helper that forks) go with it.
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(process.pid, signal.SIGKILL)
-
-
 async def run_secret_command(argv: tuple[str, ...], *, timeout: float, what: str) -> str:
     """Run `argv` and return the first line it prints; SendError (`auth`) if that fails.
 
-    `what` names the secret for the sentence ("password", "OAuth2 token").
+    `what` names the secret for the sentence ("password", "OAuth2 token"). The run blocks, so
+    it goes to a worker thread; it ends by its own deadline even if this send is cancelled.
     """
-    try:
-        process = await asyncio.create_subprocess_exec(
-            *argv,
-            stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-            start_new_session=True,
-        )
-    except OSError as error:
-        raise _failure(
-            what, argv, "not started", f"{command_name(argv)}: {error.strerror}"
-        ) from None
-    try:
-        try:
-            stdout, stderr, status = await asyncio.wait_for(_collect(process), timeout)
-        except TimeoutError:
-            raise _failure(
-                what,
-                argv,
-                "too slow",
-                f"{command_name(argv)}: killed after {timeout:g} s",
-                seconds=f"{timeout:g}",
-            ) from None
-    finally:
-        if process.returncode is None:
-            _kill(process)
-            # Reaped at once: SIGKILL cannot be refused.
-            await process.wait()
+    from otp_tui.operator_command import run_command
 
-    first_line = stdout.split(b"\n", 1)[0].rstrip(b"\r")
+    result = await asyncio.to_thread(run_command, argv, timeout=timeout)
+    name = command_name(argv)
+    if result.ending == "not started":
+        raise _failure(what, argv, "not started", f"{name}: {result.reason}")
+    if result.ending in ("silent", "unfinished"):
+        raise _failure(
+            what, argv, "too slow", f"{name}: killed after {timeout:g} s", seconds=f"{timeout:g}"
+        )
+    first_line = result.first_line
     if what != "password":
         first_line = first_line.strip()  # tokens hold no spaces; a stray one would break them
     try:
-        secret = first_line.decode("utf-8")
+        secret: str | None = first_line.decode("utf-8")
     except UnicodeDecodeError:
         secret = None
-    if stderr:
-        text = stderr.decode("utf-8", "replace")[:_STDERR_LOGGED]
+    if result.stderr:
+        text = result.stderr.decode("utf-8", "replace")[:_STDERR_LOGGED]
         log.debug(
-            "%s command %s wrote on stderr: %s",
-            what,
-            command_name(argv),
-            visible(scrub(text, secret or "")),
+            "%s command %s wrote on stderr: %s", what, name, visible(scrub(text, secret or ""))
         )
+    if result.ending == "too much":
+        raise _failure(what, argv, "printed nothing", f"{name}: printed more than 64 KiB")
+    status = result.status or 0
     if status != 0:
-        raise _failure(
-            what, argv, "failed", f"{command_name(argv)}: exit status {status}", status=status
-        )
+        raise _failure(what, argv, "failed", f"{name}: exit status {status}", status=status)
     if secret is None:
         raise _failure(what, argv, "not UTF-8", "output not UTF-8")
     if not secret:
-        raise _failure(what, argv, "printed nothing", f"{command_name(argv)}: empty first line")
+        raise _failure(what, argv, "printed nothing", f"{name}: empty first line")
     return secret
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import html
-import ipaddress
 import os
 import socket
 from collections.abc import Mapping
@@ -92,14 +91,12 @@ def describe_origin(environ: Mapping[str, str] = os.environ, *, hostname: str | 
     """
     host = hostname if hostname is not None else socket.gethostname()
     host = host.strip().replace("\r", "").replace("\n", "") or _("an unnamed host")
-    fields = environ.get("SSH_CONNECTION", "").split()
-    if fields:
-        try:
-            client = ipaddress.ip_address(fields[0])
-        except ValueError:
-            return host
-        return _("{host} (over SSH from {client})").format(host=host, client=client)
-    return host
+    from otp_tui.core.ssh_client import client_address
+
+    client = client_address(environ.get("SSH_CONNECTION"))
+    if client is None:
+        return host
+    return _("{host} (over SSH from {client})").format(host=host, client=client)
 
 
 def build_message(

@@ -118,6 +118,11 @@ class LineMode:
 
     # -- what the signal handlers need (`otp_tui.terminal.signals.SignalTarget`) ------------------
 
+    def record_ending(self, reason: Reason) -> None:
+        """SIGHUP, SIGTERM or SIGINT, from the signal handler: the run ends now, unverified,
+        with its audit line; nothing is written to the terminal here."""
+        self._run.quit(reason)
+
     def end_from_signal(self, reason: Reason) -> None:
         """SIGHUP, SIGTERM or Ctrl+C: the run ends at once, unverified."""
         self._cancel_send()

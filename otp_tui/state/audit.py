@@ -86,9 +86,12 @@ def requesting_user() -> str | None:
     return _requesting_user.get()
 
 
-def open_audit_log(settings: Settings, clock: Callable[[], float] = time.time) -> AuditLog:
+def open_audit_log(
+    settings: Settings, clock: Callable[[], float] = time.time, *, who: Who | None = None
+) -> AuditLog:
     """The trail named by ``[state] audit_log``, or the default one in the user state dir, and
-    the syslog copy when ``[state] syslog_facility`` asks for one."""
+    the syslog copy when ``[state] syslog_facility`` asks for one. `who` names the caller (see
+    AuditLog); without it, the real uid's account (or `on_behalf_of`'s user) and SSH_CONNECTION."""
     syslog = None
     if settings.state.syslog_facility is not None:
         from otp_tui.state.audit_syslog import SyslogSink
@@ -99,6 +102,7 @@ def open_audit_log(settings: Settings, clock: Callable[[], float] = time.time) -
         clock=clock,
         user=_requesting_user.get(),
         syslog=syslog,
+        who=who,
     )
 
 
@@ -123,14 +127,15 @@ def _local_user() -> str:
 
 
 def ssh_client(environ: Mapping[str, str] = os.environ) -> str | None:
-    """The client's address from SSH_CONNECTION, or None unless it is a valid IP address."""
-    import ipaddress
+    """The client's address from SSH_CONNECTION, by the one rule (`otp_tui.core.ssh_client`)."""
+    from otp_tui.core.ssh_client import client_address
 
-    fields = environ.get("SSH_CONNECTION", "").split(" ")
-    try:
-        return str(ipaddress.ip_address(fields[0]))
-    except ValueError:
-        return None
+    return client_address(environ.get("SSH_CONNECTION"))
+
+
+# Who a line names: (user, SSH client), from the run's own account of its caller, so that the
+# trail and the send budgets read one value.
+Who = Callable[[], tuple[str, "str | None"]]
 
 
 class AuditLog:
@@ -143,10 +148,14 @@ class AuditLog:
         *,
         user: str | None = None,
         syslog: SyslogSink | None = None,
+        who: Who | None = None,
     ) -> None:
         self.path = Path(path)
         self._clock = clock
         self._user = user  # else looked up at the first line: pwd stays off the start-up path
+        self._who = who
+        self._client: str | None = None
+        self._named = False
         self._syslog = syslog
         self._fd: int | None = None
         self._fd = self._open()
@@ -197,15 +206,20 @@ class AuditLog:
                 raise ValueError(f"the audit trail never records a field named {name!r}")
             if name in _RESERVED:
                 raise ValueError(f"{name!r} is set by the audit log itself")
-        if self._user is None:
-            self._user = _local_user()
+        if not self._named:  # once, at the first line: pwd stays off the start-up path
+            if self._who is not None:
+                self._user, self._client = self._who()
+            else:
+                self._user = self._user or _local_user()
+                self._client = ssh_client()
+            self._named = True
         line = {
             "ts": datetime.fromtimestamp(self._clock(), tz=UTC).isoformat(timespec="milliseconds"),
             "event": event,
             "address": address,
             "user": self._user,
             "pid": os.getpid(),
-            "ssh_client": ssh_client(),
+            "ssh_client": self._client,
             **fields,
         }
         # ensure_ascii: JSON leaves U+2028 and U+2029 raw otherwise, and some line readers

@@ -8,26 +8,33 @@ arrives as a key). Left alone, SIGHUP and SIGTERM kill the process with no audit
 the terminal still in application mode, and a real SIGINT ends as a plain failure. So while
 the app runs:
 
-- SIGHUP (the SSH connection dropped), SIGTERM and SIGINT end the run through the front
-  end's ``end_from_signal``: the audit line is written, Textual restores the terminal if one
-  remains, and the exit status is 129, 143 or 130. Never "verified".
+- SIGHUP (the SSH connection dropped), SIGTERM and SIGINT end the run: the audit line is
+  written at once (``record_ending``), then the front end ends on its own loop
+  (``end_from_signal``): Textual restores the terminal if one remains, and the exit status is
+  129, 143 or 130. Never "verified".
 - SIGTSTP is ignored. A gate must not be something the user can step around by suspending it:
   a suspended otp-tui leaves a ForceCommand wrapper waiting, and resuming it elsewhere would
   make no sense. (The Ctrl+Z key itself has no binding; this covers ``kill -TSTP`` and
   ``TEXTUAL_ALLOW_SIGNALS``, which makes the keys raise signals again.)
 - A terminal that hangs up without a SIGHUP reaching the process ends the run the same way,
   found by a cheap look once a second.
-- A watchdog: once a signal has asked the app to stop, the process is gone within
-  ``EXIT_DEADLINE`` seconds even if shutting down blocks (a terminal nobody reads can stall
-  the writes that restore it). The audit line is written before the deadline starts.
+- A watchdog: once a signal has asked the run to end, the process is gone within
+  ``EXIT_DEADLINE`` seconds whatever the loop is doing (a terminal nobody reads can stall the
+  writes that restore it; a loop kept busy never gets to its callbacks).
 
-The handlers go on the running asyncio loop, so they run as ordinary callbacks on the app's
-own thread, never in the middle of a Textual method. Closing the loop removes them.
+The ending signals get real handlers (``signal.signal``), not event-loop callbacks: Python runs
+those on the main thread at the next bytecode, even while the loop is saturated and never looks
+at its signal pipe again (a flood of keys once kept SIGTERM waiting for minutes). The handler
+does only what is safe at any point of the program: it arms the watchdog, writes the audit line
+through the run (which touches no Textual and no terminal), and asks the loop, thread-safely, to
+end the front end. Everything that draws happens on the loop, never in the middle of a Textual
+method.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import errno
 import logging
 import os
@@ -40,7 +47,10 @@ from otp_tui.result import EXIT_HANGUP, EXIT_INTERRUPTED, EXIT_TERMINATED, Reaso
 
 log = logging.getLogger(__name__)
 
-EXIT_DEADLINE = 3.0  # seconds from the first ending signal to a forced exit
+# Seconds from the first ending signal to a forced exit: a run ends within a second, with room
+# left for the exit itself. An orderly end (audit line, terminal restored, --json line) takes
+# about 0.1 s.
+EXIT_DEADLINE = 0.8
 TERMINAL_WATCH_INTERVAL = 1.0  # seconds between looks at whether the terminal still exists
 
 ENDINGS: dict[signal.Signals, tuple[Reason, int]] = {
@@ -53,7 +63,12 @@ ENDINGS: dict[signal.Signals, tuple[Reason, int]] = {
 class SignalTarget(Protocol):
     """What the handlers need of a front end (`OtpApp`, or the plain line mode)."""
 
-    def end_from_signal(self, reason: Reason) -> None: ...
+    def record_ending(self, reason: Reason) -> None:
+        """End the run unverified and write its audit line; no drawing (called from the
+        signal handler, at any point of the main thread)."""
+
+    def end_from_signal(self, reason: Reason) -> None:
+        """Show the ending and stop (called on the loop)."""
 
     def call_next(self, callback: Callable[..., object], *args: object) -> None: ...
 
@@ -87,12 +102,23 @@ def install_signal_handlers(
     deadline: float = EXIT_DEADLINE,
     watch_interval: float = TERMINAL_WATCH_INTERVAL,
 ) -> Callable[[], None]:
-    """Route ending signals to ``app.end_from_signal``, ignore SIGTSTP, watch the terminal.
+    """End the run on an ending signal (see above), ignore SIGTSTP, watch the terminal.
 
-    Returns a function that removes the handlers again (closing the loop also does).
+    Call from the main thread. Returns a function that puts the previous handlers back.
     """
     loop = loop if loop is not None else asyncio.get_running_loop()
     watchdog = _Watchdog(deadline)
+    failures: list[Exception] = []
+
+    def end_on_loop(reason: Reason) -> None:
+        try:
+            if failures:
+                raise failures.pop()
+            app.end_from_signal(reason)
+        except Exception as error:
+            # Hand the failure to the app's own error path (a failed audit write is exit
+            # status 2 there), rather than losing it in asyncio's callback logger.
+            app.call_next(_reraise, error)
 
     def on_ending(reason: Reason, status: int) -> None:
         if watchdog.armed:  # already ending: the first signal's reason and status stand
@@ -100,14 +126,17 @@ def install_signal_handlers(
         watchdog.arm(status)
         _detach_dead_terminal()
         try:
-            app.end_from_signal(reason)
-        except Exception as error:
-            # Hand the failure to the app's own error path (a failed audit write is exit
-            # status 2 there), rather than losing it in asyncio's callback logger.
-            app.call_next(_reraise, error)
+            app.record_ending(reason)
+        except Exception as error:  # never raised into whatever the main thread was doing
+            failures.append(error)
+        with contextlib.suppress(RuntimeError):  # the loop has closed: the watchdog ends it
+            loop.call_soon_threadsafe(end_on_loop, reason)
 
-    for signum, (reason, status) in ENDINGS.items():
-        loop.add_signal_handler(signum, on_ending, reason, status)
+    def on_signal(signum: int, _frame: object) -> None:
+        reason, status = ENDINGS[signal.Signals(signum)]
+        on_ending(reason, status)
+
+    previous = {signum: signal.signal(signum, on_signal) for signum in ENDINGS}
     loop.add_signal_handler(signal.SIGTSTP, _refuse_suspend)
 
     watch: asyncio.TimerHandle | None = None
@@ -127,8 +156,9 @@ def install_signal_handlers(
     def remove() -> None:
         if watch is not None:
             watch.cancel()
-        for signum in (*ENDINGS, signal.SIGTSTP):
-            loop.remove_signal_handler(signum)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        loop.remove_signal_handler(signal.SIGTSTP)
 
     return remove
 

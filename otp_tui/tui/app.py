@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, ClassVar
 
 from textual import events
@@ -72,6 +72,7 @@ class OtpApp(App[RunResult]):
         self._send_worker: Worker[None] | None = None
         self._sending_timer: Timer | None = None
         self._pending: Sending | None = None  # the send in flight, until its screen shows
+        self._remove_signal_handlers: Callable[[], None] | None = None
         if run.presentation.demo:
             self.sub_title = _("demo mode")
         if os.environ.get("TERM", "") in BASIC_GLYPH_TERMS:
@@ -89,7 +90,7 @@ class OtpApp(App[RunResult]):
         if not self.is_headless:  # a real terminal: SIGHUP, SIGTERM, SIGINT end the run
             from otp_tui.terminal.signals import install_signal_handlers
 
-            install_signal_handlers(self)
+            self._remove_signal_handlers = install_signal_handlers(self)
         self.set_interval(TICK, self.tick)
 
     def on_ready(self) -> None:
@@ -106,6 +107,8 @@ class OtpApp(App[RunResult]):
         await super().on_event(event)
 
     async def on_unmount(self) -> None:
+        if self._remove_signal_handlers is not None:
+            self._remove_signal_handlers()
         await self.run_.close()
 
     def _handle_exception(self, error: Exception) -> None:
@@ -164,6 +167,11 @@ class OtpApp(App[RunResult]):
 
     def action_interrupt(self) -> None:
         self.end_from_signal("interrupted")
+
+    def record_ending(self, reason: Reason) -> None:
+        """SIGHUP, SIGTERM or SIGINT, from the signal handler: the run ends now, unverified,
+        with its audit line; nothing is drawn here (`end_from_signal` follows on the loop)."""
+        self.run_.quit(reason)
 
     def end_from_signal(self, reason: Reason) -> None:
         """SIGHUP, SIGTERM or Ctrl+C: the run ends at once, unverified."""

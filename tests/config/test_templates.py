@@ -252,3 +252,79 @@ async def test_check_shows_the_rendered_templates_with_the_code_masked(tmp_path:
     assert "  Subject: otp-tui: your sign-in code\n" in output
     assert "  |     ******\n" in output
     assert re.search(r"\d{6,}", output) is None, "no code-like number is shown"
+
+
+# --- the code once, however a template renders it -----------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("files", "name", "message"),
+    [
+        # The subject takes the body in and spaces it out: no `code` in the subject's source.
+        (
+            {
+                "body_txt": "Your code: {{ code }}\n",
+                "subject_txt": '{% set b %}{% include "body.txt" %}{% endset %}'
+                '{{ b|list|join(" ") }}\n',
+            },
+            "subject.txt",
+            "must not be in the subject",
+        ),
+        (
+            {"body_txt": "Your code: {{ code }}\n", "subject_txt": '{% include "body.txt" %}'},
+            "subject.txt",
+            "must not be in the subject",
+        ),
+        # Shown only in an image's URL: fetched by the mail reader, never seen by the person.
+        (
+            {"body_html": '<p>Hello</p><img src="https://t.example/p.gif?c={{ code }}">'},
+            "body.html",
+            "must not carry the code",
+        ),
+        (
+            {
+                "body_html": '<p><a href="https://t.example/?c={{ code|reverse|join(".") }}">'
+                "{{ code }}</a>"
+            },
+            "body.html",
+            "must not carry the code",
+        ),
+        (
+            {"body_html": "<p>{{ code }}</p><!-- {{ code|list|join('.') }} -->"},
+            "body.html",
+            "must not carry the code",
+        ),
+        # Once plainly and once spaced out: twice to a reader.
+        (
+            {"body_txt": "{{ code }}\n{{ code|list|join(' ') }}\n"},
+            "body.txt",
+            "exactly once",
+        ),
+        (
+            {"body_html": "<p>{{ code }}</p><p>{{ code|list|join('-') }}</p>"},
+            "body.html",
+            "exactly once",
+        ),
+    ],
+)
+def test_the_code_once_rule_is_decided_on_what_is_rendered(
+    tmp_path: Path, files: dict[str, str], name: str, message: str
+) -> None:
+    templates = write(tmp_path / "t", **files)
+
+    lines = problems(tmp_path, templates)
+
+    assert len(lines) == 1, lines
+    assert f"{templates / name}" in lines[0]
+    assert message in lines[0]
+
+
+def test_a_code_spaced_out_once_for_reading_is_still_allowed(tmp_path: Path) -> None:
+    templates = write(
+        tmp_path / "t",
+        body_txt="Your code: {{ code|list|join(' ') }}\n",
+        body_html="<p>Your code: <b>{{ code[:3] }}</b>&nbsp;<b>{{ code[3:] }}</b></p>",
+    )
+    text, html = parts(build(templates))
+    assert "4 8 0 2 1 3" in text
+    assert "480" in html

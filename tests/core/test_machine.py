@@ -630,3 +630,46 @@ def test_a_success_forgives_earlier_wrong_codes(clock, ledger, codes):
     second.submit_address(ADDRESS)
     second.send_failed("unreachable", retryable=True)
     assert second.status().lets_in_without_mail
+
+
+# A fixed address (--email, the gate)
+def fixed(clock, ledger, codes, **policy):
+    return Verification(Policy(**policy), ledger, clock, make_code=codes, fixed_address=ADDRESS)
+
+
+def test_a_fixed_address_is_the_one_checked_whatever_is_submitted(clock, ledger, codes):
+    machine = fixed(clock, ledger, codes)
+    answer = machine.submit_address("someone.else@example.com")
+    assert isinstance(answer, SendCode)
+    assert answer.address == ADDRESS
+
+
+def test_a_fixed_address_that_is_locked_ends_the_verification(clock, wall, ledger, codes):
+    ledger.lock(ADDRESS, 900)
+    machine = fixed(clock, ledger, codes)
+    assert isinstance(machine.submit_address(""), Locked)
+    assert machine.phase is Phase.LOCKED
+    assert not machine.accepts("submit_address")
+
+
+def test_a_fixed_address_not_allowed_ends_the_verification(clock, ledger, codes):
+    access = AccessPolicy.from_lists(["corp.example"], [])
+    machine = Verification(
+        Policy(), ledger, clock, access=access, make_code=codes, fixed_address=ADDRESS
+    )
+    assert isinstance(machine.submit_address(""), NotAllowed)
+    assert machine.phase is Phase.FAILED
+
+
+def test_a_fixed_address_over_its_hourly_budget_ends_the_verification(clock, ledger, codes):
+    first = fixed(clock, ledger, codes, max_sends_per_hour=1)
+    sent(first)
+    second = fixed(clock, ledger, codes, max_sends_per_hour=1)
+    assert isinstance(second.submit_address(""), TooManySends)
+    assert second.phase is Phase.FAILED
+
+
+def test_a_free_address_that_is_refused_stays_on_the_address(clock, ledger, codes, machine):
+    ledger.lock(ADDRESS, 900)
+    assert isinstance(machine.submit_address(ADDRESS), Locked)
+    assert machine.phase is Phase.ENTERING_ADDRESS

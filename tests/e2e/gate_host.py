@@ -355,18 +355,21 @@ class GateHost:
         )
         self.users.append(self.names["SERVICE_USER"])  # created by the script: removed at close
         assert run.returncode == 0, f"the README's setup script failed:\n{run.stdout}{run.stderr}"
-        run = subprocess.run(
-            ["sh", str(script)], capture_output=True, text=True, timeout=120, check=False
-        )
-        assert run.returncode == 0, f"the setup script is not safe to run again:\n{run.stderr}"
 
         for user in (self.alice, self.bob):
             home = str(self.root / "home" / user)
             group = self.names["GATED_GROUP"]
-            # "*": no password, but not a locked account (sshd refuses those).
-            _run("useradd", "--create-home", "--home-dir", home, "--shell", "/bin/sh",
+            # "*": no password, but not a locked account (sshd refuses those). Bash, as most
+            # users have: the one that reads ~/.bashrc under sshd before a forced command.
+            _run("useradd", "--create-home", "--home-dir", home, "--shell", "/bin/bash",
                  "--groups", group, "--password", "*", user)  # fmt: skip
             self.users.append(user)
+
+        # As the README says after adding users: run the script again (it must be safe to).
+        run = subprocess.run(
+            ["sh", str(script)], capture_output=True, text=True, timeout=120, check=False
+        )
+        assert run.returncode == 0, f"the setup script is not safe to run again:\n{run.stderr}"
 
         self.relay = start_relay(certs, auth=True)
         self.attacker = start_relay(certs, auth=False)

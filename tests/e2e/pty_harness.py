@@ -209,6 +209,32 @@ class Terminal:
                 return int(line.split()[1])
         raise AssertionError("no VmRSS line")
 
+    def tree_rss_kib(self) -> int:
+        """The resident memory of the program and everything in its session now, in KiB."""
+        return sum(rss_kib(pid) for pid in session_members(self.pid))
+
+    def peak_rss_kib(self, seconds: float, budget_kib: int) -> int:
+        """The largest `tree_rss_kib` seen over `seconds` of reading what the program draws,
+        sampled every 50 ms. Stops at once, and fails, if it passes `budget_kib`: a program
+        that grows without bound is not left to take the machine's memory first."""
+        deadline = time.monotonic() + seconds
+        peak = 0
+        while time.monotonic() < deadline:
+            peak = max(peak, self.tree_rss_kib())
+            if peak > budget_kib:
+                self.kill()
+                raise AssertionError(f"memory of the process tree reached {peak} KiB")
+            if self._pump(0.05):
+                self.drain()
+        return peak
+
+    def drain(self) -> None:
+        """Read everything the program has written so far, without waiting for more."""
+        while True:
+            before = len(self.raw)
+            if not self._pump(0) or len(self.raw) == before:
+                return
+
     def send(self, data: str | bytes) -> None:
         assert self.master is not None
         os.write(self.master, data.encode() if isinstance(data, str) else data)
@@ -257,6 +283,18 @@ class Terminal:
                 os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait(timeout=5)
         self.close_terminal()
+
+
+def rss_kib(pid: int) -> int:
+    """The resident memory of `pid`, in KiB; 0 once it has gone."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except (FileNotFoundError, ProcessLookupError):
+        return 0
+    for line in status.splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0  # a zombie has no memory left
 
 
 def process_alive(pid: int) -> bool:

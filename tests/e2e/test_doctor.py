@@ -75,8 +75,8 @@ def test_the_recipe_passes(host: GateHost) -> None:
     checks = {f["check"] for f in record["findings"] if f["status"] == "ok"}
     for expected in (
         "sshd.forwarding", "sshd.permituserrc", "sshd.acceptenv", "sshd.permituserenvironment",
-        "sshd.gate", "sshd.wrapper", "sudoers.rule", "sudoers.env_reset", "file.the_config_file",
-        "file.addresses_file", "file.smtp.password_file", "relay", "ledger",
+        "sshd.gate", "sshd.wrapper", "sshd.login_shell", "sudoers.rule", "sudoers.env_reset",
+        "file.the_config_file", "file.addresses_file", "file.smtp.password_file", "relay", "ledger",
     ):  # fmt: skip
         assert expected in checks, expected
 
@@ -153,7 +153,9 @@ def test_an_acl_on_the_addresses_file_is_named(restored: GateHost) -> None:
     assert status == 1
     found = [f for f in record["findings"] if f["status"] == "unsafe"]
     assert any(
-        f["check"] == "file.addresses_file" and f"an ACL on {addresses}" in f["why"] for f in found
+        f["check"] == "file.addresses_file"
+        and f"an ACL entry on {addresses} lets {restored.alice} write it" in f["why"]
+        for f in found
     )
 
 
@@ -241,3 +243,20 @@ def test_a_forced_command_others_may_change_is_named(host: GateHost) -> None:
         wrapper.chmod(0o755)
     assert status == 1
     assert ("sshd.wrapper", f"{wrapper} can be changed by others than root") in unsafe(record)
+
+
+def test_a_login_shell_that_reads_bashrc_before_the_gate_is_named(host: GateHost) -> None:
+    import pwd
+
+    before = pwd.getpwnam(host.alice).pw_shell
+    subprocess.run(["usermod", "-s", "/bin/bash", host.alice], check=True, capture_output=True)
+    try:
+        status, record = doctor(host, "--no-relay")
+    finally:
+        subprocess.run(["usermod", "-s", before, host.alice], check=True, capture_output=True)
+    assert status == 1
+    wrapper = host.paths["GATE"]
+    assert (
+        "sshd.login_shell",
+        f"{host.alice}'s login shell is /bin/bash, not {wrapper}",
+    ) in unsafe(record)

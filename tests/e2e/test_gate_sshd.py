@@ -218,3 +218,32 @@ def test_without_a_terminal_the_gate_stays_shut(host: GateHost) -> None:
     )
     assert run.returncode != 0
     assert MARKER not in run.stdout + run.stderr
+
+
+def test_a_bashrc_that_runs_the_command_no_longer_opens_the_gate(
+    host: GateHost, login: Callable[..., Terminal]
+) -> None:
+    import os
+    import pwd
+
+    # The gated users' login shell is the recipe's wrapper, so sshd runs the forced command
+    # without bash, and no file of the user's is read before the gate.
+    assert pwd.getpwnam(host.bob).pw_shell == str(host.paths["GATE"])
+    # What a user who once got in could leave behind: bash reads it under sshd, before the
+    # forced command, when bash is the login shell. (bob has no address: the gate, if it runs,
+    # refuses him at once, whatever the budgets.)
+    home = host.root / "home" / host.bob
+    trap = 'if [ -n "$SSH_ORIGINAL_COMMAND" ]; then exec /bin/sh -c "$SSH_ORIGINAL_COMMAND"; fi\n'
+    owner = pwd.getpwnam(host.bob)
+    names = (".bashrc", ".bash_profile", ".profile")
+    for name in names:
+        (home / name).write_text(trap)
+        os.chown(home / name, owner.pw_uid, owner.pw_gid)  # the user's own files
+    try:
+        session = login(host.bob)
+        session.expect(f"no email address on file for {host.bob}", timeout=30)
+        assert session.wait(timeout=15) == 1
+        assert MARKER not in session.text
+    finally:
+        for name in names:
+            (home / name).unlink(missing_ok=True)

@@ -438,14 +438,16 @@ def test_the_requester_comes_from_the_real_uid_and_a_well_formed_ssh_client():
     import os
     import pwd
 
-    from otp_tui.flow.requester import requester_from_environment
+    from otp_tui.flow.requester import caller_from_environment, requester_from_environment
 
     me = pwd.getpwuid(os.getuid()).pw_name
     told = {"USER": "alice", "LOGNAME": "alice", "SSH_CONNECTION": "203.0.113.9 5000 10.0.0.1 22"}
-    requester = requester_from_environment(environ=told)
-    assert requester.user == me
-    assert requester.ssh_client == "203.0.113.9"
-    junk = requester_from_environment(environ={"SSH_CONNECTION": "$(reboot) 1 2 3"})
+    caller = caller_from_environment(environ=told)
+    assert caller.user == me
+    assert caller.ssh_client == "203.0.113.9"
+    # The client is a claim: it labels, and the budgets count the account alone.
+    assert requester_from_environment(environ=told).budget_names == (f"user:{me}",)
+    junk = caller_from_environment(environ={"SSH_CONNECTION": "$(reboot) 1 2 3"})
     assert junk.ssh_client is None
     assert requester_from_environment("bob", environ={}).user == "bob"
 
@@ -590,7 +592,9 @@ async def test_after_the_hourly_budget_refuses_a_resend_none_is_offered(smtp_ser
     clock.advance(60)
     refused = await run.resend()
     assert isinstance(refused, AskCode)
-    assert said(refused).startswith("Too many codes were sent to this address")
+    assert said(refused).startswith(
+        "Too many codes were sent in the last hour (to this address, by your account, or by"
+    )
     # The resend waits for the budget (an hour from the first send), not for the cooldown.
     assert refused.countdown.resend_in > 3000
     tick = run.tick()

@@ -6,6 +6,7 @@ real commands run as child processes. No secret may reach a log record, an error
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import io
 import logging
@@ -62,6 +63,7 @@ def secret_forms(*secrets: str) -> list[str]:
     forms.append(
         base64.b64encode(f"user={ACCOUNT}\x01auth=Bearer {TOKEN}\x01\x01".encode()).decode()
     )
+    forms.append(base64.b64encode(f"\x00{ACCOUNT}\x00{PASSWORD}".encode()).decode())
     return forms
 
 
@@ -354,3 +356,67 @@ def test_one_way_to_log_in(tmp_path: Path, keys: str, expected: str) -> None:
 def test_oauth2_needs_the_account(tmp_path: Path) -> None:
     lines = problems(tmp_path, 'oauth2_token_command = ["t"]\n')
     assert any("needs username" in line for line in lines), lines
+
+
+async def test_a_password_helper_that_leaves_an_agent_behind_delivers_and_the_agent_is_ended(
+    smtp_server: StartServer, tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    # As `pass` starting gpg-agent: the helper prints the password and exits, the agent
+    # `setsid`s away holding the output pipe. The password counts once read; nothing survives.
+    server = await smtp_server(tls="implicit", auth=(ACCOUNT, PASSWORD))
+    marker = tmp_path / "agent-pid"
+    helper = tmp_path / "helper"
+    helper.write_text(
+        f"#!/bin/sh\necho {PASSWORD}\n"
+        f"setsid sh -c 'echo $$ > {marker}; exec sleep 300' &\nsleep 0.2\n"
+    )
+    helper.chmod(0o755)
+    settings = server.settings(password=None, password_command=(str(helper),), command_timeout=5)
+
+    started = time.monotonic()
+    await send_message(settings, message())
+
+    assert time.monotonic() - started < 4
+    assert len(server.received) == 1
+    agent = int(marker.read_text())
+    deadline = time.monotonic() + 5
+    while _state(agent) != "Z":
+        assert time.monotonic() < deadline, "the helper's agent was left running"
+        await asyncio.sleep(0.01)
+    assert "Event loop is closed" not in capfd.readouterr().err
+
+
+def _state(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return "Z"
+
+
+@pytest.mark.parametrize("mechanism", ["PLAIN", "XOAUTH2"])
+async def test_check_never_prints_what_an_echoing_server_sends_back(
+    smtp_server: StartServer, tmp_path: Path, debug_log: pytest.LogCaptureFixture, mechanism: str
+) -> None:
+    # The server answers the login with the whole payload the client sent, in base64.
+    if mechanism == "PLAIN":
+        secret, payload = PASSWORD, f"\x00{ACCOUNT}\x00{PASSWORD}"
+    else:
+        secret, payload = TOKEN, f"user={ACCOUNT}\x01auth=Bearer {TOKEN}\x01\x01"
+    echoed = base64.b64encode(payload.encode()).decode()
+    reply = f"535 5.7.8 you sent {echoed} and {secret}"
+    if mechanism == "PLAIN":
+        server = await smtp_server(tls="starttls", auth=(ACCOUNT, "other"), auth_reply=reply)
+        settings = server.settings(password=PASSWORD)
+    else:
+        server = await smtp_server(tls="starttls", xoauth2=(ACCOUNT, "other"), auth_reply=reply)
+        settings = server.settings(oauth2_token_command=printing(tmp_path, TOKEN))
+    out = io.StringIO()
+
+    assert await run_check(check_settings(settings), out) == 1
+
+    output = out.getvalue()
+    assert "you sent ***" in output, output
+    # The client side's log (the test server's own log, mail.log, is not this program's).
+    ours = "\n".join(r.getMessage() for r in debug_log.records if r.name != "mail.log")
+    assert "you sent ***" in ours
+    assert_nothing_leaked(output, ours)

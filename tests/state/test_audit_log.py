@@ -276,7 +276,8 @@ def test_the_gate_records_the_user_it_verifies(log_path: Path) -> None:
     [
         ("203.0.113.7 50122 192.0.2.1 22", "203.0.113.7"),
         ("2001:db8::1 50122 2001:db8::2 22", "2001:db8::1"),
-        ("fe80::1%eth0 50122 fe80::2%eth0 22", "fe80::1%eth0"),
+        ("fe80::1%eth0 50122 fe80::2%eth0 22", "fe80::1"),  # a scope id is free text: dropped
+        ("fe80::1%\x1b]0;x\x07\u202e 50122 fe80::2 22", "fe80::1"),
         ("evil.example 1 2 3", None),
         ("\x1b]0;owned\x07 1 2 3", None),
         ("203.0.113.7\x1b[2J 1 2 3", None),

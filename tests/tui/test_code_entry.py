@@ -187,3 +187,34 @@ def test_the_entry_takes_from_any_paste_what_the_machine_takes_from_the_same_lin
             assert machine is None, text
         else:
             assert machine == (CODE if tui == CODE else "another code"), text
+
+
+# A guess in flight takes no more typed characters. Nobody answers the code `EntryApp` hears,
+# so the guess stays in flight.
+
+
+async def test_keys_typed_while_a_guess_is_in_flight_are_dropped() -> None:
+    app = EntryApp()
+    async with app.run_test() as pilot:
+        entry = app.query_one(CodeEntry)
+        await pilot.press(*"123456")
+        await pilot.pause()
+        assert app.heard == ["123456"]
+        await pilot.press(*"7890" * 50)  # typed after the code went, before any answer
+        await pilot.pause()
+        assert entry.value == "123456"
+        entry.clear_entry()  # the answer came: the next try starts empty
+        assert entry.value == ""
+        assert app.heard == ["123456"]
+
+
+async def test_backspace_takes_a_code_in_flight_back_and_typing_goes_on() -> None:
+    app = EntryApp()
+    async with app.run_test() as pilot:
+        entry = app.query_one(CodeEntry)
+        await pilot.press(*"123456")
+        await pilot.pause()
+        await pilot.press("backspace", "9")
+        await pilot.pause()
+        assert entry.value == "123459"
+        assert app.heard == ["123456", "123459"]

@@ -3,8 +3,10 @@ or a whole sentence that holds the code ("Your code is 123456"): what counts as 
 core's `code_in_text`, the same rule the line mode's answers go through.
 
 Separators are accepted as typed and dropped at once, so what stays on screen is the digits
-alone; the entry announces itself complete when it holds N of them. Digits typed past the N
-(a fast typist, while the code is being checked) are kept for the next try, never lost.
+alone; the entry announces itself complete when it holds N of them. Digits read in the same
+burst past the N (a fast typist) are kept for the next try. Once the complete code has been
+handed over, and until its answer, the entry takes no more typed characters: a guess in
+flight is not added to, and a flood of keys costs nothing more than reading them.
 """
 
 from __future__ import annotations
@@ -55,6 +57,11 @@ class CodeEntry(SteadyInput):
         self._announced: str | None = None  # the complete code last announced, once only
 
     def on_key(self, event: events.Key) -> None:
+        if event.is_printable and self.already_announced:
+            # Backspace still edits: a code taken back is no longer in flight.
+            event.prevent_default()  # Input never sees it
+            event.stop()
+            return
         if (event.character or "").isdigit() or event.key in ("backspace", "delete"):
             self.post_message(self.Edited(event.time))
 

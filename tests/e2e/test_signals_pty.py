@@ -10,7 +10,6 @@ import contextlib
 import os
 import signal
 import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -194,41 +193,3 @@ def test_a_signal_on_the_verified_screen_is_not_a_success(
     # The trail does not end on "verified" for a run the caller was told had failed.
     last = otp_home.audit_lines()[-1]
     assert (last["event"], last["reason"]) == ("interrupted", "terminated")
-
-
-# A stand-in for an app whose shutdown never finishes: the exit deadline must still end it.
-_STUCK_APP = """
-import asyncio, sys
-from otp_tui.terminal.signals import install_signal_handlers
-
-class Stuck:
-    def end_from_signal(self, reason):
-        print(reason, flush=True)  # asked to stop, and then never does
-
-    def call_next(self, callback, *args):
-        pass
-
-async def main():
-    install_signal_handlers(Stuck(), deadline=0.5)
-    print("ready", flush=True)
-    await asyncio.Event().wait()
-
-asyncio.run(main())
-"""
-
-
-def test_the_exit_deadline_ends_a_run_whose_shutdown_hangs(otp_home: OtpHome) -> None:
-    with subprocess.Popen(
-        [sys.executable, "-c", _STUCK_APP],
-        stdout=subprocess.PIPE,
-        text=True,
-        env=otp_home.env,
-    ) as stuck:
-        try:
-            assert stuck.stdout is not None
-            assert stuck.stdout.readline() == "ready\n"
-            stuck.send_signal(signal.SIGHUP)
-            assert stuck.wait(timeout=5) == 129
-            assert stuck.stdout.read() == "hangup\n"
-        finally:
-            stuck.kill()

@@ -1,4 +1,5 @@
-"""What the program is told when the TUI ends: the run's ending, read by the one rule."""
+"""What the program is told when the TUI ends (`otp_tui.tui.launch`): the run's ending,
+read by the one rule."""
 
 from __future__ import annotations
 

@@ -1,0 +1,103 @@
+"""A flood of typed keys: memory stays bounded, the screen keeps answering, and an ending
+signal ends the run within a second, audit line and all.
+
+Two million digits, typed (not a bracketed paste), into the code screen of the real program in
+a real pty. Without bounds, Textual queued every key it read (the process tree passed 100 MiB
+within two seconds, and gigabytes later on), and a SIGTERM handled as an event-loop callback
+waited behind them: the run was still there 10 s later.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import select
+import signal
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from pty_harness import OtpHome, Terminal, session_members
+from test_signals_pty import ADDRESS, to_code_screen
+
+DIGITS = 2_000_000
+CHUNK = 4096
+# The code screen takes about 55 MiB; the flood may add what a few frames and a bounded set of
+# keys cost, never the keys themselves.
+BUDGET_KIB = 100 * 1024
+
+
+def flood(
+    term: Terminal, count: int, limit: float, stop_after: float | None = None
+) -> tuple[float, int]:
+    """Type `count` digits in chunks (as fast as the program reads them), reading what it
+    draws and watching the memory of its process tree all the while. Returns the seconds it
+    took and the largest memory seen (KiB); stops early after `stop_after` seconds."""
+    assert term.master is not None
+    os.set_blocking(term.master, False)
+    sent = peak = 0
+    chunk = ("1234567890" * (CHUNK // 10 + 1))[:CHUNK].encode()
+    started = time.monotonic()
+    try:
+        while sent < count:
+            elapsed = time.monotonic() - started
+            assert elapsed < limit, f"only {sent} of {count} digits read in {limit} s"
+            if stop_after is not None and elapsed >= stop_after:
+                break
+            rss = term.tree_rss_kib()
+            peak = max(peak, rss)
+            if rss > BUDGET_KIB:
+                term.kill()
+                raise AssertionError(f"memory of the process tree reached {rss} KiB")
+            readable, writable, _ = select.select([term.master], [term.master], [], 0.05)
+            if readable:
+                term.drain()
+            if writable:
+                with contextlib.suppress(BlockingIOError):
+                    sent += os.write(term.master, chunk[: count - sent])
+    finally:
+        if term.master is not None:
+            os.set_blocking(term.master, True)
+    return time.monotonic() - started, peak
+
+
+def test_a_flood_of_digits_keeps_memory_bounded_and_the_screen_answering(
+    terminal: Callable[..., Terminal], otp_home: OtpHome, tmp_path: Path
+) -> None:
+    term = terminal("--json", stdout_file=tmp_path / "stdout")
+    to_code_screen(term)
+    took, peak = flood(term, DIGITS, limit=180)
+    print(f"{DIGITS} digits read in {took:.1f} s; peak RSS of the process tree {peak} KiB")
+    # Every six digits were a guess, one at a time, until the fifth wrong one locked the
+    # address: the flood made no more guesses than a person could.
+    term.expect("Locked", timeout=10)
+    term.send("\x11")  # ctrl+q: the screen still answers
+    assert term.wait(timeout=10) == 1
+    result = term.json_line()
+    assert (result["reason"], result["wrong_attempts"]) == ("locked", 5)
+    events = [line["event"] for line in otp_home.audit_lines()]
+    assert events.count("wrong_code") == 4
+    assert events.count("locked") == 1
+
+
+def test_sigterm_during_a_flood_ends_the_run_within_a_second_with_its_audit_line(
+    terminal: Callable[..., Terminal], otp_home: OtpHome, tmp_path: Path
+) -> None:
+    term = terminal("--json", stdout_file=tmp_path / "stdout")
+    to_code_screen(term)
+    flood(term, DIGITS, limit=180, stop_after=5.0)
+    sent_at = time.monotonic()
+    os.kill(term.pid, signal.SIGTERM)
+    status = term.wait(timeout=10)
+    took = time.monotonic() - sent_at
+    print(f"SIGTERM during the flood: ended in {took:.2f} s with status {status}")
+    assert took < 1.0, f"the run took {took:.2f} s to end"
+    assert status == 143
+    assert term.json_line()["reason"] == "terminated"
+    last = otp_home.audit_lines()[-1]
+    assert (last["event"], last["reason"], last["address"]) == (
+        "interrupted",
+        "terminated",
+        ADDRESS,
+    )
+    assert session_members(term.pid) == []
