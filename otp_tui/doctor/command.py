@@ -104,8 +104,12 @@ def run_doctor(options: DoctorOptions, out: TextIO, err: TextIO, *, as_json_outp
             continue
         user = Invoker(name, entry.pw_uid, frozenset(os.getgrouplist(name, entry.pw_gid)))
         facts = ConnectionFacts(name, options.host, options.addr)
-        findings += check_sshd(options.sshd_config, facts, entry.pw_shell)
-        if service_user is not None:
+        sshd = check_sshd(options.sshd_config, facts, entry.pw_shell)
+        findings += sshd
+        # The sudoers rule runs the ForceCommand gate; a user gated by PAM alone needs none.
+        pam_only = any(f.check == "sshd.gate" and f.what.startswith("AuthenticationMethods")
+                       for f in sshd)  # fmt: skip
+        if service_user is not None and not pam_only:
             findings += check_sudoers(name, service_user, config)
         findings += check_files(settings, config, user)
     for service_file in options.pam_services:

@@ -260,3 +260,18 @@ def test_a_login_shell_that_reads_bashrc_before_the_gate_is_named(host: GateHost
         "sshd.login_shell",
         f"{host.alice}'s login shell is /bin/bash, not {wrapper}",
     ) in unsafe(record)
+
+
+def test_a_user_gated_by_pam_alone_needs_no_sudoers_rule(host: GateHost) -> None:
+    snippet = _snippet(
+        host, drop="ForceCommand", add="AuthenticationMethods publickey,keyboard-interactive:pam"
+    )
+    seeded = sshd_config(host, snippet=snippet)
+    seeded.write_text(seeded.read_text().replace("UsePAM no", "UsePAM yes"))
+    status, record = doctor(host, "--no-relay", config=seeded)
+    gate = [f for f in record["findings"] if f["check"] == "sshd.gate"]
+    assert [(f["status"], f["what"]) for f in gate] == [
+        ("ok", f"AuthenticationMethods publickey,keyboard-interactive:pam for {host.alice}")
+    ]
+    assert not [f for f in record["findings"] if f["check"].startswith("sudoers")]
+    assert status == 0, unsafe(record)
