@@ -152,6 +152,11 @@ def build_parser() -> argparse.ArgumentParser:
     doctor = commands.add_parser(
         "doctor",
         help=_("check, as root, that this host's gate is safe: sshd, sudo, files, PAM, relay"),
+        description=_(
+            "Read this host's sshd, sudoers, files, PAM stack, relay and ledger and print one "
+            "line per finding. Exit status: 0 nothing unsafe, 1 something unsafe, 2 the gate's "
+            "config cannot be read."
+        ),
     )
     doctor.add_argument(
         "--config",
