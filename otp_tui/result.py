@@ -15,6 +15,8 @@ Reason = Literal[
     "interrupted",
     "hangup",
     "terminated",
+    # The gate's whole-run deadline (`[gate] session_timeout`) passed first.
+    "timeout",
     # Not verified, yet let in: the gate's operator chose `on_mail_failure = "allow"` and the
     # code could not be mailed for a reason the sender could not help.
     "allowed_without_mail",

@@ -359,6 +359,10 @@ class GateSettings(_Section):
     # A relay that cannot be reached: "deny" keeps the gate shut, "allow" lets the user in
     # (only for failures the sender could not help) with a warning audit line.
     on_mail_failure: Literal["deny", "allow"] = "deny"
+    # Seconds a gate session may last from start to end, whatever screen it is on (the code
+    # screen, a refusal, a result): then it ends unverified, reason "timeout", with an audit
+    # line. A gated user cannot hold a process open for ever.
+    session_timeout: float = Field(default=600.0, gt=0, le=86400)
 
     @field_validator("address_command")
     @classmethod

@@ -19,16 +19,20 @@ Only imported when `[mail] templates` is set: Jinja2 costs start-up time nobody 
 
 from __future__ import annotations
 
+import errno
+import os
 import re
+import stat
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
-from jinja2 import FileSystemLoader, StrictUndefined, TemplateError, TemplateNotFound, nodes
+from jinja2 import BaseLoader, StrictUndefined, TemplateError, TemplateNotFound, nodes
+from jinja2.loaders import split_template_path
 from jinja2.meta import find_undeclared_variables
 from jinja2.sandbox import SandboxedEnvironment
 
@@ -67,13 +71,83 @@ def _autoescape(name: str | None) -> bool:
     return name is not None and name.endswith(".html")
 
 
+class LinkRefused(TemplateNotFound):
+    """A template, or a folder on the way to it inside the templates folder, is a link."""
+
+
+# The largest template read: a mail's wording, not a file to stream.
+_MAX_TEMPLATE_BYTES = 256 * 1024
+
+
+class _NoLinksLoader(BaseLoader):
+    """Jinja2's file loading, but no symbolic link is followed inside the templates folder.
+
+    A link could name a file the reader may read and the template's author may not (the relay's
+    password, included by `{% include %}`). Each step below the folder (the language folder
+    too) is opened with O_NOFOLLOW relative to the one before it, so no link is followed and
+    none can be swapped in between a check and the read. (The folder itself may be reached
+    through a link: it is the operator's path.)
+    """
+
+    def __init__(self, folder: Path, prefixes: list[list[str]]) -> None:
+        self.folder = str(folder)
+        self.prefixes = prefixes  # [["de"], []]: the language's folder first, then the folder
+
+    def get_source(self, environment: Any, template: str) -> tuple[str, str, Callable[[], bool]]:
+        pieces = split_template_path(template)
+        for prefix in self.prefixes:
+            found = _read_below(self.folder, [*prefix, *pieces], template)
+            if found is not None:
+                filename = os.path.join(self.folder, *prefix, *pieces)
+                return found.decode("utf-8"), filename, lambda: False
+        raise TemplateNotFound(template)
+
+
+def _read_below(folder: str, pieces: list[str], template: str) -> bytes | None:
+    """The file at `pieces` under `folder`, None if absent; LinkRefused for a link on the way."""
+    flags = os.O_RDONLY | os.O_CLOEXEC | os.O_NOFOLLOW
+    try:
+        fd = os.open(folder, os.O_RDONLY | os.O_CLOEXEC | os.O_DIRECTORY)
+    except OSError:
+        return None
+    try:
+        for depth, piece in enumerate(pieces[:-1], start=1):
+            try:
+                inner = os.open(piece, flags | os.O_DIRECTORY, dir_fd=fd)
+            except OSError as error:
+                way = pieces[:depth]
+                if error.errno in (errno.ELOOP, errno.ENOTDIR) and os.path.islink(
+                    os.path.join(folder, *way)
+                ):
+                    raise LinkRefused(template, f"{'/'.join(way)} is a symbolic link") from None
+                return None
+            os.close(fd)
+            fd = inner
+        try:
+            # O_NONBLOCK: a FIFO put there must not hang the start; it is refused below.
+            target = os.open(pieces[-1], flags | os.O_NONBLOCK, dir_fd=fd)
+        except OSError as error:
+            if error.errno == errno.ELOOP:
+                raise LinkRefused(template, f"{template} is a symbolic link") from None
+            return None
+        with os.fdopen(target, "rb") as handle:
+            if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+                return None
+            data = handle.read(_MAX_TEMPLATE_BYTES + 1)
+        if len(data) > _MAX_TEMPLATE_BYTES:
+            raise TemplateNotFound(template, f"{template} is larger than 256 KiB")
+        return data
+    finally:
+        os.close(fd)
+
+
 @lru_cache(maxsize=16)
 def _environment(directory: Path, language: str | None) -> SandboxedEnvironment:
-    search = [directory]
+    prefixes: list[list[str]] = [[]]
     if language is not None and _LANGUAGE.fullmatch(language):
-        search.insert(0, directory / language)
+        prefixes.insert(0, [language])
     return SandboxedEnvironment(
-        loader=FileSystemLoader([str(path) for path in search], encoding="utf-8"),
+        loader=_NoLinksLoader(directory, prefixes),
         undefined=StrictUndefined,
         autoescape=_autoescape,
         keep_trailing_newline=True,
@@ -84,7 +158,12 @@ def _source(env: SandboxedEnvironment, name: str) -> tuple[str, Path] | None:
     assert env.loader is not None
     try:
         source, filename, _ = env.loader.get_source(env, name)
-    except TemplateNotFound:
+    except LinkRefused as refused:
+        folder = Path(getattr(env.loader, "folder", "."))
+        raise TemplateProblem(folder, refused.message or "a symbolic link") from None
+    except TemplateNotFound as missing:
+        if missing.message and "larger than" in missing.message:
+            raise TemplateProblem(Path(name), missing.message) from None
         return None
     except UnicodeDecodeError:
         raise TemplateProblem(Path(name), "not UTF-8 text") from None

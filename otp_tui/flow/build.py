@@ -36,9 +36,11 @@ def make_run(
     send: SendFunction | None = None,
     requester: Callable[[], Requester] | None = None,
     allow_on_mail_failure: bool = False,
+    session_timeout: float | None = None,
 ) -> Run:
     """`requester` says who asks (for the per-requester send budgets); it is called when the
-    machine is built, after the first frame. None: no per-requester budget applies."""
+    machine is built, after the first frame. None: no per-requester budget applies.
+    `session_timeout`: seconds the whole run may take (the gate's), None for no limit."""
     delivery = Delivery(
         settings,
         demo=demo,
@@ -82,4 +84,5 @@ def make_run(
         wall_clock=wall_clock,
         audit=audit,
         fixed_address=email,
+        session_timeout=session_timeout,
     )

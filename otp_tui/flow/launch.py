@@ -32,6 +32,7 @@ def launch(
     demo: bool,
     drive: Callable[[Run, RunResult], LaunchOutcome],
     allow_on_mail_failure: bool = False,
+    session_timeout: float | None = None,
 ) -> LaunchOutcome:
     """Open the ledger and the audit trail, build the run, let `drive` run it, close both.
 
@@ -68,6 +69,7 @@ def launch(
         audit=audit,
         requester=lambda: caller().requester,
         allow_on_mail_failure=allow_on_mail_failure,
+        session_timeout=session_timeout,
     )
     try:
         return drive(run, failed)

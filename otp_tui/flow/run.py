@@ -84,6 +84,7 @@ class Run:
         wall_clock: Clock,
         audit: Auditor | None = None,
         fixed_address: str | None = None,
+        session_timeout: float | None = None,
     ) -> None:
         # Built on first use, after the first frame: nothing in the core is needed to draw it.
         self._make_machine = make_machine
@@ -94,6 +95,9 @@ class Run:
         self._wall_clock = wall_clock
         self._audit = audit
         self._fixed_address = fixed_address
+        # The gate's whole-run deadline (`[gate] session_timeout`), on the run's own clock: no
+        # screen, the result and refusal screens included, outlives it.
+        self._deadline = clock() + session_timeout if session_timeout is not None else None
         self._lock = asyncio.Lock()
         self._ending: Finished | None = None
         self._request: SendCode | None = None  # the send `send()` is to make, if any
@@ -129,7 +133,13 @@ class Run:
 
     def tick(self) -> Tick | None:
         """The clocks now; a Finished when time alone ended the run (the code expired with no
-        resend left). Reads no ledger, so it is cheap to call once a second."""
+        resend left, or the session's deadline passed). Reads no ledger, so it is cheap to call
+        once a second."""
+        if self._deadline is not None and self._clock() >= self._deadline:
+            if self._ending is None or self._ending.linger:
+                # Unverified, with its audit line, whatever screen it is on ("timeout").
+                return self.quit("timeout")
+            return None
         if self._ending is not None:
             return None
         if self._machine is None:

@@ -155,6 +155,10 @@ def run_gate(config: str | None, err: TextIO = sys.stderr) -> int:
         # prompt, and a prompt ended by EOF exits 0.
         os._exit(EXIT_USAGE)
 
+    from otp_tui.gate.memory_ceiling import limit_memory
+
+    limit_memory()  # before anything a gated user can make it hold
+
     from otp_tui.config.gate_settings import GATE_CONFIG_PATH, load_gate_settings
     from otp_tui.config.sources import ConfigError
 
@@ -212,6 +216,7 @@ def run_gate(config: str | None, err: TextIO = sys.stderr) -> int:
             email=found.address,
             demo=False,
             allow_on_mail_failure=settings.gate.on_mail_failure == "allow",
+            session_timeout=settings.gate.session_timeout,
         )
     if outcome.error is not None:
         print(f"{PROG}: {outcome.error}", file=err)

@@ -29,7 +29,7 @@ from textual import events
 from textual.drivers.linux_driver import LinuxDriver
 from textual.geometry import Size
 
-from otp_tui.terminal.key_backlog import KeyBacklog
+from otp_tui.terminal.key_backlog import KeyBacklog, bounded
 from otp_tui.terminal.screen_diff import ScreenDiff
 
 if TYPE_CHECKING:
@@ -94,9 +94,21 @@ class StderrSizedDriver(LinuxDriver):
             self._cells = size.area
         super().process_message(message)
 
+    def _run_input_thread(self) -> None:
+        # Textual answers a failure of its input thread with its panic screen, a whole
+        # traceback on the terminal. The app's own error path says one line instead: a
+        # MemoryError under the gate's memory ceiling, say, while a huge paste is collected.
+        try:
+            self.run_input_thread()
+        except BaseException as error:
+            failure = error if isinstance(error, Exception) else RuntimeError(type(error).__name__)
+            self._loop.call_soon_threadsafe(self._app._handle_exception, failure)
+
     def send_message(self, message: Message) -> None:
         # On the input thread: a key past what the app can take is dropped here, before it is
         # queued anywhere (`otp_tui.terminal.key_backlog`).
+        if isinstance(message, events.Paste):
+            message = bounded(message)
         if isinstance(message, events.Key | events.Paste) and not self._keys.admit(message):
             return
         super().send_message(message)

@@ -24,9 +24,15 @@ def build_app(run: Run) -> OtpApp:
 
 
 def run_interactive(
-    settings: Settings, *, email: str | None, demo: bool, allow_on_mail_failure: bool = False
+    settings: Settings,
+    *,
+    email: str | None,
+    demo: bool,
+    allow_on_mail_failure: bool = False,
+    session_timeout: float | None = None,
 ) -> LaunchOutcome:
-    """The Textual front end; `allow_on_mail_failure` is the gate's `on_mail_failure = "allow"`."""
+    """The Textual front end; `allow_on_mail_failure` is the gate's `on_mail_failure = "allow"`,
+    `session_timeout` its whole-run deadline in seconds."""
 
     def drive(run: Run, failed: RunResult) -> LaunchOutcome:
         app = build_app(run)
@@ -41,6 +47,7 @@ def run_interactive(
         demo=demo,
         drive=drive,
         allow_on_mail_failure=allow_on_mail_failure,
+        session_timeout=session_timeout,
     )
 
 

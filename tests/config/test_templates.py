@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 import re
 import subprocess
 import sys
@@ -328,3 +329,52 @@ def test_a_code_spaced_out_once_for_reading_is_still_allowed(tmp_path: Path) -> 
     text, html = parts(build(templates))
     assert "4 8 0 2 1 3" in text
     assert "480" in html
+
+
+# --- no symbolic link is followed inside the folder ---------------------------------------
+
+
+def test_an_include_through_a_symbolic_link_is_refused_and_shows_nothing(tmp_path: Path) -> None:
+    secret = tmp_path / "smtp-password"
+    secret.write_text("relay-secret-771\n")
+    templates = write(tmp_path / "t", body_txt='{{ code }} {% include "pw" %}\n')
+    (templates / "pw").symlink_to(secret)
+
+    lines = problems(tmp_path, templates)
+
+    assert len(lines) == 1, lines
+    assert "pw is a symbolic link" in lines[0]
+    assert "relay-secret" not in lines[0]
+    with pytest.raises(ValueError, match="symbolic link"):
+        build(templates)
+
+
+@pytest.mark.parametrize("which", ["part", "language folder"])
+def test_a_part_or_a_language_folder_that_is_a_link_is_refused(tmp_path: Path, which: str) -> None:
+    elsewhere = write(tmp_path / "elsewhere", body_txt="Code: {{ code }}\n")
+    templates = write(tmp_path / "t", subject_txt="Your code\n")
+    if which == "part":
+        (templates / "body.txt").symlink_to(elsewhere / "body.txt")
+        name = "body.txt"
+    else:
+        (templates / "de").symlink_to(elsewhere)
+        name = "de"
+
+    lines = problems(tmp_path, templates)
+
+    assert len(lines) == 1, lines
+    assert "symbolic link" in lines[0]
+    assert name in lines[0]
+
+
+def test_the_folder_itself_may_be_reached_through_a_link(tmp_path: Path) -> None:
+    real = write(tmp_path / "real", body_txt="Code: {{ code }}\n")
+    (tmp_path / "link").symlink_to(real)
+    text, _html = parts(build(tmp_path / "link"))
+    assert f"Code: {CODE}" in text
+
+
+def test_a_fifo_in_the_folder_does_not_hang_the_start(tmp_path: Path) -> None:
+    templates = write(tmp_path / "t", subject_txt="Your code\n")
+    os.mkfifo(templates / "body.txt")
+    build(templates)  # the FIFO is not a template: the built-in text is used

@@ -637,6 +637,15 @@ def fixed(clock, ledger, codes, **policy):
     return Verification(Policy(**policy), ledger, clock, make_code=codes, fixed_address=ADDRESS)
 
 
+def lock_by_guessing(clock, ledger, codes):
+    """Lock ADDRESS the way a person does: five wrong codes in another run."""
+    other = make(clock, ledger, codes)
+    sent(other)
+    for _ in range(5):
+        other.submit_code(wrong(codes.last))
+    assert other.phase is Phase.LOCKED
+
+
 def test_a_fixed_address_is_the_one_checked_whatever_is_submitted(clock, ledger, codes):
     machine = fixed(clock, ledger, codes)
     answer = machine.submit_address("someone.else@example.com")
@@ -645,7 +654,7 @@ def test_a_fixed_address_is_the_one_checked_whatever_is_submitted(clock, ledger,
 
 
 def test_a_fixed_address_that_is_locked_ends_the_verification(clock, wall, ledger, codes):
-    ledger.lock(ADDRESS, 900)
+    lock_by_guessing(clock, ledger, codes)
     machine = fixed(clock, ledger, codes)
     assert isinstance(machine.submit_address(""), Locked)
     assert machine.phase is Phase.LOCKED
@@ -670,6 +679,6 @@ def test_a_fixed_address_over_its_hourly_budget_ends_the_verification(clock, led
 
 
 def test_a_free_address_that_is_refused_stays_on_the_address(clock, ledger, codes, machine):
-    ledger.lock(ADDRESS, 900)
+    lock_by_guessing(clock, ledger, codes)
     assert isinstance(machine.submit_address(ADDRESS), Locked)
     assert machine.phase is Phase.ENTERING_ADDRESS

@@ -247,3 +247,22 @@ def test_a_bashrc_that_runs_the_command_no_longer_opens_the_gate(
     finally:
         for name in names:
             (home / name).unlink(missing_ok=True)
+
+
+def test_an_acl_that_lets_the_user_write_the_addresses_file_shuts_the_gate(
+    host: GateHost, login: Callable[..., Terminal]
+) -> None:
+    import subprocess
+
+    addresses = host.paths["ETC"] / "addresses"
+    subprocess.run(["setfacl", "-m", f"u:{host.alice}:rw", str(addresses)], check=True)
+    try:
+        session = login(host.alice)
+        session.expect(
+            f"addresses_file {addresses} can be changed by {host.alice}; the gate refuses it",
+            timeout=30,
+        )
+        assert session.wait(timeout=15) == 2
+        assert MARKER not in session.text
+    finally:
+        subprocess.run(["setfacl", "-b", str(addresses)], check=True)

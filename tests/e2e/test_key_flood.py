@@ -13,12 +13,16 @@ import contextlib
 import os
 import select
 import signal
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from pty_harness import OtpHome, Terminal, session_members
 from test_signals_pty import ADDRESS, to_code_screen
+
+pytestmark = pytest.mark.slow
 
 DIGITS = 2_000_000
 CHUNK = 4096
@@ -28,7 +32,14 @@ BUDGET_KIB = 100 * 1024
 
 
 def flood(
-    term: Terminal, count: int, limit: float, stop_after: float | None = None
+    term: Terminal,
+    count: int,
+    limit: float,
+    stop_after: float | None = None,
+    *,
+    before: bytes = b"",
+    after: bytes = b"",
+    budget_kib: int = BUDGET_KIB,
 ) -> tuple[float, int]:
     """Type `count` digits in chunks (as fast as the program reads them), reading what it
     draws and watching the memory of its process tree all the while. Returns the seconds it
@@ -37,6 +48,8 @@ def flood(
     os.set_blocking(term.master, False)
     sent = peak = 0
     chunk = ("1234567890" * (CHUNK // 10 + 1))[:CHUNK].encode()
+    if before:
+        term.send(before)
     started = time.monotonic()
     try:
         while sent < count:
@@ -46,7 +59,7 @@ def flood(
                 break
             rss = term.tree_rss_kib()
             peak = max(peak, rss)
-            if rss > BUDGET_KIB:
+            if rss > budget_kib:
                 term.kill()
                 raise AssertionError(f"memory of the process tree reached {rss} KiB")
             readable, writable, _ = select.select([term.master], [term.master], [], 0.05)
@@ -58,6 +71,8 @@ def flood(
     finally:
         if term.master is not None:
             os.set_blocking(term.master, True)
+    if after and term.master is not None:
+        term.send(after)
     return time.monotonic() - started, peak
 
 
@@ -101,3 +116,55 @@ def test_sigterm_during_a_flood_ends_the_run_within_a_second_with_its_audit_line
         ADDRESS,
     )
     assert session_members(term.pid) == []
+
+
+def test_a_megabyte_pasted_into_the_code_screen_is_refused_and_memory_stays_bounded(
+    terminal: Callable[..., Terminal], otp_home: OtpHome
+) -> None:
+    term = terminal()
+    to_code_screen(term)
+    # A bracketed paste of a million digits (before: 164 MiB, searching it for a code).
+    took, peak = flood(term, 1_000_000, limit=60, before=b"\x1b[200~", after=b"\x1b[201~")
+    deadline = time.monotonic() + 30
+    while "That paste held no single 6-digit code" not in term.text:
+        assert time.monotonic() < deadline, "the paste was never answered"
+        peak = max(peak, term.tree_rss_kib())
+        assert peak <= BUDGET_KIB, f"memory of the process tree reached {peak} KiB"
+        term._pump(0.05)
+        term.drain()
+    print(f"a 1,000,000-character paste: sent in {took:.1f} s, peak RSS {peak} KiB")
+    term.send("\x11")  # ctrl+q
+    assert term.wait(timeout=10) == 1
+    assert otp_home.audit_lines()[-1]["event"] == "cancelled"
+
+
+def test_memory_running_out_in_the_input_thread_is_one_line_not_a_traceback(
+    terminal: Callable[..., Terminal], otp_home: OtpHome, tmp_path: Path
+) -> None:
+    # Textual collects a bracketed paste whole before otp-tui sees it; under a memory ceiling
+    # (the gate's is 512 MiB; 160 MiB here) ten megabytes of it run the input thread out of
+    # memory. Textual's own answer to that is its panic screen, a whole traceback.
+    program = (
+        "import sys; from otp_tui.gate.memory_ceiling import limit_memory;"
+        "limit_memory(160 * 1024 * 1024);"
+        "from otp_tui.cli import console_main; sys.argv[0] = 'otp-tui'; console_main()"
+    )
+    term = terminal("--json", argv=(sys.executable, "-c", program), stdout_file=tmp_path / "stdout")
+    to_code_screen(term)
+    before = len(term.raw)
+    with contextlib.suppress(OSError):  # the program may be gone before the paste is
+        flood(
+            term,
+            10_000_000,
+            limit=120,
+            before=b"\x1b[200~",
+            after=b"\x1b[201~",
+            budget_kib=256 * 1024,  # the ceiling holds it below this
+        )
+    status = term.wait(timeout=60)
+    shown = term.raw[before:].decode("utf-8", "replace")
+    assert status == 1
+    assert "otp-tui: unexpected error (MemoryError); not verified" in shown
+    assert "Traceback" not in shown
+    assert "paste_buffer" not in shown
+    assert term.json_line()["verified"] is False

@@ -41,3 +41,12 @@ def test_keys_that_end_or_move_a_run_get_through_typing_but_are_bounded_too() ->
 
 def test_the_limits_hold_the_longest_address_and_stay_small() -> None:
     assert 254 <= TYPING_LIMIT < KEY_LIMIT <= 1024
+
+
+def test_a_paste_longer_than_any_screen_can_use_arrives_empty() -> None:
+    from otp_tui.terminal.key_backlog import MAX_PASTE, bounded
+
+    kept = events.Paste("Your code is 204913")
+    assert bounded(kept) is kept
+    assert bounded(events.Paste("1" * MAX_PASTE)).text == "1" * MAX_PASTE
+    assert bounded(events.Paste("1" * (MAX_PASTE + 1))).text == ""
