@@ -1,9 +1,9 @@
 """The counts a report shows: each event, in all and by user, by service and by origin.
 
 The events keep the audit trail's own names (`verified`, `wrong_code`, `locked`,
-`allowed_without_mail`, ...). A line's service is its `service` field (the PAM path records
-`sshd`, `sudo`, ...), else "-"; its origin is the client's IP address (`ssh_client`, or a
-`remote_host` the PAM path records), else "local". No email address is kept.
+`allowed_without_mail`, ...). A line's service is its `pam_service` field (a PAM login records
+`sshd`, `sudo`, ...), else "-"; its origin is the client's IP address (`ssh_client`), else the
+remote host PAM was given (`rhost`), else "local". No email address is kept.
 """
 
 from __future__ import annotations
@@ -76,7 +76,7 @@ def summarise(
         summary.last = moment if summary.last is None else max(summary.last, moment)
         summary.totals[event] += 1
         _count(summary.by_user, _text(record.get("user"), "?"), event)
-        _count(summary.by_service, _text(record.get("service"), NO_SERVICE), event)
-        origin = record.get("ssh_client") or record.get("remote_host")
+        _count(summary.by_service, _text(record.get("pam_service"), NO_SERVICE), event)
+        origin = record.get("ssh_client") or record.get("rhost")
         _count(summary.by_origin, _text(origin, LOCAL), event)
     return summary

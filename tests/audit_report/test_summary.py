@@ -18,7 +18,8 @@ def record(event: str, **fields: Any) -> dict[str, Any]:
 def test_each_line_counts_once_in_all_and_in_each_grouping() -> None:
     summary = summarise(
         [
-            record("verified", ssh_client="192.0.2.7", service="sshd"),
+            record("verified", ssh_client="192.0.2.7", pam_service="sshd"),
+            record("locked", pam_service="sudo", rhost="198.51.100.3"),
             record("wrong_code", user="bob"),
             record("verified", ts=NOW - timedelta(hours=1)),
         ],
@@ -26,11 +27,18 @@ def test_each_line_counts_once_in_all_and_in_each_grouping() -> None:
         None,
         NOW,
     )
-    assert summary.totals == {"verified": 2, "wrong_code": 1}
-    assert summary.by_user == {"alice": {"verified": 2}, "bob": {"wrong_code": 1}}
-    assert summary.by_service == {"sshd": {"verified": 1}, "-": {"verified": 1, "wrong_code": 1}}
-    assert summary.by_origin == {"192.0.2.7": {"verified": 1}, "local": {"verified": 1,
-                                 "wrong_code": 1}}  # fmt: skip
+    assert summary.totals == {"verified": 2, "wrong_code": 1, "locked": 1}
+    assert summary.by_user == {"alice": {"verified": 2, "locked": 1}, "bob": {"wrong_code": 1}}
+    assert summary.by_service == {
+        "sshd": {"verified": 1},
+        "sudo": {"locked": 1},
+        "-": {"verified": 1, "wrong_code": 1},
+    }
+    assert summary.by_origin == {
+        "192.0.2.7": {"verified": 1},
+        "198.51.100.3": {"locked": 1},
+        "local": {"verified": 1, "wrong_code": 1},
+    }
     assert (summary.first, summary.last) == (NOW - timedelta(hours=1), NOW)
 
 
