@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, TextIO
 
 from otp_tui.hardening import Unprotected, protect_process_secrets
 from otp_tui.language import _
-from otp_tui.result import EXIT_INTERRUPTED, EXIT_USAGE
+from otp_tui.result import EXIT_INTERRUPTED, EXIT_USAGE, RunResult
 
 if TYPE_CHECKING:
     from otp_tui.config.schema import Settings
@@ -232,6 +232,21 @@ def build_parser() -> argparse.ArgumentParser:
             "the operator's TOML file (default: /etc/otp-tui/config.toml); nothing else is read"
         ),
     )
+    pam = commands.add_parser(
+        "pam",
+        help=_(
+            "the PAM helper: started by pam_otp_tui.so as the service user, it talks to the "
+            "module on stdin and stdout (see the README)"
+        ),
+    )
+    pam.add_argument(
+        "--config",
+        metavar="PATH",
+        default=argparse.SUPPRESS,
+        help=_(
+            "the operator's TOML file (default: /etc/otp-tui/config.toml); nothing else is read"
+        ),
+    )
     return parser
 
 
@@ -341,6 +356,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     err = sys.stderr
     if args.command == "gate":
         return _gate(args, err)
+    if args.command == "pam":
+        return _pam(args, err)
     if args.command == "doctor":
         return _doctor(args, err)
     if args.command == "config":
@@ -398,6 +415,15 @@ def _gate(args: argparse.Namespace, err: TextIO) -> int:
     from otp_tui.gate.run import run_gate
 
     return run_gate(args.config, err)
+
+
+def _pam(args: argparse.Namespace, err: TextIO) -> int:
+    # Only the operator configures: the module passes --config and nothing else.
+    if args.overrides or args.email or args.demo or args.json or args.plain:
+        return _fail(_("pam takes no option but --config: only the operator's config decides"), err)
+    from otp_tui.converse.launch import run_pam
+
+    return run_pam(args.config, sys.stdin.buffer, sys.stdout.buffer)
 
 
 def _doctor(args: argparse.Namespace, err: TextIO) -> int:
@@ -473,6 +499,17 @@ def _has_terminal() -> bool:
 PLAIN_TERMS = ("", "dumb")
 
 
+def _leave_a_line(result: RunResult, *, masked: bool, err: TextIO) -> None:
+    """The full screen is gone with the run: one line in the shell says how it ended (stdout
+    stays the JSON line's). An address given with --email is masked, as on screen."""
+    from otp_tui.core.untrusted import visible
+    from otp_tui.flow.wording import left_behind, mask_address
+
+    address = mask_address(result.email) if masked and result.email else result.email
+    with contextlib.suppress(OSError):  # a terminal that hung up has nobody to read it
+        print(f"{PROG}: {left_behind(result.reason, visible(address))}", file=err, flush=True)
+
+
 def _run_app(args: argparse.Namespace, settings: Settings, err: TextIO) -> int:
     if args.email is not None:
         from otp_tui.core.address import normalise_address
@@ -513,6 +550,8 @@ def _run_app(args: argparse.Namespace, settings: Settings, err: TextIO) -> int:
         from otp_tui.tui.launch import run_interactive
 
         outcome = run_interactive(settings, email=args.email, demo=demo)
+        if outcome.error is None and not args.json:
+            _leave_a_line(outcome.result, masked=args.email is not None, err=err)
     if outcome.error is not None:
         print(f"{PROG}: {outcome.error}", file=err)
     result = outcome.result

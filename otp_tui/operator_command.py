@@ -77,9 +77,9 @@ def run_command(
         try:
             return _run(argv, timeout, env)
         finally:
+            _end_escaped(before)  # still the subreaper: an escapee's own children come back
             if subreaper:
                 _set_subreaper(False)
-            _end_escaped(before)
 
 
 def _run(argv: Sequence[str], timeout: float, env: Mapping[str, str] | None) -> CommandResult:
@@ -211,7 +211,12 @@ def _children() -> set[int]:
 
 
 def _end_escaped(before: set[int]) -> None:
-    """Kill and reap the children that appeared during the run: what the command left behind."""
+    """Kill and reap the children that appeared during the run: what the command left behind.
+
+    Bounded: a process stuck in the kernel (an NFS hang) cannot take SIGKILL at once, and the
+    run does not wait on it for more than about a second.
+    """
+    deadline = time.monotonic() + 1.0
     for _round in range(_REAP_ROUNDS):
         left = _children() - before
         if not left:
@@ -219,5 +224,15 @@ def _end_escaped(before: set[int]) -> None:
         for pid in left:
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.kill(pid, signal.SIGKILL)
-            with contextlib.suppress(ChildProcessError):
-                os.waitpid(pid, 0)
+        while left and time.monotonic() < deadline:
+            for pid in list(left):
+                try:
+                    done, _status = os.waitpid(pid, os.WNOHANG)
+                except ChildProcessError:
+                    done = pid
+                if done:
+                    left.discard(pid)
+            if left:
+                time.sleep(0.005)
+        if left:
+            return

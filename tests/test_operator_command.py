@@ -59,6 +59,15 @@ def test_a_helper_that_leaves_a_setsid_child_answers_at_once_and_the_child_is_en
     _wait_gone(int(marker.read_text()))
 
 
+def test_what_an_escaped_child_starts_is_ended_too(tmp_path: Path) -> None:
+    marker = tmp_path / "grandchild-pid"
+    inner = f"sleep 300 & echo $! > {marker}; wait"
+    argv = _script(tmp_path, f"echo pw; setsid sh -c '{inner}' >/dev/null 2>&1 &\nsleep 0.3")
+    result = run_command(argv, timeout=10)
+    assert result.first_line == b"pw"
+    _wait_gone(int(marker.read_text()))
+
+
 def test_a_silent_command_is_ended_at_the_deadline_with_its_group(tmp_path: Path) -> None:
     marker = tmp_path / "child-pid"
     argv = _script(tmp_path, f"sleep 300 & echo $! > {marker}; wait")

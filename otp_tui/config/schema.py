@@ -198,11 +198,19 @@ def plain_address(value: str) -> str | None:
     return value
 
 
+# Demo mode needs no sender address; mail to the loopback outbox still needs a From.
+FALLBACK_SENDER = "otp-tui@localhost"
+
+
 class SenderSettings(_Section):
     address: str | None = None
-    name: str = "otp-tui"
+    # The service the code is for, as the mail names it ("Acme VPN"). Unset: this host's name,
+    # which a person can place better than the program's name.
+    service: str | None = Field(default=None, min_length=1, max_length=80)
+    # The display name on the From line. Unset: the service.
+    name: str | None = Field(default=None, min_length=1, max_length=80)
     # Unset: the built-in subject, in the run's language; set: the operator's, as written.
-    subject: str = N_("Your verification code")
+    subject: str = N_("Your verification code for {service}")
 
     @field_validator("address")
     @classmethod
@@ -219,11 +227,37 @@ class SenderSettings(_Section):
         except EmailNotValidError as error:
             raise ValueError(str(error)) from None
 
-    @field_validator("name", "subject")
+    @field_validator("service", "name", "subject")
     @classmethod
-    def _single_line(cls, value: str) -> str:
-        _no_line_breaks(value)
-        return value
+    def _single_line(cls, value: str | None) -> str | None:
+        return _no_line_breaks(value)
+
+    @property
+    def service_name(self) -> str:
+        """What the mail calls the service: `service`, else this host's name."""
+        return self.service or this_host()
+
+    @property
+    def from_name(self) -> str:
+        """The From line's display name: `name`, else the service."""
+        return self.name or self.service_name
+
+    @property
+    def from_address(self) -> str:
+        return self.address or FALLBACK_SENDER
+
+    @property
+    def shown(self) -> str:
+        """The sender as a mail client lists it, for the person to look for."""
+        return f"{self.from_name} <{self.from_address}>"
+
+
+def this_host() -> str:
+    """This host's name as one clean line (never empty)."""
+    import socket
+
+    name = "".join(char for char in socket.gethostname() if char.isprintable()).strip()
+    return name or "localhost"
 
 
 class MailSettings(_Section):
@@ -438,7 +472,7 @@ class Settings(BaseSettings):
                     self.mail.templates,
                     code_length=self.policy.code_length,
                     ttl_seconds=self.policy.code_ttl,
-                    sender_name=self.sender.name,
+                    sender_name=self.sender.from_name,
                 )
             except ValueError as error:
                 # The key first: the loader then names where the value came from (--set, a

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from otp_tui.core.limits import LimitsLedger, Requester
     from otp_tui.core.machine import Verification
     from otp_tui.flow.run import Auditor
+    from otp_tui.mail.message import Origin
 
 Clock = Callable[[], float]
 
@@ -31,7 +32,8 @@ def make_run(
     wall_clock: Clock,
     audit: Auditor | None = None,
     make_code: Callable[[int], OneTimeCode] | None = None,
-    origin: str | None = None,
+    origin: Origin | str | None = None,
+    login_user: str | None = None,
     outbox_dir: Path | None = None,
     send: SendFunction | None = None,
     requester: Callable[[], Requester] | None = None,
@@ -40,11 +42,14 @@ def make_run(
 ) -> Run:
     """`requester` says who asks (for the per-requester send budgets); it is called when the
     machine is built, after the first frame. None: no per-requester budget applies.
+    `login_user` is set by a run that lets someone log in (the gate): the mail then says who is
+    logging in where, and what to do if it was not them.
     `session_timeout`: seconds the whole run may take (the gate's), None for no limit."""
     delivery = Delivery(
         settings,
         demo=demo,
         origin=origin,
+        login_user=login_user,
         outbox_dir=outbox_dir,
         send=send,
         wall_clock=wall_clock,
@@ -75,6 +80,8 @@ def make_run(
         certificates_unchecked=not demo and not settings.smtp.validate_certs,
         limits=wording.limits(settings.policy),
         clock=clock,
+        sender=None if demo else settings.sender.shown,
+        login=login_user is not None,
     )
     return Run(
         make_machine,

@@ -19,6 +19,7 @@ from otp_tui.language import current
 if TYPE_CHECKING:
     from otp_tui.config.schema import Settings, SmtpSettings
     from otp_tui.core.outcomes import SendCode
+    from otp_tui.mail.message import Origin
     from otp_tui.mail.outbox import DemoOutbox
 
 log = logging.getLogger(__name__)
@@ -42,15 +43,18 @@ class Delivery:
         settings: Settings,
         *,
         demo: bool,
-        origin: str | None = None,
+        origin: Origin | str | None = None,
+        login_user: str | None = None,
         outbox_dir: Path | None = None,
         send: SendFunction | None = None,
         wall_clock: Callable[[], float] | None = None,
     ) -> None:
         self._settings = settings
         self._demo = demo
-        self._origin = origin  # where the mail says the code was asked from; None: this host
+        # Where the mail says the code was asked from; None: this host, read at the send.
+        self._origin = origin
         self._outbox_dir = outbox_dir
+        self._login_user = login_user
         self._send = send
         self._wall_clock = wall_clock  # stamps the demo outbox's mail
         self._outbox: DemoOutbox | None = None
@@ -89,7 +93,7 @@ class Delivery:
     async def deliver(self, request: SendCode) -> Failure | None:
         """Send the code; None when the server took it, else what went wrong."""
         from otp_tui.mail.errors import SendError
-        from otp_tui.mail.message import build_message, describe_origin
+        from otp_tui.mail.message import build_message, origin_here
 
         try:
             smtp = await self._smtp_settings()
@@ -98,7 +102,7 @@ class Delivery:
                 request.address,
                 request.code,
                 ttl_seconds=int(request.ttl),
-                requested_from=self._origin or describe_origin(),
+                requested_from=self._origin or origin_here(login_user=self._login_user),
                 templates=self._settings.mail.templates,
                 language=current(),
             )

@@ -160,11 +160,7 @@ class Run:
     # -- intentions ------------------------------------------------------------------------
 
     async def submit_address(self, raw: str) -> View | None:
-        from otp_tui.core.outcomes import (
-            CodeStillValid,
-            Locked,
-            SendCode,
-        )
+        from otp_tui.core.outcomes import CodeStillValid, Locked, SendCode
 
         if self._fixed_address is None and not raw.strip():
             return AskAddress(Notice("empty_address"))
@@ -288,7 +284,6 @@ class Run:
 
     async def back(self) -> View | None:
         """Back to the address, from sending (cancelled by the caller), a failure or the code."""
-
         async with self._lock:
             machine = self._ready()
             if self._ending is not None or not machine.accepts("go_back"):

@@ -29,8 +29,9 @@ On a failed send (`SendProblem`):
 - `send_failed`: `text` is the sender's sentence for what went wrong.
 At the end (`Finished`; the headline follows from the kind):
 - `verified`, `locked` (as above), `not_allowed`, `too_many_sends` (a fixed address refused),
-  `expired` (no code left to ask for), `stopped` (quit or a signal), `allowed_without_mail`
-  (`text`: why the mail failed), `storage_failed` (`text`: the ledger's or trail's sentence).
+  `expired` (no code left to ask for), `stopped` (quit, a signal, the gate's deadline),
+  `allowed_without_mail` (`text`: why the mail failed), `storage_failed` (`text`: the ledger's
+  or trail's sentence).
 """
 
 from __future__ import annotations
@@ -53,6 +54,9 @@ class Presentation:
     certificates_unchecked: bool  # smtp.validate_certs = false: said on the sending screen
     limits: tuple[str, ...]  # the policy in plain words, for the help
     clock: Callable[[], float]  # the run's monotonic clock (tests move it by hand)
+    sender: str | None = None  # the From a person looks for in their inbox; None in demo mode
+    # A run that lets someone log in (the gate): "Verified" goes on to the session by itself.
+    login: bool = False
 
 
 NoticeKind = Literal[

@@ -134,7 +134,7 @@ def type_your_address() -> str:
 
 
 def fixed_address_again() -> str:
-    return _("Press Enter to send a new code, or Escape to quit.")
+    return _("Press Enter to send a new code, or ctrl+q to quit.")
 
 
 def sending_now() -> str:
@@ -177,7 +177,8 @@ def notice(said: Notice, *, on_code: bool = False) -> str:
             return cooldown_new_code(said.seconds)
         return cooldown_any_address(said.seconds)
     if kind == "resends_exhausted":
-        return _("No more codes can be sent in this session.")
+        # This run's resends are spent; a new run may send again, within the hourly limits.
+        return _("This verification can send no more codes; start it again for a new one.")
     if kind == "too_many_sends":
         # What is counted, since the ledger does not say which budget refused: the address's,
         # the account's (never the SSH client's, which is only a claim) and everyone's.
@@ -266,6 +267,12 @@ def code_hint(code_length: int, address: str) -> str:
         "We sent a {count}-digit code to {address}.",
         code_length,
     ).format(count=code_length, address=address)
+
+
+def code_sender_hint(sender: str) -> str:
+    return _("It comes from {sender}; if it is not in your inbox, look in the spam folder.").format(
+        sender=sender
+    )
 
 
 def wrong_code(attempts_left: int) -> str:
@@ -362,6 +369,10 @@ def press_enter_to_quit() -> str:
     return _("Press Enter to quit.")
 
 
+def going_on_to_the_session() -> str:
+    return _("Going on to your session…")
+
+
 def verified_detail(address: str) -> str:
     return _("{address} is confirmed: you control this address.").format(address=address)
 
@@ -407,13 +418,27 @@ def allowed_without_mail() -> str:
     return _("Let in without a code")
 
 
+def left_behind(reason: str, address: str) -> str:
+    """The one line a full-screen run leaves in the shell: its headline and the address."""
+    headline = {
+        "verified": verified,
+        "locked": locked,
+        "allowed_without_mail": allowed_without_mail,
+    }
+    said = headline.get(reason, not_verified)()
+    return f"{said} ({address})" if address else said
+
+
 def allowed_without_mail_detail(reason: str) -> str:
     """`reason` is a whole sentence of its own: why the mail could not be sent."""
     return _("{reason} This gate lets you in when that happens.").format(reason=reason)
 
 
 def expired_detail() -> str:
-    return _("The code expired and no more codes can be sent.")
+    return _(
+        "The code expired, and this verification can send no more codes; start it again for a "
+        "new one."
+    )
 
 
 def stopped_detail() -> str:
@@ -503,7 +528,7 @@ def plain_time_left(countdown: Countdown) -> str:
     else:
         expiry = _("The code has expired.")
     if countdown.resends_left == 0:
-        resend = _("No more codes can be sent.")
+        resend = _("This verification can send no more codes.")
     elif not countdown.resend_possible:
         resend = _("A new code can be asked for in {time}.").format(
             time=clock_duration(countdown.resend_in)

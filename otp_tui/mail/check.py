@@ -258,7 +258,7 @@ def show_templates(settings: Settings, out: TextIO) -> None:
     sample = sample_values(
         code_length=policy.code_length,
         ttl_seconds=policy.code_ttl,
-        sender_name=settings.sender.name,
+        sender_name=settings.sender.from_name,
     )
     code = str(sample["code"])
     message = build_message(

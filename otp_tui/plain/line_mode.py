@@ -259,6 +259,8 @@ class LineMode:
         if after_send:
             presentation = self._run.presentation
             self._say(wording.code_hint(presentation.code_length, view.address))
+            if presentation.sender is not None:
+                self._say(wording.code_sender_hint(presentation.sender))
             self._say(wording.plain_time_left(view.countdown))
             self._say(wording.plain_code_keys(demo=presentation.demo))
         if view.notice:

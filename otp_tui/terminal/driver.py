@@ -22,6 +22,7 @@ are what the person waits for.
 from __future__ import annotations
 
 import os
+import signal
 import sys
 from typing import TYPE_CHECKING, Any
 
@@ -47,6 +48,12 @@ MAX_LINES = 250
 # screen at 119 MiB against 56 MiB). The links where bytes count (a phone, a serial console)
 # have small screens; a larger one gets Textual's frames as they are.
 DIFF_MAX_CELLS = 250 * 80
+
+
+def _signals_installed() -> bool:
+    from otp_tui.terminal import signals  # loaded by then: the app installs them at mount
+
+    return signals.installed()
 
 
 def clamp(columns: int, lines: int) -> tuple[int, int]:
@@ -107,6 +114,11 @@ class StderrSizedDriver(LinuxDriver):
     def send_message(self, message: Message) -> None:
         # On the input thread: a key past what the app can take is dropped here, before it is
         # queued anywhere (`otp_tui.terminal.key_backlog`).
+        if isinstance(message, events.Key) and message.key == "ctrl+c" and _signals_installed():
+            # The Ctrl+C key (a key, not a signal, in raw mode) ends the run as SIGINT does:
+            # through the signal handler, within a second, whatever the loop is doing.
+            os.kill(os.getpid(), signal.SIGINT)
+            return
         if isinstance(message, events.Paste):
             message = bounded(message)
         if isinstance(message, events.Key | events.Paste) and not self._keys.admit(message):

@@ -11,7 +11,8 @@ the app runs:
 - SIGHUP (the SSH connection dropped), SIGTERM and SIGINT end the run: the audit line is
   written at once (``record_ending``), then the front end ends on its own loop
   (``end_from_signal``): Textual restores the terminal if one remains, and the exit status is
-  129, 143 or 130. Never "verified".
+  129, 143 or 130. Never "verified". The Ctrl+C key, which Textual's raw mode makes a key, is
+  turned into SIGINT by the terminal driver as it is read, so it ends a run the same way.
 - SIGTSTP is ignored. A gate must not be something the user can step around by suspending it:
   a suspended otp-tui leaves a ForceCommand wrapper waiting, and resuming it elsewhere would
   make no sense. (The Ctrl+Z key itself has no binding; this covers ``kill -TSTP`` and
@@ -58,6 +59,15 @@ ENDINGS: dict[signal.Signals, tuple[Reason, int]] = {
     signal.SIGTERM: ("terminated", EXIT_TERMINATED),
     signal.SIGINT: ("interrupted", EXIT_INTERRUPTED),
 }
+
+
+# Whether the ending signals have this module's handlers now (the terminal driver then turns
+# the Ctrl+C key into SIGINT).
+_installed = False
+
+
+def installed() -> bool:
+    return _installed
 
 
 class SignalTarget(Protocol):
@@ -136,7 +146,9 @@ def install_signal_handlers(
         reason, status = ENDINGS[signal.Signals(signum)]
         on_ending(reason, status)
 
+    global _installed
     previous = {signum: signal.signal(signum, on_signal) for signum in ENDINGS}
+    _installed = True
     loop.add_signal_handler(signal.SIGTSTP, _refuse_suspend)
 
     watch: asyncio.TimerHandle | None = None
@@ -154,6 +166,8 @@ def install_signal_handlers(
     watch = loop.call_later(watch_interval, watch_terminal)
 
     def remove() -> None:
+        global _installed
+        _installed = False
         if watch is not None:
             watch.cancel()
         for signum, handler in previous.items():

@@ -60,8 +60,10 @@ class OtpApp(App[RunResult]):
             tooltip=N_("Open the demo outbox"),
             id="outbox",
         ),
-        # F1, not "?": a question mark is a valid character in an email address.
         Binding("f1", "help", N_("Help"), tooltip=N_("The keys of this screen and the limits")),
+        # Not a priority: a question mark is a valid character in an email address, and the
+        # address entry keeps it. Where nothing takes it (the code screen refuses it), it helps.
+        Binding("question_mark", "help", N_("Help"), show=False),
     ]
 
     def __init__(self, run: Run, *, driver_class: type[Driver] | None = None) -> None:
@@ -104,6 +106,10 @@ class OtpApp(App[RunResult]):
     async def on_event(self, event: events.Event) -> None:
         if self._early_keys.hold(event):
             return
+        if isinstance(event, events.Key):
+            # The clocks as they are now, before the key acts: a key acts on the state it was
+            # pressed in (a resend that became possible a moment ago is not refused).
+            self.tick()
         await super().on_event(event)
 
     async def on_unmount(self) -> None:
@@ -320,7 +326,8 @@ class OtpApp(App[RunResult]):
         from otp_tui.tui.screens.sending import SendingScreen
 
         tick = self.run_.tick()
-        screen = self.screen
+        # The screen under a popup too: it is current the moment the popup goes.
+        screen = next(s for s in reversed(self.screen_stack) if not isinstance(s, ModalScreen))
         if isinstance(tick, Finished):
             self.show(tick)
         elif not screen.is_mounted:

@@ -38,4 +38,4 @@ class BackAsked(Message):
 
 
 class LeaveAsked(Message):
-    """Escape on the address screen, or a key that leaves a result screen."""
+    """A key that leaves a result screen."""

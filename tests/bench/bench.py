@@ -55,7 +55,7 @@ sys.path.insert(0, str(HERE.parent / "e2e"))
 sys.path.insert(0, str(HERE.parent))
 from vt_screen import Screen  # noqa: E402 - the tests' own terminal screen
 
-CODE_LINE = re.compile(r"Your verification code is:\s*(\d+)")
+CODE_LINE = re.compile(r"Your verification code for .+ is:\s*(\d+)")
 VERIFIED = re.compile(rb"Verified")
 
 ADDRESS_SCREEN = re.compile(rb"Verify your email address")

@@ -21,7 +21,7 @@ from otp_tui.mail.check import run_check
 from otp_tui.mail.message import build_message
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "templates"
-SENDER = SenderSettings(address="otp@example.org", name="Acme Gate")
+SENDER = SenderSettings(address="otp@example.org", name="Acme Gate", service="Acme VPN")
 CODE = "480213"
 
 
@@ -114,7 +114,7 @@ def test_missing_files_keep_the_built_in_text(tmp_path: Path) -> None:
     message = build(templates)
     assert message["Subject"] == "Sign in to Acme Gate"
     plain, _ = parts(message)
-    assert plain.startswith("Your verification code is:")
+    assert plain.startswith("Your verification code for Acme VPN is:")
 
 
 def test_a_language_falls_back_file_by_file(tmp_path: Path) -> None:
@@ -242,7 +242,7 @@ def test_jinja2_is_loaded_only_when_templates_are_set(tmp_path: Path) -> None:
 
 
 async def test_check_shows_the_rendered_templates_with_the_code_masked(tmp_path: Path) -> None:
-    settings = Settings(mail={"templates": EXAMPLES})
+    settings = Settings(sender={"service": "otp-tui"}, mail={"templates": EXAMPLES})
     out = io.StringIO()
 
     status = await run_check(settings, out, outbox_dir=tmp_path / "outbox")
@@ -378,3 +378,10 @@ def test_a_fifo_in_the_folder_does_not_hang_the_start(tmp_path: Path) -> None:
     templates = write(tmp_path / "t", subject_txt="Your code\n")
     os.mkfifo(templates / "body.txt")
     build(templates)  # the FIFO is not a template: the built-in text is used
+
+
+def test_a_template_larger_than_256_kib_is_refused(tmp_path: Path) -> None:
+    templates = write(tmp_path / "t", body_txt="{{ code }}\n" + "x" * (256 * 1024))
+    lines = problems(tmp_path, templates)
+    assert len(lines) == 1, lines
+    assert "larger than 256 KiB" in lines[0]

@@ -8,8 +8,10 @@ tested), creates two gated users, fills in the operator's files, and starts:
   password the gate reads from the recipe's password file; and a second "attacker" relay that
   must never hear from the gate;
 - a private rsyslogd (its own socket and output file) for the gate's audit lines;
-- sshd on a free loopback port with `AcceptEnv *`, so that every variable a client sends
-  reaches the session, including the recipe's Match block through `Include`.
+- sshd on a free loopback port with `AcceptEnv *`, and the recipe's Match block through
+  `Include`, which narrows it to the locale for gated users; alice alone is given `*` back (a
+  Match block of the test's own), so that every variable a client sends reaches her session
+  and the gate's own refusals are what is tested.
 
 The users, group, sudoers file and everything else are removed by `close()`. Names carry a
 random suffix, so nothing clashes with the machine's own accounts or another run.
@@ -44,7 +46,9 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 README = ROOT / "README.md"
 RELAY_USER, RELAY_PASSWORD = "gate-relay", "relay-pw-7731"
-_CODE_LINE = re.compile(r"(?:Your verification code is|Ihr Bestätigungscode lautet):\s*(\d+)")
+_CODE_LINE = re.compile(
+    r"(?:Your verification code for .+ is|Ihr Bestätigungscode für .+ lautet):\s*(\d+)"
+)
 
 SSHD = shutil.which("sshd") or shutil.which("sshd", path="/usr/sbin:/usr/local/sbin:/sbin")
 SSH = shutil.which("ssh")
@@ -437,6 +441,11 @@ UsePAM no
 StrictModes no
 AcceptEnv *
 LogLevel VERBOSE
+# alice keeps every variable a client sends, to show what the gate itself ignores; the
+# recipe's Match block narrows them to the locale for every other gated user (bob).
+Match User {self.alice}
+    AcceptEnv *
+Match all
 Include {self.paths["SSHD_SNIPPET"]}
 """
         )

@@ -40,7 +40,9 @@ _ESCAPES = re.compile(
     r"|\x1b[@-Z\\-_]"
 )
 # The code line of the built-in mail, in each language shipped.
-_CODE_LINE = re.compile(r"(?:Your verification code is|Ihr Bestätigungscode lautet):\s*(\d+)")
+_CODE_LINE = re.compile(
+    r"(?:Your verification code for .+ is|Ihr Bestätigungscode für .+ lautet):\s*(\d+)"
+)
 
 DEFAULT_TIMEOUT = 10.0
 

@@ -8,6 +8,7 @@ never contains in one piece, so the marker on screen means the gate opened.
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -52,8 +53,8 @@ def test_the_right_code_opens_a_shell_and_leaves_the_state_out_of_reach(
     code = host.relay.wait_for_code(before + 1)
     session.type(code)
     session.expect("Verified")
-    session.send("\x11")  # ctrl+q: leaves the result at once
-    session.expect(MARKER)
+    session.expect("Going on to your session")
+    session.expect(MARKER)  # no key: a verified login goes on by itself
     assert session.wait(timeout=15) == 0
 
     line = host.audit_lines()[-1]
@@ -124,7 +125,17 @@ def test_the_gate_speaks_the_users_language(host: GateHost, login: Callable[...,
     session = login(host.alice, "-o", "SetEnv=LANG=de_DE.UTF-8")
     session.expect("Code eingeben", timeout=30)
     code = host.relay.wait_for_code(before + 1)
-    assert host.relay.received[before]["Subject"] == "Ihr Bestätigungscode"
+    mail = host.relay.received[before]
+    here = socket.gethostname()
+    assert mail["Subject"] == f"Ihr Bestätigungscode für {here}"
+    # A login's own words: who logs in where, and whom to tell if it was not them.
+    for kind in ("plain", "html"):
+        part = " ".join(mail.get_body(preferencelist=(kind,)).get_content().split())
+        assert (
+            f"Jemand meldet sich bei {here} als {host.alice} von 127.0.0.1 aus an; "
+            "wenn Sie das nicht waren, wenden Sie sich an Ihren Administrator."
+        ) in part
+        assert "ignorieren" not in part
     session.type(code)
     session.expect("Bestätigt")
     session.send("\x11")
@@ -266,3 +277,72 @@ def test_an_acl_that_lets_the_user_write_the_addresses_file_shuts_the_gate(
         assert MARKER not in session.text
     finally:
         subprocess.run(["setfacl", "-b", str(addresses)], check=True)
+
+
+def test_state_kept_elsewhere_still_names_the_caller_right(
+    host: GateHost, login: Callable[..., Terminal]
+) -> None:
+    import os
+    import pwd
+
+    # [state] puts the ledger and the trail in a folder of their own, and [gate] state_dir
+    # names a folder that does not exist: the service user is the trail folder's owner.
+    config = host.paths["ETC"] / "config.toml"
+    original = config.read_text()
+    elsewhere = host.root / "state-elsewhere"
+    elsewhere.mkdir(mode=0o700)
+    service = pwd.getpwnam(host.names["SERVICE_USER"])
+    os.chown(elsewhere, service.pw_uid, service.pw_gid)
+    changed = original.replace(
+        "[state]\n",
+        f'[state]\nledger = "{elsewhere}/ledger.sqlite3"\naudit_log = "{elsewhere}/audit.jsonl"\n',
+    ).replace(f'state_dir = "{host.paths["STATE"]}"', f'state_dir = "{host.root}/absent"')
+    assert changed.count("state-elsewhere") == 2
+    assert "absent" in changed
+    config.write_text(changed)
+    try:
+        before = len(host.relay.received)
+        session = login(host.alice)
+        session.expect("Enter the code", timeout=30)
+        host.relay.wait_for_code(before + 1)
+        session.send("\x11")  # ctrl+q: give up
+        assert session.wait(timeout=15) == 1
+        assert "can be changed by" not in session.text
+        lines = (elsewhere / "audit.jsonl").read_text()
+        assert f'"user": "{host.alice}"' in lines
+    finally:
+        config.write_text(original)
+
+
+def test_the_recipe_takes_only_the_locale_from_a_gated_users_client(
+    host: GateHost, login: Callable[..., Terminal]
+) -> None:
+    import subprocess
+
+    from gate_host import SSHD
+
+    assert SSHD is not None
+    config = host.root / "sshd" / "sshd_config"
+
+    def accepted(user: str) -> list[str]:
+        run = subprocess.run(
+            [SSHD, "-T", "-f", str(config), "-C", f"user={user},host=localhost,addr=127.0.0.1"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=True,
+        )
+        return [line.split(None, 1)[1] for line in run.stdout.splitlines()
+                if line.startswith("acceptenv ")]  # fmt: skip
+
+    # The main config accepts everything; the recipe's Match block narrows it for bob, so a
+    # client-sent LD_PRELOAD never reaches his wrapper. (alice is widened again by the test.)
+    assert accepted(host.bob) == ["LANG", "LC_*"]
+    assert "*" in accepted(host.alice)
+
+    # And live: a preload sent by the client would make the loader complain in the wrapper's
+    # shell (the library does not exist); it never gets there.
+    session = login(host.bob, "-o", "SetEnv=LD_PRELOAD=/nonexistent/otp-preload.so")
+    session.expect(f"no email address on file for {host.bob}", timeout=30)
+    assert session.wait(timeout=15) == 1
+    assert "otp-preload" not in session.text

@@ -44,6 +44,29 @@ def test_demo_journey_by_keys_exits_0_with_a_verified_json_line(
     }
     events = [line["event"] for line in otp_home.audit_lines()]
     assert events == ["send_requested", "sent", "verified"]
+    assert "otp-tui: Verified" not in term.text  # --json owns the result: no line left behind
+
+
+def test_a_full_screen_run_leaves_one_line_with_its_result(
+    terminal: Callable[..., Terminal], otp_home: OtpHome
+) -> None:
+    term = terminal()
+    term.expect("Verify your email address")
+    term.type(ADDRESS)
+    term.send("\r")
+    term.expect("Enter the code")
+    term.type(otp_home.read_code())
+    term.expect("Verified")
+    term.send("\x11")
+    assert term.wait() == 0
+    # After the screen was put back: the line is what stays in the shell.
+    assert term.text.rstrip().endswith(f"otp-tui: Verified ({ADDRESS})")
+
+    quitter = terminal("--demo", "--email", ADDRESS)
+    quitter.expect("Enter the code")
+    quitter.send("\x11")
+    assert quitter.wait() == 1
+    assert quitter.text.rstrip().endswith("otp-tui: Not verified (b***@example.com)")
 
 
 def test_a_lockout_survives_starting_otp_tui_again(

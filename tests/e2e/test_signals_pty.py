@@ -10,6 +10,8 @@ import contextlib
 import os
 import signal
 import subprocess
+import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -193,3 +195,60 @@ def test_a_signal_on_the_verified_screen_is_not_a_success(
     # The trail does not end on "verified" for a run the caller was told had failed.
     last = otp_home.audit_lines()[-1]
     assert (last["event"], last["reason"]) == ("interrupted", "terminated")
+
+
+# The real program, with its event loop made to hang for good once the code screen is up:
+# one callback that never returns, so nothing queued on the loop (a handler added with
+# `loop.add_signal_handler`, a key's binding) ever runs again.
+_STUCK_LOOP = """
+import os, sys, time
+from otp_tui.tui.screens.code import CodeScreen
+
+shown = CodeScreen.on_mount
+
+def on_mount(self):
+    shown(self)
+    def hang():
+        os.write(2, b"[the loop hangs now]")
+        while True:
+            time.sleep(0)  # Python code, for ever, without returning to the loop
+    self.set_timer(0.5, hang)
+
+CodeScreen.on_mount = on_mount
+from otp_tui.cli import console_main
+sys.argv[0] = "otp-tui"
+console_main()
+"""
+
+
+@pytest.mark.parametrize(
+    ("deliver", "status", "reason"),
+    [
+        (signal.SIGHUP, 129, "hangup"),
+        (signal.SIGTERM, 143, "terminated"),
+        ("\x03", 130, "interrupted"),  # the Ctrl+C key: the driver makes it SIGINT
+    ],
+    ids=["SIGHUP", "SIGTERM", "ctrl+c key"],
+)
+def test_an_ending_signal_ends_a_run_whose_loop_hangs_within_a_second(
+    terminal: Callable[..., Terminal],
+    otp_home: OtpHome,
+    deliver: signal.Signals | str,
+    status: int,
+    reason: str,
+) -> None:
+    term = terminal(argv=(sys.executable, "-c", _STUCK_LOOP))
+    to_code_screen(term)
+    term.expect(r"\[the loop hangs now\]")
+    sent_at = time.monotonic()
+    if isinstance(deliver, str):
+        term.send(deliver)
+    else:
+        os.kill(term.pid, deliver)
+    ended = term.wait(timeout=10)
+    took = time.monotonic() - sent_at
+    print(f"{reason} with the loop hung: ended in {took:.2f} s with status {ended}")
+    assert ended == status
+    assert took < 1.0
+    last = otp_home.audit_lines()[-1]
+    assert (last["event"], last["reason"], last["address"]) == ("interrupted", reason, ADDRESS)

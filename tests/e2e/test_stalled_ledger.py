@@ -52,7 +52,8 @@ def silent_redis() -> Iterator[SilentRedis]:
     server.close()
 
 
-@pytest.mark.parametrize(("key", "status"), [("\x1b", 1), ("\x11", 1), ("\x03", 130)])
+# Escape is not among them: it goes back or closes, and never ends a run.
+@pytest.mark.parametrize(("key", "status"), [("\x11", 1), ("\x03", 130)])
 def test_keys_answer_at_once_while_the_ledger_hangs(
     terminal: Callable[..., Terminal],
     silent_redis: SilentRedis,
@@ -73,7 +74,7 @@ def test_keys_answer_at_once_while_the_ledger_hangs(
     assert silent_redis.connected.wait(10), "the run never reached the ledger"
     before = len(term.raw)
     pressed = time.monotonic()
-    term.send(key)  # esc on the address screen, ctrl+q, ctrl+c
+    term.send(key)  # ctrl+q, ctrl+c
     while ALT_SCREEN_OFF not in term.raw[before:]:
         assert term._pump(0.05), "the terminal went away before the screen was given back"
         assert time.monotonic() - pressed < 5, "the key did nothing while the ledger hung"

@@ -211,7 +211,10 @@ async def test_expiry_asks_for_a_new_code_then_ends_when_none_is_left(smtp_serve
     ending = run.tick()  # time alone ends the run: no resend is left
     assert isinstance(ending, Finished)
     assert ending.result.reason == "expired"
-    assert detail(ending) == "The code expired and no more codes can be sent."
+    assert detail(ending) == (
+        "The code expired, and this verification can send no more codes; start it again for a "
+        "new one."
+    )
     assert run.tick() is None
 
 
@@ -280,7 +283,7 @@ async def test_a_fixed_address_starts_by_sending_and_is_masked(smtp_server):
     # Whatever a front end submits, the fixed address is the one mailed.
     back = await run.back()
     assert isinstance(back, AskAddress)
-    assert said(back) == "Press Enter to send a new code, or Escape to quit."
+    assert said(back) == "Press Enter to send a new code, or ctrl+q to quit."
     assert not back.notice.is_error
 
 

@@ -34,7 +34,7 @@ def test_the_line_mode_words_the_notices_that_name_a_tui_key_its_own_way():
     assert wording.notice(Notice("expired")) == "That code has expired. Press ctrl+r for a new one."
     assert wording.plain_notice(Notice("expired")) == "The code has expired. Type r for a new one."
     fixed = Notice("fixed_address_again")
-    assert "Escape" in wording.notice(fixed)
+    assert "ctrl+q" in wording.notice(fixed)  # Escape never quits
     assert wording.plain_notice(fixed) == "Press Enter to send a new code, or Ctrl+D to quit."
 
 
@@ -73,3 +73,9 @@ def test_notices_that_tell_rather_than_warn_are_not_errors():
     telling = {kind for kind in KINDS if not Notice(kind).is_error}
     assert telling == {"fixed_address_again", "still_valid", "new_code"}
     assert not Notice()
+
+
+def test_no_more_codes_says_it_is_this_verifications_limit() -> None:
+    # A new run can send again (within the hourly limits): the sentence says what it covers.
+    said = wording.notice(Notice("resends_exhausted"), on_code=True)
+    assert said == "This verification can send no more codes; start it again for a new one."

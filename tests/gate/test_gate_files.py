@@ -271,3 +271,21 @@ def test_a_gate_that_sudo_runs_as_someone_else_says_so(
     require_run_as_service(settings, service_uid(settings), 0)  # root may stand in
     monkeypatch.delenv("SUDO_USER")
     require_run_as_service(settings, service_uid(settings), nobody.uid)  # not under sudo
+
+
+@pytest.mark.parametrize(
+    ("key", "section"),
+    [
+        ("state.ledger_ca_file", 'ledger_ca_file = "{path}"'),
+        ("state.ledger_password_file", 'ledger_password_file = "{path}"'),
+    ],
+)
+def test_a_redis_file_the_user_can_change_is_refused(
+    etc: Path, nobody: Invoker, key: str, section: str
+) -> None:
+    path = etc / "redis-file"
+    path.write_text("x\n")
+    path.chmod(0o600)
+    os.chown(path, nobody.uid, -1)
+    line = _refusal(etc, nobody, state_extra=section.format(path=path))
+    assert line == f"{key} {path} can be changed by nobody; the gate refuses it"

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from otp_tui.config.schema import SenderSettings
 from otp_tui.core.codes import OneTimeCode
-from otp_tui.mail.message import build_message, describe_origin
+from otp_tui.mail.message import Origin, build_message, describe_origin, origin_here
 
 IGNORE_SENTENCE = "If you did not ask for this code, you can ignore this email."
 
@@ -74,13 +74,13 @@ def test_body_says_validity_origin_and_the_ignore_sentence() -> None:
             "bob@example.com",
             OneTimeCode("123456"),
             ttl_seconds=600,
-            requested_from="bastion (over SSH from 203.0.113.9)",
+            requested_from=Origin("bastion", "203.0.113.9"),
         )
     )
     lines = plain.splitlines()
     assert "123456" in lines[:4], "the code sits on its own line near the top"
     assert "It is valid for 10 minutes." in plain
-    assert "It was requested from bastion (over SSH from 203.0.113.9)." in plain
+    assert "It was asked for on the computer bastion, over SSH from 203.0.113.9." in plain
     assert IGNORE_SENTENCE in plain
     assert "10 minutes" in html
     assert "203.0.113.9" in html
@@ -169,13 +169,13 @@ def test_code_must_be_ascii_digits(code: str) -> None:
 
 def test_demo_mode_sender_without_an_address() -> None:
     message = build_message(
-        SenderSettings(),
+        SenderSettings(service="Demo"),
         "bob@example.com",
         OneTimeCode("123456"),
         ttl_seconds=60,
         requested_from="h",
     )
-    assert str(message["From"]) == "otp-tui <otp-tui@localhost>"
+    assert str(message["From"]) == "Demo <otp-tui@localhost>"
     assert message["Message-ID"].endswith("@localhost>")
 
 
@@ -200,3 +200,51 @@ def test_origin_ignores_a_malformed_ssh_connection() -> None:
 
 def test_origin_defaults_to_this_host() -> None:
     assert describe_origin({}) != ""
+
+
+def test_origin_here_keeps_the_login_user_and_the_client() -> None:
+    environ = {"SSH_CONNECTION": "203.0.113.9 52144 10.0.0.5 22"}
+    assert origin_here(environ, hostname="bastion", login_user="alice") == Origin(
+        "bastion", "203.0.113.9", "alice"
+    )
+    assert origin_here({}, hostname="bastion\x1b[2J") == Origin("bastion[2J")
+
+
+def test_the_service_defaults_to_the_host_and_names_subject_and_sender() -> None:
+    import socket
+
+    bastion = socket.gethostname()
+    message = build_message(
+        SenderSettings(address="otp@example.org"),
+        "bob@example.com",
+        OneTimeCode("123456"),
+        ttl_seconds=60,
+        requested_from=Origin("bastion", "203.0.113.9"),
+    )
+    assert message["Subject"] == f"Your verification code for {bastion}"
+    assert str(message["From"]) == f"{bastion} <otp@example.org>"
+    plain, _ = parts(message)
+    assert plain.startswith(f"Your verification code for {bastion} is:")
+
+
+def test_an_operators_service_and_name() -> None:
+    sender = SenderSettings(address="otp@example.org", service="Acme VPN")
+    message = build_message(
+        sender, "bob@example.com", OneTimeCode("123456"), ttl_seconds=60, requested_from="h"
+    )
+    assert message["Subject"] == "Your verification code for Acme VPN"
+    assert str(message["From"]) == "Acme VPN <otp@example.org>"
+    named = SenderSettings(address="otp@example.org", service="Acme VPN", name="Acme IT")
+    message = build_message(
+        named, "bob@example.com", OneTimeCode("123456"), ttl_seconds=60, requested_from="h"
+    )
+    assert str(message["From"]) == "Acme IT <otp@example.org>"
+
+
+@pytest.mark.parametrize("field", ["service", "name"])
+@pytest.mark.parametrize("value", ["", "a\r\nBcc: x@y.z", "x" * 81])
+def test_the_service_and_name_settings_are_checked(field: str, value: str) -> None:
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError):
+        SenderSettings(**{field: value})

@@ -23,7 +23,11 @@ from otp_tui.mail.sender import send_message
 
 def message_for(code: str, to: str = "new.user@example.com") -> EmailMessage:
     return build_message(
-        SenderSettings(), to, OneTimeCode(code), ttl_seconds=600, requested_from="laptop"
+        SenderSettings(service="Example"),
+        to,
+        OneTimeCode(code),
+        ttl_seconds=600,
+        requested_from="laptop",
     )
 
 
@@ -191,7 +195,7 @@ async def test_the_viewer_text_names_recipient_subject_and_arrival(tmp_path: Pat
     head, _, body = text.partition("\n\n")
     assert head.splitlines() == [
         "To: new.user@example.com",
-        "Subject: Your verification code",
+        "Subject: Your verification code for Example",
         f"Arrived: {arrived}",
     ]
     assert "505606" in body

@@ -31,7 +31,7 @@ TO = "alice@example.com"
 
 
 def make_message(code: str = CODE) -> EmailMessage:
-    sender = SenderSettings(address="otp@example.org", name="Zoë’s Gatekeeper")
+    sender = SenderSettings(address="otp@example.org", name="Zoë’s Gatekeeper", service="Z")
     return build_message(sender, TO, OneTimeCode(code), ttl_seconds=600, requested_from="bastion")
 
 
@@ -78,7 +78,7 @@ async def test_delivered_message_carries_the_code_once_per_part(smtp_server: Sta
 
     message = server.received[0].message
     assert str(message["From"]) == "Zoë’s Gatekeeper <otp@example.org>"
-    assert message["Subject"] == "Your verification code"
+    assert message["Subject"] == "Your verification code for Z"
     assert message["Date"].datetime is not None
     assert re.fullmatch(r"<[^@>]+@example\.org>", message["Message-ID"])
     # Non-ASCII display names travel as encoded words, never as raw 8-bit header bytes.

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import io
 import os
+import socket
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -148,3 +149,21 @@ async def test_a_slow_send_says_how_long_it_has_taken(
     await asyncio.wait_for(main, WAIT)
     assert s.run.ending is not None
     assert (s.run.ending.verified, s.run.ending.result.reason) == (False, "cancelled")
+
+
+async def test_after_the_send_it_names_the_sender_and_the_spam_folder(
+    session: Callable[..., Session], smtp_server: Any
+) -> None:
+    server = await smtp_server()
+    s = session(server.settings())
+    main = asyncio.create_task(s.line_mode.main())
+    await s.expect(wording.plain_address_prompt())
+    s.type(ADDRESS)
+    await s.expect(
+        f"It comes from {socket.gethostname()} <otp@example.com>; if it is not in your inbox, "
+        "look in the spam folder."
+    )
+    await s.expect(wording.plain_code_prompt())
+    s.type(CODE)
+    await s.expect("Verified")
+    await asyncio.wait_for(main, WAIT)

@@ -28,7 +28,7 @@ from otp_tui.tui.launch import build_app as build_program_app
 
 # 2026-01-01 12:00:00 UTC: a wall clock that reads the same in every snapshot.
 WALL_START = 1_767_268_800.0
-SENDER = SenderSettings(address="otp@example.com", name="otp-tui tests")
+SENDER = SenderSettings(address="otp@example.com", name="otp-tui tests", service="test-host")
 
 
 @dataclass
@@ -51,6 +51,7 @@ def build_app(
     ledger: LimitsLedger | None = None,
     wall: FakeClock | None = None,
     audit: Any = None,
+    login_user: str | None = None,
 ) -> Harness:
     """The app as the program builds it (`otp_tui.flow.build.make_run` and
     `otp_tui.tui.launch.build_app`), with the clocks, the ledger and the code in the test's
@@ -73,6 +74,7 @@ def build_app(
         audit=audit,
         make_code=(lambda length: OneTimeCode(code)) if code else None,
         origin="test-host",
+        login_user=login_user,
         outbox_dir=outbox_dir,
     )
     app = build_program_app(run)

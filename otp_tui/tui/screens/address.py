@@ -11,7 +11,7 @@ from textual.widgets import Input, Static
 from otp_tui.flow import wording
 from otp_tui.flow.views import AskAddress, Countdown, Presentation
 from otp_tui.language import N_
-from otp_tui.tui.messages import AddressScreenReady, AddressSubmitted, LeaveAsked
+from otp_tui.tui.messages import AddressScreenReady, AddressSubmitted, BackAsked
 from otp_tui.tui.screens.base import OtpScreen, update_if_changed
 from otp_tui.tui.widgets.steady_input import SteadyInput
 
@@ -38,7 +38,10 @@ class AddressScreen(OtpScreen):
         Binding(
             "enter", "send", N_("Send code"), tooltip=N_("Email a one-time code to this address")
         ),
-        Binding("escape", "leave", N_("Quit"), tooltip=N_("Leave without verifying")),
+        # Escape goes back (a send under way is cancelled) and clears a message; it never
+        # ends the run: quitting is ctrl+q, and q where nothing is typed (a fixed address).
+        Binding("escape", "back", N_("Back"), show=False),
+        Binding("q", "app.quit_run", N_("Quit"), show=False),
         # Enter typed ahead, before the terminal leaves line mode, arrives as a newline (ctrl+j).
         Binding("ctrl+j", "send", N_("Send code"), show=False),
     ]
@@ -46,6 +49,7 @@ class AddressScreen(OtpScreen):
     def __init__(self, presentation: Presentation, view: AskAddress) -> None:
         super().__init__(presentation)
         self.view = view
+        self._busy = False  # a send started from this screen is under way
 
     def compose_body(self) -> ComposeResult:
         yield Static(wording.address_title(), classes="title")
@@ -62,7 +66,9 @@ class AddressScreen(OtpScreen):
         self._render_view()
         if self.presentation.fixed_address is not None:
             # Nothing to type: the body takes focus, so the arrow keys scroll a small terminal.
-            self.set_focus(self.query_one("#body"))
+            body = self.query_one("#body")
+            body.can_focus = True
+            self.set_focus(body)
         self.post_message(AddressScreenReady())
         self.set_timer(WARM_UP_DELAY, self._warm_up)
 
@@ -74,6 +80,7 @@ class AddressScreen(OtpScreen):
 
     def show(self, view: AskAddress) -> None:
         self.view = view
+        self._busy = False
         if self.is_mounted:  # else it is still composing, and shows `view` once mounted
             self._render_view()
 
@@ -94,6 +101,7 @@ class AddressScreen(OtpScreen):
 
     def show_busy(self) -> None:
         self.view = AskAddress()
+        self._busy = True
         if self.is_mounted:
             self._say(wording.sending_now(), error=False)
 
@@ -108,8 +116,13 @@ class AddressScreen(OtpScreen):
         event.stop()
         self.action_send()
 
-    def action_leave(self) -> None:
-        self.post_message(LeaveAsked())
+    def action_back(self) -> None:
+        if self._busy:  # a send started from here, before its screen appeared: cancel it
+            self.post_message(BackAsked())
+            return
+        notice = self.view.notice
+        if notice.is_error and notice.kind != "cooldown":  # a live wait stays
+            self.show(AskAddress())
 
     def action_send(self) -> None:
         # A fixed address is the run's own; the entry only shows it (masked).

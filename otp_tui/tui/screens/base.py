@@ -34,7 +34,9 @@ class OtpScreen(Screen[None]):
         yield TitleBar(wording.demo_title(TITLE) if self.presentation.demo else TITLE)
         if self.presentation.demo:
             yield DemoBanner()
-        with VerticalScroll(id="body"):
+        # Not focusable: Tab must never move focus somewhere it cannot be seen (a screen with
+        # nothing else to focus makes it so itself).
+        with VerticalScroll(id="body", can_focus=False):
             yield from self.compose_body()
         yield KeyBar()
 

@@ -22,6 +22,8 @@ class CodeScreen(OtpScreen):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+r", "resend", N_("Resend"), tooltip=N_("Email a new code"), id="resend"),
         Binding("escape", "back", N_("Change address"), tooltip=N_("Back to the address")),
+        # Before the entry, which would swallow it: "?" is never part of a code.
+        Binding("question_mark", "app.help", N_("Help"), show=False, priority=True),
     ]
     AUTO_FOCUS = "#code"  # a code pasted the moment the screen appears must reach the entry
 
@@ -35,6 +37,10 @@ class CodeScreen(OtpScreen):
         length = self.presentation.code_length
         yield Static(wording.code_title(), classes="title")
         yield Static(wording.code_hint(length, self.view.address), classes="hint")
+        if self.presentation.sender is not None:
+            # No markup: the sender's name is the operator's text, shown as written.
+            sender = wording.code_sender_hint(self.presentation.sender)
+            yield Static(sender, id="sender", classes="hint", markup=False)
         yield CodeEntry(length, id="code")
         yield Static("", id="feedback", classes="error")
         yield Static("", id="countdown")

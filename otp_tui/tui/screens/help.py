@@ -1,4 +1,4 @@
-"""F1: the keys of the screen it was opened from, the limits in plain words, and demo mode."""
+"""F1 or ?: the keys of the screen it was opened from, the limits in plain words, and demo mode."""
 
 from __future__ import annotations
 
@@ -7,19 +7,19 @@ from typing import ClassVar
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical, VerticalScroll
-from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from otp_tui.flow import wording
 from otp_tui.flow.views import Presentation
 from otp_tui.language import N_
+from otp_tui.tui.screens.popup import Popup
 from otp_tui.tui.widgets.key_bar import KeyBar
 
 
-class HelpScreen(ModalScreen[None]):
+class HelpScreen(Popup):
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "dismiss", N_("Close"), tooltip=N_("Back to where you were")),
         Binding("f1", "dismiss", N_("Close"), show=False),
+        Binding("question_mark", "dismiss", N_("Close"), show=False),
     ]
 
     def __init__(self, presentation: Presentation, keys: list[tuple[str, str]]) -> None:
@@ -39,6 +39,3 @@ class HelpScreen(ModalScreen[None]):
                 if self.presentation.demo:
                     yield Static(wording.demo_help(), id="help-demo")
         yield KeyBar()
-
-    async def action_dismiss(self, result: None = None) -> None:
-        self.dismiss(result)

@@ -13,18 +13,17 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical, VerticalScroll
 from textual.content import Content
-from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from otp_tui.core.untrusted import visible
 from otp_tui.flow import wording
 from otp_tui.language import N_
+from otp_tui.tui.screens.popup import Popup
 from otp_tui.tui.widgets.key_bar import KeyBar
 
 
-class OutboxScreen(ModalScreen[None]):
+class OutboxScreen(Popup):
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "dismiss", N_("Close"), tooltip=N_("Back to where you were")),
         Binding("ctrl+o", "dismiss", N_("Close"), show=False),
     ]
 
@@ -42,6 +41,3 @@ class OutboxScreen(ModalScreen[None]):
                     # Content, not a string: a string would be parsed as Textual markup.
                     yield Static(Content(visible(self.mail, keep_newlines=True)), id="mail")
         yield KeyBar()
-
-    async def action_dismiss(self, result: None = None) -> None:
-        self.dismiss(result)

@@ -21,6 +21,7 @@ class SendingScreen(OtpScreen):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "back", N_("Back"), tooltip=N_("Cancel and change the address")),
         Binding("r", "retry", N_("Retry"), tooltip=N_("Try sending again")),
+        Binding("q", "app.quit_run", N_("Quit"), show=False),  # nothing is typed here
     ]
 
     def __init__(self, presentation: Presentation, view: Sending | SendProblem) -> None:

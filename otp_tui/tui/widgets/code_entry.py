@@ -56,6 +56,10 @@ class CodeEntry(SteadyInput):
         self._overflow = ""  # digits typed past a complete code, for the next try
         self._announced: str | None = None  # the complete code last announced, once only
 
+    def check_consume_key(self, key: str, character: str | None) -> bool:
+        # "?" is never part of a code: the screen's key for the help may have it.
+        return character != "?" and super().check_consume_key(key, character)
+
     def on_key(self, event: events.Key) -> None:
         if event.is_printable and self.already_announced:
             # Backspace still edits: a code taken back is no longer in flight.

@@ -16,7 +16,7 @@ from rich.style import Style
 from rich.text import Text
 from textual import events
 from textual.binding import Binding
-from textual.screen import Screen
+from textual.screen import ModalScreen, Screen
 from textual.widgets import Static
 
 from otp_tui.language import _
@@ -71,14 +71,31 @@ class KeyBar(Static):
         width = self.size.width or self.app.size.width
         line = Text(no_wrap=True, overflow="ellipsis")
         used = 0
+        rows = 1
         for binding, enabled in self.entries():
             key = f" {key_name(binding.key, basic_glyphs=basic)} "
             description = f"{_(binding.description)} "
             if used and used + len(key) + len(description) > width:
                 line.append("\n")
                 used = 0
+                rows += 1
             dim = Style(dim=not enabled)
             line.append(key, key_style + dim)
             line.append(description, description_style + dim)
             used += len(key) + len(description)
+        # A popup's bar covers the whole bar of the screen below, whose keys do nothing here;
+        # its own keys sit on the bottom line, where a one-line bar has them.
+        below = self._rows_below()
+        if below > rows:
+            line = Text("\n" * (below - rows), no_wrap=True) + line
         self.update(line)
+
+    def _rows_below(self) -> int:
+        if not isinstance(self.screen, ModalScreen):
+            return 0
+        stack = self.app.screen_stack
+        index = stack.index(self.screen) if self.screen in stack else len(stack)
+        if index == 0:
+            return 0
+        bars = stack[index - 1].query(KeyBar)
+        return max((bar.size.height for bar in bars), default=0)

@@ -23,5 +23,8 @@ class SteadyInput(Input):
     virtual_size = Reactive(Size(0, 0), layout=False)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
+        # Focus coming back (Tab, a popup closing) must not select the text: the next key
+        # would replace what was typed.
+        kwargs.setdefault("select_on_focus", False)
         super().__init__(*args, **kwargs)
         self.cursor_blink = False

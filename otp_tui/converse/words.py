@@ -1,0 +1,78 @@
+"""Every sentence the conversation adds to the flow's: what differs from the plain mode.
+
+The conversation speaks through sshd, sudo or su, which show a prompt and read one answer:
+there is no Ctrl+D to quit and no clock ticking on the screen, so the keys are worded for
+that. Everything else is the flow's own wording (`otp_tui.flow.wording`), kept in one place
+here: the run hands over structured notices (a kind and numbers), and this module alone turns
+them into the conversation's sentences.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from otp_tui.flow import wording
+from otp_tui.language import _
+
+if TYPE_CHECKING:
+    from otp_tui.flow.views import Countdown, Finished, Notice
+
+RESEND = "r"  # the agreed answer for a new code, and for another try after a failed send
+
+
+def code_keys() -> str:
+    return _(
+        "Type the code and press Enter; r asks for a new code, an empty answer shows the time left."
+    )
+
+
+def after_send_problem(*, retryable: bool) -> str:
+    if retryable:
+        return _("Type r to try again, or press Enter to give up.")
+    return _("Press Enter to end.")
+
+
+def again_prompt() -> str:
+    return wording.PLAIN_AGAIN_PROMPT
+
+
+def code_prompt() -> str:
+    return wording.plain_code_prompt()
+
+
+def expired() -> str:
+    return wording.plain_expired()
+
+
+def notice(said: Notice, *, on_code: bool = False) -> str:
+    """A notice of the run in the words a conversation uses (typed letters, as the line mode)."""
+    return wording.plain_notice(said, on_code=on_code)
+
+
+def sent(code_length: int, address: str) -> str:
+    return wording.code_hint(code_length, address)
+
+
+def time_left(countdown: Countdown) -> str:
+    return wording.plain_time_left(countdown)
+
+
+def sending(address: str, via: str | None) -> str:
+    return wording.sending_to(address, via)
+
+
+def could_not_send(address: str, via: str | None) -> str:
+    return wording.could_not_send(address, via)
+
+
+def ending(finished: Finished) -> str:
+    # A storage failure is the one line the launcher says; the person reads the headline.
+    notice = finished.notice
+    detail = "" if finished.error is not None else wording.ending_detail(notice, finished.address)
+    return wording.plain_ending(wording.headline(notice), detail)
+
+
+def refused() -> str:
+    """The one sentence the person reads when the helper cannot run as configured: the
+    operator's syslog says why (the same sentence whatever the reason)."""
+    return _("The verification cannot run; nothing was sent. Ask the administrator.")

@@ -1,0 +1,566 @@
+/*
+ * pam_otp_tui: a PAM authentication module that relays a conversation between the PAM
+ * application (sshd, sudo, su, login) and an otp-tui helper running as an unprivileged
+ * service user. It decides nothing itself: the helper asks the questions and gives the
+ * verdict; the module only carries bounded, cleaned lines both ways and says yes only on the
+ * helper's explicit "verified" (or "allowed"), followed by a clean exit, within a deadline.
+ *
+ * Why a relay in C and the logic elsewhere: PAM modules run inside root processes (sshd's
+ * monitor, sudo), so the code that runs there is kept small enough to read in one sitting,
+ * and root never runs Python. The protocol is in PROTOCOL.md next to this file.
+ *
+ *   auth required /usr/local/lib/security/pam_otp_tui.so user=otp-tui
+ *        helper=/usr/local/libexec/otp-tui-pam config=/etc/otp-tui/config.toml timeout=300
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <limits.h>
+#include <poll.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <security/pam_ext.h>
+#include <security/pam_modules.h>
+
+#define LINE_MAX_BYTES 1024  /* one protocol line, its LF included */
+#define ANSWER_MAX_BYTES 256 /* what the person typed, relayed to the helper */
+#define FACT_MAX_BYTES 256   /* user, service, rhost, tty */
+#define MAX_LINES 100        /* a helper saying more than this is flooding */
+#define MAX_TIMEOUT 3600     /* seconds; a deadline beyond an hour is a typo */
+#define EXIT_GRACE_MS 1000   /* how long a helper may take to exit after its verdict */
+
+struct options {
+    const char *user;   /* the service user the helper runs as */
+    const char *helper; /* absolute path of the helper program */
+    const char *config; /* absolute path passed as --config, or NULL */
+    long timeout;       /* seconds for the whole conversation */
+};
+
+/* A connection to one helper: its pid (also its process group), our end of the socket, the
+ * deadline, and the bytes read but not yet split into lines. */
+struct helper {
+    pid_t pid;
+    int fd;
+    struct timespec deadline;
+    char buf[LINE_MAX_BYTES];
+    size_t used;
+    int lines;
+};
+
+/* ---- cleaning text: what crosses to a terminal or to the helper ------------------------ */
+
+/* Copies src into dst (at most max-1 bytes, always terminated), keeping printable ASCII and
+ * well-formed UTF-8 sequences except the C1 controls (U+0080-U+009F, e.g. U+009B, the
+ * one-byte CSI). Everything else is dropped: C0 controls (ESC, BEL, CR, LF, ...), DEL, stray
+ * or overlong bytes, surrogates. A terminal then has nothing it could read as a command. */
+static void clean_text(char *dst, size_t max, const char *src, size_t len)
+{
+    size_t out = 0, i = 0;
+    while (i < len) {
+        const unsigned char c = (unsigned char)src[i];
+        size_t n = 0;
+        if (c >= 0x20 && c < 0x7f)
+            n = 1;
+        else if (c >= 0xc2 && c <= 0xdf)
+            n = 2;
+        else if (c >= 0xe0 && c <= 0xef)
+            n = 3;
+        else if (c >= 0xf0 && c <= 0xf4)
+            n = 4;
+        int ok = n > 0 && i + n <= len;
+        for (size_t k = 1; ok && k < n; k++)
+            ok = ((unsigned char)src[i + k] & 0xc0) == 0x80;
+        if (ok && n > 1) {
+            const unsigned char d = (unsigned char)src[i + 1];
+            if ((c == 0xc2 && d <= 0x9f) || (c == 0xe0 && d < 0xa0) || (c == 0xed && d > 0x9f) ||
+                (c == 0xf0 && d < 0x90) || (c == 0xf4 && d > 0x8f))
+                ok = 0; /* C1 control, overlong form, surrogate or beyond U+10FFFF */
+        }
+        if (!ok) {
+            i++;
+            continue;
+        }
+        if (out + n >= max)
+            break; /* never split a character */
+        memcpy(dst + out, src + i, n);
+        out += n;
+        i += n;
+    }
+    dst[out] = '\0';
+}
+
+/* ---- arguments --------------------------------------------------------------------------- */
+
+/* Every argument must be known and well formed: a typo in /etc/pam.d must not quietly turn a
+ * setting off. Returns 0, or -1 after logging one line. */
+static int parse_options(pam_handle_t *pamh, int argc, const char **argv, struct options *opt)
+{
+    opt->user = opt->helper = opt->config = NULL;
+    opt->timeout = 300;
+    for (int i = 0; i < argc; i++) {
+        const char *arg = argv[i];
+        if (strncmp(arg, "user=", 5) == 0 && arg[5] != '\0') {
+            opt->user = arg + 5;
+        } else if (strncmp(arg, "helper=", 7) == 0 && arg[7] == '/') {
+            opt->helper = arg + 7;
+        } else if (strncmp(arg, "config=", 7) == 0 && arg[7] == '/') {
+            opt->config = arg + 7;
+        } else if (strncmp(arg, "timeout=", 8) == 0) {
+            char *end = NULL;
+            errno = 0;
+            const long value = strtol(arg + 8, &end, 10);
+            if (errno != 0 || end == arg + 8 || *end != '\0' || value < 1 ||
+                value > MAX_TIMEOUT) {
+                pam_syslog(pamh, LOG_ERR, "refused: timeout= must be 1 to %d seconds",
+                           MAX_TIMEOUT);
+                return -1;
+            }
+            opt->timeout = value;
+        } else {
+            /* The argument itself is the operator's text; cleaned, it is safe to name. */
+            char shown[64];
+            clean_text(shown, sizeof shown, arg, strlen(arg));
+            pam_syslog(pamh, LOG_ERR, "refused: unknown or malformed argument \"%s\"", shown);
+            return -1;
+        }
+    }
+    if (opt->user == NULL || opt->helper == NULL) {
+        pam_syslog(pamh, LOG_ERR, "refused: user= and helper=/ABSOLUTE/PATH are required");
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- the helper's process ---------------------------------------------------------------- */
+
+/* A locale variable for the helper's words: short, and only the characters locale names use,
+ * so nothing else can ride in through it. */
+static int locale_value_ok(const char *value)
+{
+    const size_t len = strlen(value);
+    if (len == 0 || len > 64)
+        return 0;
+    return strspn(value, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-@:") ==
+           len;
+}
+
+/* What the helper starts with, prepared before fork (so the child only makes system calls):
+ * a fixed PATH, the locale variables if they look like locale names, and the service user's
+ * groups. */
+struct launch {
+    char *envp[6];
+    char locale_vars[4][80];
+    gid_t groups[256];
+    int ngroups;
+};
+
+static int prepare_launch(pam_handle_t *pamh, const struct passwd *pw, struct launch *l)
+{
+    static const char *const names[] = {"LANG", "LANGUAGE", "LC_ALL", "LC_MESSAGES"};
+    int envc = 0;
+    l->envp[envc++] = (char *)"PATH=/usr/bin:/bin";
+    for (size_t i = 0; i < 4; i++) {
+        /* The PAM environment first (what the application chose to pass), then the process's
+         * own; only words depend on it (the helper's settings win over it). */
+        const char *value = pam_getenv(pamh, names[i]);
+        if (value == NULL)
+            value = getenv(names[i]);
+        if (value != NULL && locale_value_ok(value)) {
+            snprintf(l->locale_vars[i], sizeof l->locale_vars[i], "%s=%s", names[i], value);
+            l->envp[envc++] = l->locale_vars[i];
+        }
+    }
+    l->envp[envc] = NULL;
+    l->ngroups = (int)(sizeof l->groups / sizeof l->groups[0]);
+    if (getgrouplist(pw->pw_name, pw->pw_gid, l->groups, &l->ngroups) < 0) {
+        pam_syslog(pamh, LOG_ERR, "refused: the service user is in too many groups");
+        return -1;
+    }
+    return 0;
+}
+
+/* In the child, between fork and exec: become the service user with nothing inherited but
+ * the socket as stdin and stdout. Any failure ends the child, and the parent then sees end of
+ * file without a verdict: a refusal. */
+static void exec_helper(const struct options *opt, const struct passwd *pw,
+                        const struct launch *l, int fd)
+{
+    const pid_t parent = getppid();
+    /* Its own session, so the module can kill the helper and whatever it started as a group,
+     * and so it has no controlling terminal to write to behind the relay's back. */
+    if (setsid() < 0)
+        _exit(127);
+    /* Signals: sshd and sudo block or ignore some; the helper starts from the defaults. */
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    for (int sig = 1; sig < NSIG; sig++)
+        signal(sig, SIG_DFL);
+
+    /* Both moved to 3 or above first: an application that runs with 0, 1 or 2 closed could
+     * have given us the socket or /dev/null there, and a dup2 would then close one. */
+    fd = fcntl(fd, F_DUPFD, 3);
+    const int null = fcntl(open("/dev/null", O_RDWR), F_DUPFD, 3);
+    if (fd < 0 || null < 0 || dup2(fd, 0) < 0 || dup2(fd, 1) < 0 || dup2(null, 2) < 0)
+        _exit(127);
+    /* Every other descriptor sshd or sudo had open (sockets, the pty, log files) closes. */
+    if (syscall(SYS_close_range, 3U, ~0U, 0U) != 0) {
+        for (long d = 3, max = sysconf(_SC_OPEN_MAX); d < (max > 0 ? max : 65536); d++)
+            close((int)d);
+    }
+
+    /* Groups, then gid, then uid (the order in which each is still allowed), then prove that
+     * root cannot be had back. */
+    if (setgroups((size_t)l->ngroups, l->groups) != 0 || setgid(pw->pw_gid) != 0 ||
+        setuid(pw->pw_uid) != 0)
+        _exit(127);
+    if (setuid(0) == 0 || seteuid(0) == 0)
+        _exit(127);
+    if (getuid() != pw->pw_uid || geteuid() != pw->pw_uid || getgid() != pw->pw_gid ||
+        getegid() != pw->pw_gid)
+        _exit(127);
+    /* If the application dies mid-conversation, the helper goes with it (set after setuid,
+     * which clears it; the parent check covers a death just before). */
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent || chdir("/") != 0)
+        _exit(127);
+
+    char *args[4];
+    int argn = 0;
+    args[argn++] = (char *)opt->helper;
+    if (opt->config != NULL) {
+        args[argn++] = (char *)"--config";
+        args[argn++] = (char *)opt->config;
+    }
+    args[argn] = NULL;
+    execve(opt->helper, args, l->envp);
+    _exit(127);
+}
+
+/* The helper must be root's and writable by root alone: the module runs it for every login,
+ * so whoever could change it could decide every login. */
+static int helper_trusted(pam_handle_t *pamh, const char *path)
+{
+    struct stat st;
+    if (stat(path, &st) != 0 || !S_ISREG(st.st_mode) || st.st_uid != 0 ||
+        (st.st_mode & (S_IWGRP | S_IWOTH)) != 0 || (st.st_mode & S_IXUSR) == 0) {
+        pam_syslog(pamh, LOG_ERR, "refused: the helper is missing, not root's, or writable "
+                                  "by others");
+        return 0;
+    }
+    return 1;
+}
+
+/* ---- talking to the helper, against a deadline ------------------------------------------- */
+
+static long ms_left(const struct timespec *deadline)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    const long ms = (deadline->tv_sec - now.tv_sec) * 1000L +
+                    (deadline->tv_nsec - now.tv_nsec) / 1000000L;
+    return ms > 0 ? ms : 0;
+}
+
+/* After its verdict the helper has only to close the socket: a short grace, not the rest of
+ * the deadline (a child it left holding the socket open must not keep sshd waiting). */
+static void shorten_deadline(struct helper *h)
+{
+    if (ms_left(&h->deadline) > EXIT_GRACE_MS) {
+        clock_gettime(CLOCK_MONOTONIC, &h->deadline);
+        h->deadline.tv_sec += EXIT_GRACE_MS / 1000;
+    }
+}
+
+/* Waits until fd is ready for `events`; 0 when ready, -1 on timeout or error. */
+static int wait_ready(int fd, short events, long ms)
+{
+    struct pollfd p = {.fd = fd, .events = events};
+    for (;;) {
+        const int r = poll(&p, 1, (int)(ms > INT_MAX ? INT_MAX : ms));
+        if (r > 0)
+            return 0;
+        if (r == 0 || errno != EINTR)
+            return -1;
+    }
+}
+
+/* Sends all of text; MSG_NOSIGNAL because a helper that went away must not SIGPIPE sshd. */
+static int send_all(struct helper *h, const char *text, size_t len)
+{
+    while (len > 0) {
+        if (wait_ready(h->fd, POLLOUT, ms_left(&h->deadline)) != 0)
+            return -1;
+        const ssize_t n = send(h->fd, text, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (n < 0 && (errno == EINTR || errno == EAGAIN))
+            continue;
+        if (n <= 0)
+            return -1;
+        text += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+static int send_line(struct helper *h, const char *word, const char *text)
+{
+    char line[LINE_MAX_BYTES];
+    const int n = snprintf(line, sizeof line, "%s%s%s\n", word, text ? " " : "", text ? text : "");
+    if (n < 0 || (size_t)n >= sizeof line)
+        return -1;
+    const int r = send_all(h, line, (size_t)n);
+    explicit_bzero(line, sizeof line); /* it may hold the code */
+    return r;
+}
+
+/* Reads one line (its LF removed) into line[LINE_MAX_BYTES]. Returns 1 for a line, 0 for a
+ * clean end of file, or -1 (with *why set) for a timeout, an over-long line, a flood, or an
+ * error. */
+static int read_line(struct helper *h, char *line, const char **why)
+{
+    for (;;) {
+        char *lf = memchr(h->buf, '\n', h->used);
+        if (lf != NULL) {
+            const size_t len = (size_t)(lf - h->buf);
+            memcpy(line, h->buf, len);
+            line[len] = '\0';
+            h->used -= len + 1;
+            memmove(h->buf, lf + 1, h->used);
+            if (++h->lines > MAX_LINES) {
+                *why = "too many lines";
+                return -1;
+            }
+            return 1;
+        }
+        if (h->used == sizeof h->buf) {
+            *why = "a line too long";
+            return -1;
+        }
+        if (wait_ready(h->fd, POLLIN, ms_left(&h->deadline)) != 0) {
+            *why = "no answer before the deadline";
+            return -1;
+        }
+        const ssize_t n = recv(h->fd, h->buf + h->used, sizeof h->buf - h->used, MSG_DONTWAIT);
+        if (n < 0 && (errno == EINTR || errno == EAGAIN))
+            continue;
+        if (n < 0) {
+            *why = "a read error";
+            return -1;
+        }
+        if (n == 0) {
+            if (h->used == 0)
+                return 0;
+            *why = "an unfinished line";
+            return -1;
+        }
+        h->used += (size_t)n;
+    }
+}
+
+/* The facts only PAM knows, cleaned, as the protocol's opening block. */
+static int send_facts(pam_handle_t *pamh, struct helper *h, const char *user)
+{
+    static const struct {
+        const char *word;
+        int item;
+    } facts[] = {{"service", PAM_SERVICE}, {"rhost", PAM_RHOST}, {"tty", PAM_TTY}};
+    char clean[FACT_MAX_BYTES];
+    if (send_line(h, "otp-tui-pam", "1") != 0)
+        return -1;
+    clean_text(clean, sizeof clean, user, strlen(user));
+    if (send_line(h, "user", clean) != 0)
+        return -1;
+    for (size_t i = 0; i < sizeof facts / sizeof facts[0]; i++) {
+        const void *item = NULL;
+        if (pam_get_item(pamh, facts[i].item, &item) != PAM_SUCCESS || item == NULL)
+            item = "";
+        clean_text(clean, sizeof clean, item, strlen(item));
+        if (send_line(h, facts[i].word, clean) != 0)
+            return -1;
+    }
+    return send_line(h, "end", NULL);
+}
+
+/* Asks the person through the application's conversation and relays the answer. A failed
+ * conversation (the client went away) is a refusal. */
+static int relay_prompt(pam_handle_t *pamh, struct helper *h, int style, const char *text)
+{
+    char *response = NULL;
+    if (pam_prompt(pamh, style, &response, "%s", text) != PAM_SUCCESS || response == NULL)
+        return -1;
+    char answer[ANSWER_MAX_BYTES + 1];
+    clean_text(answer, sizeof answer, response, strnlen(response, LINE_MAX_BYTES));
+    explicit_bzero(response, strlen(response));
+    free(response);
+    const int r = send_line(h, "answer", answer);
+    explicit_bzero(answer, sizeof answer);
+    return r;
+}
+
+/* The conversation: relays lines until a verdict. Returns PAM_SUCCESS only for "verified" or
+ * "allowed" followed by end of file; *why names the reason for anything else. */
+static int converse(pam_handle_t *pamh, struct helper *h, const char *user, const char **why)
+{
+    char line[LINE_MAX_BYTES];
+    char text[LINE_MAX_BYTES];
+    int verdict = -1;
+    *why = NULL;
+    if (send_facts(pamh, h, user) != 0) {
+        *why = "the helper did not take the facts";
+        return PAM_AUTH_ERR;
+    }
+    for (;;) {
+        const int r = read_line(h, line, why);
+        if (r < 0)
+            return PAM_AUTH_ERR;
+        if (r == 0) {
+            if (verdict < 0)
+                *why = "the helper ended without a verdict";
+            return verdict < 0 ? PAM_AUTH_ERR : verdict;
+        }
+        if (verdict >= 0) {
+            *why = "the helper spoke after its verdict";
+            return PAM_AUTH_ERR;
+        }
+        const char *space = strchr(line, ' ');
+        const size_t word = space ? (size_t)(space - line) : strlen(line);
+        clean_text(text, sizeof text, space ? space + 1 : "", space ? strlen(space + 1) : 0);
+#define IS(w) (word == sizeof(w) - 1 && memcmp(line, w, word) == 0)
+        if (IS("info") && space) {
+            pam_info(pamh, "%s", text);
+        } else if (IS("error") && space) {
+            pam_error(pamh, "%s", text);
+        } else if ((IS("prompt") || IS("prompt-echo")) && space) {
+            const int style = IS("prompt") ? PAM_PROMPT_ECHO_OFF : PAM_PROMPT_ECHO_ON;
+            if (relay_prompt(pamh, h, style, text) != 0) {
+                *why = "the conversation failed";
+                return PAM_AUTH_ERR;
+            }
+        } else if ((IS("verified") || IS("allowed")) && !space) {
+            verdict = PAM_SUCCESS; /* provided the helper then ends cleanly */
+            shorten_deadline(h);
+        } else if (IS("denied") && !space) {
+            verdict = PAM_AUTH_ERR;
+            shorten_deadline(h);
+        } else {
+            *why = "the helper said something unknown";
+            return PAM_AUTH_ERR;
+        }
+#undef IS
+        if (ms_left(&h->deadline) == 0) {
+            *why = "the deadline passed";
+            return PAM_AUTH_ERR;
+        }
+    }
+}
+
+/* Ends the helper whatever it is doing: a short grace to exit on its own, then SIGKILL to its
+ * process group (which also ends anything it started). Returns its exit status, or -1 if it
+ * did not exit by itself with a status. */
+static int finish_helper(struct helper *h)
+{
+    siginfo_t info;
+    int exited = 0;
+    close(h->fd);
+    for (long waited = 0; waited <= EXIT_GRACE_MS; waited += 10) {
+        /* WNOWAIT: look without reaping, so the process group id stays ours until killpg. */
+        memset(&info, 0, sizeof info);
+        const int r = waitid(P_PID, (id_t)h->pid, &info, WEXITED | WNOHANG | WNOWAIT);
+        if (r == 0 && info.si_pid == h->pid) {
+            exited = 1;
+            break;
+        }
+        if (r < 0 && errno != EINTR)
+            break; /* e.g. someone else reaped it: we cannot know how it ended */
+        const struct timespec tick = {0, 10 * 1000000L};
+        nanosleep(&tick, NULL);
+    }
+    kill(-h->pid, SIGKILL);
+    int status = 0;
+    while (waitpid(h->pid, &status, 0) < 0 && errno == EINTR)
+        ;
+    if (!exited || !WIFEXITED(status))
+        return -1;
+    return WEXITSTATUS(status);
+}
+
+PAM_EXTERN int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const char **argv)
+{
+    (void)flags;
+    struct options opt;
+    if (parse_options(pamh, argc, argv, &opt) != 0)
+        return PAM_AUTH_ERR;
+    const char *user = NULL;
+    if (pam_get_user(pamh, &user, NULL) != PAM_SUCCESS || user == NULL || user[0] == '\0') {
+        pam_syslog(pamh, LOG_ERR, "refused: no user name");
+        return PAM_AUTH_ERR;
+    }
+    /* The service user, looked up before forking (getpwnam is not safe after fork). */
+    struct passwd pwbuf, *pw = NULL;
+    char pwstore[4096];
+    if (getpwnam_r(opt.user, &pwbuf, pwstore, sizeof pwstore, &pw) != 0 || pw == NULL ||
+        pw->pw_uid == 0) {
+        pam_syslog(pamh, LOG_ERR, "refused: the service user is unknown or root");
+        return PAM_AUTH_ERR;
+    }
+    struct launch launch;
+    if (!helper_trusted(pamh, opt.helper) || prepare_launch(pamh, pw, &launch) != 0)
+        return PAM_AUTH_ERR;
+
+    int pair[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0) {
+        pam_syslog(pamh, LOG_ERR, "refused: socketpair failed: %m");
+        return PAM_AUTH_ERR;
+    }
+    struct helper h = {.fd = pair[0]};
+    clock_gettime(CLOCK_MONOTONIC, &h.deadline);
+    h.deadline.tv_sec += opt.timeout;
+    h.pid = fork();
+    if (h.pid < 0) {
+        close(pair[0]);
+        close(pair[1]);
+        pam_syslog(pamh, LOG_ERR, "refused: fork failed: %m");
+        return PAM_AUTH_ERR;
+    }
+    if (h.pid == 0) {
+        close(pair[0]);
+        exec_helper(&opt, pw, &launch, pair[1]); /* never returns */
+    }
+    close(pair[1]);
+
+    const char *why = NULL;
+    int result = converse(pamh, &h, user, &why);
+    const int status = finish_helper(&h);
+    if (result == PAM_SUCCESS && status != 0) {
+        result = PAM_AUTH_ERR;
+        why = "the helper did not exit with status 0";
+    }
+    explicit_bzero(h.buf, sizeof h.buf);
+    if (why != NULL)
+        pam_syslog(pamh, LOG_ERR, "refused: %s", why);
+    return result;
+}
+
+/* Nothing to set: the module only authenticates. */
+PAM_EXTERN int pam_sm_setcred(pam_handle_t *pamh, int flags, int argc, const char **argv)
+{
+    (void)pamh;
+    (void)flags;
+    (void)argc;
+    (void)argv;
+    return PAM_SUCCESS;
+}

@@ -1,0 +1,228 @@
+"""The C module as a relay: a good helper, hostile helpers, arguments, the privilege drop.
+
+Each test writes a PAM service holding the module (built from `pam/` with warnings as errors)
+and drives Debian's pamtester in a real pseudo-terminal, answering its prompts as a person
+would. A hostile helper must end in a refusal within the deadline with nothing raw on the
+terminal, and with one syslog line from the module naming the reason.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from relay_host import RIGHT_CODE, Relay, ServiceUser
+
+REFUSED = r"pamtester: Authentication failure"
+ACCEPTED = r"pamtester: successfully authenticated"
+# What must never reach the terminal raw: ESC, BEL, the one-byte and two-byte CSI.
+RAW_CONTROLS = (b"\x1b[2J", b"\x1b]", b"\x07", b"\xc2\x9b", b"\x9b", b"\x1b[8m", b"\x1b[31m")
+
+Start = Callable[..., Relay]
+
+
+def refused_once(relay: Relay, reason: str) -> None:
+    """The module logged exactly one line, and it names `reason`."""
+    deadline = time.monotonic() + 10
+    while not relay.module_log():  # rsyslogd writes its file a moment after it hears
+        assert time.monotonic() < deadline, f"no line from the module: {relay.syslog.lines()}"
+        time.sleep(0.02)
+    module_lines = relay.module_log()
+    assert len(module_lines) == 1, module_lines
+    assert "refused" in module_lines[0], module_lines
+    assert reason in module_lines[0], module_lines
+
+
+def test_good_helper_the_right_code_authenticates(relay: Start, service_user: ServiceUser) -> None:
+    run = relay("good.py")
+    run.pamtester.expect(r"Code: ")
+    run.pamtester.answer(RIGHT_CODE)
+    run.pamtester.expect(ACCEPTED)
+    status, _ = run.pamtester.finish()
+    assert status == 0
+    text = run.pamtester.text
+    assert "Verified." in text
+    assert run.module_log() == []
+    # What the helper saw of itself, from the inside.
+    ids = re.search(r"ids uid=(\d+),(\d+) gid=(\d+),(\d+)", text)
+    assert ids is not None, text
+    assert ids.groups() == (str(service_user.uid),) * 2 + (str(service_user.gid),) * 2
+    groups = re.search(r"groups ([\d,]+)", text)
+    assert groups is not None
+    assert set(groups.group(1).split(",")) == {str(service_user.gid), str(service_user.extra_gid)}
+    env = re.search(r"env (\S+)", text)
+    assert env is not None
+    # PATH and, from pamtester's own environment, LANG: nothing else.
+    assert set(env.group(1).split(",")) == {"PATH", "LANG"}, env.group(1)
+    assert re.search(r"fds 0,1,2 cwd=/ sid=True", text), text
+    facts = re.search(r"facts (\S+)", text)
+    assert facts is not None
+    assert facts.group(1).split(";") == [
+        "otp-tui-pam=1",
+        "user=root",
+        f"service={run.service.name}",
+        "rhost=",
+        "tty=",
+    ]
+    assert re.search(r"args \['--config', '/[^']+/right-code'\]", text)
+
+
+def test_good_helper_a_wrong_code_is_refused(relay: Start) -> None:
+    run = relay("good.py")
+    run.pamtester.expect(r"Code: ")
+    run.pamtester.answer("000000")
+    run.pamtester.expect("Wrong code.")
+    run.pamtester.expect(REFUSED)
+    status, _ = run.pamtester.finish()
+    assert status != 0
+    # "denied" is the helper's verdict, not a fault: the module logs nothing.
+    assert run.module_log() == []
+
+
+def test_the_environment_of_the_caller_never_reaches_the_helper(relay: Start) -> None:
+    run = relay(
+        "good.py",
+        env={"PYTHONPATH": "/tmp/evil", "LD_PRELOAD": "/tmp/evil.so", "LANG": "de_DE.UTF-8;x"},
+    )
+    run.pamtester.expect(r"Code: ")
+    run.pamtester.answer(RIGHT_CODE)
+    run.pamtester.finish()
+    env = re.search(r"env (\S+)", run.pamtester.text)
+    assert env is not None
+    # A LANG that is not a locale name is dropped too.
+    assert env.group(1) == "PATH"
+
+
+@pytest.mark.parametrize(
+    ("helper", "reason", "answer"),
+    [
+        ("dies.sh", "ended without a verdict", True),
+        ("floods.sh", "too many lines", False),
+        ("long_line.sh", "a line too long", False),
+        ("unknown_word.sh", "said something unknown", False),
+        ("verified_then_fails.sh", "did not exit with status 0", False),
+        ("forks_child.sh", "no answer before the deadline", False),
+        ("speaks_after_verdict.sh", "spoke after its verdict", False),
+    ],
+)
+def test_a_hostile_helper_is_refused(relay: Start, helper: str, reason: str, answer: bool) -> None:
+    run = relay(helper, timeout=10)
+    if answer:
+        run.pamtester.expect(r"Code: ")
+        run.pamtester.answer(RIGHT_CODE)
+    run.pamtester.expect(REFUSED)
+    status, took = run.pamtester.finish()
+    assert status != 0
+    assert took < 10, f"took {took:.1f}s"
+    refused_once(run, reason)
+    for control in RAW_CONTROLS:
+        assert control not in run.pamtester.raw
+
+
+def test_a_helper_that_hangs_is_refused_at_the_deadline(relay: Start) -> None:
+    run = relay("hangs.sh", timeout=2)
+    run.pamtester.expect("Hanging now.")
+    run.pamtester.expect(REFUSED, timeout=10)
+    status, took = run.pamtester.finish()
+    assert status != 0
+    assert 1.5 < took < 6, f"took {took:.1f}s"
+    refused_once(run, "no answer before the deadline")
+
+
+def test_control_characters_never_reach_the_terminal_raw(relay: Start) -> None:
+    run = relay("control_chars.sh")
+    run.pamtester.expect(r"\[8mCode\[0m: ")  # the ESC bytes and the bell dropped
+    run.pamtester.answer("\x1b[31m12\x07")
+    run.pamtester.expect(REFUSED)
+    run.pamtester.finish()
+    text = run.pamtester.text
+    # The words arrive; the controls around them do not.
+    assert "pwned-title" in text
+    assert "clear-screen" in text
+    assert "31mred-alert" in text
+    for control in RAW_CONTROLS:
+        assert control not in run.pamtester.raw, control
+    assert run.module_log() == []
+
+
+@pytest.mark.parametrize(
+    ("arguments", "reason"),
+    [
+        ("", "user= and helper=/ABSOLUTE/PATH are required"),
+        ("user={user}", "user= and helper=/ABSOLUTE/PATH are required"),
+        ("helper={helper}", "user= and helper=/ABSOLUTE/PATH are required"),
+        ("user={user} helper=good.py", 'malformed argument "helper=good.py"'),
+        ("user={user} helper={helper} timeout=0", "timeout= must be 1 to 3600 seconds"),
+        ("user={user} helper={helper} timeout=5s", "timeout= must be 1 to 3600 seconds"),
+        ("user={user} helper={helper} timeout=99999", "timeout= must be 1 to 3600 seconds"),
+        ("user={user} helper={helper} debug", 'malformed argument "debug"'),
+        ("user={user} helper={helper} config=relative", 'malformed argument "config=relative"'),
+        ("user=nosuchuser-otp helper={helper}", "the service user is unknown or root"),
+        ("user=root helper={helper}", "the service user is unknown or root"),
+        ("user={user} helper=/nonexistent/helper", "the helper is missing, not root's"),
+    ],
+)
+def test_missing_or_malformed_arguments_refuse_with_one_line(
+    relay: Start, service_user: ServiceUser, helpers: Path, arguments: str, reason: str
+) -> None:
+    run = relay(arguments=arguments.format(user=service_user.name, helper=helpers / "good.py"))
+    run.pamtester.expect(REFUSED)
+    status, _ = run.pamtester.finish()
+    assert status != 0
+    assert "Code:" not in run.pamtester.text
+    refused_once(run, reason)
+
+
+def test_a_helper_others_may_write_is_refused(
+    relay: Start, service_user: ServiceUser, helpers: Path
+) -> None:
+    writable = helpers / "good-but-writable.py"
+    writable.write_bytes((helpers / "good.py").read_bytes())
+    writable.chmod(0o757)
+    try:
+        run = relay(arguments=f"user={service_user.name} helper={writable}")
+        run.pamtester.expect(REFUSED)
+        run.pamtester.finish()
+        refused_once(run, "writable by others")
+    finally:
+        writable.unlink()
+
+
+@pytest.mark.parametrize(
+    ("helper", "answer", "accepted"),
+    [
+        ("good.py", RIGHT_CODE, True),
+        ("good.py", "000000", False),
+        ("control_chars.sh", "\x1b[31m12\x07" + "9" * 600, False),
+        ("dies.sh", RIGHT_CODE, False),
+        ("floods.sh", None, False),
+        ("long_line.sh", None, False),
+        ("unknown_word.sh", None, False),
+        ("verified_then_fails.sh", None, False),
+        ("forks_child.sh", None, False),
+        ("speaks_after_verdict.sh", None, False),
+    ],
+)
+def test_under_address_sanitizer(
+    relay: Start, helper: str, answer: str | None, accepted: bool
+) -> None:
+    """The AddressSanitizer (and UBSan) build through the same journeys: no report at all."""
+    run = relay(helper, asan=True)
+    if answer is not None:
+        run.pamtester.expect(r"Code.*: ")
+        run.pamtester.answer(answer)
+    run.pamtester.expect(ACCEPTED if accepted else REFUSED)
+    status, _ = run.pamtester.finish()
+    assert run.sanitizer_reports() == []
+    assert status == (0 if accepted else 1)
+
+
+def test_under_address_sanitizer_bad_arguments(relay: Start, service_user: ServiceUser) -> None:
+    run = relay(arguments=f"user={service_user.name} helper=/x timeout=oops debug", asan=True)
+    run.pamtester.expect(REFUSED)
+    status, _ = run.pamtester.finish()
+    assert run.sanitizer_reports() == []
+    assert status == 1

@@ -1,0 +1,181 @@
+"""A real sshd asks for the code through the module, driven by a real ssh client in a pty.
+
+The host is the README's PAM recipe (`pam_host`) with its sshd snippet (the key, then
+keyboard-interactive through PAM); the relay is a real aiosmtpd server, and the code is read
+from its mail as a person reads it. Every door the ForceCommand gate had to shut (a command,
+scp, sftp) passes here after the code, and nothing of the user's runs before it.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from e2e.pty_harness import Terminal
+from pam_host import PamHost
+from sshd_host import PamSshd
+
+SCP = shutil.which("scp")
+SFTP = shutil.which("sftp")
+DENIED = r"Permission denied"
+
+
+@pytest.fixture(scope="module")
+def host(tls_certs) -> Iterator[PamHost]:
+    made = PamHost.create(tls_certs, sshd=True)
+    yield made
+    made.close()
+
+
+@pytest.fixture(scope="module")
+def sshd(host: PamHost) -> Iterator[PamSshd]:
+    server = PamSshd.start(host)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def client() -> Iterator:
+    started: list[Terminal] = []
+
+    def start(argv: list[str]) -> Terminal:
+        term = Terminal(argv, {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "TERM": "xterm"})
+        started.append(term)
+        return term
+
+    yield start
+    for term in started:
+        term.kill()
+
+
+@pytest.fixture(autouse=True)
+def fresh_limits(host: PamHost) -> None:
+    """Each test starts unlocked, as after an operator's unlock."""
+    (host.state / "ledger.sqlite3").unlink(missing_ok=True)
+
+
+def pass_the_code(host: PamHost, term: Terminal) -> None:
+    sent = len(host.relay.received)
+    term.expect(r"We sent a 6-digit code to a\*\*\*@example\.com\.")
+    term.expect(r"Code: ")
+    term.send(host.relay.wait_for_code(sent + 1) + "\r")
+
+
+def home(host: PamHost) -> Path:
+    return host.root / "home" / host.alice
+
+
+def test_the_right_code_opens_a_shell(host: PamHost, sshd: PamSshd, client) -> None:
+    term = client(sshd.ssh())
+    pass_the_code(host, term)
+    term.expect(r"Verified\. a\*\*\*@example\.com is confirmed")  # sshd shows it after login
+    term.expect(r"\$ $", timeout=20)  # the shell's prompt: it reads what is typed from here
+    term.send("echo SHELL-$((6*7)); exit\r")
+    term.expect(r"SHELL-42")
+    assert term.wait(20) == 0
+    last = host.audit_lines()[-1]
+    assert last["event"] == "verified"
+    assert last["pam_service"] == host.service
+    assert last["rhost"] == "127.0.0.1"
+
+
+def test_wrong_codes_refuse_and_the_lock_holds_across_logins(
+    host: PamHost, sshd: PamSshd, client
+) -> None:
+    term = client(sshd.ssh())
+    term.expect(r"Code: ")
+    term.send("000000\r")
+    term.expect(r"Wrong code: 1 attempt left\.")
+    term.expect(r"Code: ")
+    term.send("000001\r")
+    term.expect(DENIED, timeout=20)
+    assert term.wait(20) != 0
+    assert host.audit_lines()[-1]["event"] == "locked"
+    sent = len(host.relay.received)
+    again = client(sshd.ssh())
+    again.expect(DENIED, timeout=20)
+    assert again.wait(20) != 0
+    assert len(host.relay.received) == sent  # locked: no new mail, no prompt
+    assert "Code:" not in again.text
+
+
+def test_a_command_runs_after_the_code(host: PamHost, sshd: PamSshd, client) -> None:
+    term = client(sshd.ssh("echo", "RAN-$((40+2))"))
+    pass_the_code(host, term)
+    term.expect(r"RAN-42")
+    assert term.wait(20) == 0
+
+
+def test_scp_and_sftp_copy_a_file_after_the_code(
+    host: PamHost, sshd: PamSshd, client, tmp_path: Path
+) -> None:
+    assert SCP is not None
+    assert SFTP is not None
+    source = tmp_path / "payload.txt"
+    source.write_text("copied through the PAM door\n")
+    source.chmod(0o644)
+    term = client([SCP, *sshd.options(), "-P", str(sshd.port), str(source),
+                   f"{host.alice}@127.0.0.1:scp-copy.txt"])  # fmt: skip
+    pass_the_code(host, term)
+    assert term.wait(30) == 0, term.text
+    assert (home(host) / "scp-copy.txt").read_text() == source.read_text()
+
+    # sftp interactively: -b (batch mode) would forbid answering any prompt.
+    copied = tmp_path / "sftp-copy.txt"
+    term = client([SFTP, *sshd.options(), "-P", str(sshd.port), f"{host.alice}@127.0.0.1"])
+    pass_the_code(host, term)
+    term.expect(r"sftp> ")
+    term.send(f"get scp-copy.txt {copied}\r")
+    term.expect(r"sftp> ")
+    term.send("bye\r")
+    assert term.wait(30) == 0, term.text
+    assert copied.read_text() == source.read_text()
+
+
+def test_the_users_files_run_nothing_before_the_code(host: PamHost, sshd: PamSshd, client) -> None:
+    marker = home(host) / "bashrc-ran"  # alice may write there
+    rc = home(host) / ".bashrc"
+    rc.write_text(
+        f'touch {marker}\n[ -n "$SSH_ORIGINAL_COMMAND" ] && exec sh -c "$SSH_ORIGINAL_COMMAND"\n'
+    )
+    subprocess.run(["chown", f"{host.alice}:", str(rc)], check=True)
+    try:
+        term = client(sshd.ssh("echo", "AFTER"))
+        term.expect(r"Code: ")
+        assert not marker.exists()  # at the prompt, nothing of alice's has run
+        term.send("000000\r")
+        term.expect(r"Code: ")
+        term.send("000000\r")
+        term.expect(DENIED, timeout=20)
+        term.wait(20)
+        assert not marker.exists()  # refused: it never ran
+        (host.state / "ledger.sqlite3").unlink()
+        term = client(sshd.ssh("echo", "AFTER"))
+        pass_the_code(host, term)
+        term.expect("AFTER")
+        term.wait(20)
+        assert marker.exists()  # the same file runs once the code is right: the test can tell
+    finally:
+        rc.unlink()
+        marker.unlink(missing_ok=True)
+
+
+def test_environment_the_client_sends_changes_nothing(host: PamHost, sshd: PamSshd, client) -> None:
+    attacker = "OTP_TUI_SMTP__HOST=203.0.113.9"
+    sent = len(host.relay.received)
+    term = client(
+        sshd.ssh(
+            "echo", "DONE",
+            options=("-o", f"SetEnv=LANG=de_DE.UTF-8 LC_ALL=de_DE.UTF-8 {attacker} "
+                     "PYTHONPATH=/tmp/evil LD_PRELOAD=/tmp/evil.so"),
+        )
+    )  # fmt: skip
+    term.expect(r"We sent a 6-digit code")  # English: the client's LANG arrives after auth
+    term.expect(r"Code: ")
+    term.send(host.relay.wait_for_code(sent + 1) + "\r")
+    term.expect("DONE")
+    assert term.wait(20) == 0
+    assert host.relay.received[-1]["To"] == "alice@example.com"
