@@ -11,7 +11,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
-from otp_tui.doctor.findings import Finding, as_json, as_lines, is_safe, skipped, warning
+from otp_tui.doctor.findings import (
+    Finding,
+    as_json,
+    as_lines,
+    is_safe,
+    skipped,
+    unsafe,
+    warning,
+)
 
 
 @dataclass(frozen=True)
@@ -96,6 +104,7 @@ def run_doctor(options: DoctorOptions, out: TextIO, err: TextIO, *, as_json_outp
             warning("users", "no gated user to check", str(config),
                     "sshd and sudo are checked per user", "name one with --user NAME")
         )  # fmt: skip
+    pam_gated = False
     for name in users:
         try:
             entry = pwd.getpwnam(name)
@@ -109,11 +118,20 @@ def run_doctor(options: DoctorOptions, out: TextIO, err: TextIO, *, as_json_outp
         # The sudoers rule runs the ForceCommand gate; a user gated by PAM alone needs none.
         pam_only = any(f.check == "sshd.gate" and f.what.startswith("AuthenticationMethods")
                        for f in sshd)  # fmt: skip
+        pam_gated = pam_gated or pam_only
         if service_user is not None and not pam_only:
             findings += check_sudoers(name, service_user, config)
         findings += check_files(settings, config, user)
     for service_file in options.pam_services:
         findings += check_pam(service_file)
+    if pam_gated and not any(f.check == "pam.control" for f in findings):
+        findings.append(
+            unsafe("pam", "no PAM service file names pam_otp_tui.so",
+                   ", ".join(map(str, options.pam_services)) or "/etc/pam.d",
+                   "sshd asks PAM, and nothing in PAM asks for the code",
+                   "run the README's PAM recipe for sshd (PAM_SERVICE=sshd), or name the "
+                   "service file with --pam-service")
+        )  # fmt: skip
     if options.services and service_user is not None:
         findings += check_services(settings, config, service_user)
     out.write(as_json(findings) if as_json_output else as_lines(findings))

@@ -57,17 +57,69 @@ def _first(settings: dict[str, list[str]], keyword: str) -> str:
     return (settings.get(keyword) or [""])[0].lower()
 
 
+def _pam_methods(settings: dict[str, list[str]]) -> list[str] | None:
+    """The AuthenticationMethods lists when every one of them asks PAM (keyboard-interactive)
+    and sshd can (UsePAM, KbdInteractiveAuthentication); None otherwise."""
+    value = (settings.get("authenticationmethods") or ["any"])[0]
+    lists = value.split()
+    if value.lower() == "any" or not lists:
+        return None
+    for item in lists:
+        if not any(part.startswith("keyboard-interactive") for part in item.split(",")):
+            return None  # this list logs in without PAM
+    if _first(settings, "usepam") != "yes":
+        return None
+    if _first(settings, "kbdinteractiveauthentication") != "yes":
+        return None
+    return lists
+
+
 def check_sshd(
     config: Path, facts: ConnectionFacts, login_shell: str | None = None
 ) -> list[Finding]:
-    """sshd's settings for the user; `login_shell` is theirs from the password database."""
+    """sshd's settings for the user; `login_shell` is theirs from the password database.
+
+    Which gate is in force decides what matters. A ForceCommand gate runs after sshd has let
+    the user in, so everything sshd does before or beside the forced command (forwarding,
+    ~/.ssh/rc, accepted variables, the login shell) can go around it. A PAM gate asks for the
+    code during authentication: once it has passed, the session is the user's, and only the
+    methods matter (every one must go through PAM).
+    """
     where = f"sshd -T -f {config} -C user={facts.user},host={facts.host},addr={facts.addr}"
     settings = effective_config(config, facts)
     if isinstance(settings, str):
         return [skipped("sshd", f"sshd's settings for {facts.user}", where, settings)]
     user = facts.user
-    findings: list[Finding] = []
+    force = (settings.get("forcecommand") or ["none"])[0]
+    if force.lower() != "none":
+        findings = [ok("sshd.gate", f"ForceCommand {force} for {user}", where)]
+        findings += _around_the_forced_command(settings, user, where)
+        findings += _check_wrapper(force.split()[0], where)
+        if login_shell is not None:
+            findings.append(_check_login_shell(user, login_shell, force.split()[0]))
+        return findings
+    methods = _pam_methods(settings)
+    if methods is not None:
+        return [ok("sshd.gate", f"AuthenticationMethods {' '.join(methods)} for {user}", where)]
+    value = (settings.get("authenticationmethods") or ["any"])[0]
+    return [
+        unsafe(
+            "sshd.gate",
+            f"no ForceCommand, and AuthenticationMethods {value} for {user}",
+            where,
+            "the user logs in without the gate (with PAM, every method list must include "
+            "keyboard-interactive, with UsePAM and KbdInteractiveAuthentication yes)",
+            "put the user in the gated group of the recipe's Match block (ForceCommand), "
+            "or follow the PAM recipe: AuthenticationMethods publickey,keyboard-interactive:pam",
+        )
+    ]
 
+
+def _around_the_forced_command(
+    settings: dict[str, list[str]], user: str, where: str
+) -> list[Finding]:
+    """What a ForceCommand gate needs of sshd: nothing that runs or opens beside it."""
+    findings: list[Finding] = []
     if _first(settings, "disableforwarding") == "yes":
         findings.append(ok("sshd.forwarding", f"forwarding off for {user}", where))
     else:
@@ -133,27 +185,6 @@ def check_sshd(
     else:
         findings.append(ok("sshd.acceptenv", f"AcceptEnv {' '.join(accepted) or 'none'}", where))
 
-    force = (settings.get("forcecommand") or ["none"])[0]
-    methods = _first(settings, "authenticationmethods")
-    pam = "keyboard-interactive" in methods and _first(settings, "usepam") == "yes"
-    if force.lower() != "none":
-        findings.append(ok("sshd.gate", f"ForceCommand {force} for {user}", where))
-        findings += _check_wrapper(force.split()[0], where)
-        if login_shell is not None:
-            findings.append(_check_login_shell(user, login_shell, force.split()[0]))
-    elif pam:
-        findings.append(ok("sshd.gate", f"AuthenticationMethods {methods} for {user}", where))
-    else:
-        findings.append(
-            unsafe(
-                "sshd.gate",
-                f"no ForceCommand and no keyboard-interactive PAM for {user}",
-                where,
-                "the user logs in without the gate",
-                "put the user in the gated group of the recipe's Match block (ForceCommand), "
-                "or require AuthenticationMethods publickey,keyboard-interactive:pam",
-            )
-        )
     return findings
 
 

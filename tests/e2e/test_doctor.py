@@ -262,16 +262,21 @@ def test_a_login_shell_that_reads_bashrc_before_the_gate_is_named(host: GateHost
     ) in unsafe(record)
 
 
-def test_a_user_gated_by_pam_alone_needs_no_sudoers_rule(host: GateHost) -> None:
+def test_a_user_gated_by_pam_needs_no_sudoers_rule_but_the_module(host: GateHost) -> None:
     snippet = _snippet(
         host, drop="ForceCommand", add="AuthenticationMethods publickey,keyboard-interactive:pam"
     )
     seeded = sshd_config(host, snippet=snippet)
-    seeded.write_text(seeded.read_text().replace("UsePAM no", "UsePAM yes"))
+    pam_on = seeded.read_text().replace("UsePAM no", "UsePAM yes")
+    seeded.write_text(
+        pam_on.replace("KbdInteractiveAuthentication no", "KbdInteractiveAuthentication yes")
+    )
     status, record = doctor(host, "--no-relay", config=seeded)
     gate = [f for f in record["findings"] if f["check"] == "sshd.gate"]
     assert [(f["status"], f["what"]) for f in gate] == [
         ("ok", f"AuthenticationMethods publickey,keyboard-interactive:pam for {host.alice}")
     ]
     assert not [f for f in record["findings"] if f["check"].startswith("sudoers")]
-    assert status == 0, unsafe(record)
+    # This host has no PAM stack with the module: sshd would ask PAM, and PAM no code.
+    assert unsafe(record) == [("pam", "no PAM service file names pam_otp_tui.so")]
+    assert status == 1
