@@ -23,6 +23,7 @@ from otp_tui.result import EXIT_INTERRUPTED, EXIT_USAGE, RunResult
 
 if TYPE_CHECKING:
     from otp_tui.config.schema import Settings
+    from otp_tui.result import RunResult
 
 PROG = "otp-tui"
 
@@ -455,7 +456,7 @@ def _check(settings: Settings, *, as_json: bool) -> int:
         emit(record, sys.stdout)
         return status
     from otp_tui.mail.check import check_main
-    from otp_tui.state.ledger import check_ledger
+    from otp_tui.state.ledger_check import check_ledger
 
     status = check_main(settings, sys.stdout)
     ledger_ok = check_ledger(settings, sys.stdout)
@@ -536,6 +537,11 @@ def _run_app(args: argparse.Namespace, settings: Settings, err: TextIO) -> int:
         return EXIT_USAGE
 
     demo = args.demo or settings.demo
+    say = _JsonLine() if args.json else None
+    if say is not None:
+        from otp_tui.terminal.signals import at_forced_exit
+
+        at_forced_exit(say)  # an ending signal whose exit is forced still gets its line out
     term = os.environ.get("TERM", "")
     if args.plain or term in PLAIN_TERMS:
         from otp_tui.plain.launch import run_plain
@@ -554,13 +560,31 @@ def _run_app(args: argparse.Namespace, settings: Settings, err: TextIO) -> int:
             _leave_a_line(outcome.result, masked=args.email is not None, err=err)
     if outcome.error is not None:
         print(f"{PROG}: {outcome.error}", file=err)
-    result = outcome.result
-    if args.json:
-        # If stdout was the terminal and it hung up, nobody is left to read the line; the exit
-        # status still tells the caller.
-        with contextlib.suppress(OSError):
-            print(result.to_json(), flush=True)
+    if say is not None:
+        say(outcome.result)
     return outcome.exit_status
+
+
+class _JsonLine:
+    """Prints the `--json` line once: here at the end, or from the exit deadline's thread if
+    an ending signal forces the exit first (`otp_tui.terminal.signals.at_forced_exit`)."""
+
+    def __init__(self) -> None:
+        import threading
+
+        self._lock = threading.Lock()
+        self._said = False
+
+    def __call__(self, result: RunResult) -> None:
+        with self._lock:
+            if self._said:
+                return
+            self._said = True
+            # The process's own stdout: while the app runs, Textual stands in for sys.stdout. If
+            # stdout was the terminal and it hung up, nobody is left to read the line; the exit
+            # status still tells the caller.
+            with contextlib.suppress(OSError, ValueError):
+                print(result.to_json(), file=sys.__stdout__ or sys.stdout, flush=True)
 
 
 def _keep_library_logs_off_the_terminal() -> None:

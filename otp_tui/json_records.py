@@ -31,7 +31,7 @@ def check_record(settings: Settings) -> tuple[int, dict[str, Any]]:
     """Run `otp-tui check` with its lines discarded; its exit status and its record."""
     from otp_tui.core.untrusted import visible
     from otp_tui.mail.check import check_main, collected_steps
-    from otp_tui.state.ledger import check_ledger
+    from otp_tui.state.ledger_check import check_ledger
 
     steps: list[dict[str, Any]] = []
     with collected_steps(steps):

@@ -381,8 +381,7 @@ static int send_facts(pam_handle_t *pamh, struct helper *h, const char *user)
     char clean[FACT_MAX_BYTES];
     if (send_line(h, "otp-tui-pam", "1") != 0)
         return -1;
-    clean_text(clean, sizeof clean, user, strlen(user));
-    if (send_line(h, "user", clean) != 0)
+    if (send_line(h, "user", user) != 0) /* already checked to be clean */
         return -1;
     for (size_t i = 0; i < sizeof facts / sizeof facts[0]; i++) {
         const void *item = NULL;
@@ -507,6 +506,14 @@ PAM_EXTERN int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, cons
     const char *user = NULL;
     if (pam_get_user(pamh, &user, NULL) != PAM_SUCCESS || user == NULL || user[0] == '\0') {
         pam_syslog(pamh, LOG_ERR, "refused: no user name");
+        return PAM_AUTH_ERR;
+    }
+    /* The name goes to the helper exactly as PAM has it, or not at all: cleaning "ro\001ot"
+     * would hand on "root" (sshd gives PAM the name the client typed, valid or not). */
+    char clean_user[FACT_MAX_BYTES];
+    clean_text(clean_user, sizeof clean_user, user, strlen(user));
+    if (strcmp(clean_user, user) != 0) {
+        pam_syslog(pamh, LOG_ERR, "refused: the user name cannot be passed on as it is");
         return PAM_AUTH_ERR;
     }
     /* The service user, looked up before forking (getpwnam is not safe after fork). */

@@ -13,9 +13,10 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 from command_runner import environment, run_otp_tui, write_config
+from state.ledger_scenes import lock, record_wrong_code
 
 from otp_tui.core.limits import FOREVER
-from otp_tui.state.ledger import SqliteLedger
+from otp_tui.state.sqlite_ledger import SqliteLedger
 
 if TYPE_CHECKING:
     from conftest import StartServer
@@ -38,10 +39,10 @@ def config(tmp_path: Path) -> Path:
     ledger_path = tmp_path / "ledger.sqlite3"
     with SqliteLedger(ledger_path) as ledger:
         for _ in range(3):
-            ledger.record_wrong_code("alice@example.com")
-        ledger.lock("alice@example.com", LOCK_END.timestamp() - datetime.now(UTC).timestamp())
-        ledger.record_wrong_code("bob@example.com")
-        ledger.lock("bob@example.com", FOREVER)
+            record_wrong_code(ledger, "alice@example.com")
+        lock(ledger, "alice@example.com", LOCK_END.timestamp() - datetime.now(UTC).timestamp())
+        record_wrong_code(ledger, "bob@example.com")
+        lock(ledger, "bob@example.com", FOREVER)
     return write_config(tmp_path, f'[state]\nledger = "{ledger_path}"\n')
 
 

@@ -22,11 +22,12 @@ from typing import TYPE_CHECKING
 import pytest
 from babel.messages.extract import extract_from_file
 from babel.messages.pofile import read_po
+from state.ledger_scenes import lock, record_wrong_code
 
 from otp_tui.core.limits import FOREVER, MemoryLedger
 from otp_tui.language import choose, use_language
-from otp_tui.state.ledger import SqliteLedger
 from otp_tui.state.report import status_lines, unlock
+from otp_tui.state.sqlite_ledger import SqliteLedger
 
 if TYPE_CHECKING:
     from conftest import StartServer
@@ -102,11 +103,11 @@ def ledger_config(tmp_path: Path) -> Path:
     ledger_path = tmp_path / "ledger.sqlite3"
     with SqliteLedger(ledger_path) as ledger:
         for _ in range(3):
-            ledger.record_wrong_code("alice@example.com")
-        ledger.lock("alice@example.com", LOCK_END - datetime.now(UTC).timestamp())
-        ledger.record_wrong_code("alice@example.com")
-        ledger.record_wrong_code("bob@example.com")
-        ledger.lock("bob@example.com", FOREVER)
+            record_wrong_code(ledger, "alice@example.com")
+        lock(ledger, "alice@example.com", LOCK_END - datetime.now(UTC).timestamp())
+        record_wrong_code(ledger, "alice@example.com")
+        record_wrong_code(ledger, "bob@example.com")
+        lock(ledger, "bob@example.com", FOREVER)
     return write_config(tmp_path, f'[state]\nledger = "{ledger_path}"\n')
 
 
@@ -432,8 +433,8 @@ async def test_the_gate_refuses_options_in_german_with_exit_2(home: Path) -> Non
 def test_the_date_in_status_follows_the_language(english: None) -> None:
     start = datetime(2023, 11, 14, 22, 13, 20, tzinfo=UTC).timestamp()
     ledger = MemoryLedger(lambda: start)
-    ledger.record_wrong_code("alice@example.com")
-    ledger.lock("alice@example.com", 900)
+    record_wrong_code(ledger, "alice@example.com")
+    lock(ledger, "alice@example.com", 900)
 
     def shown() -> list[str]:
         return status_lines(ledger, "alice@example.com", clock=lambda: start, tz=UTC)
@@ -458,7 +459,12 @@ TRANSLATED_FILES = [
     "otp_tui/config/sources.py",
     "otp_tui/mail/check.py",
     "otp_tui/mail/credentials.py",
-    "otp_tui/state/ledger.py",
+    "otp_tui/state/ledger_check.py",
+    "otp_tui/state/redis_client.py",
+    "otp_tui/state/redis_errors.py",
+    "otp_tui/state/sqlite_errors.py",
+    "otp_tui/state/sqlite_schema.py",
+    "otp_tui/state/sqlite_ledger.py",
     "otp_tui/state/redis_ledger.py",
     "otp_tui/state/report.py",
     "otp_tui/gate/addresses.py",

@@ -324,8 +324,15 @@ SyslogFacility = Literal[
 ]  # fmt: skip
 
 
+def _on_cluster(url: str) -> bool:
+    from otp_tui.config.ledger_location import Topology, parse_redis
+
+    return parse_redis(url).topology is Topology.CLUSTER
+
+
 class StateSettings(_Section):
-    # A path (the SQLite ledger), or a redis:// or rediss:// URL (the ledger shared by a fleet).
+    # An absolute path (the SQLite ledger), or a Redis URL (the ledger shared by a fleet: one
+    # server, a Sentinel group or a Cluster; see config/ledger_location.py).
     ledger: Path | str | None = None
     audit_log: Path | None = None
     # For a Redis ledger: the CA for rediss:// (else the system store), a file holding the
@@ -333,6 +340,9 @@ class StateSettings(_Section):
     ledger_ca_file: Path | None = None
     ledger_password_file: Path | None = None
     ledger_timeout: float = Field(default=3.0, gt=0, le=60)
+    # For a Redis ledger: how many replicas must acknowledge each write that counts (WAIT)
+    # before the run acts on it; 0 for a single server, 1 recommended behind Sentinel.
+    ledger_replicas: int = Field(default=0, ge=0, le=16)
     # Audit lines also go to the local syslog daemon under this facility; None: file only.
     syslog_facility: SyslogFacility | None = None
     # The syslog daemon's datagram socket (another path only for a daemon of one's own).
@@ -341,22 +351,27 @@ class StateSettings(_Section):
     @field_validator("ledger", mode="before")
     @classmethod
     def _path_or_url(cls, value: object) -> object:
-        if isinstance(value, str) and value.startswith(("redis://", "rediss://")):
-            from urllib.parse import urlsplit
+        # Read strictly (ledger_location): an unknown scheme, a URL without its "//" or a
+        # relative path is refused, never taken as a file name; the message never quotes the
+        # value, which may hold a password.
+        from otp_tui.config.ledger_location import looks_like_url, parse_path, parse_redis
 
-            # Checked here so that a typo is a configuration error; never echo the value, which
-            # may hold a password.
-            try:
-                parts = urlsplit(value)
-                parts.port  # noqa: B018 - raises ValueError for a port that is not a number
-            except ValueError:
-                raise ValueError("a redis:// URL with a port that is not a number") from None
-            if not parts.hostname:
-                raise ValueError("a redis:// URL needs a host name")
+        if isinstance(value, str) and looks_like_url(value):
+            parse_redis(value)
             return value
         if isinstance(value, (str, Path)):
-            return Path(value).expanduser()
+            return parse_path(value)
         return value
+
+    @model_validator(mode="after")
+    def _replicas_need_redis(self) -> StateSettings:
+        if self.ledger_replicas and self.ledger_url is None:
+            raise ValueError("ledger_replicas needs a Redis ledger (an SQLite file has none)")
+        if self.ledger_replicas and self.ledger_url is not None and _on_cluster(self.ledger_url):
+            # WAIT counts one connection's writes to one node, and a Cluster's budgets lie on
+            # several: not offered rather than half-kept.
+            raise ValueError("ledger_replicas is not supported on a Redis Cluster")
+        return self
 
     @field_validator("audit_log", "ledger_ca_file", "ledger_password_file")
     @classmethod

@@ -63,8 +63,11 @@ class Channel:
 
     def _write(self, word: str, text: str | None = None) -> None:
         line = word if text is None else f"{word} {_fit(text)}"
-        self._writer.write(line.encode("utf-8") + b"\n")
-        self._writer.flush()
+        try:
+            self._writer.write(line.encode("utf-8") + b"\n")
+            self._writer.flush()
+        except OSError:  # the module closed the socket (the client went away)
+            raise ProtocolError("the module closed the conversation") from None
 
     def read_facts(self) -> Facts:
         """The opening block: the version, then exactly the four facts in order, then `end`."""

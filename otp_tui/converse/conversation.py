@@ -9,6 +9,7 @@ Every line goes out through `Channel`, which cleans it.
 
 from __future__ import annotations
 
+import contextlib
 from typing import TYPE_CHECKING
 
 from otp_tui.converse import words
@@ -32,6 +33,7 @@ class Conversation:
     def __init__(self, run: Run, channel: Channel) -> None:
         self._run = run
         self._channel = channel
+        self._answered = False  # whether the person has answered a prompt in this run
 
     async def main(self) -> Finished:
         """Drive the run to its ending, which it returns (already told to the person).
@@ -80,6 +82,7 @@ class Conversation:
             for text, is_error in lines:
                 self._channel.say(text, error=is_error)
             answer = self._channel.ask(words.code_prompt())
+            self._answered = True
             # The clock moved while the person typed: an expiry or a lock shows first.
             tick = self._run.tick()
             if isinstance(tick, Finished):
@@ -103,6 +106,7 @@ class Conversation:
             words.after_send_problem(retryable=view.retryable) + " " + words.again_prompt(),
             echo=True,
         )
+        self._answered = True
         if view.retryable and answer.strip().lower() == words.RESEND:
             retried = await self._run.retry()
             if retried is not None:
@@ -118,3 +122,11 @@ class Conversation:
 
     def _end(self, ending: Finished) -> None:
         self._channel.say(words.ending(ending), error=not ending.result.lets_in)
+        if ending.result.reason in words.ENDINGS_TO_READ and self._answered:
+            # sshd shows messages only with the next prompt, and after a refusal there is none:
+            # without one the person who just typed a code would read "Permission denied" and
+            # never why (a lock, and until when). Only after an answer: a run refused at once
+            # would ask again on each of the client's retries. The answer changes nothing; a
+            # client that leaves instead is fine.
+            with contextlib.suppress(ProtocolError):
+                self._channel.ask(words.end_prompt(), echo=True)

@@ -13,7 +13,6 @@ nothing is ever printed there.
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import logging
 import os
 import pwd
@@ -68,10 +67,9 @@ def _require_service_user(service: int) -> None:
 
 def _client(rhost: str) -> str | None:
     """PAM_RHOST when it is an IP address (sshd's, without UseDNS): a label, never counted."""
-    try:
-        return str(ipaddress.ip_address(rhost))
-    except ValueError:
-        return None
+    from otp_tui.core.ssh_client import address_label
+
+    return address_label(rhost)
 
 
 def _verdict(outcome: LaunchOutcome) -> Verdict:

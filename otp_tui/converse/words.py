@@ -18,6 +18,9 @@ if TYPE_CHECKING:
     from otp_tui.flow.views import Countdown, Finished, Notice
 
 RESEND = "r"  # the agreed answer for a new code, and for another try after a failed send
+# Endings the person did not ask for (a lock, the last code expired, the address refused):
+# they are told why before the run ends, with a prompt so that sshd shows it.
+ENDINGS_TO_READ = frozenset({"locked", "expired", "failed"})
 
 
 def code_keys() -> str:
@@ -30,6 +33,10 @@ def after_send_problem(*, retryable: bool) -> str:
     if retryable:
         return _("Type r to try again, or press Enter to give up.")
     return _("Press Enter to end.")
+
+
+def end_prompt() -> str:
+    return after_send_problem(retryable=False) + " " + again_prompt()
 
 
 def again_prompt() -> str:

@@ -1,10 +1,12 @@
 """The limits that must outlive one process, as an interface the core speaks to.
 
-The verification machine decides *what* the rules are; a `LimitsLedger` only keeps the counts
-and updates them atomically, so that many processes (and restarts, and hosts sharing one
-ledger) share one truth. `otp_tui.state.ledger` keeps them in SQLite, `otp_tui.state.redis_ledger`
-in Redis; `MemoryLedger` below keeps them in a dict for tests and for the core's own property
-tests, and is the reference the others are tested against.
+The verification machine decides *what* the rules are, and the rules a ledger applies to its
+counts are decided here too, as pure functions (`judge_guess`, `after_success`, `wait_for_room`);
+a `LimitsLedger` only keeps the counts and applies those rules atomically, so that many processes
+(and restarts, and hosts sharing one ledger) share one truth. `MemoryLedger` below keeps the
+counts in dicts; `otp_tui.state.sqlite_ledger` keeps them in SQLite and calls the same functions
+inside its transactions; `otp_tui.state.redis_ledger` runs them as Lua scripts on the server,
+which a differential test holds to these functions.
 
 Every check-and-count is one ledger step: `reserve_send` checks and records a send against the
 address's budget and the budgets shared across addresses at once, and `admit_guess` checks the
@@ -20,8 +22,8 @@ from __future__ import annotations
 import ipaddress
 import math
 import threading
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 HOUR = 3600.0
@@ -170,50 +172,105 @@ class LimitsLedger(Protocol):
         ...
 
 
-@dataclass
-class _Counts:
-    sends: list[float] = field(default_factory=list)
+@dataclass(frozen=True)
+class GuessCounts:
+    """What a ledger keeps about one address's guesses, as the guess rules read and write it.
+
+    `locked_until` is a wall-clock time (0 for no lock, FOREVER until an operator unlocks);
+    `lock_token` the token of the guess that set the lock off, if that guess may lift it.
+    """
+
     wrong_codes: int = 0
     consecutive_failures: int = 0
     locked_until: float = 0.0
     lock_token: str | None = None
 
 
-def _wait_for_room(stamps: list[float], per_hour: int, now: float) -> float:
-    """0 if another stamp fits among `stamps` (the last hour's, sorted), else the wait."""
-    if len(stamps) < per_hour:
+# -- the rules every ledger applies (the Lua scripts of the Redis ledger are held to these by a
+# differential test: same inputs, same answers) ----------------------------------------------------
+
+
+def judge_guess(
+    counts: GuessCounts, limits: GuessLimits, token: str, now: float
+) -> tuple[GuessVerdict, GuessCounts]:
+    """The guess decision: refused while locked, else counted as wrong at once; the guess that
+    reaches `max_consecutive_failures` locks FOREVER, else the one that reaches `max_attempts`
+    locks for `lockout` (restarting `wrong_codes`). The verdict and the counts to keep."""
+    if counts.locked_until - now > 0:
+        return GuessRefused(counts.locked_until - now), counts
+    wrong = counts.wrong_codes + 1
+    consecutive = counts.consecutive_failures + 1
+    attempts_left = max(0, limits.max_attempts - wrong)
+    if consecutive >= limits.max_consecutive_failures:
+        lock = FOREVER
+    elif attempts_left == 0:
+        lock = float(limits.lockout)
+    else:
+        return GuessAdmitted(attempts_left), replace(
+            counts, wrong_codes=wrong, consecutive_failures=consecutive
+        )
+    # Never shorten a lock already in place (an ended one is in the past: max keeps it moot).
+    locked = GuessCounts(0, consecutive, max(counts.locked_until, now + lock), token)
+    return GuessAdmitted(0, lock), locked
+
+
+def after_success(counts: GuessCounts, token: str | None) -> GuessCounts:
+    """A verified address: the failure counts restart, and the lock the guess with `token` set
+    off is lifted if it is still the one in place. Any other lock stays."""
+    if token is not None and counts.lock_token == token:
+        return GuessCounts()
+    return replace(counts, wrong_codes=0, consecutive_failures=0)
+
+
+def recent(stamps: Iterable[float], now: float) -> list[float]:
+    """The stamps that still count, oldest first: those of the last hour. A stamp in the future
+    (the wall clock went back) still counts: fail closed."""
+    return sorted(t for t in stamps if t > now - HOUR)
+
+
+def wait_for_room(stamps: Iterable[float], per_hour: int, now: float) -> float:
+    """0 if one more send fits among `stamps` in a window of `per_hour` an hour, else the seconds
+    until the stamp that must age out does; never reported as under a second."""
+    counted = recent(stamps, now)
+    if len(counted) < per_hour:
         return 0.0
-    # The stamp that must age out before another fits; never reported as under a second.
-    return max(stamps[len(stamps) - per_hour] + HOUR - now, 1.0)
+    return max(counted[len(counted) - per_hour] + HOUR - now, 1.0)
+
+
+def wait_for_send(
+    address_stamps: Iterable[float],
+    budget: SendBudget,
+    shared_stamps: Mapping[str, Iterable[float]],
+    now: float,
+) -> float:
+    """0 if a send fits in the address's budget and every shared one (`shared_stamps` by budget
+    name; a budget with none may be absent), else the longest of their waits."""
+    waits = [wait_for_room(address_stamps, budget.per_address, now)]
+    waits += [
+        wait_for_room(shared_stamps.get(name, ()), per_hour, now)
+        for name, per_hour in budget.windows()
+    ]
+    return max(waits)
 
 
 class MemoryLedger:
-    """A `LimitsLedger` in a dict: the reference the SQLite and Redis ledgers are tested against.
-
-    `record_wrong_code` and `lock` are building blocks `admit_guess` is made of; tests use them
-    to set a scene. A lock makes each method one step for callers in several threads.
-    """
+    """A `LimitsLedger` in dicts: the rules above with nothing around them, and the reference
+    the SQLite and Redis ledgers are tested against. A lock makes each method one step for
+    callers in several threads."""
 
     def __init__(self, clock: Callable[[], float]) -> None:
         self._clock = clock
-        self._counts: dict[str, _Counts] = {}
+        self._guesses: dict[str, GuessCounts] = {}
+        self._sends: dict[str, list[float]] = {}
         self._budgets: dict[str, list[float]] = {}
         self._mutex = threading.RLock()
 
-    def _get(self, address: str) -> _Counts:
-        return self._counts.setdefault(address, _Counts())
-
-    @staticmethod
-    def _recent(stamps: list[float], now: float) -> list[float]:
-        # A stamp in the future (the wall clock went back) still counts: fail closed.
-        return sorted(t for t in stamps if t > now - HOUR)
-
     def status(self, address: str) -> LedgerEntry:
         with self._mutex:
-            counts = self._get(address)
+            counts = self._guesses.get(address, GuessCounts())
             now = self._clock()
             return LedgerEntry(
-                sends_last_hour=len(self._recent(counts.sends, now)),
+                sends_last_hour=len(recent(self._sends.get(address, ()), now)),
                 wrong_codes=counts.wrong_codes,
                 consecutive_failures=counts.consecutive_failures,
                 locked_for=max(0.0, counts.locked_until - now),
@@ -221,69 +278,28 @@ class MemoryLedger:
 
     def reserve_send(self, address: str, budget: SendBudget) -> float:
         with self._mutex:
-            counts = self._get(address)
             now = self._clock()
-            counts.sends = self._recent(counts.sends, now)
-            wait = _wait_for_room(counts.sends, budget.per_address, now)
-            for name, per_hour in budget.windows():
-                stamps = self._budgets[name] = self._recent(self._budgets.get(name, []), now)
-                wait = max(wait, _wait_for_room(stamps, per_hour, now))
+            sends = self._sends[address] = recent(self._sends.get(address, ()), now)
+            for name, _per_hour in budget.windows():
+                self._budgets[name] = recent(self._budgets.get(name, ()), now)
+            wait = wait_for_send(sends, budget, self._budgets, now)
             if wait > 0:
                 return wait
-            counts.sends.append(now)
+            sends.append(now)
             for name, _per_hour in budget.windows():
                 self._budgets[name].append(now)
             return 0.0
 
-    def budget_sends(self, name: str) -> int:
-        """Sends in the last hour counted against the shared budget `name` (for tests)."""
-        with self._mutex:
-            return len(self._recent(self._budgets.get(name, []), self._clock()))
-
     def admit_guess(self, address: str, limits: GuessLimits, token: str) -> GuessVerdict:
         with self._mutex:
-            locked_for = self.status(address).locked_for
-            if locked_for > 0:
-                return GuessRefused(locked_for)
-            counts = self.record_wrong_code(address)
-            attempts_left = max(0, limits.max_attempts - counts.wrong_codes)
-            if counts.consecutive_failures >= limits.max_consecutive_failures:
-                lock = FOREVER
-            elif attempts_left == 0:
-                lock = float(limits.lockout)
-            else:
-                return GuessAdmitted(attempts_left)
-            self.lock(address, lock)
-            self._get(address).lock_token = token
-            return GuessAdmitted(0, lock)
-
-    def record_wrong_code(self, address: str) -> LedgerEntry:
-        with self._mutex:
-            counts = self._get(address)
-            counts.wrong_codes += 1
-            counts.consecutive_failures += 1
-            return self.status(address)
-
-    def lock(self, address: str, seconds: float) -> None:
-        with self._mutex:
-            counts = self._get(address)
-            counts.locked_until = max(counts.locked_until, self._clock() + seconds)
-            counts.wrong_codes = 0
-            counts.lock_token = None
+            counts = self._guesses.get(address, GuessCounts())
+            verdict, self._guesses[address] = judge_guess(counts, limits, token, self._clock())
+            return verdict
 
     def record_success(self, address: str, token: str | None = None) -> None:
         with self._mutex:
-            counts = self._get(address)
-            counts.wrong_codes = 0
-            counts.consecutive_failures = 0
-            if token is not None and counts.lock_token == token:
-                counts.locked_until = 0.0
-                counts.lock_token = None
+            self._guesses[address] = after_success(self._guesses.get(address, GuessCounts()), token)
 
     def unlock(self, address: str) -> None:
         with self._mutex:
-            counts = self._get(address)
-            counts.locked_until = 0.0
-            counts.lock_token = None
-            counts.wrong_codes = 0
-            counts.consecutive_failures = 0
+            self._guesses[address] = GuessCounts()

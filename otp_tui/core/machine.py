@@ -293,7 +293,13 @@ class Verification:
                     return Locked(locked_for)
                 self.phase = Phase.AWAITING_CODE
                 return CodeStillValid(self._address, self._expires_in(now))
-        return self._start_send(verdict.address, resend=self._sends > 0)
+        # A corrected address (not the one the last code went to) waits for no cooldown: the
+        # cooldown spares one mailbox, and a typo's fix is another; the hourly budgets (per
+        # address, per requester, host-wide) and the resend count still bound every send.
+        corrected = self._address is not None and limits_key(verdict.address) != limits_key(
+            self._address
+        )
+        return self._start_send(verdict.address, resend=self._sends > 0, cooldown=not corrected)
 
     def request_resend(self) -> ResendAnswer:
         self._require("request_resend")
@@ -312,7 +318,7 @@ class Verification:
         return self._start_send(self._address, resend=False)
 
     def _start_send(
-        self, address: str, *, resend: bool
+        self, address: str, *, resend: bool, cooldown: bool = True
     ) -> Locked | CooldownActive | ResendsExhausted | TooManySends | SendCode:
         now = self._now()
         entry = self._ledger.status(limits_key(address))
@@ -321,9 +327,9 @@ class Verification:
         if resend:
             if self.resends_left == 0:
                 return ResendsExhausted()
-            cooldown = self._cooldown_left(now)
-            if cooldown > 0:
-                return CooldownActive(cooldown)
+            wait = self._cooldown_left(now) if cooldown else 0.0
+            if wait > 0:
+                return CooldownActive(wait)
         # The hourly budgets are spent when a send is asked for, not when it succeeds: a send
         # that failed or was cancelled may still have delivered mail.
         wait = self._ledger.reserve_send(limits_key(address), self._send_budget)
@@ -364,7 +370,8 @@ class Verification:
         From the code entry the live code stays live: submitting the same address again
         returns to it (`CodeStillValid`), and a new code for any address replaces it. A code
         still being sent dies. Nothing is refunded: wrong codes stay counted and a new send is
-        still a resend with its cooldown, so going back is no way around a limit.
+        still a resend (counted, and with its cooldown for the same address), so going back is
+        no way around a limit.
         """
         self._require("go_back")
         if self.phase is not Phase.AWAITING_CODE:

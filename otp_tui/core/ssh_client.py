@@ -18,11 +18,18 @@ def client_address(ssh_connection: str | None) -> str | None:
     """The client's IP address from an `SSH_CONNECTION` value, or None."""
     if not ssh_connection:
         return None
-    first = ssh_connection.split(" ", 1)[0]
+    return address_label(ssh_connection.split(" ", 1)[0])
+
+
+def address_label(text: str) -> str | None:
+    """`text` as an IP address fit to label a request (scope id dropped), or None.
+
+    The one rule for a client's address from outside: the SSH client's, and PAM's remote host.
+    """
     try:
-        address = ipaddress.ip_address(first)
+        address = ipaddress.ip_address(text)
     except ValueError:
         return None
     if isinstance(address, ipaddress.IPv6Address) and address.scope_id is not None:
-        address = ipaddress.IPv6Address(first.split("%", 1)[0])
+        address = ipaddress.IPv6Address(text.split("%", 1)[0])
     return str(address)

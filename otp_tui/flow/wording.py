@@ -78,8 +78,11 @@ def limits(policy: PolicySettings) -> tuple[str, ...]:
             duration=rough_duration(policy.code_ttl)
         ),
         ngettext(
-            "You can ask for {count} new code, {cooldown} apart; a new code replaces the last.",
-            "You can ask for {count} new codes, {cooldown} apart; a new code replaces the last.",
+            # The cooldown covers one address: a corrected address is sent at once.
+            "You can ask for {count} new code, {cooldown} apart to the same address; a new "
+            "code replaces the last.",
+            "You can ask for {count} new codes, {cooldown} apart to the same address; a new "
+            "code replaces the last.",
             resends,
         ).format(count=resends, cooldown=rough_duration(policy.resend_cooldown)),
         ngettext(
@@ -175,7 +178,7 @@ def notice(said: Notice, *, on_code: bool = False) -> str:
     if kind == "cooldown":
         if on_code:
             return cooldown_new_code(said.seconds)
-        return cooldown_any_address(said.seconds)
+        return cooldown_same_address(said.seconds)
     if kind == "resends_exhausted":
         # This run's resends are spent; a new run may send again, within the hourly limits.
         return _("This verification can send no more codes; start it again for a new one.")
@@ -299,13 +302,13 @@ def sending_new_code() -> str:
     return _("Sending a new code…")
 
 
-def cooldown_any_address(seconds: float) -> str:
-    """After going back: the cooldown holds for every address, not only the last one."""
+def cooldown_same_address(seconds: float) -> str:
+    """After going back: the cooldown holds for the address the last code went to only."""
     if seconds <= 0:
         return _("You can ask for a code now.")
-    return _("You can ask for another code, to this or any address, in {time}.").format(
-        time=clock_duration(seconds)
-    )
+    return _(
+        "You can ask for another code to this address in {time}; another address needs no wait."
+    ).format(time=clock_duration(seconds))
 
 
 def cooldown_new_code(seconds: float) -> str:

@@ -35,7 +35,7 @@ from otp_tui.plain.lines import LineReader
 
 if TYPE_CHECKING:
     from otp_tui.flow.run import Run
-    from otp_tui.result import Reason
+    from otp_tui.result import Reason, RunResult
 
 log = logging.getLogger(__name__)
 
@@ -118,10 +118,10 @@ class LineMode:
 
     # -- what the signal handlers need (`otp_tui.terminal.signals.SignalTarget`) ------------------
 
-    def record_ending(self, reason: Reason) -> None:
+    def record_ending(self, reason: Reason) -> RunResult:
         """SIGHUP, SIGTERM or SIGINT, from the signal handler: the run ends now, unverified,
         with its audit line; nothing is written to the terminal here."""
-        self._run.quit(reason)
+        return self._run.quit(reason).result
 
     def end_from_signal(self, reason: Reason) -> None:
         """SIGHUP, SIGTERM or Ctrl+C: the run ends at once, unverified."""

@@ -1,11 +1,10 @@
 """The limits ledger in Redis: one truth for every host of a fleet.
 
 `RedisLedger` implements `otp_tui.core.limits.LimitsLedger` with the same meaning as
-`MemoryLedger` and `SqliteLedger` (the contract tests run all three). Each operation is one Lua
-script run on the server (EVALSHA, falling back to EVAL once when the server has not cached it),
-so racing hosts can never both pass a check: there is no read-then-write from the client. The
-connection stays open from one operation to the next, and a script sends only the commands
-that change something.
+`MemoryLedger` and `SqliteLedger` (the contract tests run all three, and a differential test
+holds its scripts to the core's rules). Each operation is one Lua script run on the server
+(`redis_scripts`), over a connection kept open from one operation to the next
+(`redis_connection`).
 
 Layout. Every key one address's operation touches shares the hash tag ``{<address>}``; the
 budgets shared across addresses (the whole ledger, each requesting identity) are keys of their
@@ -25,25 +24,26 @@ Keys expire when they no longer matter: a send set an hour and a minute after it
 state hash whose counts are zero a minute after its lock ends (at once if it holds no lock); a
 lock that only an operator lifts, or counts that still count, never.
 
-Every call has a deadline: each socket operation gives up after `timeout` seconds and a call
-makes at most a few (connect, TLS, AUTH, the script and one retry of it with its source), with
-no automatic retries, which could apply a script twice. Every failure (unreachable, a refused
-password or certificate, a timeout, an error from the server) is one `LedgerError` naming the
-server's host and port, never the password; the ledger fails closed.
+Every operation has one deadline, `timeout` seconds for the whole of it (`redis_deadline`):
+connect, TLS, AUTH, the script and one retry of it with its source, however slowly the bytes
+come, with no automatic retries, which could apply a script twice. Every failure (unreachable,
+a refused password or certificate, the deadline, an error from the server, an answer Redis would
+never give) is one `LedgerError` naming the server's host and port, never the password
+(`redis_errors`); the ledger fails closed.
 """
 
 from __future__ import annotations
 
 import math
-import os
 import secrets
-import threading
-from collections.abc import Callable, Sequence
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
+from typing import Any, TypeVar
 
+from otp_tui.config.ledger_location import Topology
 from otp_tui.core.limits import (
     FOREVER,
     GuessAdmitted,
@@ -54,236 +54,22 @@ from otp_tui.core.limits import (
     SendBudget,
 )
 from otp_tui.core.untrusted import visible
-from otp_tui.language import N_, _, ngettext
-from otp_tui.state.errors import LedgerError, plural_count
-
-if TYPE_CHECKING:
-    import redis
-
-# A redis-py connection (redis.connection.Connection, or its TLS kind): its methods carry no
-# type hints.
-Connection = Any
+from otp_tui.language import _, ngettext
+from otp_tui.state.redis_client import Clients, locate, open_clients
+from otp_tui.state.redis_connection import KeptConnections
+from otp_tui.state.redis_deadline import time_left, within
+from otp_tui.state.redis_errors import SHAPE_ERRORS, NotRedisError, TooFewReplicasError, failure
+from otp_tui.state.redis_scripts import ReplyErrors, Script, Then, pack, script
 
 PREFIX = "otp-tui:"
 DEFAULT_TIMEOUT = 3.0
 
-# -- the scripts ---------------------------------------------------------------------------------
-# Shared head of every script: "now" from the test's clock (ARGV[1]) or the server's TIME, and
-# numbers written with 17 digits, which read back as the very same double (Lua's own tostring
-# keeps 14).
-_HEAD = """
-local HOUR = 3600
-local now
-if ARGV[1] ~= '' then
-  now = tonumber(ARGV[1])
-else
-  local t = redis.call('TIME')
-  now = tonumber(t[1]) + tonumber(t[2]) / 1000000
-end
-local function num(x)
-  if x == math.huge then return 'inf' end
-  return string.format('%.17g', x)
-end
-local function parse(x)
-  if x == 'inf' then return math.huge end
-  return tonumber(x)
-end
-local function load(key)
-  local v = redis.call('HMGET', key, 'w', 'c', 'u', 't')
-  local s = {w = tonumber(v[1] or '0'), c = tonumber(v[2] or '0'),
-             u = parse(v[3] or '0'), t = v[4] or false}
-  -- What the hash holds as it is, so that `store` sends only commands that change something.
-  -- Every write sets w, c and u together, and only a hash whose counts are zero is ever given
-  -- a time to live (`store` drops it whenever the counts are not zero).
-  s.exists = v[1] ~= false
-  s.had_t = v[4] ~= false
-  s.may_expire = s.exists and s.w == 0 and s.c == 0
-  return s
-end
-local function write(key, s)
-  if s.t then
-    redis.call('HSET', key, 'w', s.w, 'c', s.c, 'u', num(s.u), 't', s.t)
-  else
-    redis.call('HSET', key, 'w', s.w, 'c', s.c, 'u', num(s.u))
-    if s.had_t then redis.call('HDEL', key, 't') end
-  end
-end
-local function store(key, s)
-  if s.w == 0 and s.c == 0 and s.u <= now then
-    -- Nothing left that counts. A lock that ended is kept a minute (the clock may step back).
-    if s.u > 0 then
-      write(key, s)
-      redis.call('EXPIRE', key, 60)
-    elseif s.exists then
-      redis.call('DEL', key)
-    end
-    return
-  end
-  write(key, s)
-  if s.w == 0 and s.c == 0 and s.u - now < 1e9 then  -- beyond ~30 years: as good as forever
-    redis.call('EXPIRE', key, math.ceil(s.u - now) + 60)
-  elseif s.may_expire then
-    redis.call('PERSIST', key)
-  end
-end
-local function sends(key)
-  return redis.call('ZCOUNT', key, '(' .. num(now - HOUR), '+inf')
-end
-local function entry(state_key, sends_key)
-  local s = load(state_key)
-  return {sends(sends_key), s.w, s.c, num(math.max(0, s.u - now))}
-end
-"""
 
-_STATUS = _HEAD + "return entry(KEYS[1], KEYS[2])"
-
-# KEYS: the address's sends, then each shared budget's. ARGV: now, a member name unique to this
-# send, then each key's budget per hour in the same order.
-_RESERVE_SEND = (
-    _HEAD
-    + """
-local wait = 0
-for i, key in ipairs(KEYS) do
-  -- Sends an hour old no longer count; one stamped in the future (the clock went back) does.
-  redis.call('ZREMRANGEBYSCORE', key, '-inf', num(now - HOUR))
-  local per_hour = tonumber(ARGV[i + 2])
-  local n = redis.call('ZCARD', key)
-  if n >= per_hour then
-    -- The send that must age out before another fits: the per_hour-th newest.
-    local oldest = redis.call('ZRANGE', key, n - per_hour, n - per_hour, 'WITHSCORES')
-    wait = math.max(wait, math.max(tonumber(oldest[2]) + HOUR - now, 1))
-  end
-end
-if wait > 0 then return num(wait) end
-for _, key in ipairs(KEYS) do
-  redis.call('ZADD', key, num(now), ARGV[2])
-  redis.call('EXPIRE', key, HOUR + 60)
-end
-return '0'
-"""
-)
-
-# KEYS: state. ARGV: now, max_attempts, lockout, max_consecutive_failures, token.
-_ADMIT_GUESS = (
-    _HEAD
-    + """
-local s = load(KEYS[1])
-if s.u - now > 0 then return {'refused', 0, num(s.u - now)} end
-s.w = s.w + 1
-s.c = s.c + 1
-local left = math.max(0, tonumber(ARGV[2]) - s.w)
-local lock = false
-if s.c >= tonumber(ARGV[4]) then
-  lock = math.huge
-elseif left == 0 then
-  lock = parse(ARGV[3])
-end
-if lock then
-  s.u = math.max(s.u, now + lock)
-  s.w = 0
-  s.t = ARGV[5]
-  left = 0
-end
-store(KEYS[1], s)
-if lock then return {'admitted', left, num(lock)} end
-return {'admitted', left, ''}
-"""
-)
-
-# KEYS: state, sends. The building blocks, for tests and scenes.
-_RECORD_WRONG_CODE = (
-    _HEAD
-    + """
-local s = load(KEYS[1])
-s.w = s.w + 1
-s.c = s.c + 1
-store(KEYS[1], s)
-return entry(KEYS[1], KEYS[2])
-"""
-)
-
-# KEYS: state. ARGV: now, seconds.
-_LOCK = (
-    _HEAD
-    + """
-local s = load(KEYS[1])
-s.u = math.max(s.u, now + parse(ARGV[2]))
-s.w = 0
-s.t = false
-store(KEYS[1], s)
-return 1
-"""
-)
-
-# KEYS: state. ARGV: now, token ('' for none).
-_RECORD_SUCCESS = (
-    _HEAD
-    + """
-local s = load(KEYS[1])
-s.w = 0
-s.c = 0
-if ARGV[2] ~= '' and s.t == ARGV[2] then
-  s.u = 0
-  s.t = false
-end
-store(KEYS[1], s)
-return 1
-"""
-)
-
-_UNLOCK = _HEAD + "redis.call('DEL', KEYS[1]) return 1"
-
-_BUDGET_SENDS = _HEAD + "return sends(KEYS[1])"
-
-# `otp-tui check`: proves scripts run, and says the server's time and version.
-_PROBE = _HEAD + "return {num(now), redis.REDIS_VERSION or '?'}"
+T = TypeVar("T")
 
 
-class _Script:
-    """One Lua script: EVALSHA, and EVAL with its source once if the server lacks it."""
-
-    def __init__(self, source: str) -> None:
-        import hashlib
-
-        self.source = source
-        self.sha = hashlib.sha1(source.encode(), usedforsecurity=False).hexdigest()
-
-    def __call__(
-        self,
-        connection: Connection,
-        keys: Sequence[str],
-        args: Sequence[str],
-        no_script: type[Exception],
-    ) -> Any:
-        # One command and its reply. A reply that is an error leaves the connection in step;
-        # any other failure (a timeout, a reset) makes redis-py close it, so a late reply is
-        # never read as the next command's.
-        try:
-            connection.send_command("EVALSHA", self.sha, len(keys), *keys, *args)
-            return connection.read_response()
-        except no_script:
-            connection.send_command("EVAL", self.source, len(keys), *keys, *args)
-            return connection.read_response()
-
-
-_SCRIPTS = {
-    name: _Script(source)
-    for name, source in {
-        "status": _STATUS,
-        "reserve_send": _RESERVE_SEND,
-        "admit_guess": _ADMIT_GUESS,
-        "record_wrong_code": _RECORD_WRONG_CODE,
-        "lock": _LOCK,
-        "record_success": _RECORD_SUCCESS,
-        "unlock": _UNLOCK,
-        "budget_sends": _BUDGET_SENDS,
-        "probe": _PROBE,
-    }.items()
-}
-
-
-def is_redis_url(value: str) -> bool:
-    return value.startswith(("redis://", "rediss://"))
+def _as_is(answer: Any) -> Any:
+    return answer
 
 
 def _num(value: float) -> str:
@@ -295,55 +81,117 @@ def _float(value: bytes | str) -> float:
     return math.inf if text == "inf" else float(text)
 
 
-def _where(url: str) -> str | None:
-    """host:port of a Redis URL, for messages: never the user or the password.
+# How long WAIT may wait: what is left of the deadline, less a fifth of it (a quarter second at
+# least) for its answer to come back in time on a busy machine.
+_WAIT_MARGIN = 0.25
+# Between tries while a failover is under way: short, since the deadline bounds them all.
+_RETRY_PAUSE = 0.05
 
-    None when the URL has no host and port to name (a port that is not a number, say).
-    """
+
+class _WaitForReplicas:
+    """WAIT for `needed` replicas, sent with each write that counts; fewer acknowledgements
+    within the deadline fail the operation closed."""
+
+    def __init__(self, needed: int) -> None:
+        self.needed = needed
+
+    def command(self) -> tuple[str, int, int]:
+        left = time_left() or 0.0
+        wait = max(1, int((left - max(_WAIT_MARGIN, left / 5)) * 1000))  # 0 would wait for ever
+        return ("WAIT", self.needed, wait)
+
+    def check(self, answer: Any) -> None:
+        if int(answer) < self.needed:
+            raise TooFewReplicasError(int(answer))
+
+
+def _room_to_retry() -> bool:
+    """After a pause, whether the deadline leaves time for another try (else the last error
+    stands, rather than a timeout that hides it)."""
     try:
-        parts = urlsplit(url)
-        host = parts.hostname or "localhost"
-        port = parts.port or 6379
-    except ValueError:
-        return None
-    host = f"[{host}]" if ":" in host else host
-    return visible(f"{host}:{port}")
+        left = time_left() or 0.0
+    except TimeoutError:
+        return False
+    if left <= 2 * _RETRY_PAUSE:
+        return False
+    time.sleep(_RETRY_PAUSE)
+    return True
+
+
+def _no_connection() -> Any:
+    raise AssertionError("a Cluster's connections are its client's")
+
+
+def _wait_and_room(answer: Any) -> tuple[float, int]:
+    wait, room = answer
+    return _float(wait), int(room)
+
+
+def _address(connection: Any) -> str:
+    host, port = str(connection.host), int(connection.port)
+    return visible(f"[{host}]:{port}" if ":" in host else f"{host}:{port}")
+
+
+def _verdict(answer: Any) -> GuessVerdict:
+    kind, left, lock = answer
+    if kind == b"refused":
+        return GuessRefused(_float(lock))
+    if kind != b"admitted":
+        raise ValueError("not a verdict")
+    return GuessAdmitted(int(left), _float(lock) if lock else None)
+
+
+def _time_and_version(answer: Any) -> tuple[float, str]:
+    server_time, version = answer
+    return float(server_time), visible(version.decode())
+
+
+def address_keys(address: str) -> tuple[str, str]:
+    """The keys of one address: its guess counts (a hash) and its sends (a sorted set)."""
+    tag = f"{PREFIX}{{{address}}}"
+    return f"{tag}:state", f"{tag}:sends"
+
+
+def budget_key(name: str) -> str:
+    """The key of a budget shared across addresses (a sorted set of sends)."""
+    return f"{PREFIX}{{budget:{name}}}:sends"
 
 
 class RedisLedger:
-    """A `LimitsLedger` in Redis, shared by every host that names the same server."""
+    """A `LimitsLedger` in Redis, shared by every host that names the same server or group."""
 
     def __init__(
         self,
-        client: redis.Redis,
-        where: str,
+        clients: Clients,
         clock: Callable[[], float] | None = None,
         *,
         timeout: float = DEFAULT_TIMEOUT,
-        tls: bool = False,
+        replicas: int = 0,
     ) -> None:
         from redis.exceptions import ConnectionError as RedisConnectionError
-        from redis.exceptions import NoScriptError
+        from redis.exceptions import NoScriptError, ReadOnlyError, ResponseError
 
-        self._client = client
-        self.where = where  # host:port, for messages
+        self._clients = clients
+        self.location = clients.location
+        self.where = clients.where  # host:port (hosts and service for Sentinel), for messages
         self.timeout = timeout
-        self.tls = tls
+        self.tls = clients.location.tls
+        # Writes that count wait for this many replicas to acknowledge them (WAIT).
+        self.replicas = replicas
         # None in use: the server's TIME. Tests hand in a clock to move time by hand.
         self._clock = clock
-        self._no_script = NoScriptError
+        self._errors = ReplyErrors(ResponseError, NoScriptError)
+        self._read_only = ReadOnlyError
         self._connection_error = RedisConnectionError
-        self._forget_connections()
-
-    def _forget_connections(self) -> None:
-        # Connections kept open between calls: one, unless threads call at the same time. Each
-        # is made by the client's pool (its address, TLS, password and timeouts), but not taken
-        # from it per call: redis-py's checkout and its client's command wrapper cost about
-        # 40 µs of CPU a call where the benchmark ran, twice the script's own time on the server.
-        self._pid = os.getpid()
-        self._lock = threading.Lock()
-        self._idle: list[Connection] = []
-        self._made: list[Connection] = []
+        # Behind Sentinel a failover is expected: an operation that certainly did not run
+        # (no connection yet, or refused by a demoted primary) is tried again on the primary
+        # the sentinels name, until the deadline.
+        self._follows_failover = clients.location.topology is Topology.SENTINEL
+        self._cluster = clients.location.topology is Topology.CLUSTER
+        # One server or the primary: connections kept by the ledger (redis_connection); a
+        # Cluster's are its client's, one pool per node.
+        make = None if self._cluster else clients.data.connection_pool.make_connection
+        self._connections = KeptConnections(make or _no_connection, (RedisConnectionError,))
 
     @classmethod
     def from_url(
@@ -353,231 +201,273 @@ class RedisLedger:
         password_file: Path | None = None,
         ca_file: Path | None = None,
         timeout: float = DEFAULT_TIMEOUT,
+        replicas: int = 0,
         clock: Callable[[], float] | None = None,
     ) -> RedisLedger:
         """Connects lazily: the first operation (or `probe`) opens the connection."""
-        where = _where(url)
-        if where is None:
-            # Nothing in it can be named: its host or port does not parse, and the rest may
-            # hold the password.
-            raise LedgerError(
-                _("The Redis ledger URL in state.ledger cannot be read."), Path("state.ledger")
-            )
-        try:
-            import redis
-            from redis.backoff import NoBackoff
-            from redis.retry import Retry
-        except ImportError:  # pragma: no cover - redis is a dependency
-            raise LedgerError(
-                _(
-                    "The ledger is on Redis at {where}, but the redis package is not installed."
-                ).format(where=where),
-                Path(where),
-            ) from None
-        options: dict[str, Any] = {
-            "socket_timeout": timeout,
-            "socket_connect_timeout": timeout,
-            # No retries: a script retried after a timeout might run twice.
-            "retry": Retry(NoBackoff(), 0),
-            "retry_on_timeout": False,
-            "health_check_interval": 0,
-        }
-        if password_file is not None:
-            if urlsplit(url).password is not None:
-                raise LedgerError(
-                    _(
-                        "The Redis ledger at {where} has a password in its URL and a"
-                        " ledger_password_file; set one or the other."
-                    ).format(where=where),
-                    Path(where),
-                )
-            try:
-                password = password_file.read_text(encoding="utf-8").rstrip("\r\n")
-            except OSError as error:
-                raise LedgerError(
-                    _("The Redis ledger's password file {path} cannot be read: {reason}.").format(
-                        path=password_file, reason=error.strerror
-                    ),
-                    password_file,
-                ) from None
-            options["password"] = password
-        if url.startswith("rediss://"):
-            options["ssl_cert_reqs"] = "required"
-            options["ssl_check_hostname"] = True
-            if ca_file is not None:
-                options["ssl_ca_certs"] = str(ca_file)
-        try:
-            client = redis.Redis.from_url(url, **options)
-        except ValueError:
-            # The message may quote the URL, password and all: say only what is wrong.
-            raise LedgerError(
-                _("The Redis ledger URL for {where} cannot be read.").format(where=where),
-                Path(where),
-            ) from None
-        return cls(client, where, clock, timeout=timeout, tls=url.startswith("rediss://"))
+        clients = open_clients(
+            locate(url), password_file=password_file, ca_file=ca_file, timeout=timeout
+        )
+        return cls(clients, clock, timeout=timeout, replicas=replicas)
 
-    # -- errors and calls ----------------------------------------------------------------------
-
-    def _failure(self, error: Exception) -> LedgerError | None:
-        """The one sentence for a failed call, or None for an error that is not the server's."""
-        from redis import exceptions
-
-        where = self.where
-        if isinstance(error, exceptions.AuthenticationError):
-            message = _("The Redis ledger at {where} refused the user name or password.").format(
-                where=where
-            )
-        elif isinstance(error, exceptions.TimeoutError):
-            message = ngettext(
-                "The Redis ledger at {where} did not answer within {count} second.",
-                "The Redis ledger at {where} did not answer within {count} seconds.",
-                plural_count(self.timeout),
-            ).format(where=where, count=f"{self.timeout:g}")
-        elif isinstance(error, exceptions.ConnectionError):
-            message = _unreachable(where, error)
-        elif isinstance(error, exceptions.RedisError):
-            if isinstance(error, exceptions.NoPermissionError) or _refused_command(error):
-                # TRANSLATORS: "Many hosts" is the title of a README section (in English).
-                message = _(
-                    "The Redis ledger at {where} refused a command: this user lacks a permission"
-                    ' (the README\'s "Many hosts" lists what it needs).'
-                ).format(where=where)
-            else:
-                # TRANSLATORS: {reason} is a short reason of its own, or the server's
-                # error code (such as WRONGTYPE).
-                message = _("The Redis ledger at {where} answered an error: {reason}.").format(
-                    where=where, reason=_reason(error)
-                )
-        elif isinstance(error, OSError):  # ssl.SSLError among them
-            message = _unreachable(where, error)
-        else:
-            return None
-        return LedgerError(message, Path(where))
-
-    def _take(self) -> Connection:
-        if self._pid != os.getpid():  # a forked child: the parent's sockets are not its own
-            self._forget_connections()
-        with self._lock:
-            if self._idle:
-                return self._idle.pop()
-            connection = self._client.connection_pool.make_connection()
-            self._made.append(connection)
-            return connection
-
-    def _ready(self, connection: Connection) -> None:
-        connection.connect()  # at once if it is connected
-        # A kept connection the server has closed (its idle timeout, a restart) or that holds
-        # a reply nobody read is replaced by a fresh one: the check redis-py's pool makes at
-        # each checkout, one poll of the socket.
-        try:
-            stale = connection.can_read()
-        except (OSError, self._connection_error):
-            stale = True
-        if stale:
-            connection.disconnect()
-            connection.connect()
-
-    def _run(self, script: str, keys: Sequence[str], args: Sequence[str] = ()) -> Any:
+    def run(
+        self,
+        script: Script,
+        keys: Sequence[str],
+        args: Sequence[str] = (),
+        decode: Callable[[Any], T] = _as_is,
+        *,
+        writes: bool = True,
+    ) -> T:
+        """Run `script` on `keys` with "now" and `args` as its ARGV, one atomic step, and
+        `decode` its answer; all of it within one deadline, `timeout` seconds. A script that
+        `writes` waits for `replicas` acknowledgements, and fails closed without them."""
         now = "" if self._clock is None else repr(float(self._clock()))
+        wait = _WaitForReplicas(self.replicas) if self.replicas > 0 and writes else None
         try:
-            connection = self._take()
-            try:
-                self._ready(connection)
-                return _SCRIPTS[script](connection, keys, [now, *args], self._no_script)
-            finally:
-                with self._lock:
-                    self._idle.append(connection)
+            with within(self.timeout):
+                answer, acknowledged = self._send(script, keys, [now, *args], wait)
+                if wait is not None:
+                    wait.check(acknowledged)
+                try:
+                    return decode(answer)
+                except SHAPE_ERRORS as error:
+                    raise NotRedisError from error
         except Exception as error:
-            failure = self._failure(error)
-            if failure is None:
+            raise self._said(error) from None
+
+    def _send(
+        self, script: Script, keys: Sequence[str], args: Sequence[str], wait: Then | None
+    ) -> tuple[Any, Any]:
+        """The script's answer (and WAIT's); behind Sentinel, tried again while it certainly
+        did not run and the deadline allows."""
+        while True:
+            sent = False
+            try:
+                if self._cluster:
+                    sent = True
+                    answers: tuple[Any, Any] = self._on_cluster(script, keys, args)
+                    return answers
+                connection = self._connections.take()
+                try:
+                    sent = True
+                    return script(connection, keys, args, self._errors, wait)
+                except BaseException:
+                    connection.disconnect()  # a late or garbled reply is never read as news
+                    raise
+                finally:
+                    self._connections.give_back(connection)
+            except Exception as error:
+                if self._follows_failover and self._did_not_run(error, sent) and _room_to_retry():
+                    continue
                 raise
-            raise failure from None
+
+    def _on_cluster(self, script: Script, keys: Sequence[str], args: Sequence[str]) -> Any:
+        """`script` on the node that holds the slot of `keys` (all in one slot), through
+        redis-py's Cluster client: it follows MOVED and ASK, where the script did not run, and
+        retries nothing else. NOSCRIPT is answered once with the source."""
+        cluster = self._clients.data
+        try:
+            return cluster.execute_command("EVALSHA", script.sha, len(keys), *keys, *args), None
+        except self._errors.no_script:
+            return cluster.execute_command("EVAL", script.source, len(keys), *keys, *args), None
+
+    def _said(self, error: Exception) -> Exception:
+        """The one LedgerError that says a failure of the server's; any other error as it is
+        (a bug must not pass for an unreachable server)."""
+        return failure(error, self.where, self.timeout, self.replicas) or error
+
+    @contextmanager
+    def _one_sentence(self) -> Iterator[None]:
+        """Any failure of the server's inside, as the one LedgerError that says it."""
+        try:
+            yield
+        except Exception as error:
+            raise self._said(error) from None
+
+    def _commands(self, *commands: Sequence[str | int]) -> tuple[list[Any], str]:
+        """Plain commands in one write, their replies, and the host:port that answered."""
+        with self._one_sentence(), within(self.timeout):
+            connection = self._connections.take()
+            try:
+                connection.send_packed_command([pack(command) for command in commands])
+                replies = [connection.read_response() for _command in commands]
+                return replies, _address(connection)
+            except BaseException:
+                connection.disconnect()
+                raise
+            finally:
+                self._connections.give_back(connection)
+
+    def _did_not_run(self, error: Exception, sent: bool) -> bool:
+        """True when the script certainly did not run, so running it again counts nothing
+        twice: no connection was made, or a primary demoted to a replica refused it."""
+        if not sent:
+            return isinstance(error, self._connection_error) and not isinstance(error, TimeoutError)
+        return isinstance(error, self._read_only) or "previous master is now a slave" in str(error)
 
     @staticmethod
-    def _keys(address: str) -> tuple[str, str]:
-        tag = f"{PREFIX}{{{address}}}"
-        return f"{tag}:state", f"{tag}:sends"
-
-    @staticmethod
-    def _budget_key(name: str) -> str:
-        return f"{PREFIX}{{budget:{name}}}:sends"
-
-    @staticmethod
-    def _entry(answer: Sequence[Any]) -> LedgerEntry:
+    def _entry(answer: Any) -> LedgerEntry:
         sends, wrong, consecutive, locked_for = answer
         return LedgerEntry(int(sends), int(wrong), int(consecutive), _float(locked_for))
 
     # -- LimitsLedger --------------------------------------------------------------------------
 
     def status(self, address: str) -> LedgerEntry:
-        return self._entry(self._run("status", self._keys(address)))
+        return self.run(script("status"), address_keys(address), decode=self._entry, writes=False)
 
     def reserve_send(self, address: str, budget: SendBudget) -> float:
+        if self._cluster:
+            return self._reserve_across_slots(address, budget)
         windows = budget.windows()
-        keys = [self._keys(address)[1], *(self._budget_key(name) for name, _ in windows)]
+        keys = [address_keys(address)[1], *(budget_key(name) for name, _ in windows)]
         limits = [str(budget.per_address), *(str(per_hour) for _, per_hour in windows)]
         member = secrets.token_hex(8)
-        return _float(self._run("reserve_send", keys, [member, *limits]))
+        return self.run(script("reserve_send"), keys, [member, *limits], decode=_float)
 
-    def budget_sends(self, name: str) -> int:
-        """Sends in the last hour counted against the shared budget `name`."""
-        return int(self._run("budget_sends", [self._budget_key(name)]))
+    def _reserve_across_slots(self, address: str, budget: SendBudget) -> float:
+        """`reserve_send` on a Redis Cluster, where the address's sends and each shared budget
+        lie in slots of their own, which no one script may touch together.
+
+        First every window is checked, recording nothing: a send refused by any of them is
+        recorded in none, as on one server. Then a place is taken in each window by a script
+        that takes it only if the window has room, so no window ever holds more than its
+        budget, whoever races: the scarcest window first, so that a race is most often lost
+        before anything is taken. A place once taken is never given back: when a race is lost
+        half-way, or the process dies half-way, the places already taken stay counted for their
+        hour. That can only make a limit stricter than the sends made, never looser, and no
+        crash can lower a count. The send goes ahead only once every place is taken.
+        """
+        windows = [(address_keys(address)[1], budget.per_address)]
+        windows += [(budget_key(name), per_hour) for name, per_hour in budget.windows()]
+        rooms = [
+            self.run(script("room"), [key], [str(per_hour)], decode=_wait_and_room)
+            for key, per_hour in windows
+        ]
+        wait = max(wait for wait, _room in rooms)
+        if wait > 0:
+            return wait
+        member = secrets.token_hex(8)
+        scarcest_first = sorted(zip(rooms, windows, strict=True), key=lambda pair: pair[0][1])
+        for _room, (key, per_hour) in scarcest_first:
+            wait = self.run(script("take"), [key], [member, str(per_hour)], decode=_float)
+            if wait > 0:
+                return wait  # lost a race: the places taken so far stay taken
+        return 0.0
 
     def admit_guess(self, address: str, limits: GuessLimits, token: str) -> GuessVerdict:
-        kind, left, lock = self._run(
-            "admit_guess",
-            self._keys(address)[:1],
+        return self.run(
+            script("admit_guess"),
+            address_keys(address)[:1],
             [
                 str(limits.max_attempts),
                 _num(limits.lockout),
                 str(limits.max_consecutive_failures),
                 token,
             ],
+            decode=_verdict,
         )
-        if kind == b"refused":
-            return GuessRefused(_float(lock))
-        return GuessAdmitted(int(left), _float(lock) if lock else None)
-
-    def record_wrong_code(self, address: str) -> LedgerEntry:
-        """A building block of `admit_guess`, for tests that set a scene."""
-        return self._entry(self._run("record_wrong_code", self._keys(address)))
-
-    def lock(self, address: str, seconds: float) -> None:
-        """A building block of `admit_guess`, for tests that set a scene."""
-        self._run("lock", self._keys(address)[:1], [_num(seconds)])
 
     def record_success(self, address: str, token: str | None = None) -> None:
-        self._run("record_success", self._keys(address)[:1], [token or ""])
+        self.run(script("record_success"), address_keys(address)[:1], [token or ""])
 
     def unlock(self, address: str) -> None:
-        self._run("unlock", self._keys(address)[:1])
+        self.run(script("unlock"), address_keys(address)[:1])
 
     # -- the operator's check ------------------------------------------------------------------
 
     def probe(self) -> str:
-        """Connect, authenticate and run a harmless script; a line saying what answered."""
-        server_time, version = self._run("probe", [])
-        version_text = visible(version.decode() if isinstance(version, bytes) else str(version))
-        values = {"version": version_text, "where": self.where, "time": f"{float(server_time):.0f}"}
-        # The server's time comes last, as a number: a test reads it from there.
-        if self.tls:
+        """Connect, authenticate and run a harmless script; a line saying what answered: the
+        server, and behind Sentinel or with `replicas` the primary, its replicas, the
+        sentinels that answer and whether `replicas` is met (a LedgerError when it is not)."""
+        server_time, version = self.run(script("probe"), [], decode=_time_and_version, writes=False)
+        values = {"version": version, "where": self.where, "time": f"{server_time:.0f}"}
+        sentinel = self.location.topology is Topology.SENTINEL
+        if self._cluster:
+            return self._probe_cluster(values)
+        if not sentinel and not self.replicas:
+            # The server's time comes last, as a number: a test reads it from there.
+            if self.tls:
+                # TRANSLATORS: `otp-tui check`: {time} is the server's clock in Unix seconds;
+                # keep it at the end of the line.
+                return _(
+                    "Redis {version} at {where} over TLS: scripts run, server time {time}"
+                ).format(**values)
             # TRANSLATORS: `otp-tui check`: {time} is the server's clock in Unix seconds; keep
             # it at the end of the line.
-            return _("Redis {version} at {where} over TLS: scripts run, server time {time}").format(
-                **values
+            return _("Redis {version} at {where}: scripts run, server time {time}").format(**values)
+        commands: list[Sequence[str | int]] = [("ROLE",)]
+        if self.replicas:
+            commands.append(("WAIT", self.replicas, 100))
+        replies, primary = self._commands(*commands)
+        with self._one_sentence():
+            replicas = len(replies[0][2])
+        facts = []
+        if sentinel:
+            # TRANSLATORS: `otp-tui check`: the Redis server the sentinels name as the primary.
+            facts.append(_("primary {address}").format(address=primary))
+        facts.append(
+            ngettext("{count} replica", "{count} replicas", replicas).format(count=replicas)
+        )
+        if sentinel:
+            reachable = self._sentinels_answering()
+            count = len(self._clients.sentinels)
+            facts.append(
+                ngettext(
+                    "{reachable} of {count} sentinel reachable",
+                    "{reachable} of {count} sentinels reachable",
+                    count,
+                ).format(reachable=reachable, count=count)
             )
-        # TRANSLATORS: `otp-tui check`: {time} is the server's clock in Unix seconds; keep it
-        # at the end of the line.
-        return _("Redis {version} at {where}: scripts run, server time {time}").format(**values)
+        if self.replicas:
+            if int(replies[1]) < self.replicas:
+                with self._one_sentence():
+                    raise TooFewReplicasError(int(replies[1]))
+            # TRANSLATORS: `otp-tui check`: ledger_replicas is a setting's name; keep it.
+            facts.append(_("ledger_replicas {count} met").format(count=self.replicas))
+        if self.tls:
+            facts.append(_("over TLS"))
+        # TRANSLATORS: `otp-tui check`: {facts} lists what was seen ("primary 10.0.0.5:6379,
+        # 2 replicas, ..."); {time} is the server's clock in Unix seconds, keep it at the end.
+        return _("Redis {version} at {where} ({facts}): scripts run, server time {time}").format(
+            facts=", ".join(facts), **values
+        )
+
+    def _probe_cluster(self, values: dict[str, str]) -> str:
+        with self._one_sentence(), within(self.timeout):
+            info = self._clients.data.cluster_info()
+            masters, covered = int(info["cluster_size"]), int(info["cluster_slots_ok"])
+        facts = [
+            # TRANSLATORS: `otp-tui check`: the masters of a Redis Cluster that serve slots.
+            ngettext("{count} master", "{count} masters", masters).format(count=masters),
+            # TRANSLATORS: `otp-tui check`: a Redis Cluster's 16384 slots, and how many of
+            # them are served.
+            _("{covered} of 16384 slots covered").format(covered=covered),
+        ]
+        if self.tls:
+            facts.append(_("over TLS"))
+        return _("Redis {version} at {where} ({facts}): scripts run, server time {time}").format(
+            facts=", ".join(facts), **values
+        )
+
+    def _sentinels_answering(self) -> int:
+        answering = 0
+        for sentinel in self._clients.sentinels:
+            try:
+                with within(self.timeout):
+                    sentinel.ping()
+                answering += 1
+            except Exception as error:
+                if failure(error, self.where, self.timeout) is None:
+                    raise
+        return answering
 
     # -- lifetime ------------------------------------------------------------------------------
 
     def close(self) -> None:
-        # Without the lock: a call stuck on a silent server ends now, with a LedgerError. A
-        # connection used again afterwards reconnects.
-        for connection in list(self._made):
-            connection.disconnect()
-        self._client.close()
+        # A call stuck on a silent server ends now, with a LedgerError.
+        self._connections.close()
+        self._clients.close()
 
     def __enter__(self) -> RedisLedger:
         return self
@@ -589,46 +479,3 @@ class RedisLedger:
         traceback: TracebackType | None,
     ) -> None:
         self.close()
-
-
-def _refused_command(error: BaseException) -> bool:
-    # An ACL refusal inside a script comes back as a plain script error.
-    text = str(error).lower()
-    return "noperm" in text or "can't run this command" in text
-
-
-def _unreachable(where: str, error: BaseException) -> str:
-    # TRANSLATORS: {reason} is a short reason of its own ("connection refused", ...).
-    return _("The Redis ledger at {where} cannot be reached: {reason}.").format(
-        where=where, reason=_reason(error)
-    )
-
-
-# What a client error's text holds -> the short reason said instead (translated when shown).
-_REASONS = (
-    ("connection refused", N_("connection refused")),
-    ("timed out", N_("timed out")),
-    ("name or service not known", N_("unknown host name")),
-    ("temporary failure in name resolution", N_("unknown host name")),
-    ("certificate verify failed", N_("its certificate is not trusted")),
-    ("wrong version number", N_("it does not speak TLS there")),
-    ("connection reset", N_("the connection was reset")),
-    ("closed by server", N_("the server closed the connection")),
-    ("noscript", N_("the script was refused")),
-    ("oom", N_("the server is out of memory")),
-    ("readonly", N_("the server is a read-only replica")),
-    ("crossslot", N_("the keys lie in several slots (a Redis Cluster is not supported)")),
-    ("moved", N_("the server is part of a Redis Cluster, which is not supported")),
-)
-
-
-def _reason(error: BaseException) -> str:
-    """A short reason from a client error, without anything the server or URL put in it."""
-    text = str(error)
-    lowered = text.lower()
-    for fragment, reason in _REASONS:
-        if fragment in lowered:
-            return _(reason)
-    # Otherwise the first word of the server's answer (an error code such as WRONGTYPE).
-    first = text.split(maxsplit=1)[0] if text.split() else type(error).__name__
-    return visible(first[:40])

@@ -14,9 +14,13 @@ the terminal's input can send), and the size Rich's consoles read for themselves
 descriptors and from ``COLUMNS``/``LINES``. A terminal larger than the clamp gets the screen in
 its top-left corner.
 
-Every frame passes through `ScreenDiff` on its way out, so a repaint of what the terminal
-already shows costs no bytes: over a slow link (SSH from a phone, a serial console) those bytes
-are what the person waits for.
+Keys are bounded here too, on the input thread, before anything queues them: see
+`otp_tui.terminal.key_backlog`. The Ctrl+C key becomes SIGINT as it is read, so that it ends a
+run through the signal handler (`otp_tui.terminal.signals`) whatever the app is doing.
+
+Every frame passes through `ScreenDiff` on its way out (on screens up to `DIFF_MAX_CELLS`), so
+a repaint of what the terminal already shows costs no bytes: over a slow link (SSH from a
+phone, a serial console) those bytes are what the person waits for.
 """
 
 from __future__ import annotations
@@ -40,7 +44,7 @@ if TYPE_CHECKING:
 # 65535x65535, a forged in-band report) must not make memory and CPU grow with it. A 4K screen
 # full of 8x16-pixel cells is 480x135, and otp-tui's screens need far less than that: a larger
 # terminal gets the screen in its top-left 500x250 cells. Laid out at this size, the first
-# screen takes about 2 MiB more than at 80x24.
+# screen takes about 1.5 MiB more than at 80x24.
 MAX_COLUMNS = 500
 MAX_LINES = 250
 # The largest screen whose frames are diffed. What the terminal shows is kept cell by cell, a
@@ -64,9 +68,9 @@ def clamp(columns: int, lines: int) -> tuple[int, int]:
 class StderrSizedDriver(LinuxDriver):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self._cells = 0  # of the latest size: columns times lines
         # Before the first size event arrives, Textual takes the size from its Rich console,
         # which reads the terminal and COLUMNS/LINES on its own: both get the clamped size now.
-        self._cells = 0  # of the latest size: columns times lines
         columns, lines = self._get_terminal_size()
         if self._size is None:
             self._size = (columns, lines)

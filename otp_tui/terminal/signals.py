@@ -21,7 +21,9 @@ the app runs:
   found by a cheap look once a second.
 - A watchdog: once a signal has asked the run to end, the process is gone within
   ``EXIT_DEADLINE`` seconds whatever the loop is doing (a terminal nobody reads can stall the
-  writes that restore it; a loop kept busy never gets to its callbacks).
+  writes that restore it; a loop kept busy never gets to its callbacks; the loop's shutdown
+  waits for a ledger call that hangs). What the program would have said at the end (the
+  ``--json`` line, see ``at_forced_exit``) is said first if it has not been.
 
 The ending signals get real handlers (``signal.signal``), not event-loop callbacks: Python runs
 those on the main thread at the next bytecode, even while the loop is saturated and never looks
@@ -44,7 +46,7 @@ import threading
 from collections.abc import Callable
 from typing import Protocol
 
-from otp_tui.result import EXIT_HANGUP, EXIT_INTERRUPTED, EXIT_TERMINATED, Reason
+from otp_tui.result import EXIT_HANGUP, EXIT_INTERRUPTED, EXIT_TERMINATED, Reason, RunResult
 
 log = logging.getLogger(__name__)
 
@@ -73,14 +75,27 @@ def installed() -> bool:
 class SignalTarget(Protocol):
     """What the handlers need of a front end (`OtpApp`, or the plain line mode)."""
 
-    def record_ending(self, reason: Reason) -> None:
-        """End the run unverified and write its audit line; no drawing (called from the
-        signal handler, at any point of the main thread)."""
+    def record_ending(self, reason: Reason) -> RunResult:
+        """End the run unverified, write its audit line and say how it ended; no drawing
+        (called from the signal handler, at any point of the main thread)."""
 
     def end_from_signal(self, reason: Reason) -> None:
         """Show the ending and stop (called on the loop)."""
 
     def call_next(self, callback: Callable[..., object], *args: object) -> None: ...
+
+
+# What the program says with the run's result if the deadline forces the exit (the `--json`
+# line), and the most time it gets: a stdout nobody reads must not hold the exit.
+_last_words: Callable[[RunResult], None] | None = None
+LAST_WORDS_TIME = 0.1
+
+
+def at_forced_exit(say: Callable[[RunResult], None] | None) -> None:
+    """Have `say` called with the run's result if the exit deadline ends the process before
+    the program could say it the ordinary way; None: nothing to say (any more)."""
+    global _last_words
+    _last_words = say
 
 
 class _Watchdog:
@@ -89,6 +104,7 @@ class _Watchdog:
     def __init__(self, deadline: float) -> None:
         self._deadline = deadline
         self._timer: threading.Timer | None = None
+        self.result: RunResult | None = None  # the run's, once the signal has ended it
 
     @property
     def armed(self) -> bool:
@@ -98,11 +114,19 @@ class _Watchdog:
         if self._timer is not None:
             return
         # A daemon thread: an orderly exit before the deadline simply ends it.
-        timer = threading.Timer(self._deadline, os._exit, args=(status,))
+        timer = threading.Timer(self._deadline, self._force_exit, args=(status,))
         timer.daemon = True
         timer.name = "otp-tui-exit-deadline"
         self._timer = timer
         timer.start()
+
+    def _force_exit(self, status: int) -> None:
+        say, result = _last_words, self.result
+        if say is not None and result is not None:
+            speaker = threading.Thread(target=say, args=(result,), daemon=True)
+            speaker.start()
+            speaker.join(LAST_WORDS_TIME)
+        os._exit(status)
 
 
 def install_signal_handlers(
@@ -136,7 +160,7 @@ def install_signal_handlers(
         watchdog.arm(status)
         _detach_dead_terminal()
         try:
-            app.record_ending(reason)
+            watchdog.result = app.record_ending(reason)
         except Exception as error:  # never raised into whatever the main thread was doing
             failures.append(error)
         with contextlib.suppress(RuntimeError):  # the loop has closed: the watchdog ends it

@@ -174,10 +174,10 @@ class OtpApp(App[RunResult]):
     def action_interrupt(self) -> None:
         self.end_from_signal("interrupted")
 
-    def record_ending(self, reason: Reason) -> None:
+    def record_ending(self, reason: Reason) -> RunResult:
         """SIGHUP, SIGTERM or SIGINT, from the signal handler: the run ends now, unverified,
         with its audit line; nothing is drawn here (`end_from_signal` follows on the loop)."""
-        self.run_.quit(reason)
+        return self.run_.quit(reason).result
 
     def end_from_signal(self, reason: Reason) -> None:
         """SIGHUP, SIGTERM or Ctrl+C: the run ends at once, unverified."""

@@ -55,6 +55,15 @@ class ModuleSide:
         self.writer.write(f"answer {text}\n".encode())
         await self.writer.drain()
 
+    async def told_why(self) -> list[str]:
+        """An ending the person did not ask for: its lines, then the prompt that makes sshd
+        show them, answered with Enter."""
+        prompt = await self.prompt()
+        assert prompt.text == "Press Enter to end. > "
+        assert prompt.echo
+        await self.answer("")
+        return prompt.lines
+
     async def ending(self) -> tuple[list[str], Finished]:
         """The lines after the last answer, and the run's ending once the thread is done."""
         finished = await asyncio.wait_for(self.done, 15)

@@ -133,10 +133,12 @@ async def test_wrong_codes_say_attempts_left_then_lock(smtp_server, start) -> No
     await module.answer(wrong(code))
     assert (await module.prompt()).lines == ["error Wrong code: 1 attempt left."]
     await module.answer(wrong(code))
+    why = await module.told_why()
     after, ending = await module.ending()
     assert ending.result.reason == "locked"
-    assert len(after) == 1
-    assert after[0].startswith("error Locked. ")
+    assert after == []
+    assert len(why) == 1
+    assert why[0].startswith("error Locked. ")
     assert audit.events[-1] == "locked"
 
 
@@ -219,9 +221,10 @@ async def test_expiry_with_no_resend_left_ends_the_run(smtp_server, start) -> No
     await first_prompt(module)
     clock.advance(601)
     await module.answer(code_of(server))
-    after, ending = await module.ending()
+    why = await module.told_why()
+    _, ending = await module.ending()
     assert ending.result.reason == "expired"
-    assert after[0].startswith("error Not verified")
+    assert why[0].startswith("error Not verified")
 
 
 async def test_a_failed_send_can_be_retried_with_r(smtp_server, start) -> None:
@@ -259,8 +262,9 @@ async def test_on_mail_failure_allow_never_covers_a_refused_address(smtp_server,
     prompt = await module.prompt()
     assert prompt.text == "Press Enter to end. > "
     await module.answer("r")  # not offered: it means nothing here
-    _, ending = await module.ending()
-    assert ending.result.reason == "cancelled"
+    after, ending = await module.ending()
+    assert ending.result.reason == "cancelled"  # the person's own answer: no further prompt
+    assert after[0].startswith("error Not verified")
 
 
 async def test_the_module_going_away_ends_the_run_as_a_hang_up(smtp_server, start) -> None:
@@ -274,3 +278,38 @@ async def test_the_module_going_away_ends_the_run_as_a_hang_up(smtp_server, star
     assert run.ending is not None
     assert run.ending.result.reason == "hangup"
     assert audit.events[-1] == "interrupted"
+
+
+async def test_a_client_that_leaves_at_the_last_prompt_changes_nothing(smtp_server, start) -> None:
+    server = await smtp_server()
+    run, _, audit = new_run(server.settings(), policy={"max_attempts": 1})
+    module = await start(run)
+    await first_prompt(module)
+    await module.answer(wrong(code_of(server)))
+    prompt = await module.prompt()
+    assert prompt.lines[0].startswith("error Locked. ")
+    await module.hang_up()
+    finished = await module.done
+    assert finished.result.reason == "locked"  # not turned into a hang-up
+    assert audit.events[-1] == "locked"
+
+
+async def test_a_run_refused_before_any_answer_asks_nothing_more(smtp_server, start) -> None:
+    # A second login while the address is locked: the reason, then the end, no prompt (each of
+    # sshd's retries would ask again).
+    server = await smtp_server()
+    clock, wall = FakeClock(), FakeClock(WALL_START)
+    shared = (clock, wall, MemoryLedger(wall))
+    first, _, _ = new_run(server.settings(), policy={"max_attempts": 1}, shared=shared)
+    module = await start(first)
+    await first_prompt(module)
+    await module.answer(wrong(code_of(server)))
+    await module.told_why()
+    assert (await module.ending())[1].result.reason == "locked"
+    second, _, _ = new_run(server.settings(), policy={"max_attempts": 1}, shared=shared)
+    module = await start(second)
+    after, ending = await module.ending()
+    assert ending.result.reason == "locked"
+    assert len(after) == 1
+    assert after[0].startswith("error Locked. ")
+    assert len(server.received) == 1

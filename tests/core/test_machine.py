@@ -2,6 +2,7 @@
 
 import pytest
 from fakes import FakeClock
+from state.ledger_scenes import lock
 
 from otp_tui.core.address import AccessPolicy
 from otp_tui.core.codes import OneTimeCode
@@ -237,10 +238,11 @@ def test_going_back_from_the_code_and_returning_keeps_the_code(machine, clock, c
     assert machine.submit_code(codes.issued[0]) == Verified(ADDRESS)
 
 
-def test_a_refused_other_address_leaves_the_code_for_the_first(machine, clock, codes):
+def test_a_refused_other_address_leaves_the_code_for_the_first(machine, ledger, clock, codes):
     sent(machine)
     machine.go_back()
-    assert isinstance(machine.submit_address("other@example.com"), CooldownActive)
+    ledger.lock("other@example.com", 900)
+    assert isinstance(machine.submit_address("other@example.com"), Locked)
     assert machine.submit_address(ADDRESS) == CodeStillValid(ADDRESS, 600.0)
     assert machine.submit_code(codes.issued[0]) == Verified(ADDRESS)
 
@@ -275,7 +277,7 @@ def test_the_clock_going_back_kills_a_kept_code(machine, clock):
 def test_a_lock_from_elsewhere_stops_the_return_to_a_kept_code(machine, ledger, clock):
     sent(machine)
     machine.go_back()
-    ledger.lock(ADDRESS, 900)
+    lock(ledger, ADDRESS, 900)
     assert isinstance(machine.submit_address(ADDRESS), Locked)
 
 
@@ -402,11 +404,47 @@ def test_going_back_and_changing_the_address_is_a_resend(machine, clock):
     sent(machine)
     machine.go_back()
     clock.advance(10)
-    assert machine.submit_address("other@example.com") == CooldownActive(seconds_left=50)
-    clock.advance(50)
     answer = machine.submit_address("other@example.com")
     assert isinstance(answer, SendCode)
     assert machine.send_succeeded().resends_left == 2
+
+
+def test_a_corrected_address_waits_for_no_cooldown_and_the_same_one_does(machine, clock):
+    machine.submit_address("alice@gmial.com")
+    machine.send_succeeded()
+    machine.go_back()
+    clock.advance(5)
+    # The typo fixed: sent at once, the cooldown spares a mailbox and this is another one.
+    assert isinstance(machine.submit_address("alice@gmail.com"), SendCode)
+    machine.send_succeeded()
+    # A resend to that same address still waits, from the code screen or from the address.
+    assert machine.request_resend() == CooldownActive(seconds_left=60)
+    machine.go_back()
+    clock.advance(-1)  # the clock went back: the kept code dies, the cooldown starts again
+    assert machine.submit_address("alice@gmail.com") == CooldownActive(seconds_left=60)
+
+
+def test_corrections_are_still_bounded_by_the_resends_and_the_budgets(clock, ledger, codes):
+    machine = Verification(
+        Policy(max_resends=5, max_sends_per_hour_per_requester=3),
+        ledger,
+        clock,
+        make_code=codes,
+        requester=Requester(user="alice"),
+    )
+    for address in ("a@example.com", "b@example.com", "c@example.com"):
+        assert isinstance(machine.submit_address(address), SendCode)
+        machine.send_succeeded()
+        machine.go_back()
+    # The requester's hourly budget (3) is spent, whatever the address and however quickly.
+    assert isinstance(machine.submit_address("d@example.com"), TooManySends)
+    few = make(clock, ledger, codes, max_resends=1, max_sends_per_hour_per_requester=100)
+    for address in ("e@example.com", "f@example.com"):
+        assert isinstance(few.submit_address(address), SendCode)
+        few.send_succeeded()
+        few.go_back()
+    # And this verification's resends are spent too.
+    assert isinstance(few.submit_address("g@example.com"), ResendsExhausted)
 
 
 def test_first_send_failing_lets_the_address_be_corrected_without_a_cooldown(machine):

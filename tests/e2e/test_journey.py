@@ -125,7 +125,7 @@ def test_with_stdout_redirected_the_screen_fits_a_small_terminal(
     # the terminal on stderr (60x15 here), not for a guessed 80x24 that scrolls off the top.
     term = terminal("--json", size=(60, 15), stdout_file=tmp_path / "stdout")
     term.expect("Verify your email address")
-    term.expect(r"esc Quit")
+    term.expect(r"ctrl\+q Quit")
     drawn = term.raw.decode("utf-8", "replace")
     rows = [int(row) for row in re.findall(r"\x1b\[(\d+);\d+H", drawn)]
     assert rows

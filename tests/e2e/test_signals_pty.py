@@ -233,11 +233,14 @@ console_main()
 def test_an_ending_signal_ends_a_run_whose_loop_hangs_within_a_second(
     terminal: Callable[..., Terminal],
     otp_home: OtpHome,
+    tmp_path: Path,
     deliver: signal.Signals | str,
     status: int,
     reason: str,
 ) -> None:
-    term = terminal(argv=(sys.executable, "-c", _STUCK_LOOP))
+    term = terminal(
+        "--json", argv=(sys.executable, "-c", _STUCK_LOOP), stdout_file=tmp_path / "stdout"
+    )
     to_code_screen(term)
     term.expect(r"\[the loop hangs now\]")
     sent_at = time.monotonic()
@@ -250,5 +253,7 @@ def test_an_ending_signal_ends_a_run_whose_loop_hangs_within_a_second(
     print(f"{reason} with the loop hung: ended in {took:.2f} s with status {ended}")
     assert ended == status
     assert took < 1.0
+    # The exit was forced, and the --json line still came out, saying how the run ended.
+    assert term.json_line()["reason"] == reason
     last = otp_home.audit_lines()[-1]
     assert (last["event"], last["reason"], last["address"]) == ("interrupted", reason, ADDRESS)

@@ -111,3 +111,12 @@ def test_a_claimed_client_never_charges_its_budget() -> None:
     elsewhere = caller_from_environment("alice", {"SSH_CONNECTION": "198.51.100.7 1 10.0.0.1 22"})
     assert set(alice.requester.budget_names).isdisjoint(bob.requester.budget_names)
     assert alice.requester.budget_names == elsewhere.requester.budget_names == ("user:alice",)
+
+
+def test_pams_remote_host_follows_the_same_rule() -> None:
+    from otp_tui.converse.launch import _client
+    from otp_tui.core.ssh_client import address_label
+
+    assert _client("fe80::1%\x1b]0;x\x07\u202e") == address_label("fe80::1%eth0") == "fe80::1"
+    assert _client("host.example") is None
+    assert _client("203.0.113.9") == "203.0.113.9"

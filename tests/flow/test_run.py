@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 from fakes import FakeClock
+from state.ledger_scenes import lock
 
 from otp_tui.config.schema import PolicySettings, SenderSettings, Settings, SmtpSettings
 from otp_tui.core.limits import MemoryLedger
@@ -231,7 +232,8 @@ async def test_a_stalled_send_can_be_abandoned_at_once(silent_listener, loopback
         await send
     back = await run.back()
     assert back == AskAddress()
-    # The way back refunds nothing: the next send to any address is a resend.
+    # The way back refunds nothing: the next send to any address is a resend (counted; a
+    # corrected address waits for no cooldown).
     assert isinstance(await run.submit_address("other@example.com"), AskAddress | Sending)
 
 
@@ -290,7 +292,7 @@ async def test_a_fixed_address_starts_by_sending_and_is_masked(smtp_server):
 async def test_a_fixed_address_that_is_refused_ends_the_run(smtp_server):
     server = await smtp_server()
     ledger = MemoryLedger(FakeClock(WALL_START))
-    ledger.lock("user@example.com", 900)
+    lock(ledger, "user@example.com", 900)
     run, _, _ = new_run(server.settings(), email=ADDRESS, ledger=ledger)
     ending = await run.start()
     assert isinstance(ending, Finished)
@@ -582,7 +584,7 @@ def test_a_lock_ends_at_the_same_minute_on_screen_and_in_status():
 
     now = WALL_START + 58  # 12:00:58: the lock ends at 12:15:58
     ledger = MemoryLedger(FakeClock(now))
-    ledger.lock(ADDRESS, 900)
+    lock(ledger, ADDRESS, 900)
     lines = status_lines(ledger, ADDRESS, clock=lambda: now, tz=UTC)
     assert lines[-1] == "locked until 2026-01-01 12:16 UTC"
     assert locked_detail(ADDRESS, 900, now).endswith("is locked until 12:16 (15 minutes).")

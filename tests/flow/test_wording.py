@@ -40,7 +40,7 @@ def test_the_line_mode_words_the_notices_that_name_a_tui_key_its_own_way():
 
 def test_a_cooldown_names_what_it_covers_where_it_is_said():
     cooldown = Notice("cooldown", seconds=60.0)
-    assert "any address" in wording.notice(cooldown)
+    assert "another address needs no wait" in wording.notice(cooldown)
     assert wording.notice(cooldown, on_code=True) == "You can ask for a new code in 1:00."
 
 

@@ -94,6 +94,7 @@ def relay(
         timeout: int = 10,
         asan: bool = False,
         env: dict[str, str] | None = None,
+        pam_user: str = "root",
     ) -> Relay:
         if arguments is None:
             arguments = (
@@ -106,7 +107,7 @@ def relay(
             pamtester = Pamtester(
                 tmp_path / "pamtester",
                 service.name,
-                "root",
+                pam_user,
                 syslog.socket,
                 env=env,
                 sanitizer_logs=sanitizer_logs if asan else None,

@@ -226,3 +226,19 @@ def test_under_address_sanitizer_bad_arguments(relay: Start, service_user: Servi
     status, _ = run.pamtester.finish()
     assert run.sanitizer_reports() == []
     assert status == 1
+
+
+@pytest.mark.parametrize("user", ["ro\x01ot", "root\x1b[2J", "r" * 300])
+def test_a_user_name_the_module_would_have_to_change_is_refused(
+    relay: Start, service_user: ServiceUser, helpers: Path, user: str
+) -> None:
+    """Cleaning "ro\\x01ot" would give "root": the module refuses rather than pass on another
+    user's name (sshd hands PAM the name the client typed, valid or not)."""
+    arguments = (
+        f"user={service_user.name} helper={helpers / 'good.py'} config={helpers / 'right-code'}"
+    )
+    run = relay(arguments=arguments, pam_user=user)
+    run.pamtester.expect(REFUSED)
+    assert run.pamtester.finish()[0] != 0
+    assert "facts" not in run.pamtester.text  # the helper never started
+    refused_once(run, "the user name cannot be passed on as it is")

@@ -13,12 +13,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from redis_cluster import RedisClusterGroup
+from redis_group import SentinelGroup
 from redis_server import RedisServer, TlsFiles
 from state_helpers import START, FakeClock
 
 from otp_tui.core.limits import LimitsLedger, MemoryLedger
-from otp_tui.state.ledger import SqliteLedger
 from otp_tui.state.redis_ledger import RedisLedger
+from otp_tui.state.sqlite_ledger import SqliteLedger
 
 
 @pytest.fixture
@@ -53,20 +55,65 @@ def redis_tls_server(
         server.stop()
 
 
+@pytest.fixture(scope="session")
+def sentinel_group(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SentinelGroup]:
+    """A primary, two replicas and three sentinels for the session; tests that share it start
+    from an empty primary through `fresh_sentinel_group`, and leave it as they found it."""
+    group = SentinelGroup(tmp_path_factory.mktemp("sentinel"))
+    try:
+        yield group
+    finally:
+        group.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisClusterGroup]:
+    """A three-master Redis Cluster for the session; tests start from empty masters through
+    `fresh_cluster`."""
+    group = RedisClusterGroup(tmp_path_factory.mktemp("cluster"))
+    try:
+        yield group
+    finally:
+        group.stop()
+
+
+@pytest.fixture
+def fresh_cluster(redis_cluster: RedisClusterGroup) -> RedisClusterGroup:
+    redis_cluster.flush()
+    return redis_cluster
+
+
+@pytest.fixture
+def fresh_sentinel_group(sentinel_group: SentinelGroup) -> SentinelGroup:
+    sentinel_group.flush()
+    return sentinel_group
+
+
 @pytest.fixture
 def fresh_redis(redis_server: RedisServer) -> RedisServer:
     redis_server.flush()
     return redis_server
 
 
-@pytest.fixture(params=["memory", "sqlite", "redis"])
+@pytest.fixture(params=["memory", "sqlite", "redis", "sentinel", "cluster"])
 def ledger(
     request: pytest.FixtureRequest, clock: FakeClock, tmp_path: Path
 ) -> Iterator[LimitsLedger]:
     """The same contract, run against the reference ledger, the SQLite one and the Redis one
-    (with the test's clock handed to its scripts instead of the server's TIME)."""
+    (with the test's clock handed to its scripts instead of the server's TIME), on one server,
+    behind Sentinel with each write acknowledged by a replica, and on a Cluster."""
     if request.param == "memory":
         yield MemoryLedger(clock)
+        return
+    if request.param == "cluster":
+        cluster = request.getfixturevalue("fresh_cluster")
+        with RedisLedger.from_url(cluster.url(), clock=clock) as cluster_ledger:
+            yield cluster_ledger
+        return
+    if request.param == "sentinel":
+        group = request.getfixturevalue("fresh_sentinel_group")
+        with RedisLedger.from_url(group.url(), clock=clock, replicas=1) as sentinel_ledger:
+            yield sentinel_ledger
         return
     if request.param == "redis":
         server = request.getfixturevalue("fresh_redis")

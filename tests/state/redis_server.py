@@ -25,7 +25,7 @@ ADMIN_PASSWORD = "admin-pw"
 # The commands the ledger needs, as an operator would grant them (README, "Many hosts").
 ACL_COMMANDS = (
     "+eval +evalsha +time +hmget +hset +hdel +del +expire +persist"
-    " +zcount +zremrangebyscore +zcard +zrange +zadd"
+    " +zcount +zremrangebyscore +zcard +zrange +zadd +wait +role"
 )
 
 
@@ -49,10 +49,19 @@ class TlsFiles:
 class RedisServer:
     """One redis-server process; `url` for the ledger, `admin` to look inside or flush."""
 
-    def __init__(self, directory: Path, tls: TlsFiles | None = None) -> None:
+    def __init__(
+        self,
+        directory: Path,
+        tls: TlsFiles | None = None,
+        extra: tuple[str, ...] = (),
+        port: int | None = None,
+        acl_extra: tuple[str, ...] = (),
+    ) -> None:
         self.directory = directory
-        self.port = free_port()
+        self.port = port or free_port()
         self.tls = tls
+        self.extra = extra  # more lines of redis.conf (replicaof, cluster-enabled...)
+        self.acl_extra = acl_extra  # more commands for the ledger's user
         self.process: subprocess.Popen[bytes] | None = None
         self.start()
 
@@ -64,8 +73,9 @@ class RedisServer:
             "appendonly no",
             f"dir {self.directory}",
             "user default off",
-            f"user {USER} on >{PASSWORD} ~otp-tui:* {ACL_COMMANDS}",
+            f"user {USER} on >{PASSWORD} ~otp-tui:* {' '.join((ACL_COMMANDS, *self.acl_extra))}",
             f"user admin on >{ADMIN_PASSWORD} ~* &* +@all",
+            *self.extra,
         ]
         if self.tls is None:
             lines.append(f"port {self.port}")

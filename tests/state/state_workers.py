@@ -12,9 +12,11 @@ import time
 from pathlib import Path
 from typing import Any
 
+from ledger_scenes import record_wrong_code
+
 from otp_tui.core.limits import SendBudget
 from otp_tui.state.audit import AuditLog
-from otp_tui.state.ledger import SqliteLedger
+from otp_tui.state.sqlite_ledger import SqliteLedger
 
 RESERVED = 0
 REFUSED = 3
@@ -24,7 +26,7 @@ def wrong_codes(path: str, address: str, times: int, barrier: Any) -> None:
     barrier.wait()
     with SqliteLedger(Path(path)) as ledger:
         for _ in range(times):
-            ledger.record_wrong_code(address)
+            record_wrong_code(ledger, address)
 
 
 def reserve_send(path: str, address: str, per_hour: int, barrier: Any) -> None:
@@ -48,7 +50,7 @@ def audit_lines(path: str, lines: int, barrier: Any) -> None:
 def open_spec(spec: str) -> Any:
     """The ledger a test names: a redis:// URL (then a password file may follow a space), or
     an SQLite path."""
-    if spec.startswith(("redis://", "rediss://")):
+    if spec.startswith(("redis://", "rediss://", "redis+", "rediss+")):
         from otp_tui.state.redis_ledger import RedisLedger
 
         url, _, password_file = spec.partition(" ")
@@ -84,4 +86,66 @@ def wrong_codes_on(spec: str, addresses: list[str], times: int, barrier: Any) ->
         barrier.wait()
         for _ in range(times):
             for address in addresses:
-                ledger.record_wrong_code(address)
+                record_wrong_code(ledger, address)
+
+
+# A shared address that never locks (every guess is counted), and sends: 3 an hour to each
+# worker's own address, and a total across all of them that the run must never overspend.
+NEVER_LOCKS = (10**9, 900.0, 10**9)
+PER_ADDRESS = 3
+TOTAL_SENDS = 100
+
+
+def through_a_failover(
+    url: str, shared: str, own: str, until: float, out: str, timeout: float, barrier: Any
+) -> None:
+    """Guess on `shared` and send to `own` until the monotonic time `until`, through whatever
+    happens to the servers; what each call answered goes to the JSON file `out`."""
+    import json
+
+    from otp_tui.core.limits import GuessLimits
+    from otp_tui.state.errors import LedgerError
+    from otp_tui.state.redis_ledger import RedisLedger
+
+    record: dict[str, Any] = {
+        "admitted": 0,
+        "admit_failed": 0,
+        "reserved": 0,
+        "refused": 0,
+        "reserve_failed": 0,
+        "slowest": 0.0,
+        "messages": [],
+    }
+    limits = GuessLimits(*NEVER_LOCKS)
+    budget = SendBudget(PER_ADDRESS, TOTAL_SENDS, 10**6)
+    with RedisLedger.from_url(url, timeout=timeout, replicas=1) as ledger:
+        barrier.wait()
+        number = 0
+        while time.monotonic() < until:
+            number += 1
+            for kind in ("admit", "reserve"):
+                started = time.monotonic()
+                try:
+                    if kind == "admit":
+                        ledger.admit_guess(shared, limits, f"{os.getpid()}-{number}")
+                        record["admitted"] += 1
+                    elif ledger.reserve_send(own, budget) == 0:
+                        record["reserved"] += 1
+                    else:
+                        record["refused"] += 1
+                except LedgerError as error:
+                    record[f"{kind}_failed"] += 1
+                    if str(error) not in record["messages"]:
+                        record["messages"].append(str(error))
+                record["slowest"] = max(record["slowest"], time.monotonic() - started)
+    Path(out).write_text(json.dumps(record))
+
+
+def reserve_shared(spec: str, address: str, total: int, per_requester: int, barrier: Any) -> None:
+    """One send to an address of this worker's own (`address` after its pid) against a total
+    and a requester budget that every worker shares."""
+    barrier.wait()
+    with open_spec(spec) as ledger:
+        budget = SendBudget(10, total, per_requester, ("user:racer",))
+        retry_after = ledger.reserve_send(f"{os.getpid()}.{address}", budget)
+    sys.exit(RESERVED if retry_after == 0 else REFUSED)

@@ -1,8 +1,9 @@
 """The LimitsLedger contract, run against MemoryLedger, SqliteLedger and RedisLedger alike.
 
-The scenarios pin the meaning the core relies on; the hypothesis test at the end drives SQLite
-and Redis each through the same random history as the memory ledger and demands identical
-answers at every step.
+The scenarios pin the meaning the core relies on. The hypothesis tests at the end drive each
+ledger through random histories: one holds all three (the Redis one's Lua included) to the
+core's rules applied with nothing around them, the other holds SQLite and Redis to the memory
+ledger, scenes set by hand included.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from redis_server import RedisServer
+from ledger_scenes import budget_sends, lock, record_wrong_code
 from state_helpers import START, FakeClock
 
 from otp_tui.core.limits import (
@@ -23,16 +24,22 @@ from otp_tui.core.limits import (
     HOUR,
     TOTAL,
     GuessAdmitted,
+    GuessCounts,
     GuessLimits,
     GuessRefused,
+    GuessVerdict,
     LedgerEntry,
     LimitsLedger,
     MemoryLedger,
     Requester,
     SendBudget,
+    after_success,
+    judge_guess,
+    recent,
+    wait_for_send,
 )
-from otp_tui.state.ledger import SqliteLedger
 from otp_tui.state.redis_ledger import RedisLedger
+from otp_tui.state.sqlite_ledger import SqliteLedger
 
 ALICE = "alice@example.com"
 BOB = "bob@example.com"
@@ -112,7 +119,7 @@ def test_the_wall_clock_going_back_does_not_free_sends(
 
 def test_wrong_codes_are_counted_and_returned(ledger: LimitsLedger) -> None:
     for expected in (1, 2, 3):
-        entry = ledger.record_wrong_code(ALICE)
+        entry = record_wrong_code(ledger, ALICE)
         assert (entry.wrong_codes, entry.consecutive_failures) == (expected, expected)
     assert ledger.status(ALICE) == LedgerEntry(0, 3, 3, 0.0)
     assert ledger.status(BOB) == LedgerEntry(0, 0, 0, 0.0)
@@ -122,20 +129,20 @@ def test_a_lock_expires_and_restarts_wrong_codes_but_not_consecutive_failures(
     ledger: LimitsLedger, clock: FakeClock
 ) -> None:
     for _ in range(5):
-        ledger.record_wrong_code(ALICE)
-    ledger.lock(ALICE, 900)
+        record_wrong_code(ledger, ALICE)
+    lock(ledger, ALICE, 900)
     assert ledger.status(ALICE) == LedgerEntry(0, 0, 5, 900.0)
     clock.advance(100)
     assert ledger.status(ALICE).locked_for == pytest.approx(800)
     clock.advance(800)
     assert ledger.status(ALICE).locked_for == 0
-    assert ledger.record_wrong_code(ALICE) == LedgerEntry(0, 1, 6, 0.0)
+    assert record_wrong_code(ledger, ALICE) == LedgerEntry(0, 1, 6, 0.0)
 
 
 def test_a_shorter_lock_never_shortens_a_longer_one(ledger: LimitsLedger, clock: FakeClock) -> None:
-    ledger.lock(ALICE, 900)
+    lock(ledger, ALICE, 900)
     clock.advance(100)
-    ledger.lock(ALICE, 10)
+    lock(ledger, ALICE, 10)
     assert ledger.status(ALICE).locked_for == pytest.approx(800)
 
 
@@ -143,11 +150,11 @@ def test_a_forever_lock_lasts_until_an_operator_unlocks(
     ledger: LimitsLedger, clock: FakeClock
 ) -> None:
     for _ in range(3):
-        ledger.record_wrong_code(ALICE)
-    ledger.lock(ALICE, FOREVER)
+        record_wrong_code(ledger, ALICE)
+    lock(ledger, ALICE, FOREVER)
     clock.advance(10 * 365 * 24 * HOUR)
     assert ledger.status(ALICE).locked_for == FOREVER
-    ledger.lock(ALICE, 900)  # a timed lock on top changes nothing
+    lock(ledger, ALICE, 900)  # a timed lock on top changes nothing
     assert ledger.status(ALICE).locked_for == FOREVER
     ledger.unlock(ALICE)
     assert ledger.status(ALICE) == LedgerEntry(0, 0, 0, 0.0)
@@ -155,7 +162,7 @@ def test_a_forever_lock_lasts_until_an_operator_unlocks(
 
 def test_unlock_keeps_the_send_budget(ledger: LimitsLedger) -> None:
     assert ledger.reserve_send(ALICE, only(1)) == 0
-    ledger.lock(ALICE, 900)
+    lock(ledger, ALICE, 900)
     ledger.unlock(ALICE)
     assert ledger.status(ALICE).sends_last_hour == 1
     assert ledger.reserve_send(ALICE, only(1)) > 0
@@ -165,9 +172,9 @@ def test_a_success_resets_the_failure_counts_but_lifts_no_lock(
     ledger: LimitsLedger, clock: FakeClock
 ) -> None:
     for _ in range(4):
-        ledger.record_wrong_code(ALICE)
-    ledger.lock(ALICE, 900)
-    ledger.record_wrong_code(ALICE)
+        record_wrong_code(ledger, ALICE)
+    lock(ledger, ALICE, 900)
+    record_wrong_code(ledger, ALICE)
     ledger.record_success(ALICE)
     assert ledger.status(ALICE) == LedgerEntry(0, 0, 0, 900.0)
 
@@ -284,7 +291,7 @@ def test_a_right_guess_lifts_only_the_lock_it_set_off(ledger: LimitsLedger) -> N
 
 def test_a_lock_set_elsewhere_is_not_lifted_by_a_success(ledger: LimitsLedger) -> None:
     ledger.admit_guess(ALICE, GuessLimits(1, 900, 100), "g1")
-    ledger.lock(ALICE, 1800)  # set on top by something else: the token no longer owns it
+    lock(ledger, ALICE, 1800)  # set on top by something else: the token no longer owns it
     ledger.record_success(ALICE, "g1")
     assert ledger.status(ALICE).locked_for == 1800
 
@@ -324,30 +331,144 @@ _operation = st.one_of(
 )
 
 
-@pytest.mark.parametrize("backend", ["sqlite", "redis"])
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(operations=st.lists(_operation, max_size=40))
-def test_each_ledger_answers_exactly_as_the_memory_ledger(
-    backend: str, redis_server: RedisServer, operations: list[tuple[Any, ...]]
+class CoreRules:
+    """The core's rules (`judge_guess`, `after_success`, `wait_for_send`) applied to plain
+    dicts, with nothing around them. As in every ledger, a send forgets the stamps that no
+    longer count in the windows it is checked against (a clock stepped back later does not
+    bring them back); nothing else is ever pruned."""
+
+    def __init__(self, clock: FakeClock) -> None:
+        self.clock = clock
+        self.guesses: dict[str, GuessCounts] = {}
+        self.sends: dict[str, list[float]] = {}
+        self.budgets: dict[str, list[float]] = {}
+
+    def status(self, address: str) -> LedgerEntry:
+        counts, now = self.guesses.get(address, GuessCounts()), self.clock.now
+        return LedgerEntry(
+            len(recent(self.sends.get(address, []), now)),
+            counts.wrong_codes,
+            counts.consecutive_failures,
+            max(0.0, counts.locked_until - now),
+        )
+
+    def reserve_send(self, address: str, budget: SendBudget) -> float:
+        now = self.clock.now
+        self.sends[address] = recent(self.sends.get(address, []), now)
+        for name, _per_hour in budget.windows():
+            self.budgets[name] = recent(self.budgets.get(name, []), now)
+        wait = wait_for_send(self.sends[address], budget, self.budgets, now)
+        if wait == 0:
+            self.sends[address].append(now)
+            for name, _per_hour in budget.windows():
+                self.budgets[name].append(now)
+        return wait
+
+    def admit_guess(self, address: str, limits: GuessLimits, token: str) -> GuessVerdict:
+        counts = self.guesses.get(address, GuessCounts())
+        verdict, self.guesses[address] = judge_guess(counts, limits, token, self.clock.now)
+        return verdict
+
+    def record_success(self, address: str, token: str | None = None) -> None:
+        self.guesses[address] = after_success(self.guesses.get(address, GuessCounts()), token)
+
+    def unlock(self, address: str) -> None:
+        self.guesses[address] = GuessCounts()
+
+    def budget_sends(self, name: str) -> int:
+        return len(recent(self.budgets.get(name, []), self.clock.now))
+
+
+# What a run does: no scene set by hand.
+_run_operation = st.one_of(
+    st.tuples(st.just("advance"), st.sampled_from([-2 * HOUR, -1.0, 0.5, 59.0, 900.0, HOUR])),
+    st.tuples(st.just("status"), _address),
+    st.tuples(st.just("reserve_send"), _address, _budget),
+    st.tuples(st.just("admit_guess"), _address, _limits, st.sampled_from(["t1", "t2", "t3"])),
+    st.tuples(st.just("record_success"), _address, st.sampled_from([None, "t1", "t2", "t3"])),
+    st.tuples(st.just("unlock"), _address),
+)
+
+
+@contextlib.contextmanager
+def _opened(backend: str, clock: FakeClock, servers: pytest.FixtureRequest) -> Any:
+    if backend == "memory":
+        yield MemoryLedger(clock)
+    elif backend == "cluster":
+        cluster = servers.getfixturevalue("redis_cluster")
+        cluster.flush()
+        with RedisLedger.from_url(cluster.url(), clock=clock) as ledger:
+            yield ledger
+    elif backend == "sentinel":
+        group = servers.getfixturevalue("sentinel_group")
+        group.flush()
+        with RedisLedger.from_url(group.url(), clock=clock, replicas=1) as ledger:
+            yield ledger
+    elif backend == "redis":
+        redis_server = servers.getfixturevalue("redis_server")
+        redis_server.flush()
+        with RedisLedger.from_url(redis_server.url(), clock=clock) as ledger:
+            yield ledger
+    else:
+        with (
+            tempfile.TemporaryDirectory() as directory,
+            SqliteLedger(Path(directory) / "ledger.sqlite3", clock=clock) as ledger,
+        ):
+            yield ledger
+
+
+@pytest.mark.parametrize("backend", ["memory", "sqlite", "redis", "sentinel", "cluster"])
+@settings(
+    max_examples=100,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(operations=st.lists(_run_operation, max_size=40))
+def test_every_ledger_decides_exactly_as_the_core_rules(
+    backend: str, request: pytest.FixtureRequest, operations: list[tuple[Any, ...]]
 ) -> None:
+    """No ledger decides anything of its own: the same history gives the same verdicts, waits
+    and counts as the core's functions, on every ledger (the Redis one's Lua included)."""
     clock = FakeClock(START)
-    reference = MemoryLedger(clock)
-    with contextlib.ExitStack() as stack:
-        if backend == "redis":
-            redis_server.flush()
-            other: Any = stack.enter_context(RedisLedger.from_url(redis_server.url(), clock=clock))
-        else:
-            directory = stack.enter_context(tempfile.TemporaryDirectory())
-            other = stack.enter_context(
-                SqliteLedger(Path(directory) / "ledger.sqlite3", clock=clock)
-            )
+    rules = CoreRules(clock)
+    with _opened(backend, clock, request) as ledger:
         for name, *args in operations:
             if name == "advance":
                 clock.advance(args[0])
+                continue
+            expected = getattr(rules, name)(*args)
+            assert getattr(ledger, name)(*args) == expected, (name, args)
+        for address in (ALICE, BOB):
+            assert ledger.status(address) == rules.status(address)
+        for name in (TOTAL, "user:alice", "user:bob", "ssh:203.0.113.9"):
+            assert budget_sends(ledger, name) == rules.budget_sends(name), name
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "redis"])
+@settings(
+    max_examples=150,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(operations=st.lists(_operation, max_size=40))
+def test_each_ledger_answers_exactly_as_the_memory_ledger(
+    backend: str, request: pytest.FixtureRequest, operations: list[tuple[Any, ...]]
+) -> None:
+    clock = FakeClock(START)
+    reference = MemoryLedger(clock)
+    scenes = {"record_wrong_code": record_wrong_code, "lock": lock}
+    with _opened(backend, clock, request) as other:
+        for name, *args in operations:
+            if name == "advance":
+                clock.advance(args[0])
+                continue
+            if name in scenes:
+                expected = scenes[name](reference, *args)
+                assert scenes[name](other, *args) == expected, (name, args)
                 continue
             expected = getattr(reference, name)(*args)
             assert getattr(other, name)(*args) == expected, (name, args)
         for address in (ALICE, BOB):
             assert other.status(address) == reference.status(address)
         for name in (TOTAL, "user:alice", "user:bob", "ssh:203.0.113.9"):
-            assert other.budget_sends(name) == reference.budget_sends(name), name
+            assert budget_sends(other, name) == budget_sends(reference, name), name

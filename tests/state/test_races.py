@@ -9,7 +9,7 @@ import pytest
 import state_workers
 from state_helpers import run_all
 
-from otp_tui.state.ledger import SqliteLedger
+from otp_tui.state.sqlite_ledger import SqliteLedger
 
 ALICE = "alice@example.com"
 

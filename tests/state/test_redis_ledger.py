@@ -20,6 +20,8 @@ from typing import Any
 
 import pytest
 import state_workers
+from faults import DrippingProxy, NotRedis
+from ledger_scenes import budget_sends, lock
 from redis_server import PASSWORD, RedisServer, SilentListener
 from state_helpers import FakeClock, run_all
 
@@ -27,8 +29,10 @@ from otp_tui.cli import main
 from otp_tui.config.schema import Settings
 from otp_tui.core.limits import FOREVER, GuessAdmitted, GuessLimits, LedgerEntry, SendBudget
 from otp_tui.state.errors import LedgerError
-from otp_tui.state.ledger import SqliteLedger, check_ledger, open_ledger
+from otp_tui.state.ledger import open_ledger
+from otp_tui.state.ledger_check import check_ledger
 from otp_tui.state.redis_ledger import RedisLedger
+from otp_tui.state.sqlite_ledger import SqliteLedger
 
 ALICE = "alice@example.com"
 HERE = Path(__file__).resolve().parent
@@ -114,9 +118,9 @@ def test_keys_share_the_address_tag_and_expire_when_they_no_longer_matter(
         assert admin.ttl(state) == -1  # a wrong code counts until a success: kept
         ledger.record_success(ALICE)
         assert not admin.exists(state)  # nothing left that counts
-        ledger.lock(ALICE, 900)
+        lock(ledger, ALICE, 900)
         assert 900 < admin.ttl(state) <= 960  # a lock alone: gone a minute after it ends
-        ledger.lock(ALICE, FOREVER)
+        lock(ledger, ALICE, FOREVER)
         assert admin.ttl(state) == -1  # a lock only an operator lifts never expires
         ledger.unlock(ALICE)
         assert not admin.exists(state)
@@ -131,7 +135,7 @@ def test_a_key_that_expires_is_kept_again_once_it_counts(
     admin = fresh_redis.admin()
     state = f"otp-tui:{{{ALICE}}}:state"
     with RedisLedger.from_url(fresh_redis.url(), clock=clock) as ledger:
-        ledger.lock(ALICE, 10)
+        lock(ledger, ALICE, 10)
         assert 60 < admin.ttl(state) <= 70  # counts zero, a lock: it expires
         clock.advance(20)
         assert ledger.admit_guess(ALICE, GuessLimits(5, 900, 100), "t1") == GuessAdmitted(4, None)
@@ -141,14 +145,14 @@ def test_a_key_that_expires_is_kept_again_once_it_counts(
         assert ledger.admit_guess(ALICE, GuessLimits(1, 10, 100), "t2").lock == 10
         assert admin.hget(state, "t") == b"t2"
         assert admin.ttl(state) == -1  # a consecutive failure counts
-        ledger.lock(ALICE, 900)  # a lock of its own: the guess's token goes
+        lock(ledger, ALICE, 900)  # a lock of its own: the guess's token goes
         assert admin.hget(state, "t") is None
         assert ledger.status(ALICE) == LedgerEntry(0, 0, 1, 900.0)
 
 
 def test_times_are_the_servers_whatever_the_hosts_clock_says(fresh_redis: RedisServer) -> None:
     with RedisLedger.from_url(fresh_redis.url()) as ledger:
-        ledger.lock(ALICE, 900)
+        lock(ledger, ALICE, 900)
         server_now = float(ledger.probe().rsplit(" ", 1)[1])
     assert abs(server_now - time.time()) < 5
     # Another host whose wall clock is an hour ahead, in its own process: the same lock.
@@ -335,7 +339,7 @@ def test_fifty_processes_never_overspend_a_budget(fresh_redis: RedisServer, proc
     assert Counter(codes) == {state_workers.RESERVED: 30, state_workers.REFUSED: 20}
     with RedisLedger.from_url(fresh_redis.url()) as ledger:
         assert ledger.status(ALICE).sends_last_hour == 30
-        assert ledger.budget_sends("total") == 30
+        assert budget_sends(ledger, "total") == 30
 
 
 @pytest.mark.slow
@@ -457,3 +461,82 @@ def test_status_and_unlock_on_a_dead_redis_exit_2_with_one_line(
             f"otp-tui: The Redis ledger at 127.0.0.1:{closed_port} cannot be reached:"
             " connection refused.\n"
         )
+
+
+# -- one deadline per operation, one sentence per fault ------------------------------------------
+
+
+def test_a_server_dripping_its_answer_fails_within_the_deadline(fresh_redis: RedisServer) -> None:
+    # Each byte comes well within the timeout, so only a deadline for the whole call ends it.
+    with DrippingProxy(fresh_redis.port, interval=0.4) as proxy:
+        ledger = RedisLedger.from_url(
+            fresh_redis.url().replace(str(fresh_redis.port), str(proxy.port)), timeout=1.5
+        )
+        started = time.monotonic()
+        message = refused(ledger, deadline=10)
+        took = time.monotonic() - started
+    assert (
+        message == f"The Redis ledger at 127.0.0.1:{proxy.port} did not answer within 1.5 seconds."
+    )
+    assert 1.5 <= took < 2.5
+
+
+@pytest.mark.slow
+def test_status_through_a_proxy_dripping_a_byte_every_two_seconds_ends_in_time(
+    fresh_redis: RedisServer, tmp_path: Path
+) -> None:
+    with DrippingProxy(fresh_redis.port, interval=2.0) as proxy:
+        config = tmp_path / "config.toml"
+        url = fresh_redis.url().replace(str(fresh_redis.port), str(proxy.port))
+        config.write_text(f'[state]\nledger = "{url}"\nledger_timeout = 3\n')
+        config.chmod(0o600)  # it holds the password
+        started = time.monotonic()
+        done = _cli(config, "status", ALICE)
+        took = time.monotonic() - started
+    assert (done.returncode, done.stdout) == (2, "")
+    assert done.stderr == (
+        f"otp-tui: The Redis ledger at 127.0.0.1:{proxy.port} did not answer within 3 seconds.\n"
+    )
+    assert PASSWORD not in done.stderr
+    # The deadline, plus the interpreter's start (a few seconds at most on a busy machine).
+    assert took < 3 + 5, took
+
+
+NOT_REDIS = {
+    "http": b"HTTP/1.1 400 Bad Request\r\n\r\n",
+    "ssh": b"SSH-2.0-OpenSSH_9.2\r\n",
+    "ok to everything": b"+OK\r\n",
+    "a number": b":1\r\n",
+    "a list": b"*1\r\n:1\r\n",
+    "a map of the wrong version": b"%1\r\n+a\r\n+b\r\n",
+}
+
+
+@pytest.mark.parametrize("reply", NOT_REDIS.values(), ids=NOT_REDIS.keys())
+@pytest.mark.parametrize("login", ["", "otp-tui:pw@"])
+def test_a_server_that_is_not_redis_is_one_sentence(reply: bytes, login: str) -> None:
+    with NotRedis(reply) as listener:
+        ledger = RedisLedger.from_url(f"redis://{login}127.0.0.1:{listener.port}/0", timeout=1)
+        for operation in (
+            lambda: ledger.status(ALICE),
+            lambda: ledger.reserve_send(ALICE, SendBudget(5, 60, 10)),
+            lambda: ledger.admit_guess(ALICE, GuessLimits(5, 900, 100), "t"),
+            ledger.probe,
+        ):
+            with pytest.raises(LedgerError) as raised:
+                operation()
+            assert str(raised.value) == (
+                f"The server at 127.0.0.1:{listener.port} does not answer as a Redis server does."
+            )
+
+
+def test_status_against_a_server_that_is_not_redis_exits_2_with_one_line(tmp_path: Path) -> None:
+    with NotRedis(b"+OK\r\n") as listener:
+        config = tmp_path / "config.toml"
+        config.write_text(f'[state]\nledger = "redis://127.0.0.1:{listener.port}"\n')
+        done = _cli(config, "status", ALICE)
+    assert (done.returncode, done.stdout) == (2, "")
+    assert done.stderr == (
+        f"otp-tui: The server at 127.0.0.1:{listener.port}"
+        " does not answer as a Redis server does.\n"
+    )

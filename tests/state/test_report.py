@@ -6,6 +6,7 @@ import json
 from datetime import UTC
 
 import pytest
+from ledger_scenes import lock, record_wrong_code
 from state_helpers import FakeClock
 
 from otp_tui.core.limits import FOREVER, LedgerEntry, LimitsLedger, SendBudget
@@ -29,9 +30,9 @@ def test_the_command_line_address_is_normalised_like_the_core_does(
     ledger: LimitsLedger, clock: FakeClock
 ) -> None:
     ledger.reserve_send(ALICE, SendBudget(per_address=5, total=60, per_requester=10))
-    ledger.record_wrong_code(ALICE)
-    ledger.lock(ALICE, 900)
-    ledger.record_wrong_code(ALICE)
+    record_wrong_code(ledger, ALICE)
+    lock(ledger, ALICE, 900)
+    record_wrong_code(ledger, ALICE)
     assert status_lines(ledger, "  Alice@EXAMPLE.com ", clock=clock, tz=UTC) == [
         "address: alice@example.com",
         "sends in the last hour: 1",
@@ -42,7 +43,7 @@ def test_the_command_line_address_is_normalised_like_the_core_does(
 
 
 def test_a_forever_lock_says_who_can_lift_it(ledger: LimitsLedger, clock: FakeClock) -> None:
-    ledger.lock(ALICE, FOREVER)
+    lock(ledger, ALICE, FOREVER)
     assert status_lines(ledger, ALICE, clock=clock)[-1] == "locked until an operator unlocks it"
     assert status_record(ledger, ALICE, clock=clock)["locked_until"] == "forever"
 
@@ -50,15 +51,15 @@ def test_a_forever_lock_says_who_can_lift_it(ledger: LimitsLedger, clock: FakeCl
 def test_a_lock_beyond_the_calendar_is_still_reported(
     ledger: LimitsLedger, clock: FakeClock
 ) -> None:
-    ledger.lock(ALICE, 1e300)
+    lock(ledger, ALICE, 1e300)
     assert (
         status_lines(ledger, ALICE, clock=clock)[-1] == f"locked until {1e300:.0f} seconds from now"
     )
 
 
 def test_the_json_record_carries_the_same_facts(ledger: LimitsLedger, clock: FakeClock) -> None:
-    ledger.record_wrong_code(ALICE)
-    ledger.lock(ALICE, 60)
+    record_wrong_code(ledger, ALICE)
+    lock(ledger, ALICE, 60)
     record = status_record(ledger, ALICE, clock=clock)
     assert json.loads(json.dumps(record)) == {
         "address": "alice@example.com",
@@ -82,8 +83,8 @@ def test_unlock_lifts_a_timed_lock_and_says_until_when_it_was(
     ledger: LimitsLedger, clock: FakeClock
 ) -> None:
     for _ in range(5):
-        ledger.record_wrong_code(ALICE)
-    ledger.lock(ALICE, 900)
+        record_wrong_code(ledger, ALICE)
+    lock(ledger, ALICE, 900)
     assert unlock(ledger, "Alice@EXAMPLE.com", clock, UTC) == (
         "Unlocked alice@example.com: lifted the lock until 2023-11-14 22:29 UTC"
         " and cleared 5 consecutive failures."
@@ -92,8 +93,8 @@ def test_unlock_lifts_a_timed_lock_and_says_until_when_it_was(
 
 
 def test_unlock_lifts_an_operator_lock(ledger: LimitsLedger) -> None:
-    ledger.record_wrong_code(ALICE)
-    ledger.lock(ALICE, FOREVER)
+    record_wrong_code(ledger, ALICE)
+    lock(ledger, ALICE, FOREVER)
     assert unlock(ledger, ALICE) == (
         "Unlocked alice@example.com: lifted the lock that waited for an operator"
         " and cleared 1 consecutive failure."
@@ -105,8 +106,8 @@ def test_unlock_without_a_lock_says_what_little_it_did(ledger: LimitsLedger) -> 
     assert unlock(ledger, ALICE) == (
         "alice@example.com was not locked and had no failures; nothing changed."
     )
-    ledger.record_wrong_code(ALICE)
-    ledger.record_wrong_code(ALICE)
+    record_wrong_code(ledger, ALICE)
+    record_wrong_code(ledger, ALICE)
     assert (
         unlock(ledger, ALICE) == "alice@example.com was not locked; cleared 2 consecutive failures."
     )

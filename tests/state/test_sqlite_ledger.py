@@ -15,18 +15,15 @@ from typing import Any
 
 import pytest
 import state_workers
+from ledger_scenes import lock, record_wrong_code
 from state_helpers import FakeClock, run_all, run_unprivileged
 
 from otp_tui.config.schema import Settings
 from otp_tui.core.limits import FOREVER, LedgerEntry, SendBudget
 from otp_tui.state.errors import LedgerError
-from otp_tui.state.ledger import (
-    PRUNE_BATCH,
-    SCHEMA_VERSION,
-    SqliteLedger,
-    default_ledger_path,
-    open_ledger,
-)
+from otp_tui.state.ledger import default_ledger_path, open_ledger
+from otp_tui.state.sqlite_ledger import SqliteLedger
+from otp_tui.state.sqlite_schema import PRUNE_BATCH, SCHEMA_VERSION
 
 ALICE = "alice@example.com"
 
@@ -43,10 +40,10 @@ def test_counts_and_locks_survive_reopening_the_file(tmp_path: Path, clock: Fake
     with SqliteLedger(path, clock=clock) as ledger:
         assert ledger.reserve_send(ALICE, SendBudget(5, 60, 10)) == 0
         for _ in range(3):
-            ledger.record_wrong_code(ALICE)
-        ledger.lock(ALICE, 900)
-        ledger.record_wrong_code(ALICE)
-        ledger.lock("bob@example.com", FOREVER)
+            record_wrong_code(ledger, ALICE)
+        lock(ledger, ALICE, 900)
+        record_wrong_code(ledger, ALICE)
+        lock(ledger, "bob@example.com", FOREVER)
     clock.advance(100)
     with SqliteLedger(path, clock=clock) as reopened:
         assert reopened.status(ALICE) == LedgerEntry(1, 1, 4, 800.0)
@@ -58,7 +55,7 @@ def test_the_directory_and_file_are_private_and_no_code_is_a_column(tmp_path: Pa
     old_umask = os.umask(0o022)
     try:
         with SqliteLedger(path) as ledger:
-            ledger.record_wrong_code(ALICE)
+            record_wrong_code(ledger, ALICE)
     finally:
         os.umask(old_umask)
     assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
@@ -165,7 +162,7 @@ def test_a_read_only_ledger_is_refused_and_kept(shared_dir: Path) -> None:
     def body() -> dict[str, Any]:
         path = shared_dir / "ledger.sqlite3"
         with SqliteLedger(path) as ledger:
-            ledger.record_wrong_code(ALICE)
+            record_wrong_code(ledger, ALICE)
         path.chmod(0o400)
         before = path.read_bytes()
         try:
@@ -205,7 +202,7 @@ def test_a_full_disk_is_a_ledger_error_and_keeps_what_was_committed(shared_dir: 
         recorded = 0
         try:
             for _ in range(10_000):
-                ledger.record_wrong_code(ALICE)
+                record_wrong_code(ledger, ALICE)
                 recorded += 1
         except LedgerError as error:
             message = str(error)
@@ -213,7 +210,7 @@ def test_a_full_disk_is_a_ledger_error_and_keeps_what_was_committed(shared_dir: 
             return {"message": None}
         # Room again: the same ledger object carries on, no transaction left dangling.
         resource.setrlimit(resource.RLIMIT_FSIZE, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
-        ledger.record_wrong_code(ALICE)
+        record_wrong_code(ledger, ALICE)
         ledger.close()
         return {"message": message, "recorded": recorded + 1}
 

@@ -256,11 +256,12 @@ async def test_a_cooldown_after_going_back_counts_down_live_and_says_what_it_cov
         await to_code(pilot, server)
         await pilot.press("escape")
         await wait_for(pilot, lambda: isinstance(app.screen, AddressScreen))
-        await pilot.press(*"x")  # another address: user@example.comx is not it
-        app.screen.query_one("#address").value = "other@example.com"
+        # The clock went back: the kept code died, and the cooldown starts again. The same
+        # address must wait; the sentence says that another would not.
+        harness.clock.advance(-5)
         await pilot.press("enter")
-        await wait_for(pilot, lambda: "any address" in text_of(app, "#address-error"))
-        assert "in 1:00" in text_of(app, "#address-error")
+        await wait_for(pilot, lambda: "needs no wait" in text_of(app, "#address-error"))
+        assert "to this address in 1:00" in text_of(app, "#address-error")
         harness.clock.advance(20)
         app.tick()
         await pilot.pause()
@@ -269,3 +270,19 @@ async def test_a_cooldown_after_going_back_counts_down_live_and_says_what_it_cov
         app.tick()
         await pilot.pause()
         assert text_of(app, "#address-error") == "You can ask for a code now."
+
+
+async def test_a_corrected_address_is_sent_at_once(smtp_server):
+    # alice@gmial.com, Enter, Escape, fix it, Enter: the fix costs no cooldown.
+    server = await smtp_server()
+    app = build_app(smtp=server.settings()).app
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press(*"alice@gmial.com", "enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, CodeScreen))
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: isinstance(app.screen, AddressScreen))
+        app.screen.query_one("#address").value = "alice@gmail.com"
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: len(server.received) == 2)
+        await wait_for(pilot, lambda: isinstance(app.screen, CodeScreen))
+        assert server.received[-1].rcpt_tos == ["alice@gmail.com"]

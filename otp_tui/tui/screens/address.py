@@ -96,7 +96,7 @@ class AddressScreen(OtpScreen):
     def show_countdown(self, countdown: Countdown) -> None:
         """The clocks: a cooldown on screen is counted down (the one notice that changes)."""
         if self.view.notice.kind == "cooldown" and self.is_mounted:
-            text = wording.cooldown_any_address(countdown.resend_in)
+            text = wording.cooldown_same_address(countdown.resend_in)
             update_if_changed(self.query_one("#address-error", Static), text)
 
     def show_busy(self) -> None:

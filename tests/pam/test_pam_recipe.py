@@ -106,6 +106,10 @@ def test_the_right_code_authenticates(host: PamHost, pamtester) -> None:
     assert last["pam_service"] == host.service
     assert last["rhost"] == "192.0.2.7"
     assert host.relay.received[-1]["To"] == "alice@example.com"
+    # The same line in syslog, as the gate's: [state] syslog_facility, the operator's socket.
+    logged = [line for line in host.syslog.lines() if '"event": "verified"' in line]
+    assert logged
+    assert f'"pam_service": "{host.service}"' in logged[-1]
 
 
 def test_wrong_codes_lock_across_logins(host: PamHost, pamtester) -> None:
@@ -117,12 +121,14 @@ def test_wrong_codes_lock_across_logins(host: PamHost, pamtester) -> None:
     tester.expect(r"Code: ")
     tester.answer("000001")
     tester.expect(r"Locked\.")
+    tester.expect(r"Press Enter to end\. > ")
+    tester.answer("")
     tester.expect(REFUSED)
     assert tester.finish()[0] != 0
     sent = len(host.relay.received)
     # The next login is refused at once, without a mail: the lock is in the ledger.
     again = pamtester()
-    again.expect(r"Locked\.")
+    again.expect(r"Locked\.")  # an error message: pamtester (like sudo) shows it at once
     again.expect(REFUSED)
     assert again.finish()[0] != 0
     assert len(host.relay.received) == sent

@@ -91,10 +91,16 @@ def test_wrong_codes_refuse_and_the_lock_holds_across_logins(
     term.expect(r"Wrong code: 1 attempt left\.")
     term.expect(r"Code: ")
     term.send("000001\r")
+    # sshd shows the reason because a prompt follows it.
+    term.expect(r"Locked\. Too many wrong codes\.")
+    term.expect(r"Press Enter to end\. > ")
+    term.send("\r")
     term.expect(DENIED, timeout=20)
     assert term.wait(20) != 0
     assert host.audit_lines()[-1]["event"] == "locked"
     sent = len(host.relay.received)
+    # At once, without a mail or a prompt (sshd would show the reason only with one, and
+    # the client retries keyboard-interactive up to three times): the lock is in the ledger.
     again = client(sshd.ssh())
     again.expect(DENIED, timeout=20)
     assert again.wait(20) != 0
@@ -149,6 +155,8 @@ def test_the_users_files_run_nothing_before_the_code(host: PamHost, sshd: PamSsh
         term.send("000000\r")
         term.expect(r"Code: ")
         term.send("000000\r")
+        term.expect(r"Press Enter to end\. > ")
+        term.send("\r")
         term.expect(DENIED, timeout=20)
         term.wait(20)
         assert not marker.exists()  # refused: it never ran

@@ -102,6 +102,9 @@ def test_sudo_refuses_a_wrong_code(host: PamHost, as_alice) -> None:
     term.expect(r"Wrong code: 1 attempt left\.")
     term.expect(r"Code: ")
     term.send("000001\r")
+    term.expect(r"Locked\.")
+    term.expect(r"Press Enter to end\. > ")
+    term.send("\r")
     assert term.wait(30) != 0
     assert "uid=0" not in term.text
     assert host.audit_lines()[-1]["event"] == "locked"

@@ -1,0 +1,264 @@
+"""The PAM module's budgets: time to the first prompt, and the helper's memory.
+
+    sudo python tests/bench/bench_pam.py [--runs N] [--json PATH]
+
+Root only (it sets up a PAM service, users and files with the README's recipe, as the tests
+do, and removes them at the end). Everything is real and on 127.0.0.1: the module built from
+`pam/`, the helper, an aiosmtpd relay with STARTTLS (no AUTH, so the bare send below can use the
+same server), an SQLite ledger; pamtester plays the PAM application in a pseudo-terminal.
+
+- **First prompt**: from starting pamtester (the PAM call) until "Code:" is on its terminal,
+  against the floor: a bare interpreter start (`python -I -c pass`, the helper's interpreter)
+  plus one bare `aiosmtplib.send` of otp-tui's message to the same server (in a process that
+  has already imported aiosmtplib, tests/bench/bare_send.py). Budget: 1.3x.
+- **Memory**: the helper's peak resident memory (VmHWM) at the code prompt, against the plain
+  mode's (`otp-tui --plain --email ...` with the same configuration) at its code prompt.
+  Budget: 1.2x.
+
+Sides alternate run by run; the ledger is cleared before each run (a fresh first send). Prints
+a table, writes JSON (default: none), exits 1 if a budget fails. Not part of the test run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+sys.path[:0] = [str(HERE.parent), str(HERE.parent / "pam")]
+
+from e2e.gate_host import start_relay  # noqa: E402
+from e2e.pty_harness import Terminal  # noqa: E402
+from pam_host import PamHost  # noqa: E402
+from relay_host import PAMTESTER  # noqa: E402
+
+BUDGETS = {"first_prompt": 1.3, "peak_memory": 1.2}
+CODE_LINE = re.compile(r"Your verification code is:\s*(\d+)")
+
+
+class Certs:
+    """The shape `PamHost` and `start_relay` read: a CA file and a certificate for 127.0.0.1."""
+
+    def __init__(self, folder: Path) -> None:
+        import trustme
+
+        ca = trustme.CA()
+        self.good = ca.issue_cert("127.0.0.1", "localhost")
+        self.ca_file = folder / "ca.pem"
+        ca.cert_pem.write_to_path(str(self.ca_file))
+
+
+def clear_ledger(folder: Path) -> None:
+    """A fresh ledger: each run is a first send, within every hourly budget."""
+    for name in ("ledger.sqlite3", "ledger.sqlite3-wal", "ledger.sqlite3-shm"):
+        (folder / name).unlink(missing_ok=True)
+
+
+def vm_hwm_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    raise RuntimeError("no VmHWM line")
+
+
+def processes_of(uid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                status = (entry / "status").read_text()
+            except OSError:
+                continue
+            if re.search(rf"^Uid:\s+{uid}\s", status, re.M):
+                found.append(int(entry.name))
+    return found
+
+
+def code_from(relay: Any, count: int) -> str:
+    deadline = time.monotonic() + 20
+    while len(relay.received) < count:
+        if time.monotonic() > deadline:
+            raise RuntimeError("no mail")
+        time.sleep(0.005)
+    body = relay.received[count - 1].get_body(preferencelist=("plain",)).get_content()
+    found = CODE_LINE.search(body)
+    assert found is not None
+    return found.group(1)
+
+
+def pam_run(host: PamHost, relay: Any, service_uid: int) -> tuple[float, int]:
+    """Seconds from the PAM call to the prompt, and the helper's peak memory there (KiB)."""
+    assert PAMTESTER is not None
+    clear_ledger(host.state)
+    sent = len(relay.received)
+    started = time.monotonic()
+    term = Terminal(
+        [PAMTESTER, host.service, host.alice, "authenticate"],
+        {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "TERM": "xterm"},
+    )
+    try:
+        term.expect(r"Code: ", timeout=30)
+        took = time.monotonic() - started
+        helpers = processes_of(service_uid)
+        assert len(helpers) == 1, helpers
+        peak = vm_hwm_kib(helpers[0])
+        term.send(code_from(relay, sent + 1) + "\r")
+        term.expect("successfully authenticated", timeout=30)
+        term.wait(30)
+    finally:
+        term.kill()
+    return took, peak
+
+
+def plain_run(host: PamHost, relay: Any, python: Path, config: Path) -> int:
+    """The plain mode's peak memory at its code prompt (KiB), same configuration and server."""
+    sent = len(relay.received)
+    home = host.root / "plain-home"
+    home.mkdir(exist_ok=True)
+    clear_ledger(home / "state" / "otp-tui")
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "LANG": "C.UTF-8",
+        "TERM": "dumb",
+        "HOME": str(home),
+        "XDG_STATE_HOME": str(home / "state"),
+        "XDG_CONFIG_HOME": str(home / "config"),
+    }
+    argv = [str(python), "-I", "-m", "otp_tui", "--config", str(config), "--plain",
+            "--email", "alice@example.com"]  # fmt: skip
+    term = Terminal(argv, env)
+    try:
+        term.expect(r"Code: ", timeout=30)
+        peak = vm_hwm_kib(term.pid)
+        term.send(code_from(relay, sent + 1) + "\r")
+        term.expect("Verified", timeout=30)
+        term.wait(30)
+    finally:
+        term.kill()
+    return peak
+
+
+def floor_run(python: Path, relay: Any, ca_file: Path) -> tuple[float, float]:
+    """A bare interpreter start, and one bare aiosmtplib send (seconds each)."""
+    started = time.monotonic()
+    subprocess.run([str(python), "-I", "-c", "pass"], check=True)
+    interpreter = time.monotonic() - started
+    sender = subprocess.Popen(
+        [str(python), str(HERE / "bare_send.py"), str(relay.port), str(ca_file),
+         "alice@example.com"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert sender.stdin is not None
+    assert sender.stdout is not None
+    try:
+        assert sender.stdout.readline().strip() == "ready"
+        started = time.monotonic()
+        sender.stdin.write("send\n")
+        sender.stdin.flush()
+        answer = sender.stdout.readline().strip()
+        send = time.monotonic() - started
+        assert answer == "sent", answer
+    finally:
+        sender.kill()
+        sender.wait()
+    return interpreter, send
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=10)
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args(argv)
+    if os.geteuid() != 0:
+        print("bench_pam.py: run as root (it sets up a PAM service and users)", file=sys.stderr)
+        return 2
+    import pwd
+    import tempfile
+
+    scratch = Path(tempfile.mkdtemp(prefix="otp-pam-bench-"))
+    certs = Certs(scratch)
+    host = PamHost.create(certs)
+    relay = start_relay(certs, auth=False)
+    try:
+        # The same relay for the helper, the plain mode and the bare send: STARTTLS, no AUTH.
+        config = host.etc / "config.toml"
+        text = config.read_text()
+        text = re.sub(r"^port = \d+$", f"port = {relay.port}", text, flags=re.M)
+        text = re.sub(r"^(username|password_file) = .*\n", "", text, flags=re.M)
+        config.write_text(text)
+        python = Path(host.paths["PYTHON"])
+        service_uid = pwd.getpwnam(host.service_user).pw_uid
+        raw: dict[str, list[float]] = {
+            "pam_first_prompt": [],
+            "interpreter": [],
+            "bare_send": [],
+            "helper_peak_kib": [],
+            "plain_peak_kib": [],
+        }
+        pam_run(host, relay, service_uid)  # warm the caches once, uncounted
+        plain_run(host, relay, python, config)
+        for index in range(args.runs):
+            order = [0, 1, 2] if index % 2 == 0 else [2, 1, 0]
+            for side in order:
+                if side == 0:
+                    took, peak = pam_run(host, relay, service_uid)
+                    raw["pam_first_prompt"].append(took)
+                    raw["helper_peak_kib"].append(peak)
+                elif side == 1:
+                    interpreter, send = floor_run(python, relay, certs.ca_file)
+                    raw["interpreter"].append(interpreter)
+                    raw["bare_send"].append(send)
+                else:
+                    raw["plain_peak_kib"].append(plain_run(host, relay, python, config))
+    finally:
+        relay.stop()
+        host.close()
+    median = {name: statistics.median(values) for name, values in raw.items()}
+    floor = median["interpreter"] + median["bare_send"]
+    report = {
+        "runs": args.runs,
+        "median": median,
+        "first_prompt": {
+            "pam_ms": median["pam_first_prompt"] * 1000,
+            "floor_ms": floor * 1000,
+            "ratio": median["pam_first_prompt"] / floor,
+            "budget": BUDGETS["first_prompt"],
+        },
+        "peak_memory": {
+            "helper_mib": median["helper_peak_kib"] / 1024,
+            "plain_mib": median["plain_peak_kib"] / 1024,
+            "ratio": median["helper_peak_kib"] / median["plain_peak_kib"],
+            "budget": BUDGETS["peak_memory"],
+        },
+        "raw": raw,
+    }
+    first, memory = report["first_prompt"], report["peak_memory"]
+    print(f"{'measure':<34}{'otp-tui pam':>14}{'floor/plain':>14}{'ratio':>8}{'budget':>8}")
+    print(
+        f"{'PAM call to first prompt (median)':<34}{first['pam_ms']:>11.0f} ms"
+        f"{first['floor_ms']:>11.0f} ms{first['ratio']:>8.2f}{first['budget']:>8.2f}"
+    )
+    print(
+        f"{'helper peak memory (VmHWM)':<34}{memory['helper_mib']:>10.1f} MiB"
+        f"{memory['plain_mib']:>10.1f} MiB{memory['ratio']:>8.2f}{memory['budget']:>8.2f}"
+    )
+    print(
+        f"floor: interpreter start {median['interpreter'] * 1000:.0f} ms + bare send "
+        f"{median['bare_send'] * 1000:.0f} ms; {args.runs} runs each"
+    )
+    if args.json is not None:
+        args.json.write_text(json.dumps(report, indent=2) + "\n")
+    failed = first["ratio"] > first["budget"] or memory["ratio"] > memory["budget"]
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
