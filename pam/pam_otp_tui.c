@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -43,6 +44,7 @@
 #define MAX_LINES 100        /* a helper saying more than this is flooding */
 #define MAX_TIMEOUT 3600     /* seconds; a deadline beyond an hour is a typo */
 #define EXIT_GRACE_MS 1000   /* how long a helper may take to exit after its verdict */
+#define REAP_GRACE_MS 1000   /* how long a killed helper may take to be reaped */
 
 struct options {
     const char *user;   /* the service user the helper runs as */
@@ -110,27 +112,27 @@ static void clean_text(char *dst, size_t max, const char *src, size_t len)
  * setting off. Returns 0, or -1 after logging one line. */
 static int parse_options(pam_handle_t *pamh, int argc, const char **argv, struct options *opt)
 {
+    const char *timeout = NULL;
     opt->user = opt->helper = opt->config = NULL;
     opt->timeout = 300;
     for (int i = 0; i < argc; i++) {
         const char *arg = argv[i];
-        if (strncmp(arg, "user=", 5) == 0 && arg[5] != '\0') {
-            opt->user = arg + 5;
-        } else if (strncmp(arg, "helper=", 7) == 0 && arg[7] == '/') {
-            opt->helper = arg + 7;
-        } else if (strncmp(arg, "config=", 7) == 0 && arg[7] == '/') {
-            opt->config = arg + 7;
-        } else if (strncmp(arg, "timeout=", 8) == 0) {
-            char *end = NULL;
-            errno = 0;
-            const long value = strtol(arg + 8, &end, 10);
-            if (errno != 0 || end == arg + 8 || *end != '\0' || value < 1 ||
-                value > MAX_TIMEOUT) {
-                pam_syslog(pamh, LOG_ERR, "refused: timeout= must be 1 to %d seconds",
-                           MAX_TIMEOUT);
-                return -1;
-            }
-            opt->timeout = value;
+        const char **slot = NULL;
+        if (strncmp(arg, "user=", 5) == 0 && arg[5] != '\0')
+            slot = &opt->user;
+        else if (strncmp(arg, "helper=", 7) == 0 && arg[7] == '/')
+            slot = &opt->helper;
+        else if (strncmp(arg, "config=", 7) == 0 && arg[7] == '/')
+            slot = &opt->config;
+        else if (strncmp(arg, "timeout=", 8) == 0)
+            slot = &timeout;
+        if (slot != NULL && *slot != NULL) {
+            /* Two values for one setting: which one the operator meant is a guess. */
+            pam_syslog(pamh, LOG_ERR, "refused: an argument is given twice");
+            return -1;
+        }
+        if (slot != NULL) {
+            *slot = strchr(arg, '=') + 1;
         } else {
             /* The argument itself is the operator's text; cleaned, it is safe to name. */
             char shown[64];
@@ -138,6 +140,18 @@ static int parse_options(pam_handle_t *pamh, int argc, const char **argv, struct
             pam_syslog(pamh, LOG_ERR, "refused: unknown or malformed argument \"%s\"", shown);
             return -1;
         }
+    }
+    if (timeout != NULL) {
+        /* Digits only: strtol alone would also take "+5", " 5" or "-0". */
+        const size_t digits = strspn(timeout, "0123456789");
+        const long value = digits > 0 && digits <= 4 && timeout[digits] == '\0'
+                               ? strtol(timeout, NULL, 10)
+                               : 0;
+        if (value < 1 || value > MAX_TIMEOUT) {
+            pam_syslog(pamh, LOG_ERR, "refused: timeout= must be 1 to %d seconds", MAX_TIMEOUT);
+            return -1;
+        }
+        opt->timeout = value;
     }
     if (opt->user == NULL || opt->helper == NULL) {
         pam_syslog(pamh, LOG_ERR, "refused: user= and helper=/ABSOLUTE/PATH are required");
@@ -160,26 +174,42 @@ static int locale_value_ok(const char *value)
 }
 
 /* What the helper starts with, prepared before fork (so the child only makes system calls):
- * a fixed PATH, the locale variables if they look like locale names, and the service user's
- * groups. */
+ * its resolved path and arguments, a fixed PATH, the locale variables if they look like
+ * locale names, and the service user's groups. Writable copies, as execve wants them. */
 struct launch {
-    char *envp[6];
+    char path[PATH_MAX];
+    char config[PATH_MAX];
+    char *argv[4];
+    char path_var[20];
     char locale_vars[4][80];
+    char *envp[6];
     gid_t groups[256];
     int ngroups;
 };
 
-static int prepare_launch(pam_handle_t *pamh, const struct passwd *pw, struct launch *l)
+static int prepare_launch(pam_handle_t *pamh, const struct options *opt, const struct passwd *pw,
+                          struct launch *l)
 {
     static const char *const names[] = {"LANG", "LANGUAGE", "LC_ALL", "LC_MESSAGES"};
-    int envc = 0;
-    l->envp[envc++] = (char *)"PATH=/usr/bin:/bin";
+    static char config_flag[] = "--config";
+    int argn = 0, envc = 0;
+    l->argv[argn++] = l->path;
+    if (opt->config != NULL) {
+        if (strlen(opt->config) >= sizeof l->config) {
+            pam_syslog(pamh, LOG_ERR, "refused: config= is too long");
+            return -1;
+        }
+        strcpy(l->config, opt->config);
+        l->argv[argn++] = config_flag;
+        l->argv[argn++] = l->config;
+    }
+    l->argv[argn] = NULL;
+    strcpy(l->path_var, "PATH=/usr/bin:/bin");
+    l->envp[envc++] = l->path_var;
     for (size_t i = 0; i < 4; i++) {
-        /* The PAM environment first (what the application chose to pass), then the process's
-         * own; only words depend on it (the helper's settings win over it). */
+        /* Only the PAM environment, what the application chose to pass: the process's own is
+         * the invoking user's under sudo or su. Only words depend on it. */
         const char *value = pam_getenv(pamh, names[i]);
-        if (value == NULL)
-            value = getenv(names[i]);
         if (value != NULL && locale_value_ok(value)) {
             snprintf(l->locale_vars[i], sizeof l->locale_vars[i], "%s=%s", names[i], value);
             l->envp[envc++] = l->locale_vars[i];
@@ -191,26 +221,46 @@ static int prepare_launch(pam_handle_t *pamh, const struct passwd *pw, struct la
         pam_syslog(pamh, LOG_ERR, "refused: the service user is in too many groups");
         return -1;
     }
+    /* Group 0 owns files root meant for root alone; the helper must not read or write them. */
+    for (int i = 0; i < l->ngroups; i++) {
+        if (l->groups[i] == 0) {
+            pam_syslog(pamh, LOG_ERR, "refused: the service user is in group 0");
+            return -1;
+        }
+    }
     return 0;
 }
+
+/* Limits the helper gets whatever the invoking user set (under sudo or su the process
+ * inherits theirs): no core file (it could hold the code), room for its files (a small
+ * RLIMIT_FSIZE could cut its audit trail short), a usual number of descriptors. */
+static const struct {
+    int resource;
+    rlim_t value;
+} helper_limits[] = {
+    {RLIMIT_CORE, 0},
+    {RLIMIT_FSIZE, RLIM_INFINITY},
+    {RLIMIT_NOFILE, 1024},
+};
 
 /* In the child, between fork and exec: become the service user with nothing inherited but
  * the socket as stdin and stdout. Any failure ends the child, and the parent then sees end of
  * file without a verdict: a refusal. */
-static void exec_helper(const struct options *opt, const struct passwd *pw,
-                        const struct launch *l, int fd)
+static void exec_helper(const struct passwd *pw, const struct launch *l, int fd)
 {
     const pid_t parent = getppid();
-    /* Its own session, so the module can kill the helper and whatever it started as a group,
-     * and so it has no controlling terminal to write to behind the relay's back. */
-    if (setsid() < 0)
-        _exit(127);
-    /* Signals: sshd and sudo block or ignore some; the helper starts from the defaults. */
+    /* Signals: sshd and sudo block or ignore some; the helper starts from the defaults. The
+     * parent blocked every signal around fork, so no host handler runs here before they are
+     * reset; only then is the mask cleared. */
+    for (int sig = 1; sig < NSIG; sig++)
+        signal(sig, SIG_DFL);
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
-    for (int sig = 1; sig < NSIG; sig++)
-        signal(sig, SIG_DFL);
+    /* Its own session, so the module can kill the helper and what stays in its group, and so
+     * it has no controlling terminal to write to behind the relay's back. */
+    if (setsid() < 0)
+        _exit(127);
 
     /* Both moved to 3 or above first: an application that runs with 0, 1 or 2 closed could
      * have given us the socket or /dev/null there, and a dup2 would then close one. */
@@ -218,11 +268,30 @@ static void exec_helper(const struct options *opt, const struct passwd *pw,
     const int null = fcntl(open("/dev/null", O_RDWR), F_DUPFD, 3);
     if (fd < 0 || null < 0 || dup2(fd, 0) < 0 || dup2(fd, 1) < 0 || dup2(null, 2) < 0)
         _exit(127);
-    /* Every other descriptor sshd or sudo had open (sockets, the pty, log files) closes. */
-    if (syscall(SYS_close_range, 3U, ~0U, 0U) != 0) {
-        for (long d = 3, max = sysconf(_SC_OPEN_MAX); d < (max > 0 ? max : 65536); d++)
+    /* Every other descriptor sshd or sudo had open (sockets, the pty, log files) closes;
+     * without close_range (before Linux 5.9), one by one up to the hard limit, since the
+     * soft one may have been lowered after they were opened. */
+    int closed = -1;
+#ifdef SYS_close_range
+    closed = (int)syscall(SYS_close_range, 3U, ~0U, 0U);
+#endif
+    if (closed != 0) {
+        struct rlimit open_max = {0, 0};
+        getrlimit(RLIMIT_NOFILE, &open_max);
+        const rlim_t top = open_max.rlim_max < 65536 ? open_max.rlim_max : 65536;
+        for (rlim_t d = 3; d < top; d++)
             close((int)d);
     }
+
+    /* While still root: a fixed umask, limits and priority rather than the invoking user's. */
+    umask(077);
+    for (size_t i = 0; i < sizeof helper_limits / sizeof helper_limits[0]; i++) {
+        const struct rlimit limit = {helper_limits[i].value, helper_limits[i].value};
+        if (setrlimit(helper_limits[i].resource, &limit) != 0)
+            _exit(127);
+    }
+    if (setpriority(PRIO_PROCESS, 0, 0) != 0)
+        _exit(127);
 
     /* Groups, then gid, then uid (the order in which each is still allowed), then prove that
      * root cannot be had back. */
@@ -235,34 +304,51 @@ static void exec_helper(const struct options *opt, const struct passwd *pw,
         getegid() != pw->pw_gid)
         _exit(127);
     /* If the application dies mid-conversation, the helper goes with it (set after setuid,
-     * which clears it; the parent check covers a death just before). */
-    if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent || chdir("/") != 0)
+     * which clears it; the parent check covers a death just before). No new privileges: a
+     * set-user-ID program the helper runs gains nothing. */
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent ||
+        prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 || chdir("/") != 0)
         _exit(127);
-
-    char *args[4];
-    int argn = 0;
-    args[argn++] = (char *)opt->helper;
-    if (opt->config != NULL) {
-        args[argn++] = (char *)"--config";
-        args[argn++] = (char *)opt->config;
-    }
-    args[argn] = NULL;
-    execve(opt->helper, args, l->envp);
+    execve(l->path, l->argv, l->envp);
     _exit(127);
 }
 
-/* The helper must be root's and writable by root alone: the module runs it for every login,
- * so whoever could change it could decide every login. */
-static int helper_trusted(pam_handle_t *pamh, const char *path)
+/* A folder above the helper is safe when only root can change what it holds: root's and
+ * writable by no one else, or, like /tmp, sticky (there only an entry's owner, root here, can
+ * rename or remove it). */
+static int folder_safe(const struct stat *st)
+{
+    return S_ISDIR(st->st_mode) && st->st_uid == 0 &&
+           ((st->st_mode & (S_IWGRP | S_IWOTH)) == 0 || (st->st_mode & S_ISVTX) != 0);
+}
+
+/* The helper must be root's and writable by root alone, and so must every folder on its
+ * path: the module runs it for every login, so whoever could change it, or swap it by
+ * renaming a folder above it, could decide every login. The path is resolved once (no
+ * symbolic link left) and that resolved path is the one run. */
+static int helper_trusted(pam_handle_t *pamh, const char *path, char resolved[PATH_MAX])
 {
     struct stat st;
-    if (stat(path, &st) != 0 || !S_ISREG(st.st_mode) || st.st_uid != 0 ||
-        (st.st_mode & (S_IWGRP | S_IWOTH)) != 0 || (st.st_mode & S_IXUSR) == 0) {
+    if (realpath(path, resolved) == NULL || lstat(resolved, &st) != 0 || !S_ISREG(st.st_mode) ||
+        st.st_uid != 0 || (st.st_mode & (S_IWGRP | S_IWOTH)) != 0 || (st.st_mode & S_IXUSR) == 0) {
         pam_syslog(pamh, LOG_ERR, "refused: the helper is missing, not root's, or writable "
                                   "by others");
         return 0;
     }
-    return 1;
+    char folder[PATH_MAX];
+    strcpy(folder, resolved);
+    for (;;) {
+        char *slash = strrchr(folder, '/');
+        const int top = slash == folder;
+        slash[top ? 1 : 0] = '\0'; /* "/usr/libexec/x" -> "/usr/libexec" -> "/usr" -> "/" */
+        if (lstat(folder, &st) != 0 || !folder_safe(&st)) {
+            pam_syslog(pamh, LOG_ERR, "refused: a folder above the helper is not root's, or "
+                                      "writable by others");
+            return 0;
+        }
+        if (top)
+            return 1;
+    }
 }
 
 /* ---- talking to the helper, against a deadline ------------------------------------------- */
@@ -286,11 +372,14 @@ static void shorten_deadline(struct helper *h)
     }
 }
 
-/* Waits until fd is ready for `events`; 0 when ready, -1 on timeout or error. */
-static int wait_ready(int fd, short events, long ms)
+/* Waits until the helper's socket is ready for `events`; 0 when ready, -1 on timeout or
+ * error. The time left is counted again after each signal, so signals arriving faster than
+ * the deadline cannot put it off. */
+static int wait_ready(const struct helper *h, short events)
 {
-    struct pollfd p = {.fd = fd, .events = events};
+    struct pollfd p = {.fd = h->fd, .events = events};
     for (;;) {
+        const long ms = ms_left(&h->deadline);
         const int r = poll(&p, 1, (int)(ms > INT_MAX ? INT_MAX : ms));
         if (r > 0)
             return 0;
@@ -303,7 +392,7 @@ static int wait_ready(int fd, short events, long ms)
 static int send_all(struct helper *h, const char *text, size_t len)
 {
     while (len > 0) {
-        if (wait_ready(h->fd, POLLOUT, ms_left(&h->deadline)) != 0)
+        if (wait_ready(h, POLLOUT) != 0)
             return -1;
         const ssize_t n = send(h->fd, text, len, MSG_NOSIGNAL | MSG_DONTWAIT);
         if (n < 0 && (errno == EINTR || errno == EAGAIN))
@@ -328,14 +417,19 @@ static int send_line(struct helper *h, const char *word, const char *text)
 }
 
 /* Reads one line (its LF removed) into line[LINE_MAX_BYTES]. Returns 1 for a line, 0 for a
- * clean end of file, or -1 (with *why set) for a timeout, an over-long line, a flood, or an
- * error. */
+ * clean end of file, or -1 (with *why set) for a timeout, an over-long line, a NUL byte, a
+ * flood, or an error. */
 static int read_line(struct helper *h, char *line, const char **why)
 {
     for (;;) {
         char *lf = memchr(h->buf, '\n', h->used);
         if (lf != NULL) {
             const size_t len = (size_t)(lf - h->buf);
+            /* C strings end at a NUL: "verified\0 anything" would read as "verified". */
+            if (memchr(h->buf, '\0', len) != NULL) {
+                *why = "a NUL byte in a line";
+                return -1;
+            }
             memcpy(line, h->buf, len);
             line[len] = '\0';
             h->used -= len + 1;
@@ -350,7 +444,7 @@ static int read_line(struct helper *h, char *line, const char **why)
             *why = "a line too long";
             return -1;
         }
-        if (wait_ready(h->fd, POLLIN, ms_left(&h->deadline)) != 0) {
+        if (wait_ready(h, POLLIN) != 0) {
             *why = "no answer before the deadline";
             return -1;
         }
@@ -371,17 +465,29 @@ static int read_line(struct helper *h, char *line, const char **why)
     }
 }
 
-/* The facts only PAM knows, cleaned, as the protocol's opening block. */
-static int send_facts(pam_handle_t *pamh, struct helper *h, const char *user)
+/* A fact that names someone (the user, the service) goes to the helper exactly as PAM has
+ * it, or not at all: cleaning "ro\001ot" would hand on "root", and cutting a long name
+ * another name (sshd gives PAM the name the client typed, valid or not). */
+static int passable(const char *value)
+{
+    char clean[FACT_MAX_BYTES];
+    if (strlen(value) >= sizeof clean)
+        return 0;
+    clean_text(clean, sizeof clean, value, strlen(value));
+    return strcmp(clean, value) == 0;
+}
+
+/* The facts only PAM knows, as the protocol's opening block; user and service were checked
+ * to be passable, the others are cleaned. */
+static int send_facts(pam_handle_t *pamh, struct helper *h, const char *user, const char *service)
 {
     static const struct {
         const char *word;
         int item;
-    } facts[] = {{"service", PAM_SERVICE}, {"rhost", PAM_RHOST}, {"tty", PAM_TTY}};
+    } facts[] = {{"rhost", PAM_RHOST}, {"tty", PAM_TTY}};
     char clean[FACT_MAX_BYTES];
-    if (send_line(h, "otp-tui-pam", "1") != 0)
-        return -1;
-    if (send_line(h, "user", user) != 0) /* already checked to be clean */
+    if (send_line(h, "otp-tui-pam", "1") != 0 || send_line(h, "user", user) != 0 ||
+        send_line(h, "service", service) != 0)
         return -1;
     for (size_t i = 0; i < sizeof facts / sizeof facts[0]; i++) {
         const void *item = NULL;
@@ -395,30 +501,43 @@ static int send_facts(pam_handle_t *pamh, struct helper *h, const char *user)
 }
 
 /* Asks the person through the application's conversation and relays the answer. A failed
- * conversation (the client went away) is a refusal. */
-static int relay_prompt(pam_handle_t *pamh, struct helper *h, int style, const char *text)
+ * conversation (the client went away) is a refusal, and so is an answer that comes back
+ * after the deadline: the helper never gets it. */
+static int relay_prompt(pam_handle_t *pamh, struct helper *h, int style, const char *text,
+                        const char **why)
 {
     char *response = NULL;
-    if (pam_prompt(pamh, style, &response, "%s", text) != PAM_SUCCESS || response == NULL)
+    const int asked = pam_prompt(pamh, style, &response, "%s", text);
+    if (asked != PAM_SUCCESS || response == NULL || ms_left(&h->deadline) == 0) {
+        *why = asked != PAM_SUCCESS || response == NULL ? "the conversation failed"
+                                                        : "the deadline passed";
+        if (response != NULL) { /* an application may hand one back even with an error */
+            explicit_bzero(response, strlen(response));
+            free(response);
+        }
         return -1;
+    }
     char answer[ANSWER_MAX_BYTES + 1];
     clean_text(answer, sizeof answer, response, strnlen(response, LINE_MAX_BYTES));
     explicit_bzero(response, strlen(response));
     free(response);
     const int r = send_line(h, "answer", answer);
     explicit_bzero(answer, sizeof answer);
+    if (r != 0)
+        *why = "the helper did not take the answer";
     return r;
 }
 
 /* The conversation: relays lines until a verdict. Returns PAM_SUCCESS only for "verified" or
  * "allowed" followed by end of file; *why names the reason for anything else. */
-static int converse(pam_handle_t *pamh, struct helper *h, const char *user, const char **why)
+static int converse(pam_handle_t *pamh, struct helper *h, const char *user, const char *service,
+                    const char **why)
 {
     char line[LINE_MAX_BYTES];
     char text[LINE_MAX_BYTES];
     int verdict = -1;
     *why = NULL;
-    if (send_facts(pamh, h, user) != 0) {
+    if (send_facts(pamh, h, user, service) != 0) {
         *why = "the helper did not take the facts";
         return PAM_AUTH_ERR;
     }
@@ -445,10 +564,8 @@ static int converse(pam_handle_t *pamh, struct helper *h, const char *user, cons
             pam_error(pamh, "%s", text);
         } else if ((IS("prompt") || IS("prompt-echo")) && space) {
             const int style = IS("prompt") ? PAM_PROMPT_ECHO_OFF : PAM_PROMPT_ECHO_ON;
-            if (relay_prompt(pamh, h, style, text) != 0) {
-                *why = "the conversation failed";
+            if (relay_prompt(pamh, h, style, text, why) != 0)
                 return PAM_AUTH_ERR;
-            }
         } else if ((IS("verified") || IS("allowed")) && !space) {
             verdict = PAM_SUCCESS; /* provided the helper then ends cleanly */
             shorten_deadline(h);
@@ -467,10 +584,18 @@ static int converse(pam_handle_t *pamh, struct helper *h, const char *user, cons
     }
 }
 
+/* Sleeps 10 ms (a poll step while waiting for the helper to end). */
+static void tick(void)
+{
+    const struct timespec step = {0, 10 * 1000000L};
+    nanosleep(&step, NULL);
+}
+
 /* Ends the helper whatever it is doing: a short grace to exit on its own, then SIGKILL to its
- * process group (which also ends anything it started). Returns its exit status, or -1 if it
- * did not exit by itself with a status. */
-static int finish_helper(struct helper *h)
+ * process group (what the helper started and left in that group goes too; what moved to a
+ * session of its own does not), and a bounded wait to reap it. Returns its exit status, or
+ * -1 if it did not exit by itself with a status; *why is set if it could not be reaped. */
+static int finish_helper(struct helper *h, const char **why)
 {
     siginfo_t info;
     int exited = 0;
@@ -485,14 +610,23 @@ static int finish_helper(struct helper *h)
         }
         if (r < 0 && errno != EINTR)
             break; /* e.g. someone else reaped it: we cannot know how it ended */
-        const struct timespec tick = {0, 10 * 1000000L};
-        nanosleep(&tick, NULL);
+        tick();
     }
     kill(-h->pid, SIGKILL);
+    /* SIGKILL ends it at once unless the kernel holds it (a hung file system): then give up
+     * rather than hang the application. */
     int status = 0;
-    while (waitpid(h->pid, &status, 0) < 0 && errno == EINTR)
-        ;
-    if (!exited || !WIFEXITED(status))
+    pid_t reaped = 0;
+    for (long waited = 0; reaped == 0 && waited <= REAP_GRACE_MS; waited += 10) {
+        reaped = waitpid(h->pid, &status, WNOHANG);
+        if (reaped < 0 && errno == EINTR)
+            reaped = 0;
+        if (reaped == 0)
+            tick();
+    }
+    if (reaped == 0)
+        *why = "the helper could not be reaped after SIGKILL";
+    if (reaped != h->pid || !exited || !WIFEXITED(status))
         return -1;
     return WEXITSTATUS(status);
 }
@@ -508,24 +642,32 @@ PAM_EXTERN int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, cons
         pam_syslog(pamh, LOG_ERR, "refused: no user name");
         return PAM_AUTH_ERR;
     }
-    /* The name goes to the helper exactly as PAM has it, or not at all: cleaning "ro\001ot"
-     * would hand on "root" (sshd gives PAM the name the client typed, valid or not). */
-    char clean_user[FACT_MAX_BYTES];
-    clean_text(clean_user, sizeof clean_user, user, strlen(user));
-    if (strcmp(clean_user, user) != 0) {
+    if (!passable(user)) {
         pam_syslog(pamh, LOG_ERR, "refused: the user name cannot be passed on as it is");
+        return PAM_AUTH_ERR;
+    }
+    const void *service = NULL;
+    if (pam_get_item(pamh, PAM_SERVICE, &service) != PAM_SUCCESS || service == NULL ||
+        !passable(service)) {
+        pam_syslog(pamh, LOG_ERR, "refused: the service name cannot be passed on as it is");
         return PAM_AUTH_ERR;
     }
     /* The service user, looked up before forking (getpwnam is not safe after fork). */
     struct passwd pwbuf, *pw = NULL;
     char pwstore[4096];
-    if (getpwnam_r(opt.user, &pwbuf, pwstore, sizeof pwstore, &pw) != 0 || pw == NULL ||
-        pw->pw_uid == 0) {
-        pam_syslog(pamh, LOG_ERR, "refused: the service user is unknown or root");
+    const int looked_up = getpwnam_r(opt.user, &pwbuf, pwstore, sizeof pwstore, &pw);
+    if (looked_up != 0) {
+        errno = looked_up;
+        pam_syslog(pamh, LOG_ERR, "refused: the service user cannot be looked up: %m");
+        return PAM_AUTH_ERR;
+    }
+    if (pw == NULL || pw->pw_uid == 0 || pw->pw_gid == 0) {
+        pam_syslog(pamh, LOG_ERR, "refused: the service user is unknown, root, or in group 0");
         return PAM_AUTH_ERR;
     }
     struct launch launch;
-    if (!helper_trusted(pamh, opt.helper) || prepare_launch(pamh, pw, &launch) != 0)
+    if (!helper_trusted(pamh, opt.helper, launch.path) ||
+        prepare_launch(pamh, &opt, pw, &launch) != 0)
         return PAM_AUTH_ERR;
 
     int pair[2];
@@ -536,29 +678,43 @@ PAM_EXTERN int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, cons
     struct helper h = {.fd = pair[0]};
     clock_gettime(CLOCK_MONOTONIC, &h.deadline);
     h.deadline.tv_sec += opt.timeout;
+    /* SIGCHLD at its default while the helper lives: ignored, the kernel would reap it before
+     * the module could read its status; a host handler could reap it and let its pid (and
+     * process group) be reused before the kill. Every signal is blocked across fork so that
+     * no host handler runs in the child before it resets them. */
+    struct sigaction default_chld = {.sa_handler = SIG_DFL}, host_chld;
+    sigset_t all, host_mask;
+    sigemptyset(&default_chld.sa_mask);
+    sigfillset(&all);
+    sigaction(SIGCHLD, &default_chld, &host_chld);
+    sigprocmask(SIG_SETMASK, &all, &host_mask);
     h.pid = fork();
+    if (h.pid == 0) {
+        close(pair[0]);
+        exec_helper(pw, &launch, pair[1]); /* never returns */
+    }
+    sigprocmask(SIG_SETMASK, &host_mask, NULL);
+    close(pair[1]);
     if (h.pid < 0) {
         close(pair[0]);
-        close(pair[1]);
+        sigaction(SIGCHLD, &host_chld, NULL);
         pam_syslog(pamh, LOG_ERR, "refused: fork failed: %m");
         return PAM_AUTH_ERR;
     }
-    if (h.pid == 0) {
-        close(pair[0]);
-        exec_helper(&opt, pw, &launch, pair[1]); /* never returns */
-    }
-    close(pair[1]);
 
-    const char *why = NULL;
-    int result = converse(pamh, &h, user, &why);
-    const int status = finish_helper(&h);
+    const char *why = NULL, *unreaped = NULL;
+    int result = converse(pamh, &h, user, service, &why);
+    const int status = finish_helper(&h, &unreaped);
+    sigaction(SIGCHLD, &host_chld, NULL);
     if (result == PAM_SUCCESS && status != 0) {
         result = PAM_AUTH_ERR;
-        why = "the helper did not exit with status 0";
+        why = unreaped != NULL ? unreaped : "the helper did not exit with status 0";
     }
     explicit_bzero(h.buf, sizeof h.buf);
     if (why != NULL)
         pam_syslog(pamh, LOG_ERR, "refused: %s", why);
+    if (unreaped != NULL && unreaped != why)
+        pam_syslog(pamh, LOG_ERR, "%s", unreaped);
     return result;
 }
 

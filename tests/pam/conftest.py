@@ -4,6 +4,8 @@
     The module and its AddressSanitizer build, made by `pam/Makefile` into a temporary folder.
 ``service_user`` (session)
     A system user with a random name and an extra group; removed at the end.
+``host_signals`` (session)
+    A library preloaded into pamtester to set SIGCHLD or SIGUSR1 as some hosts do.
 ``helpers`` (session)
     The helper programs of `tests/pam/helpers/`, copied into a root-owned folder every user
     may traverse (the module refuses a helper that is not root's).
@@ -29,6 +31,7 @@ from relay_host import (
     Pamtester,
     Relay,
     ServiceUser,
+    build_host_signals,
     build_module,
     require_root_and_tools,
 )
@@ -50,6 +53,11 @@ def shared_folder() -> Iterator[Path]:
 @pytest.fixture(scope="session")
 def pam_module(shared_folder: Path) -> BuiltModule:
     return build_module(shared_folder / "build")
+
+
+@pytest.fixture(scope="session")
+def host_signals(shared_folder: Path) -> Path:
+    return build_host_signals(shared_folder / "build")
 
 
 @pytest.fixture(scope="session")
@@ -95,6 +103,8 @@ def relay(
         asan: bool = False,
         env: dict[str, str] | None = None,
         pam_user: str = "root",
+        preload: Path | None = None,
+        service_suffix: str = "",
     ) -> Relay:
         if arguments is None:
             arguments = (
@@ -102,7 +112,7 @@ def relay(
                 f"config={helpers / 'right-code'} timeout={timeout}"
             )
         module = pam_module.asan if asan else pam_module.plain
-        service = PamService.create(module, arguments)
+        service = PamService.create(module, arguments, service_suffix)
         try:
             pamtester = Pamtester(
                 tmp_path / "pamtester",
@@ -111,6 +121,7 @@ def relay(
                 syslog.socket,
                 env=env,
                 sanitizer_logs=sanitizer_logs if asan else None,
+                preload=preload,
             )
         except BaseException:
             service.remove()

@@ -74,6 +74,21 @@ def build_module(folder: Path) -> BuiltModule:
     return built
 
 
+def build_host_signals(folder: Path) -> Path:
+    """The library the tests preload into pamtester to give it a host's signal settings."""
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / "host_signals.so"
+    source = Path(__file__).parent / "hosts" / "host_signals.c"
+    subprocess.run(
+        ["cc", "-shared", "-fPIC", "-Wall", "-Werror", "-o", str(target), str(source)],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
+    target.chmod(0o644)
+    return target
+
+
 def asan_runtime() -> Path:
     found = subprocess.run(
         ["cc", "-print-file-name=libasan.so"], capture_output=True, text=True, check=True
@@ -136,8 +151,8 @@ class PamService:
     path: Path
 
     @classmethod
-    def create(cls, module: Path, arguments: str) -> PamService:
-        name = f"otp-tui-test-{secrets.token_hex(4)}"
+    def create(cls, module: Path, arguments: str, suffix: str = "") -> PamService:
+        name = f"otp-tui-test-{secrets.token_hex(4)}{suffix}"
         path = Path("/etc/pam.d") / name
         path.write_text(
             f"# otp-tui's PAM module tests: removed when they end\n"
@@ -192,6 +207,7 @@ class Pamtester:
         env: dict[str, str] | None = None,
         sanitizer_logs: Path | None = None,
         items: dict[str, str] | None = None,
+        preload: Path | None = None,
     ) -> None:
         assert PAMTESTER is not None
         assert UNSHARE is not None
@@ -207,6 +223,8 @@ class Pamtester:
                 f"ASAN_OPTIONS=log_path={logs}:detect_leaks=1:exitcode=99",
                 f"UBSAN_OPTIONS=log_path={logs}:print_stacktrace=1:halt_on_error=1",
             ]
+        elif preload is not None:
+            prefix = ["env", f"LD_PRELOAD={preload}"]  # pamtester alone, not the namespace
         self.started = time.monotonic()
         items_given = [f"-I{name}={value}" for name, value in (items or {}).items()]
         argv = [*prefix, PAMTESTER, *items_given, service, user, "authenticate"]
@@ -224,6 +242,11 @@ class Pamtester:
         """pamtester's exit status and how long it ran, in seconds."""
         status = self.terminal.wait(timeout)
         return status, time.monotonic() - self.started
+
+    @property
+    def pid(self) -> int:
+        """pamtester's pid (unshare and the namespace script exec it in the same process)."""
+        return self.terminal.process.pid
 
     @property
     def raw(self) -> bytes:

@@ -8,7 +8,11 @@ terminal, and with one syslog line from the module naming the reason.
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
+import signal
+import subprocess
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -55,8 +59,9 @@ def test_good_helper_the_right_code_authenticates(relay: Start, service_user: Se
     assert set(groups.group(1).split(",")) == {str(service_user.gid), str(service_user.extra_gid)}
     env = re.search(r"env (\S+)", text)
     assert env is not None
-    # PATH and, from pamtester's own environment, LANG: nothing else.
-    assert set(env.group(1).split(",")) == {"PATH", "LANG"}, env.group(1)
+    # PATH alone: pamtester's own LANG is not in the PAM environment, and the process's
+    # environment is the invoking user's under sudo or su.
+    assert env.group(1) == "PATH", env.group(1)
     assert re.search(r"fds 0,1,2 cwd=/ sid=True", text), text
     facts = re.search(r"facts (\S+)", text)
     assert facts is not None
@@ -106,6 +111,7 @@ def test_the_environment_of_the_caller_never_reaches_the_helper(relay: Start) ->
         ("verified_then_fails.sh", "did not exit with status 0", False),
         ("forks_child.sh", "no answer before the deadline", False),
         ("speaks_after_verdict.sh", "spoke after its verdict", False),
+        ("nul_in_verdict.sh", "a NUL byte in a line", False),
     ],
 )
 def test_a_hostile_helper_is_refused(relay: Start, helper: str, reason: str, answer: bool) -> None:
@@ -160,9 +166,13 @@ def test_control_characters_never_reach_the_terminal_raw(relay: Start) -> None:
         ("user={user} helper={helper} timeout=99999", "timeout= must be 1 to 3600 seconds"),
         ("user={user} helper={helper} debug", 'malformed argument "debug"'),
         ("user={user} helper={helper} config=relative", 'malformed argument "config=relative"'),
-        ("user=nosuchuser-otp helper={helper}", "the service user is unknown or root"),
-        ("user=root helper={helper}", "the service user is unknown or root"),
+        ("user=nosuchuser-otp helper={helper}", "the service user is unknown, root, or in"),
+        ("user=root helper={helper}", "the service user is unknown, root, or in group 0"),
         ("user={user} helper=/nonexistent/helper", "the helper is missing, not root's"),
+        ("user={user} user={user} helper={helper}", "an argument is given twice"),
+        ("user={user} helper={helper} timeout=5 timeout=5", "an argument is given twice"),
+        ("user={user} helper={helper} timeout=+5", "timeout= must be 1 to 3600 seconds"),
+        ("user={user} helper={helper} timeout=-0", "timeout= must be 1 to 3600 seconds"),
     ],
 )
 def test_missing_or_malformed_arguments_refuse_with_one_line(
@@ -204,6 +214,7 @@ def test_a_helper_others_may_write_is_refused(
         ("verified_then_fails.sh", None, False),
         ("forks_child.sh", None, False),
         ("speaks_after_verdict.sh", None, False),
+        ("nul_in_verdict.sh", None, False),
     ],
 )
 def test_under_address_sanitizer(
@@ -250,3 +261,118 @@ def test_allowed_then_a_clean_exit_lets_in(relay: Start) -> None:
     assert run.pamtester.finish()[0] == 0
     assert "Let in without a code." in run.pamtester.text
     assert run.module_log() == []
+
+
+def test_a_helper_in_a_folder_others_may_write_is_refused(
+    relay: Start, service_user: ServiceUser, helpers: Path
+) -> None:
+    """Whoever may write the folder could swap the helper after the module checked it."""
+    folder = helpers / "open-folder"
+    folder.mkdir()
+    folder.chmod(0o777)
+    shutil.copyfile(helpers / "good.py", folder / "good.py")
+    (folder / "good.py").chmod(0o755)
+    try:
+        run = relay(arguments=f"user={service_user.name} helper={folder / 'good.py'}")
+        run.pamtester.expect(REFUSED)
+        assert run.pamtester.finish()[0] != 0
+        assert "Code:" not in run.pamtester.text
+        refused_once(run, "a folder above the helper is not root's, or writable by others")
+    finally:
+        shutil.rmtree(folder)
+
+
+def test_a_service_name_the_module_would_have_to_change_is_refused(relay: Start) -> None:
+    run = relay("good.py", service_suffix="\x1b")
+    run.pamtester.expect(REFUSED)
+    assert run.pamtester.finish()[0] != 0
+    assert "facts" not in run.pamtester.text  # the helper never started
+    refused_once(run, "the service name cannot be passed on as it is")
+
+
+@pytest.mark.parametrize(
+    ("groups", "reason"),
+    [
+        (["--gid", "0"], "the service user is unknown, root, or in group 0"),
+        (["--user-group", "--groups", "0"], "the service user is in group 0"),
+    ],
+)
+def test_a_service_user_in_group_0_is_refused(
+    relay: Start, helpers: Path, groups: list[str], reason: str
+) -> None:
+    name = f"otppamg{os.urandom(3).hex()}"
+    subprocess.run(
+        ["useradd", "--system", "--no-create-home", "--home-dir", "/", "--shell",
+         "/usr/sbin/nologin", *groups, name],
+        check=True, capture_output=True, timeout=60,
+    )  # fmt: skip
+    try:
+        run = relay(arguments=f"user={name} helper={helpers / 'good.py'} timeout=5")
+        run.pamtester.expect(REFUSED)
+        assert run.pamtester.finish()[0] != 0
+        assert "Code:" not in run.pamtester.text
+        refused_once(run, reason)
+    finally:
+        subprocess.run(["userdel", "--force", name], capture_output=True, check=False)
+        subprocess.run(["groupdel", name], capture_output=True, check=False)
+
+
+def test_the_helper_gets_fixed_limits_and_no_new_privileges(relay: Start) -> None:
+    """umask, core size and descriptors are the module's, not the invoking user's."""
+    run = relay("good.py")
+    run.pamtester.expect(r"Code: ")
+    run.pamtester.answer(RIGHT_CODE)
+    run.pamtester.expect(ACCEPTED)
+    process = re.search(r"process umask=(\S+) nnp=(\S+) core=(\(.*?\)) nofile=(\(.*?\))",
+                        run.pamtester.text)  # fmt: skip
+    assert process is not None, run.pamtester.text
+    assert process.groups() == ("0077", "1", "(0, 0)", "(1024, 1024)")
+
+
+def test_a_host_that_ignores_sigchld_still_verifies(relay: Start, host_signals: Path) -> None:
+    """With SIGCHLD ignored the kernel would reap the helper before the module read its
+    status; the module sets it to the default while the helper lives."""
+    run = relay("good.py", preload=host_signals, env={"OTP_TEST_SIGCHLD": "ignore"})
+    run.pamtester.expect(r"Code: ")
+    run.pamtester.answer(RIGHT_CODE)
+    run.pamtester.expect(ACCEPTED)
+    assert run.pamtester.finish()[0] == 0
+    assert run.module_log() == []
+
+
+def test_a_signal_storm_does_not_put_the_deadline_off(relay: Start, host_signals: Path) -> None:
+    """Each signal interrupts the module's wait; the time left is counted from the deadline
+    again, not restarted."""
+    run = relay("hangs.sh", timeout=2, preload=host_signals, env={"OTP_TEST_SIGUSR1": "handle"})
+    run.pamtester.expect("Hanging now.")
+    storm_ends = time.monotonic() + 8
+    while time.monotonic() < storm_ends and run.pamtester.terminal.process.poll() is None:
+        os.kill(run.pamtester.pid, signal.SIGUSR1)
+        time.sleep(0.02)  # a signal every 20 ms: far more often than the deadline
+    run.pamtester.expect(REFUSED, timeout=10)
+    status, took = run.pamtester.finish()
+    assert status != 0
+    assert took < 6, f"took {took:.1f}s"
+    refused_once(run, "no answer before the deadline")
+
+
+def test_an_answer_after_the_deadline_never_reaches_the_helper(
+    relay: Start, service_user: ServiceUser, helpers: Path
+) -> None:
+    mark = helpers / f"late-answer-{os.urandom(3).hex()}"
+    mark.write_text("")
+    os.chown(mark, service_user.uid, service_user.gid)
+    try:
+        run = relay(
+            arguments=f"user={service_user.name} helper={helpers / 'late_answer.sh'} "
+            f"config={mark} timeout=1"
+        )
+        run.pamtester.expect(r"Code: ")
+        time.sleep(1.5)  # the module's deadline is real time: let it pass while "typing"
+        run.pamtester.answer(RIGHT_CODE)
+        run.pamtester.expect(REFUSED)
+        assert run.pamtester.finish()[0] != 0
+        refused_once(run, "the deadline passed")
+        assert mark.read_text() == ""
+    finally:
+        mark.unlink()

@@ -7,6 +7,7 @@ working directory, so the test can check the module's privilege drop from the in
 """
 
 import os
+import resource
 import sys
 
 
@@ -38,6 +39,13 @@ def main() -> int:
     say("info env " + ",".join(sorted(names)))
     say(f"info fds {','.join(open_fds)} cwd={os.getcwd()} sid={os.getsid(0) == os.getpid()}")
     say(f"info args {sys.argv[1:]!r}")
+    with open("/proc/self/status", encoding="ascii") as file:
+        status = dict(line.split(":\t", 1) for line in file.read().splitlines())
+    limits = [resource.getrlimit(limit) for limit in (resource.RLIMIT_CORE, resource.RLIMIT_NOFILE)]
+    say(
+        f"info process umask={status['Umask'].strip()} nnp={status['NoNewPrivs'].strip()} "
+        f"core={limits[0]} nofile={limits[1]}"
+    )
     say("prompt Code: ")
     answer = sys.stdin.readline().rstrip("\n")
     if answer == f"answer {expected}":
