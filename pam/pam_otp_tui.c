@@ -233,7 +233,8 @@ static int prepare_launch(pam_handle_t *pamh, const struct options *opt, const s
 
 /* Limits the helper gets whatever the invoking user set (under sudo or su the process
  * inherits theirs): no core file (it could hold the code), room for its files (a small
- * RLIMIT_FSIZE could cut its audit trail short), a usual number of descriptors. */
+ * RLIMIT_FSIZE could cut its audit trail short), a usual number of descriptors (the hard
+ * limit is only raised, never lowered: some hosts, valgrind among them, refuse that). */
 static const struct {
     int resource;
     rlim_t value;
@@ -242,6 +243,20 @@ static const struct {
     {RLIMIT_FSIZE, RLIM_INFINITY},
     {RLIMIT_NOFILE, 1024},
 };
+
+static int set_limits(void)
+{
+    for (size_t i = 0; i < sizeof helper_limits / sizeof helper_limits[0]; i++) {
+        struct rlimit limit = {helper_limits[i].value, helper_limits[i].value};
+        struct rlimit now;
+        if (helper_limits[i].resource == RLIMIT_NOFILE &&
+            getrlimit(RLIMIT_NOFILE, &now) == 0 && now.rlim_max > limit.rlim_max)
+            limit.rlim_max = now.rlim_max;
+        if (setrlimit(helper_limits[i].resource, &limit) != 0)
+            return -1;
+    }
+    return 0;
+}
 
 /* In the child, between fork and exec: become the service user with nothing inherited but
  * the socket as stdin and stdout. Any failure ends the child, and the parent then sees end of
@@ -285,12 +300,7 @@ static void exec_helper(const struct passwd *pw, const struct launch *l, int fd)
 
     /* While still root: a fixed umask, limits and priority rather than the invoking user's. */
     umask(077);
-    for (size_t i = 0; i < sizeof helper_limits / sizeof helper_limits[0]; i++) {
-        const struct rlimit limit = {helper_limits[i].value, helper_limits[i].value};
-        if (setrlimit(helper_limits[i].resource, &limit) != 0)
-            _exit(127);
-    }
-    if (setpriority(PRIO_PROCESS, 0, 0) != 0)
+    if (set_limits() != 0 || setpriority(PRIO_PROCESS, 0, 0) != 0)
         _exit(127);
 
     /* Groups, then gid, then uid (the order in which each is still allowed), then prove that
