@@ -105,6 +105,7 @@ def relay(
         pam_user: str = "root",
         preload: Path | None = None,
         service_suffix: str = "",
+        valgrind: bool = False,
     ) -> Relay:
         if arguments is None:
             arguments = (
@@ -122,6 +123,7 @@ def relay(
                 env=env,
                 sanitizer_logs=sanitizer_logs if asan else None,
                 preload=preload,
+                valgrind=valgrind,
             )
         except BaseException:
             service.remove()

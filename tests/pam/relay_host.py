@@ -33,6 +33,7 @@ MODULE_SOURCE = ROOT / "pam"
 PAMTESTER = shutil.which("pamtester") or shutil.which("pamtester", path="/usr/bin:/usr/sbin")
 RIGHT_CODE = "424242"  # what the good helper accepts (its --config file)
 UNSHARE = shutil.which("unshare") or shutil.which("unshare", path="/usr/bin:/bin")
+VALGRIND = shutil.which("valgrind") or shutil.which("valgrind", path="/usr/bin:/bin")
 
 
 def require(condition: bool, reason: str) -> None:
@@ -208,6 +209,7 @@ class Pamtester:
         sanitizer_logs: Path | None = None,
         items: dict[str, str] | None = None,
         preload: Path | None = None,
+        valgrind: bool = False,
     ) -> None:
         assert PAMTESTER is not None
         assert UNSHARE is not None
@@ -223,6 +225,10 @@ class Pamtester:
                 f"ASAN_OPTIONS=log_path={logs}:detect_leaks=1:exitcode=99",
                 f"UBSAN_OPTIONS=log_path={logs}:print_stacktrace=1:halt_on_error=1",
             ]
+        elif valgrind:
+            # Memory errors and definite leaks in pamtester and the module make it exit 42.
+            prefix = [VALGRIND, "-q", "--error-exitcode=42", "--leak-check=full",
+                      "--errors-for-leak-kinds=definite"]  # fmt: skip
         elif preload is not None:
             prefix = ["env", f"LD_PRELOAD={preload}"]  # pamtester alone, not the namespace
         self.started = time.monotonic()

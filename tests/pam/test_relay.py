@@ -18,7 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from relay_host import RIGHT_CODE, Relay, ServiceUser
+from relay_host import RIGHT_CODE, VALGRIND, Relay, ServiceUser, require
 
 REFUSED = r"pamtester: Authentication failure"
 ACCEPTED = r"pamtester: successfully authenticated"
@@ -376,3 +376,24 @@ def test_an_answer_after_the_deadline_never_reaches_the_helper(
         assert mark.read_text() == ""
     finally:
         mark.unlink()
+
+
+@pytest.mark.parametrize(
+    ("answer", "expected"),
+    [(RIGHT_CODE, 0), ("000000", 1), (None, 1)],
+    ids=["right-code", "wrong-code", "conversation-fails"],
+)
+def test_under_valgrind(relay: Start, answer: str | None, expected: int) -> None:
+    """pamtester and the module under valgrind: no memory error and no definite leak (42),
+    also when the conversation fails (end of input at the prompt)."""
+    require(VALGRIND is not None, "valgrind is not installed")
+    run = relay("good.py", valgrind=True)
+    run.pamtester.expect(r"Code: ", timeout=60)
+    if answer is None:
+        run.pamtester.terminal.send("\x04")  # Ctrl-D: the application's conversation fails
+    else:
+        run.pamtester.answer(answer)
+    run.pamtester.expect(ACCEPTED if expected == 0 else REFUSED, timeout=60)
+    status, _ = run.pamtester.finish(timeout=60)
+    assert status == expected, run.pamtester.text
+    assert VALGRIND in run.pamtester.terminal.process.args  # it did run under valgrind
