@@ -68,7 +68,8 @@ struct helper {
 
 /* Copies src into dst (at most max-1 bytes, always terminated), keeping printable ASCII and
  * well-formed UTF-8 sequences except the C1 controls (U+0080-U+009F, e.g. U+009B, the
- * one-byte CSI). Everything else is dropped: C0 controls (ESC, BEL, CR, LF, ...), DEL, stray
+ * one-byte CSI) and the invisible and direction-changing format characters (U+200B-U+200F,
+ * U+2028-U+202E, U+2066-U+2069, U+FEFF). Everything else is dropped: C0 controls (ESC, BEL, CR, LF, ...), DEL, stray
  * or overlong bytes, surrogates. A terminal then has nothing it could read as a command. */
 static void clean_text(char *dst, size_t max, const char *src, size_t len)
 {
@@ -92,6 +93,14 @@ static void clean_text(char *dst, size_t max, const char *src, size_t len)
             if ((c == 0xc2 && d <= 0x9f) || (c == 0xe0 && d < 0xa0) || (c == 0xed && d > 0x9f) ||
                 (c == 0xf0 && d < 0x90) || (c == 0xf4 && d > 0x8f))
                 ok = 0; /* C1 control, overlong form, surrogate or beyond U+10FFFF */
+        }
+        if (ok && n == 3) {
+            const unsigned cp = ((c & 0x0fU) << 12) | (((unsigned char)src[i + 1] & 0x3fU) << 6) |
+                                ((unsigned char)src[i + 2] & 0x3fU);
+            if ((cp >= 0x200b && cp <= 0x200f) || (cp >= 0x2028 && cp <= 0x202e) ||
+                (cp >= 0x2066 && cp <= 0x2069) || cp == 0xfeff)
+                ok = 0; /* invisible, a line break, or a direction change: the text could
+                           read as something other than what it is */
         }
         if (!ok) {
             i++;

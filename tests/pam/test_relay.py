@@ -397,3 +397,12 @@ def test_under_valgrind(relay: Start, answer: str | None, expected: int) -> None
     status, _ = run.pamtester.finish(timeout=60)
     assert status == expected, run.pamtester.text
     assert VALGRIND in run.pamtester.terminal.process.args  # it did run under valgrind
+
+
+def test_invisible_and_direction_changing_characters_are_dropped(relay: Start) -> None:
+    run = relay("bidi.sh")
+    run.pamtester.expect(REFUSED)
+    run.pamtester.finish()
+    assert "plainreversedhiddenisolated" in run.pamtester.text
+    for character in ("\u202e", "\u200b", "\u2066"):
+        assert character.encode() not in run.pamtester.raw
