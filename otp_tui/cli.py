@@ -28,13 +28,13 @@ if TYPE_CHECKING:
 PROG = "otp-tui"
 
 
-def _common_options(*, suppress: bool) -> argparse.ArgumentParser:
+def _common_options(*, suppress: bool) -> _Parser:
     """--config and --set, accepted before or after the subcommand.
 
     On a subcommand their defaults are suppressed: otherwise argparse would let the
     subcommand's default overwrite a value given before it (`otp-tui --config X check`).
     """
-    common = argparse.ArgumentParser(add_help=False)
+    common = _Parser(add_help=False)
     common.add_argument(
         "--config",
         metavar="PATH",
@@ -52,12 +52,41 @@ def _common_options(*, suppress: bool) -> argparse.ArgumentParser:
         metavar="SECTION.KEY=VALUE",
         help=_("override one configuration key, e.g. --set policy.code_ttl=300 (repeatable)"),
     )
+    common.add_argument(
+        "--json",
+        action="store_true",
+        default=argparse.SUPPRESS if suppress else False,
+        help=_("print one JSON object with the result on stdout"),
+    )
     return common
 
 
-def _parser() -> argparse.ArgumentParser:
+class _Parser(argparse.ArgumentParser):
+    """argparse with "did you mean" for a mistyped subcommand (`otp-tui chek`).
+
+    Python 3.14's `suggest_on_error` does this; before it, `_check_value` is the one place that
+    sees the unknown choice (stable since Python 3.2).
+    """
+
+    def _check_value(self, action: argparse.Action, value: object) -> None:
+        choices = action.choices
+        if choices is None or value in choices or not isinstance(value, str):
+            super()._check_value(action, value)
+            return
+        from otp_tui.config.suggestions import nearest
+
+        guess = nearest(value, [str(choice) for choice in choices])
+        if guess is None:
+            super()._check_value(action, value)
+            return
+        # TRANSLATORS: {value} is what was typed (quoted), {guess} the nearest subcommand.
+        message = _("invalid choice: {value} (did you mean {guess}?)")
+        raise argparse.ArgumentError(action, message.format(value=repr(value), guess=guess))
+
+
+def build_parser() -> argparse.ArgumentParser:
     common = _common_options(suppress=True)
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog=PROG,
         parents=[_common_options(suppress=False)],
         description=_(
@@ -76,9 +105,6 @@ def _parser() -> argparse.ArgumentParser:
         "--demo",
         action="store_true",
         help=_("use the embedded loopback outbox, whatever the config"),
-    )
-    parser.add_argument(
-        "--json", action="store_true", help=_("print one JSON object with the result on stdout")
     )
     parser.add_argument(
         "--plain",
@@ -105,6 +131,93 @@ def _parser() -> argparse.ArgumentParser:
     status.add_argument("address", help=_("the address, in any case (the ledger folds it)"))
     unlock = commands.add_parser("unlock", parents=[common], help=_("lift a lock on an address"))
     unlock.add_argument("address", help=_("the address whose lock and failure counts to clear"))
+    report = commands.add_parser(
+        "report",
+        parents=[common],
+        help=_("summarise the audit trail for a period: verifications, refusals, locks"),
+    )
+    report.add_argument(
+        "--since", metavar="WHEN", help=_("from this moment: 2026-12-01, 2026-12-01T08:30, 24h, 7d")
+    )
+    report.add_argument("--until", metavar="WHEN", help=_("up to this moment (default: now)"))
+    report.add_argument(
+        "--trail",
+        metavar="PATH",
+        help=_("the audit trail to read, with its rotated files (default: [state] audit_log)"),
+    )
+    report.add_argument(
+        "--openmetrics",
+        action="store_true",
+        help=_("print OpenMetrics text for node_exporter's textfile collector"),
+    )
+    doctor = commands.add_parser(
+        "doctor",
+        help=_("check, as root, that this host's gate is safe: sshd, sudo, files, PAM, relay"),
+        description=_(
+            "Read this host's sshd, sudoers, files, PAM stack, relay and ledger and print one "
+            "line per finding. Exit status: 0 nothing unsafe, 1 something unsafe, 2 the gate's "
+            "config cannot be read."
+        ),
+    )
+    doctor.add_argument(
+        "--config",
+        metavar="PATH",
+        default=argparse.SUPPRESS,
+        help=_("the gate's TOML file (default: /etc/otp-tui/config.toml)"),
+    )
+    doctor.add_argument(
+        "--json",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help=_("print one JSON object with the findings on stdout"),
+    )
+    doctor.add_argument(
+        "--user",
+        dest="users",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help=_("a gated user to check (repeatable; default: the users in the addresses file)"),
+    )
+    doctor.add_argument(
+        "--sshd-config",
+        metavar="PATH",
+        default="/etc/ssh/sshd_config",
+        help=_("sshd's configuration (default: /etc/ssh/sshd_config)"),
+    )
+    doctor.add_argument(
+        "--addr",
+        default="127.0.0.1",
+        help=_("the client address sshd -T assumes for Match rules (default: 127.0.0.1)"),
+    )
+    doctor.add_argument(
+        "--pam-service",
+        dest="pam_services",
+        action="append",
+        default=None,
+        metavar="PATH",
+        help=_("a PAM service file to check (default: those in /etc/pam.d naming the module)"),
+    )
+    doctor.add_argument(
+        "--no-relay",
+        action="store_true",
+        help=_("do not run otp-tui check against the relay and the ledger"),
+    )
+    config = commands.add_parser(
+        "config", help=_("print a configuration to start from (nothing is read or written)")
+    )
+    config_commands = config.add_subparsers(dest="config_command", metavar="WHAT", required=True)
+    example = config_commands.add_parser(
+        "example",
+        help=_("a minimal configuration that keeps demo mode until you fill it in"),
+    )
+    example.add_argument(
+        "--full", action="store_true", help=_("every key, documented, with its default")
+    )
+    completion = commands.add_parser(
+        "completion", help=_("print the shell completion script for bash, zsh or fish")
+    )
+    completion.add_argument("shell", choices=("bash", "zsh", "fish"))
     gate = commands.add_parser(
         "gate",
         help=_(
@@ -169,7 +282,7 @@ def epilog() -> str:
         "configuration: --config PATH, else $OTP_TUI_CONFIG, else config.toml in the user\n"
         "configuration directory (~/.config/otp-tui/ on Linux); OTP_TUI_<SECTION>__<KEY>\n"
         "variables and --set override it. `otp-tui gate` reads only /etc/otp-tui/config.toml\n"
-        "(or its --config). config.example.toml in the source documents every key."
+        "(or its --config). `otp-tui config example --full` prints every key, documented."
     )
     # TRANSLATORS: the heading of the exit status table at the end of --help.
     heading = _("exit status:")
@@ -240,25 +353,47 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     # The user's language for --help and the configuration's errors; then the configured one.
     use_language(choose(None, os.environ))
-    args = _parser().parse_args(argv)
+    args = build_parser().parse_args(argv)
     err = sys.stderr
     if args.command == "gate":
         return _gate(args, err)
     if args.command == "pam":
         return _pam(args, err)
+    if args.command == "doctor":
+        return _doctor(args, err)
+    if args.command == "config":
+        from otp_tui.config.example import MINIMAL, full_example
+
+        sys.stdout.write(full_example() if args.full else MINIMAL)
+        return 0
+    if args.command == "completion":
+        from otp_tui.completion import completion_script
+
+        sys.stdout.write(completion_script(build_parser(), args.shell))
+        return 0
     settings = load(args, err)
     if settings is None:
         return EXIT_USAGE
     use_language(choose(settings.ui.language, os.environ))
     if args.command == "check":
-        from otp_tui.mail.check import check_main
-        from otp_tui.state.ledger_check import check_ledger
+        return _check(settings, as_json=args.json)
+    if args.command == "report":
+        from otp_tui.audit_report.command import run_report
 
-        status = check_main(settings, sys.stdout)
-        ledger_ok = check_ledger(settings, sys.stdout)
-        return status or (0 if ledger_ok else 1)
+        if args.json and args.openmetrics:
+            return _fail(_("report takes --json or --openmetrics, not both"), err)
+        form = "json" if args.json else "openmetrics" if args.openmetrics else "table"
+        return run_report(
+            settings,
+            sys.stdout,
+            err,
+            trail=args.trail,
+            since=args.since,
+            until=args.until,
+            form=form,
+        )
     if args.command in ("status", "unlock"):
-        return _ledger_command(args.command, args.address, settings, err)
+        return _ledger_command(args.command, args.address, settings, err, as_json=args.json)
     return _run_app(args, settings, err)
 
 
@@ -292,16 +427,59 @@ def _pam(args: argparse.Namespace, err: TextIO) -> int:
     return run_pam(args.config, sys.stdin.buffer, sys.stdout.buffer)
 
 
-def _ledger_command(command: str, address: str, settings: Settings, err: TextIO) -> int:
+def _doctor(args: argparse.Namespace, err: TextIO) -> int:
+    if args.overrides:
+        return _fail(_("doctor reads the gate's own file: no --set"), err)
+    from pathlib import Path
+
+    from otp_tui.doctor.command import DoctorOptions, pam_services_naming_the_module, run_doctor
+
+    options = DoctorOptions(
+        config=args.config,
+        users=tuple(args.users),
+        sshd_config=Path(args.sshd_config),
+        addr=args.addr,
+        host="localhost",
+        pam_services=tuple(Path(path) for path in args.pam_services)
+        if args.pam_services is not None
+        else pam_services_naming_the_module(Path("/etc/pam.d")),
+        services=not args.no_relay,
+    )
+    return run_doctor(options, sys.stdout, err, as_json_output=args.json)
+
+
+def _check(settings: Settings, *, as_json: bool) -> int:
+    if as_json:
+        from otp_tui.json_records import check_record, emit
+
+        status, record = check_record(settings)
+        emit(record, sys.stdout)
+        return status
+    from otp_tui.mail.check import check_main
+    from otp_tui.state.ledger_check import check_ledger
+
+    status = check_main(settings, sys.stdout)
+    ledger_ok = check_ledger(settings, sys.stdout)
+    return status or (0 if ledger_ok else 1)
+
+
+def _ledger_command(
+    command: str, address: str, settings: Settings, err: TextIO, *, as_json: bool
+) -> int:
+    from otp_tui.json_records import emit, unlock_record
     from otp_tui.state.errors import LedgerError
     from otp_tui.state.ledger import open_ledger
-    from otp_tui.state.report import AddressArgumentError, status_lines, unlock
+    from otp_tui.state.report import AddressArgumentError, status_lines, status_record, unlock
 
     try:
         with open_ledger(settings) as ledger:
-            if command == "status":
+            if command == "status" and as_json:
+                emit(status_record(ledger, address), sys.stdout)
+            elif command == "status":
                 for line in status_lines(ledger, address):
                     print(line)
+            elif as_json:
+                emit(unlock_record(ledger, address), sys.stdout)
             else:
                 print(unlock(ledger, address))
     except AddressArgumentError as error:
@@ -427,6 +605,9 @@ def console_main() -> None:  # pragma: no cover - the console-script shim
     # tests) use: the process, not one call, gives up core files and tracing, for good.
     _warn_unprotected(protect_process_secrets())
     _keep_library_logs_off_the_terminal()
+    from otp_tui.quiet_pipe import quiet_on_closed_pipe
+
+    quiet_on_closed_pipe()  # `otp-tui check | head -1`: no traceback, the check's own status
     try:
         code = main()
     except KeyboardInterrupt:

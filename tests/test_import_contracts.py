@@ -100,6 +100,10 @@ def test_the_package_as_it_is_keeps_every_contract(tmp_path):
             "otp_tui/plain/line_mode.py: from otp_tui.mail import sender",
             "otp_tui.plain is not allowed to import otp_tui.mail",
         ),
+        (
+            "otp_tui/converse/__init__.py: from otp_tui.state import audit",
+            "otp_tui.converse is not allowed to import otp_tui.state",
+        ),
         # A module of the package in no layer.
         ("otp_tui/unplaced.py: import os", "otp_tui.unplaced"),
     ],

@@ -159,6 +159,11 @@ def _environment_problems(environ: Mapping[str, str]) -> list[str]:
     return problems or [unreadable.format(prefix=ENV_PREFIX)]
 
 
+# Keys whose rule the whole model checks (see Settings' model validators); their messages
+# start with the key.
+_CHECKED_WHOLE = frozenset({"mail.templates"})
+
+
 def describe(
     error: ValidationError,
     overrides: Mapping[str, Any],
@@ -172,15 +177,30 @@ def describe(
         # Only the two messages otp-tui words itself are translated.
         message = item["msg"]
         if item["type"] == "extra_forbidden":
+            from otp_tui.config.suggestions import suggest_key
+
+            guess = suggest_key(loc, Settings)
             # TRANSLATORS: after "source: section.key:", a key the settings do not have.
             message = _("unknown key")
+            if guess is not None:
+                # TRANSLATORS: after "source: section.key:", a key the settings do not have,
+                # and the known key nearest to it ({key}, as written in a file).
+                message = _("unknown key; did you mean {key}?").format(key=guess)
         elif item["type"] == "string_type":
             # TOML `password = 123456` is a number: read back as text it might not be what was
             # typed (1_000, 0x1F, 1e3), so it is refused, with the fix.
             message = _("must be text: put the value in quotes")
         elif message.startswith("Value error, "):
             message = message[len("Value error, ") :]
-        if not loc:  # a rule across sections: its message names the keys itself
+        if not loc:
+            # A rule about one key, checked once the whole model is read (a template renders
+            # with the policy's values), names that key first: blame its source, not the file.
+            key, _sep, rest = message.partition(": ")
+            if key in _CHECKED_WHOLE:
+                where = _where(tuple(key.split(".")), overrides, environ, config)
+                problems.append(f"{where}: {key}: {rest}")
+                continue
+            # A rule across sections: its message names the keys itself.
             problems.append(f"{config.path}: {message}")
             continue
         where = _where(loc, overrides, environ, config)

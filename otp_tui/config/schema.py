@@ -482,12 +482,17 @@ class Settings(BaseSettings):
         if self.mail.templates is not None:
             from otp_tui.config.templates import check_templates
 
-            check_templates(
-                self.mail.templates,
-                code_length=self.policy.code_length,
-                ttl_seconds=self.policy.code_ttl,
-                sender_name=self.sender.from_name,
-            )
+            try:
+                check_templates(
+                    self.mail.templates,
+                    code_length=self.policy.code_length,
+                    ttl_seconds=self.policy.code_ttl,
+                    sender_name=self.sender.from_name,
+                )
+            except ValueError as error:
+                # The key first: the loader then names where the value came from (--set, a
+                # variable or the file), not the file whatever the source.
+                raise ValueError(f"mail.templates: {error}") from None
         return self
 
     @property

@@ -9,12 +9,16 @@ a program said (the indented detail line).
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
-from typing import TextIO, cast
+from typing import Any, TextIO, cast
 
 from otp_tui.config.schema import Settings, SmtpSettings, is_loopback
 from otp_tui.core.untrusted import visible
 from otp_tui.language import _, pgettext
+from otp_tui.mail.check_advice import advise
 from otp_tui.mail.credentials import obtain_login, scrub
 from otp_tui.mail.errors import FailureKind, SendError
 from otp_tui.mail.outbox import DemoOutbox, default_outbox
@@ -46,19 +50,59 @@ def _width() -> int:
     return max(len(_label(name)) for name in _LABELS) + 2
 
 
-def _line(out: TextIO, label: str, result: str) -> None:
+# The steps as records, for `--json`, when a caller collects them (`collected_steps`).
+_collected: ContextVar[list[dict[str, Any]] | None] = ContextVar("collected", default=None)
+
+
+@contextmanager
+def collected_steps(steps: list[dict[str, Any]]) -> Iterator[None]:
+    """Inside `with collected_steps(steps):`, every step reported is also appended to `steps`
+    as a record in the code's own words: step (its name as the code gives it), status (ok,
+    failed, skipped), and for a failure the kind and the detail (the server's words)."""
+    token = _collected.set(steps)
+    try:
+        yield
+    finally:
+        _collected.reset(token)
+
+
+def _line(
+    out: TextIO, label: str, result: str, *, status: str = "ok", error: SendError | None = None
+) -> None:
     # Results carry a server's words, a file name or a program's name: all from outside.
     out.write(f"  {_label(label):<{_width()}}{visible(result)}\n")
+    steps = _collected.get()
+    if steps is not None:
+        # What `out` masks, the record masks too: the JSON line must not carry what the text
+        # would not.
+        message = _masked(out, visible(result))
+        record: dict[str, Any] = {"step": label, "status": status, "message": message}
+        if error is not None:
+            detail = _masked(out, visible(error.detail)) or None
+            record.update(kind=error.kind.value, detail=detail)
+        steps.append(record)
 
 
-def _failed(out: TextIO, label: str, error: SendError) -> None:
+def _masked(out: TextIO, text: str) -> str:
+    return out.mask(text) if isinstance(out, _Scrubbed) else text
+
+
+def _failed(out: TextIO, label: str, error: SendError, smtp: SmtpSettings) -> None:
+    """The cause (in the operator's terms), the server's words, then the fix."""
+    advice = advise(error, smtp, label)
     # TRANSLATORS: `otp-tui check`, a step that failed. {kind} is a fixed word such as "auth"
     # or "tls" (keep it as it is); {reason} is a sentence of its own.
-    _line(out, label, _("failed ({kind}) {reason}").format(kind=error.kind.value, reason=error))
+    result = _("failed ({kind}) {reason}").format(kind=error.kind.value, reason=advice.cause)
+    _line(out, label, result, status="failed", error=error)
     if error.detail:
         # An operator's command: the server's own words help, and hold no secret (a login's
         # secret is scrubbed from them); their control characters are shown, not obeyed.
         out.write(f"  {'':<{_width()}}  {visible(error.detail)}\n")
+    # TRANSLATORS: `otp-tui check`, the line under a failed step; {fix} says what to change.
+    out.write(f"  {'':<{_width()}}" + _("fix: {fix}").format(fix=advice.fix) + "\n")
+    steps = _collected.get()
+    if steps is not None:
+        steps[-1]["fix"] = advice.fix
 
 
 def _heading(smtp: SmtpSettings) -> str:
@@ -85,7 +129,10 @@ class _Scrubbed:
         self._out, self._secret = out, secret
 
     def write(self, text: str) -> int:
-        return self._out.write(scrub(text, self._secret))
+        return self._out.write(self.mask(text))
+
+    def mask(self, text: str) -> str:
+        return scrub(text, self._secret)
 
 
 def _warn(out: TextIO, warning: str) -> None:
@@ -119,7 +166,7 @@ async def _walk(smtp: SmtpSettings, out: TextIO) -> int:
         try:
             context = await asyncio.to_thread(build_tls_context, smtp)
         except SendError as error:
-            _failed(out, label, error)
+            _failed(out, label, error, smtp)
             return _skip_rest(out, steps[1:])
         # TRANSLATORS: `otp-tui check`: the CA file named by smtp.ca_file was read.
         done = _("ok ({path})").format(path=smtp.ca_file) if label == "CA file" else _ok()
@@ -131,7 +178,7 @@ async def _walk(smtp: SmtpSettings, out: TextIO) -> int:
         login = await obtain_login(smtp)
     except SendError as error:
         assert command is not None
-        _failed(out, command, error)
+        _failed(out, command, error, smtp)
         return _skip_rest(out, steps[1:])
     if command is not None:
         assert login is not None
@@ -147,13 +194,13 @@ async def _walk(smtp: SmtpSettings, out: TextIO) -> int:
             try:
                 await with_deadline(session.run(step), smtp.timeout)
             except SendError as error:
-                _failed(out, step.value, error)
+                _failed(out, step.value, error, smtp)
                 return _skip_rest(out, steps[index + 1 :])
             except TimeoutError:
                 # TRANSLATORS: `otp-tui check`: {seconds} is smtp.timeout; "s" is the unit.
                 silence = _("no answer within {seconds} s").format(seconds=f"{smtp.timeout:g}")
                 timeout = SendError(FailureKind.TIMEOUT, silence)
-                _failed(out, step.value, timeout)
+                _failed(out, step.value, timeout, smtp)
                 return _skip_rest(out, steps[index + 1 :])
             _line(out, step.value, _result(smtp, step, session))
     finally:
@@ -194,7 +241,7 @@ def _result(smtp: SmtpSettings, step: Step, session: Session) -> str:
 def _skip_rest(out: TextIO, labels: list[str]) -> int:
     for label in labels:
         # TRANSLATORS: `otp-tui check`: a step not tried because an earlier one failed.
-        _line(out, label, _("skipped"))
+        _line(out, label, _("skipped"), status="skipped")
     out.write(_("Check failed.") + "\n")
     return 1
 

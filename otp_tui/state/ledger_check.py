@@ -31,10 +31,11 @@ def check_ledger(settings: Settings, out: TextIO) -> bool:
                 )
             else:
                 from otp_tui.state.redis_ledger import RedisLedger
+                from otp_tui.state.redis_probe import probe
 
                 assert isinstance(ledger, RedisLedger)
                 # TRANSLATORS: `otp-tui check`: {answer} says which Redis server answered.
-                line = _("{answer}: ok").format(answer=ledger.probe())
+                line = _("{answer}: ok").format(answer=probe(ledger))
     except LedgerError as error:
         out.write(_ledger_line(str(error)))
         out.write(_("Ledger check failed.") + "\n")

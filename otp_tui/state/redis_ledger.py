@@ -2,15 +2,16 @@
 
 `RedisLedger` implements `otp_tui.core.limits.LimitsLedger` with the same meaning as
 `MemoryLedger` and `SqliteLedger` (the contract tests run all three, and a differential test
-holds its scripts to the core's rules). Each operation is one Lua script run on the server
+holds its scripts to the core's rules), on one server, on the primary a Sentinel group names,
+or on a Cluster (`redis_client`). Each operation is one Lua script run on the server
 (`redis_scripts`), over a connection kept open from one operation to the next
-(`redis_connection`).
+(`redis_connection`; a Cluster's are its client's).
 
-Layout. Every key one address's operation touches shares the hash tag ``{<address>}``; the
-budgets shared across addresses (the whole ledger, each requesting identity) are keys of their
-own, ``otp-tui:{budget:<name>}:sends``. On a single server (or Valkey) `reserve_send` checks and
-records the address and its budgets in one script; a Redis Cluster would refuse that script
-(its keys lie in several slots), so a Cluster is not supported.
+Layout. Every key one address's operation touches shares the hash tag ``{<address>}`` (one slot
+of a Cluster); the budgets shared across addresses (the whole ledger, each requesting identity)
+are keys of their own, ``otp-tui:{budget:<name>}:sends``. On one server `reserve_send` checks
+and records the address and its budgets in one script; on a Cluster, where they lie in several
+slots, it reserves them one by one (`_reserve_across_slots` says how that never overspends).
 
     otp-tui:{<address>}:state   hash: w (wrong codes), c (consecutive failures),
                                 u (locked until, seconds, or "inf"), t (the lock's guess token)
@@ -25,11 +26,11 @@ state hash whose counts are zero a minute after its lock ends (at once if it hol
 lock that only an operator lifts, or counts that still count, never.
 
 Every operation has one deadline, `timeout` seconds for the whole of it (`redis_deadline`):
-connect, TLS, AUTH, the script and one retry of it with its source, however slowly the bytes
-come, with no automatic retries, which could apply a script twice. Every failure (unreachable,
-a refused password or certificate, the deadline, an error from the server, an answer Redis would
-never give) is one `LedgerError` naming the server's host and port, never the password
-(`redis_errors`); the ledger fails closed.
+connect, TLS, AUTH, finding the primary, the script and one retry of it with its source, WAIT
+for `replicas`, however slowly the bytes come; nothing that may have run is ever sent again.
+Every failure (unreachable, a refused password or certificate, the deadline, an error from the
+server, an answer Redis would never give) is one `LedgerError` naming the server's host and
+port, never the password (`redis_errors`); the ledger fails closed.
 """
 
 from __future__ import annotations
@@ -54,7 +55,6 @@ from otp_tui.core.limits import (
     SendBudget,
 )
 from otp_tui.core.untrusted import visible
-from otp_tui.language import _, ngettext
 from otp_tui.state.redis_client import Clients, locate, open_clients
 from otp_tui.state.redis_connection import KeptConnections
 from otp_tui.state.redis_deadline import time_left, within
@@ -116,6 +116,10 @@ def _room_to_retry() -> bool:
         return False
     time.sleep(_RETRY_PAUSE)
     return True
+
+
+# A Cluster node's answers that mean the script did not run there.
+_REDIRECTIONS = ("MOVED", "ASK", "TRYAGAIN", "CLUSTERDOWN")
 
 
 def _no_connection() -> Any:
@@ -183,6 +187,9 @@ class RedisLedger:
         self._errors = ReplyErrors(ResponseError, NoScriptError)
         self._read_only = ReadOnlyError
         self._connection_error = RedisConnectionError
+        from redis.exceptions import AskError, ClusterDownError, MovedError, TryAgainError
+
+        self._redirections = (AskError, ClusterDownError, MovedError, TryAgainError)
         # Behind Sentinel a failover is expected: an operation that certainly did not run
         # (no connection yet, or refused by a demoted primary) is tried again on the primary
         # the sentinels name, until the deadline.
@@ -192,6 +199,7 @@ class RedisLedger:
         # Cluster's are its client's, one pool per node.
         make = None if self._cluster else clients.data.connection_pool.make_connection
         self._connections = KeptConnections(make or _no_connection, (RedisConnectionError,))
+        self._node_connections: dict[str, KeptConnections] = {}
 
     @classmethod
     def from_url(
@@ -263,10 +271,33 @@ class RedisLedger:
                 raise
 
     def _on_cluster(self, script: Script, keys: Sequence[str], args: Sequence[str]) -> Any:
-        """`script` on the node that holds the slot of `keys` (all in one slot), through
-        redis-py's Cluster client: it follows MOVED and ASK, where the script did not run, and
-        retries nothing else. NOSCRIPT is answered once with the source."""
+        """`script` on the node that holds the slot of `keys` (all in one slot).
+
+        The fast way: over a connection kept to the node the client's map of slots names, as on
+        one server. When that node answers MOVED, ASK, TRYAGAIN or CLUSTERDOWN, the script did
+        not run there, and redis-py's Cluster client takes over: it follows the redirection,
+        refreshes its map, and retries nothing else. NOSCRIPT is answered once with the source.
+        """
         cluster = self._clients.data
+        if keys:
+            node = cluster.get_node_from_key(keys[0])
+            kept = self._node_connections.get(node.name)
+            if kept is None:
+                pool = cluster.get_redis_connection(node).connection_pool
+                kept = KeptConnections(pool.make_connection, (self._connection_error,))
+                self._node_connections[node.name] = kept
+            connection = kept.take()
+            try:
+                return script(connection, keys, args, self._errors)
+            except self._errors.reply as error:
+                redirected = isinstance(error, self._redirections)
+                if not (redirected or str(error).startswith(_REDIRECTIONS)):
+                    raise
+            except BaseException:
+                connection.disconnect()
+                raise
+            finally:
+                kept.give_back(connection)
         try:
             return cluster.execute_command("EVALSHA", script.sha, len(keys), *keys, *args), None
         except self._errors.no_script:
@@ -278,16 +309,16 @@ class RedisLedger:
         return failure(error, self.where, self.timeout, self.replicas) or error
 
     @contextmanager
-    def _one_sentence(self) -> Iterator[None]:
+    def one_sentence(self) -> Iterator[None]:
         """Any failure of the server's inside, as the one LedgerError that says it."""
         try:
             yield
         except Exception as error:
             raise self._said(error) from None
 
-    def _commands(self, *commands: Sequence[str | int]) -> tuple[list[Any], str]:
+    def commands(self, *commands: Sequence[str | int]) -> tuple[list[Any], str]:
         """Plain commands in one write, their replies, and the host:port that answered."""
-        with self._one_sentence(), within(self.timeout):
+        with self.one_sentence(), within(self.timeout):
             connection = self._connections.take()
             try:
                 connection.send_packed_command([pack(command) for command in commands])
@@ -374,83 +405,20 @@ class RedisLedger:
     def unlock(self, address: str) -> None:
         self.run(script("unlock"), address_keys(address)[:1])
 
-    # -- the operator's check ------------------------------------------------------------------
+    # -- for the operator's check (redis_probe) -----------------------------------------------
 
-    def probe(self) -> str:
-        """Connect, authenticate and run a harmless script; a line saying what answered: the
-        server, and behind Sentinel or with `replicas` the primary, its replicas, the
-        sentinels that answer and whether `replicas` is met (a LedgerError when it is not)."""
-        server_time, version = self.run(script("probe"), [], decode=_time_and_version, writes=False)
-        values = {"version": version, "where": self.where, "time": f"{server_time:.0f}"}
-        sentinel = self.location.topology is Topology.SENTINEL
-        if self._cluster:
-            return self._probe_cluster(values)
-        if not sentinel and not self.replicas:
-            # The server's time comes last, as a number: a test reads it from there.
-            if self.tls:
-                # TRANSLATORS: `otp-tui check`: {time} is the server's clock in Unix seconds;
-                # keep it at the end of the line.
-                return _(
-                    "Redis {version} at {where} over TLS: scripts run, server time {time}"
-                ).format(**values)
-            # TRANSLATORS: `otp-tui check`: {time} is the server's clock in Unix seconds; keep
-            # it at the end of the line.
-            return _("Redis {version} at {where}: scripts run, server time {time}").format(**values)
-        commands: list[Sequence[str | int]] = [("ROLE",)]
-        if self.replicas:
-            commands.append(("WAIT", self.replicas, 100))
-        replies, primary = self._commands(*commands)
-        with self._one_sentence():
-            replicas = len(replies[0][2])
-        facts = []
-        if sentinel:
-            # TRANSLATORS: `otp-tui check`: the Redis server the sentinels name as the primary.
-            facts.append(_("primary {address}").format(address=primary))
-        facts.append(
-            ngettext("{count} replica", "{count} replicas", replicas).format(count=replicas)
-        )
-        if sentinel:
-            reachable = self._sentinels_answering()
-            count = len(self._clients.sentinels)
-            facts.append(
-                ngettext(
-                    "{reachable} of {count} sentinel reachable",
-                    "{reachable} of {count} sentinels reachable",
-                    count,
-                ).format(reachable=reachable, count=count)
-            )
-        if self.replicas:
-            if int(replies[1]) < self.replicas:
-                with self._one_sentence():
-                    raise TooFewReplicasError(int(replies[1]))
-            # TRANSLATORS: `otp-tui check`: ledger_replicas is a setting's name; keep it.
-            facts.append(_("ledger_replicas {count} met").format(count=self.replicas))
-        if self.tls:
-            facts.append(_("over TLS"))
-        # TRANSLATORS: `otp-tui check`: {facts} lists what was seen ("primary 10.0.0.5:6379,
-        # 2 replicas, ..."); {time} is the server's clock in Unix seconds, keep it at the end.
-        return _("Redis {version} at {where} ({facts}): scripts run, server time {time}").format(
-            facts=", ".join(facts), **values
-        )
+    def probe_script(self) -> tuple[float, str]:
+        """Run a harmless script: the server's time and version."""
+        return self.run(script("probe"), [], decode=_time_and_version, writes=False)
 
-    def _probe_cluster(self, values: dict[str, str]) -> str:
-        with self._one_sentence(), within(self.timeout):
-            info = self._clients.data.cluster_info()
-            masters, covered = int(info["cluster_size"]), int(info["cluster_slots_ok"])
-        facts = [
-            # TRANSLATORS: `otp-tui check`: the masters of a Redis Cluster that serve slots.
-            ngettext("{count} master", "{count} masters", masters).format(count=masters),
-            # TRANSLATORS: `otp-tui check`: a Redis Cluster's 16384 slots, and how many of
-            # them are served.
-            _("{covered} of 16384 slots covered").format(covered=covered),
-        ]
-        if self.tls:
-            facts.append(_("over TLS"))
-        return _("Redis {version} at {where} ({facts}): scripts run, server time {time}").format(
-            facts=", ".join(facts), **values
-        )
+    def cluster_info(self) -> dict[str, Any]:
+        """CLUSTER INFO of a Cluster, within the deadline."""
+        with self.one_sentence(), within(self.timeout):
+            info: dict[str, Any] = self._clients.data.cluster_info()
+            return info
 
-    def _sentinels_answering(self) -> int:
+    def sentinels_answering(self) -> tuple[int, int]:
+        """How many of the sentinels answer a PING within the deadline, of how many."""
         answering = 0
         for sentinel in self._clients.sentinels:
             try:
@@ -460,13 +428,15 @@ class RedisLedger:
             except Exception as error:
                 if failure(error, self.where, self.timeout) is None:
                     raise
-        return answering
+        return answering, len(self._clients.sentinels)
 
     # -- lifetime ------------------------------------------------------------------------------
 
     def close(self) -> None:
         # A call stuck on a silent server ends now, with a LedgerError.
         self._connections.close()
+        for kept in self._node_connections.values():
+            kept.close()
         self._clients.close()
 
     def __enter__(self) -> RedisLedger:

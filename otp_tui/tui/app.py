@@ -106,9 +106,10 @@ class OtpApp(App[RunResult]):
     async def on_event(self, event: events.Event) -> None:
         if self._early_keys.hold(event):
             return
-        if isinstance(event, events.Key):
-            # The clocks as they are now, before the key acts: a key acts on the state it was
-            # pressed in (a resend that became possible a moment ago is not refused).
+        if isinstance(event, events.Key) and not event.is_printable:
+            # The clocks as they are now, before a key that acts (ctrl+r, Escape, Enter): it acts
+            # on the state it was pressed in (a resend possible a moment ago is not refused).
+            # A character typed into an entry depends on no clock, and its echo stays quick.
             self.tick()
         await super().on_event(event)
 

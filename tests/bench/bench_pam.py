@@ -25,6 +25,7 @@ import argparse
 import json
 import os
 import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -221,6 +222,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         relay.stop()
         host.close()
+        shutil.rmtree(scratch, ignore_errors=True)
     median = {name: statistics.median(values) for name, values in raw.items()}
     floor = median["interpreter"] + median["bare_send"]
     report = {

@@ -48,7 +48,8 @@ def problems(config, overrides=()):
 def test_example_file_validates_and_documents_every_key():
     config = ConfigFile(ROOT / "config.example.toml", explicit=True)
     settings = load(config)
-    assert settings.smtp.host == "smtp.example.com"
+    # Copied unchanged it keeps demo mode: never a real-looking server by accident.
+    assert settings.demo
     text = config.path.read_text()
     for section, model in settings:
         for key in type(model).model_fields:
@@ -104,7 +105,7 @@ def test_each_problem_is_one_line_naming_source_and_key(tmp_path, monkeypatch):
     monkeypatch.setenv("OTP_TUI_POLICY__MAX_ATTEMPTS", "many")
     lines = problems(config, ["policy.code_length=4"])
     path = str(config.path)
-    assert f"{path}: smtp.pasword: unknown key" in lines
+    assert f"{path}: smtp.pasword: unknown key; did you mean smtp.password?" in lines
     assert f"{path}: policy.code_ttl: Input should be greater than 0" in lines
     assert "--set: policy.code_length: Input should be greater than or equal to 6" in lines
     env_line = "OTP_TUI_POLICY__MAX_ATTEMPTS: policy.max_attempts:"

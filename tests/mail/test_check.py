@@ -83,9 +83,50 @@ async def test_closed_port(
 
     steps = step_lines(out.getvalue())
     assert status == 1
-    assert steps["connect"] == f"failed (unreachable) {FailureKind.UNREACHABLE.message}"
+    # Worded for the operator: the cause, then the fix; never the end user's "tell whoever
+    # runs this service".
+    assert steps["connect"] == (
+        f"failed (unreachable) Nothing accepts connections at 127.0.0.1 port {closed_port}."
+    )
+    assert FailureKind.UNREACHABLE.message not in out.getvalue()
+    assert "fix: check smtp.host and smtp.port" in out.getvalue()
     assert steps["EHLO"] == "skipped"
     assert steps["QUIT"] == "skipped"
+
+
+async def test_a_server_that_offers_no_login_is_not_said_to_refuse_it(
+    smtp_server: StartServer,
+) -> None:
+    # aiosmtpd offers AUTH only over TLS: in plain text its EHLO has no AUTH, like a relay
+    # that takes mail from this host without a login.
+    server = await smtp_server(tls="none")
+    out = io.StringIO()
+
+    status = await run_check(settings_for(server.settings(username="gate", password=PASSWORD)), out)
+
+    output = out.getvalue()
+    assert status == 1
+    assert step_lines(output)["AUTH"] == (
+        "failed (auth) The server offers no login at all (no AUTH in its answer to EHLO)."
+    )
+    assert "did not accept" not in output
+    assert "fix: remove smtp.username if the server relays without a login" in output
+    await server.wait_until_idle()
+
+
+async def test_a_local_relay_without_starttls_is_pointed_at_security_none(
+    smtp_server: StartServer,
+) -> None:
+    server = await smtp_server(tls="none")
+    out = io.StringIO()
+
+    status = await run_check(settings_for(server.settings(security="starttls")), out)
+
+    output = out.getvalue()
+    assert status == 1
+    assert step_lines(output)["STARTTLS"].startswith("failed (tls)")
+    assert 'fix: a relay on this machine often speaks no TLS: set security = "none"' in output
+    await server.wait_until_idle()
 
 
 async def test_untrusted_certificate(smtp_server: StartServer, tls_certs: TlsCerts) -> None:

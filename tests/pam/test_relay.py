@@ -242,3 +242,11 @@ def test_a_user_name_the_module_would_have_to_change_is_refused(
     assert run.pamtester.finish()[0] != 0
     assert "facts" not in run.pamtester.text  # the helper never started
     refused_once(run, "the user name cannot be passed on as it is")
+
+
+def test_allowed_then_a_clean_exit_lets_in(relay: Start) -> None:
+    run = relay("allowed.sh")
+    run.pamtester.expect(ACCEPTED)
+    assert run.pamtester.finish()[0] == 0
+    assert "Let in without a code." in run.pamtester.text
+    assert run.module_log() == []

@@ -7,7 +7,6 @@ what redis-py's Cluster client asks of it besides the ledger's own commands.
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import time
 from pathlib import Path
@@ -18,10 +17,6 @@ from redis_server import ADMIN_PASSWORD, LOOPBACK, PASSWORD, USER, RedisServer, 
 # What the Cluster client needs: the map of slots, the commands (where their keys are), and
 # ASKING during a slot's migration.
 CLUSTER_COMMANDS = ("+cluster|slots +cluster|shards +cluster|nodes +cluster|info +asking +command",)
-
-
-def have_cluster_tools() -> bool:
-    return shutil.which("redis-server") is not None and shutil.which("redis-cli") is not None
 
 
 class RedisClusterGroup:

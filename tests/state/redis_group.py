@@ -8,7 +8,6 @@ call a primary down after a second without an answer and need two of three to ag
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import time
 from pathlib import Path
@@ -20,10 +19,6 @@ from redis_server import ADMIN_PASSWORD, LOOPBACK, PASSWORD, USER, RedisServer, 
 SERVICE = "otp"
 DOWN_AFTER_MS = 1000
 QUORUM = 2
-
-
-def have_sentinel() -> bool:
-    return shutil.which("redis-sentinel") is not None and shutil.which("redis-server") is not None
 
 
 class Sentinel:

@@ -32,6 +32,7 @@ from otp_tui.state.errors import LedgerError
 from otp_tui.state.ledger import open_ledger
 from otp_tui.state.ledger_check import check_ledger
 from otp_tui.state.redis_ledger import RedisLedger
+from otp_tui.state.redis_probe import probe
 from otp_tui.state.sqlite_ledger import SqliteLedger
 
 ALICE = "alice@example.com"
@@ -153,7 +154,7 @@ def test_a_key_that_expires_is_kept_again_once_it_counts(
 def test_times_are_the_servers_whatever_the_hosts_clock_says(fresh_redis: RedisServer) -> None:
     with RedisLedger.from_url(fresh_redis.url()) as ledger:
         lock(ledger, ALICE, 900)
-        server_now = float(ledger.probe().rsplit(" ", 1)[1])
+        server_now = float(probe(ledger).rsplit(" ", 1)[1])
     assert abs(server_now - time.time()) < 5
     # Another host whose wall clock is an hour ahead, in its own process: the same lock.
     answer = _host(fresh_redis, "status", ALICE, offset=3600)
@@ -521,7 +522,7 @@ def test_a_server_that_is_not_redis_is_one_sentence(reply: bytes, login: str) ->
             lambda: ledger.status(ALICE),
             lambda: ledger.reserve_send(ALICE, SendBudget(5, 60, 10)),
             lambda: ledger.admit_guess(ALICE, GuessLimits(5, 900, 100), "t"),
-            ledger.probe,
+            lambda: probe(ledger),
         ):
             with pytest.raises(LedgerError) as raised:
                 operation()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import json
+import signal
 import time
 from pathlib import Path
 from typing import Any
@@ -222,3 +223,29 @@ def test_a_primary_restarted_empty_before_sentinel_notices_wipes_the_counts(
         assert group.primary_port() == primary.port  # no failover happened
         assert ledger.status(ALICE).consecutive_failures == 0
     assert list(group.counts(address_keys(ALICE)[0]).values()) == [{}, {}, {}]
+
+
+def test_a_primary_that_stops_answering_is_one_sentence_in_time(group: SentinelGroup) -> None:
+    """A primary cut off mid-run (stopped with SIGSTOP: it keeps its sockets and answers
+    nothing): the call that may have reached it is never sent again, and ends in one sentence
+    within the deadline; once the sentinels have promoted a replica, the next call goes there."""
+    with RedisLedger.from_url(group.url(), timeout=TIMEOUT, replicas=1) as ledger:
+        ledger.admit_guess(ALICE, NEVER_LOCKS, "before")
+        primary = group.server_on(group.primary_port())
+        assert primary.process is not None
+        primary.process.send_signal(signal.SIGSTOP)
+        try:
+            message = _failing_within(
+                lambda: ledger.admit_guess(ALICE, NEVER_LOCKS, "cut off"), TIMEOUT + SLACK
+            )
+            assert message == (
+                f"The Redis ledger at {group.url().split('@')[1].rsplit('/', 1)[0]}"
+                f" did not answer within {TIMEOUT:g} seconds."
+            )
+            deadline = time.monotonic() + 30
+            while group.primary_port() == primary.port:  # a bounded poll for the promotion
+                assert time.monotonic() < deadline
+                time.sleep(0.1)
+            ledger.admit_guess(ALICE, NEVER_LOCKS, "after")
+        finally:
+            primary.process.send_signal(signal.SIGCONT)
