@@ -31,4 +31,5 @@ def completion_script(parser: argparse.ArgumentParser, shell: str) -> str:
     import shtab
 
     _mark_paths(parser)
-    return shtab.complete(parser, shell=shell)
+    script: str = shtab.complete(parser, shell=shell)  # shtab ships no type hints
+    return script
