@@ -490,6 +490,7 @@ def test_every_sentence_of_the_commands_has_german_with_the_same_placeholders(na
         ids = (text,) if isinstance(text, str) else tuple(text)
         message = catalog.get(ids[0], context=context)
         assert message is not None, f"{ids[0]!r} is not in the catalog"
+        assert message.string is not None, f"{ids[0]!r} has no German"
         strings = (message.string,) if isinstance(message.string, str) else message.string
         assert all(strings), f"{ids[0]!r} has no German"
         if context == "strftime":

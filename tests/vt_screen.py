@@ -15,6 +15,7 @@ import codecs
 import re
 import unicodedata
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 _SEQUENCE = re.compile(
     r"\x1b\[(?P<params>[0-?]*)(?P<inter>[ -/]*)(?P<final>[@-~])"
@@ -174,6 +175,11 @@ _UNFLAGS = {22: ("bold", "dim"), 23: ("italic",), 24: ("underline",), 25: ("blin
 _UNFLAGS |= {27: ("reverse",), 29: ("strike",)}
 
 
+def _with(style: Style, changes: dict[str, Any]) -> Style:
+    """`replace` with field names chosen at run time (typed loosely: the names vary)."""
+    return replace(style, **changes)
+
+
 def _sgr(style: Style, numbers: list[int]) -> Style:
     index = 0
     while index < len(numbers):
@@ -181,14 +187,14 @@ def _sgr(style: Style, numbers: list[int]) -> Style:
         if number == 0:
             style = Style()
         elif number in _FLAGS:
-            style = replace(style, **{_FLAGS[number]: True})
+            style = _with(style, {_FLAGS[number]: True})
         elif number in _UNFLAGS:
-            style = replace(style, **dict.fromkeys(_UNFLAGS[number], False))
+            style = _with(style, dict.fromkeys(_UNFLAGS[number], False))
         elif number in (38, 48):
             kind = numbers[index + 1] if index + 1 < len(numbers) else 0
             width = 3 if kind == 2 else 1
             colour = ":".join(map(str, numbers[index + 1 : index + 2 + width]))
-            style = replace(style, **{"fg" if number == 38 else "bg": colour})
+            style = _with(style, {"fg" if number == 38 else "bg": colour})
             index += 1 + width
         elif number == 39:
             style = replace(style, fg="default")

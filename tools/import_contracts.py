@@ -13,6 +13,7 @@ left to the layers contract.
 from __future__ import annotations
 
 import sys
+from typing import cast
 
 from grimp import ImportGraph
 from importlinter import Contract, ContractCheck, fields, output
@@ -28,8 +29,9 @@ class AllowlistContract(Contract):
     def check(self, graph: ImportGraph, verbose: bool) -> ContractCheck:
         options = self.session_options
         root = options.get("root_packages") or [options["root_package"]]
-        allowed = set(self.allowed_external)  # type: ignore[arg-type]
-        forbidden = set(self.forbidden_stdlib or [])  # type: ignore[arg-type]
+        # import-linter declares the options as field objects; an instance holds their values.
+        allowed = set(cast("list[str]", self.allowed_external))
+        forbidden = set(cast("list[str] | None", self.forbidden_stdlib) or [])
         broken = []
         for source in self.source_modules:  # type: ignore[attr-defined]
             modules = {source.name} | graph.find_descendants(source.name)

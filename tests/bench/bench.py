@@ -1146,7 +1146,7 @@ def ledger_side_by_side(workspace: Workspace, samples: int, sizes: Sequence[int]
         results["sqlite"][size] = ledger_latency({"sqlite": path}, samples, {})["sqlite"]
     with redis_topologies(workspace.root) as topologies:
         for name, topology in topologies.items():
-            found: dict[str, Any] = results["topologies"].setdefault(name, {})
+            found: dict[int, Any] = results["topologies"].setdefault(name, {})
             for size in sizes:
                 topology.flush()
                 _seed(topology.spec, size)

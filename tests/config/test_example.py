@@ -7,14 +7,13 @@ from pathlib import Path
 
 import pytest
 from command_runner import ROOT
+from pydantic import BaseModel
 
 from otp_tui.config.loading import ConfigFile, load_settings
 from otp_tui.config.schema import Settings
 
 
-def _keys(model: type, prefix: str = "") -> set[str]:
-    from pydantic import BaseModel
-
+def _keys(model: type[BaseModel], prefix: str = "") -> set[str]:
     keys = set()
     for name, field in model.model_fields.items():
         annotation = field.annotation

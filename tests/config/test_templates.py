@@ -15,7 +15,7 @@ import pytest
 
 from otp_tui.cli import main
 from otp_tui.config.loading import ConfigError, ConfigFile, load_settings
-from otp_tui.config.schema import SenderSettings, Settings
+from otp_tui.config.schema import MailSettings, SenderSettings, Settings
 from otp_tui.core.codes import OneTimeCode
 from otp_tui.mail.check import run_check
 from otp_tui.mail.message import build_message
@@ -242,7 +242,9 @@ def test_jinja2_is_loaded_only_when_templates_are_set(tmp_path: Path) -> None:
 
 
 async def test_check_shows_the_rendered_templates_with_the_code_masked(tmp_path: Path) -> None:
-    settings = Settings(sender={"service": "otp-tui"}, mail={"templates": EXAMPLES})
+    settings = Settings(
+        sender=SenderSettings(service="otp-tui"), mail=MailSettings(templates=EXAMPLES)
+    )
     out = io.StringIO()
 
     status = await run_check(settings, out, outbox_dir=tmp_path / "outbox")

@@ -42,7 +42,7 @@ class ModuleSide:
         return text
 
     async def prompt(self) -> Prompt:
-        lines = []
+        lines: list[str] = []
         while True:
             line = await self.line()
             word, _, text = line.partition(" ")

@@ -53,7 +53,7 @@ def new_run(
     settings = Settings(
         smtp=smtp,
         sender=SenderSettings(address="otp@example.com"),
-        policy=PolicySettings(**(policy or {})),
+        policy=PolicySettings.model_validate(policy or {}),
     )
     run = make_run(
         settings,

@@ -63,7 +63,7 @@ class Helper:
         self.process = subprocess.Popen(
             [sys.executable, "-I", "-c", PROGRAM, str(modules), "pam", "--config", str(config),
              *extra],
-            stdin=theirs, stdout=theirs, stderr=subprocess.PIPE,
+            stdin=theirs.fileno(), stdout=theirs.fileno(), stderr=subprocess.PIPE,
             env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"}, cwd="/",
         )  # fmt: skip
         theirs.close()

@@ -521,7 +521,7 @@ def test_changing_the_case_of_an_address_buys_no_fresh_guesses(clock, ledger, co
 def test_a_send_budget_of_zero_is_refused(field):
     numbers = {"per_address": 5, "total": 60, "per_requester": 10, field: 0}
     with pytest.raises(ValueError, match="per_hour"):
-        SendBudget(**numbers)
+        SendBudget(numbers["per_address"], numbers["total"], numbers["per_requester"])
 
 
 # Budgets across addresses

@@ -50,8 +50,8 @@ class MachineAgainstModel(RuleBasedStateMachine):
         # The model.
         self.phase = Phase.ENTERING_ADDRESS
         self.live = None  # the code that would verify, if any
-        self.expires_at = None
-        self.sent_at = None
+        self.expires_at: float | None = None
+        self.sent_at: float | None = None
         self.sends = 0
         self.wrong = 0
         self.retryable = False
@@ -70,7 +70,10 @@ class MachineAgainstModel(RuleBasedStateMachine):
         return max(0, POLICY.max_resends - max(0, self.sends - 1))
 
     def _expired(self):
-        return self.live is None or self.clock.now >= self.expires_at
+        if self.live is None:
+            return True
+        assert self.expires_at is not None  # a live code always has an expiry
+        return self.clock.now >= self.expires_at
 
     # Time
     @rule(seconds=st.floats(min_value=0, max_value=400, allow_nan=False))

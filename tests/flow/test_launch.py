@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
 from otp_tui.flow.launch import LaunchOutcome, outcome_of_ending
+from otp_tui.flow.run import Run
 from otp_tui.flow.views import Finished, Notice
 from otp_tui.result import RunResult
 
@@ -29,7 +30,9 @@ def test_the_runs_own_ending_stands_when_nothing_doubts_it():
 
 
 def test_no_ending_is_a_failure():
-    assert outcome_of_ending(SimpleNamespace(ending=None), FAILED) == LaunchOutcome(FAILED, 1, None)
+    assert outcome_of_ending(cast(Run, SimpleNamespace(ending=None)), FAILED) == LaunchOutcome(
+        FAILED, 1, None
+    )
 
 
 @pytest.mark.parametrize("reason", ["verified", "allowed_without_mail"])

@@ -45,7 +45,7 @@ ODD_CONNECTIONS = st.one_of(
     st.lists(_PIECES, max_size=6).map("".join),
     st.lists(_PIECES, max_size=5).map(" ".join),
     # Anything an environment can hold: no NUL, no lone surrogate.
-    st.text(st.characters(exclude_categories=("Cs",), exclude_characters="\x00"), max_size=40),
+    st.text(st.characters(exclude_categories=["Cs"], exclude_characters="\x00"), max_size=40),
 )
 
 

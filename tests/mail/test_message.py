@@ -150,7 +150,9 @@ def test_line_breaks_in_sender_settings_are_refused(field: str) -> None:
     # The settings model refuses these already; the builder must not rely on that alone.
     values = {"address": "otp@example.org", "name": "n", "subject": "s"}
     values[field] += "\r\nBcc: x@y.z"
-    sender = SenderSettings.model_construct(**values)
+    sender = SenderSettings.model_construct(
+        address=values["address"], name=values["name"], subject=values["subject"]
+    )
     with pytest.raises(ValueError, match="line breaks"):
         build_message(
             sender, "bob@example.com", OneTimeCode("123456"), ttl_seconds=60, requested_from="h"

@@ -36,7 +36,7 @@ def main() -> None:
     from otp_tui.core.outcomes import SendCode
     from otp_tui.state.ledger import open_ledger
 
-    settings = load_settings(ConfigFile(args.config, explicit=True), [])
+    settings = load_settings(ConfigFile(args.config, explicit=True), {})
     answers: list[str] = []
     with open_ledger(settings) as ledger:
         machine = Verification(

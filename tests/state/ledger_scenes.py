@@ -33,9 +33,8 @@ def _num(seconds: float) -> str:
 def record_wrong_code(ledger: Any, address: str) -> LedgerEntry:
     """Count one wrong code (and one consecutive failure), deciding no lock; the entry after."""
     if isinstance(ledger, RedisLedger):
-        sends, wrong, consecutive, locked_for = ledger.run(
-            _script("record_wrong_code"), address_keys(address)
-        )
+        answer: list[int | bytes] = ledger.run(_script("record_wrong_code"), address_keys(address))
+        sends, wrong, consecutive, locked_for = answer
         locked = float("inf") if locked_for == b"inf" else float(locked_for)
         return LedgerEntry(int(sends), int(wrong), int(consecutive), locked)
 

@@ -16,7 +16,7 @@ from redis_cluster import RedisClusterGroup
 from state_helpers import run_all
 
 from otp_tui.config.loading import ConfigError, ConfigFile, load_settings
-from otp_tui.config.schema import Settings
+from otp_tui.config.schema import Settings, StateSettings
 from otp_tui.core.limits import TOTAL, GuessAdmitted, GuessLimits, GuessRefused, LedgerEntry
 from otp_tui.state.ledger_check import check_ledger
 from otp_tui.state.redis_ledger import RedisLedger, address_keys
@@ -102,7 +102,7 @@ def test_a_slot_moved_mid_run_loses_nothing(fresh_cluster: RedisClusterGroup) ->
 
 def test_check_names_the_masters_and_the_slots_covered(fresh_cluster: RedisClusterGroup) -> None:
     out = io.StringIO()
-    assert check_ledger(Settings(state={"ledger": fresh_cluster.url()}), out)
+    assert check_ledger(Settings(state=StateSettings(ledger=fresh_cluster.url())), out)
     line = out.getvalue()
     assert line.startswith("ledger: Redis 7.")
     assert "(3 masters, 16384 of 16384 slots covered)" in line

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from otp_tui.cli import main
-from otp_tui.config.schema import Settings
+from otp_tui.config.schema import Settings, StateSettings
 from otp_tui.core.limits import GuessLimits
 from otp_tui.state.ledger import open_ledger
 
@@ -37,7 +37,7 @@ def test_status_unlock_and_check_work_on_every_form(
     config = tmp_path / "config.toml"
     config.write_text(f'[state]\nledger = "{ledger_value}"\n')
     os.chmod(config, 0o600)  # the URL holds a password
-    with open_ledger(Settings(state={"ledger": ledger_value})) as ledger:
+    with open_ledger(Settings(state=StateSettings(ledger=ledger_value))) as ledger:
         ledger.admit_guess(ALICE, LOCKS_AT_ONCE, "t")
     assert main(["--config", str(config), "status", ALICE]) == 0
     shown = capsys.readouterr()

@@ -262,7 +262,9 @@ def test_the_guess_that_reaches_the_limit_locks_in_the_same_step(
     assert ledger.admit_guess(ALICE, LIMITS, "g3") == GuessAdmitted(0, lock=900.0)
     assert ledger.status(ALICE) == LedgerEntry(0, 0, 3, 900.0)
     clock.advance(100)
-    assert ledger.admit_guess(ALICE, LIMITS, "g4") == GuessRefused(pytest.approx(800.0))
+    refused = ledger.admit_guess(ALICE, LIMITS, "g4")
+    assert isinstance(refused, GuessRefused)
+    assert refused.locked_for == pytest.approx(800.0)
     assert ledger.status(ALICE).consecutive_failures == 3  # a refused guess is not counted
 
 

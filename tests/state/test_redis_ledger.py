@@ -143,7 +143,9 @@ def test_a_key_that_expires_is_kept_again_once_it_counts(
         assert admin.ttl(state) == -1  # it counts again: kept
         ledger.record_success(ALICE)
         assert 0 < admin.ttl(state) <= 60  # nothing counts; the ended lock is kept a minute
-        assert ledger.admit_guess(ALICE, GuessLimits(1, 10, 100), "t2").lock == 10
+        admitted = ledger.admit_guess(ALICE, GuessLimits(1, 10, 100), "t2")
+        assert isinstance(admitted, GuessAdmitted)
+        assert admitted.lock == 10
         assert admin.hget(state, "t") == b"t2"
         assert admin.ttl(state) == -1  # a consecutive failure counts
         lock(ledger, ALICE, 900)  # a lock of its own: the guess's token goes

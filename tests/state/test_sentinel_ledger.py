@@ -17,7 +17,7 @@ from ledger_scenes import budget_sends
 from redis_group import SERVICE, SentinelGroup
 from redis_server import LOOPBACK, PASSWORD, RedisServer
 
-from otp_tui.config.schema import Settings
+from otp_tui.config.schema import Settings, StateSettings
 from otp_tui.core.limits import TOTAL, GuessLimits, SendBudget
 from otp_tui.state.errors import LedgerError
 from otp_tui.state.ledger_check import check_ledger
@@ -195,7 +195,7 @@ def test_check_names_the_primary_its_replicas_and_the_sentinels(
     fresh_sentinel_group: SentinelGroup,
 ) -> None:
     group = fresh_sentinel_group
-    settings = Settings(state={"ledger": group.url(), "ledger_replicas": 1})
+    settings = Settings(state=StateSettings(ledger=group.url(), ledger_replicas=1))
     out = io.StringIO()
     assert check_ledger(settings, out)
     line = out.getvalue()

@@ -78,9 +78,11 @@ def test_the_default_path_is_in_the_user_state_dir(
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path))
     assert default_ledger_path() == tmp_path / "otp-tui" / "ledger.sqlite3"
     with open_ledger(Settings()) as ledger:
+        assert isinstance(ledger, SqliteLedger)
         assert ledger.path == tmp_path / "otp-tui" / "ledger.sqlite3"
     chosen = tmp_path / "elsewhere.sqlite3"
     with open_ledger(Settings(state={"ledger": chosen})) as ledger:  # type: ignore[arg-type]
+        assert isinstance(ledger, SqliteLedger)
         assert ledger.path == chosen
     assert chosen.exists()
 

@@ -9,7 +9,7 @@ a real pty).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -132,16 +132,16 @@ _RUN = st.tuples(_STYLE, _TEXT)
 
 
 @st.composite
-def frames(draw: Callable[..., object]) -> str:
+def frames(draw: st.DrawFn) -> str:
     """A partial frame: a few cursor moves, each followed by a few styled runs, crowded into
     two rows so that runs overlap, cut wide characters in half and leave gaps."""
-    out = []
-    for _ in range(draw(st.integers(1, 4))):  # type: ignore[call-overload]
-        row = draw(st.integers(0, 1))  # type: ignore[call-overload]
-        col = draw(st.integers(0, 16))  # type: ignore[call-overload]
-        runs = draw(st.lists(_RUN, min_size=1, max_size=3))  # type: ignore[call-overload]
+    out: list[str] = []
+    for _ in range(draw(st.integers(1, 4))):
+        row = draw(st.integers(0, 1))
+        col = draw(st.integers(0, 16))
+        runs = draw(st.lists(_RUN, min_size=1, max_size=3))
         out.append(line(row, col, *runs))  # at most 16 + 3 x 6 x 2 cells: within the row
-    row = draw(st.integers(0, ROWS - 1))  # type: ignore[call-overload]
+    row = draw(st.integers(0, ROWS - 1))
     return "".join(out) + f"\x1b[{row + 1};1H"
 
 

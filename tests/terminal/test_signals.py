@@ -98,10 +98,13 @@ def test_an_ending_signal_ends_a_run_whose_loop_never_comes_back_within_a_second
 def test_the_handlers_are_put_back_when_removed() -> None:
     import asyncio
 
+    from otp_tui.result import RunResult
     from otp_tui.terminal.signals import install_signal_handlers
 
     class Quiet:
-        def record_ending(self, reason: object) -> None: ...
+        def record_ending(self, reason: object) -> RunResult:
+            raise AssertionError("no signal arrives in this test")
+
         def end_from_signal(self, reason: object) -> None: ...
         def call_next(self, callback: object, *args: object) -> None: ...
 
