@@ -227,6 +227,7 @@ class Pamtester:
             ]
         elif valgrind:
             # Memory errors and definite leaks in pamtester and the module make it exit 42.
+            assert VALGRIND is not None
             prefix = [VALGRIND, "-q", "--error-exitcode=42", "--leak-check=full",
                       "--errors-for-leak-kinds=definite"]  # fmt: skip
         elif preload is not None:
