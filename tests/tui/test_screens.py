@@ -286,3 +286,34 @@ async def test_a_corrected_address_is_sent_at_once(smtp_server):
         await wait_for(pilot, lambda: len(server.received) == 2)
         await wait_for(pilot, lambda: isinstance(app.screen, CodeScreen))
         assert server.received[-1].rcpt_tos == ["alice@gmail.com"]
+
+
+def _all_at_once(app, keys):
+    """Keys as one read from the terminal delivers them: queued together, none handled yet."""
+    for key in keys:
+        character = {"ctrl+u": "\x15", "backspace": "\x7f", "ctrl+a": "\x01"}.get(key, key)
+        app.post_message(events.Key(key, character))
+
+
+async def test_editing_keys_typed_fast_act_in_the_order_typed(smtp_server):
+    # An editing key (ctrl+u, backspace, ctrl+a) is a binding, which Textual runs after the key
+    # has bubbled up to the app; letters typed right behind it were inserted first, then the
+    # editing key acted on them: ctrl+u and "bob" left an empty field.
+    server = await smtp_server()
+    harness = build_app(smtp=server.settings())
+    app = harness.app
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press(*"alice")
+        _all_at_once(app, ["ctrl+u", "b", "o", "b"])
+        await wait_for(pilot, lambda: app.screen.query_one("#address").value != "alice")
+        assert app.screen.query_one("#address").value == "bob"
+        _all_at_once(app, ["backspace", "x", "ctrl+a", "y"])
+        await wait_for(pilot, lambda: len(app.screen.query_one("#address").value) == 4)
+        assert app.screen.query_one("#address").value == "ybox"
+
+        await pilot.press("ctrl+u", *ADDRESS)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, CodeScreen))
+        _all_at_once(app, ["1", "2", "backspace", "3"])
+        await wait_for(pilot, lambda: len(app.screen.query_one(CodeEntry).value) == 2)
+        assert app.screen.query_one(CodeEntry).value == "13"
