@@ -29,6 +29,7 @@ from redis_server import LOOPBACK, PASSWORD, RedisServer
 from otp_tui.config.schema import Settings, StateSettings
 from otp_tui.core.limits import TOTAL, GuessLimits, SendBudget
 from otp_tui.state.errors import LedgerError
+from otp_tui.state.ledger import open_ledger
 from otp_tui.state.ledger_check import check_ledger
 from otp_tui.state.redis_ledger import RedisLedger, address_keys
 
@@ -259,3 +260,56 @@ def test_a_primary_that_stops_answering_is_one_sentence_in_time(group: SentinelG
             ledger.admit_guess(ALICE, NEVER_LOCKS, "after")
         finally:
             primary.process.send_signal(signal.SIGCONT)
+
+
+def test_sentinels_that_ask_a_password_are_reached_with_theirs(tmp_path: Path) -> None:
+    """Sentinels with `requirepass` and data nodes with an ACL user: the URL's user and password
+    (or ledger_password_file) reach the data nodes, ledger_sentinel_password_file the sentinels;
+    a wrong or missing sentinel password is one sentence, at once rather than at the deadline."""
+    group = SentinelGroup(tmp_path / "group", sentinel_password="sentinel-pw")
+    try:
+        right = tmp_path / "sentinel-pw"
+        right.write_text("sentinel-pw\n")
+        wrong = tmp_path / "wrong-pw"
+        wrong.write_text("not-the-password\n")
+        data_password = tmp_path / "ledger-pw"
+        data_password.write_text(f"{PASSWORD}\n")
+        for state in (
+            StateSettings(ledger=group.url(), ledger_sentinel_password_file=right),
+            StateSettings(
+                ledger=group.url(password=None),
+                ledger_password_file=data_password,
+                ledger_sentinel_password_file=right,
+                ledger_replicas=1,
+            ),
+        ):
+            with open_ledger(Settings(state=state)) as ledger:
+                ledger.admit_guess(ALICE, NEVER_LOCKS, "reached")
+            out = io.StringIO()
+            assert check_ledger(Settings(state=state), out)
+            assert "3 of 3 sentinels" in out.getvalue()
+        hosts = group.url().split("@")[1].rsplit("/", 1)[0]
+        for sentinel_password in (wrong, None):
+            state = StateSettings(
+                ledger=group.url(), ledger_sentinel_password_file=sentinel_password
+            )
+            with open_ledger(Settings(state=state)) as ledger:
+                message = _failing_within(lambda: ledger.status(ALICE), 1.0)
+            assert message == (
+                f"The Redis sentinels at {hosts} refused the password"
+                " (state.ledger_sentinel_password_file)."
+            )
+            assert "not-the-password" not in message
+        with RedisLedger.from_url(
+            group.url(), timeout=TIMEOUT, sentinel_password_file=right
+        ) as ledger:
+            assert ledger.status(ALICE).consecutive_failures == 2
+    finally:
+        group.stop()
+
+
+def test_a_sentinel_password_file_without_sentinels_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="ledger_sentinel_password_file needs a redis"):
+        StateSettings(
+            ledger="redis://127.0.0.1:6379/0", ledger_sentinel_password_file=tmp_path / "pw"
+        )
