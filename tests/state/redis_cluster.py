@@ -10,6 +10,7 @@ from __future__ import annotations
 import subprocess
 import time
 from pathlib import Path
+from typing import Any
 
 import redis
 from redis_server import ADMIN_PASSWORD, LOOPBACK, PASSWORD, USER, RedisServer, free_port
@@ -115,11 +116,15 @@ def _node_id(node: RedisServer) -> str:
 
 
 def move_slot_of(
-    group: RedisClusterGroup, key: str, source: RedisServer, target: RedisServer
+    group: RedisClusterGroup,
+    key: str,
+    source: RedisServer,
+    target: RedisServer,
+    batch: int = 100,
 ) -> None:
     """Move the slot of `key`, with its keys, from `source` to `target`, as `redis-cli --cluster
-    reshard` does for each slot: IMPORTING and MIGRATING, MIGRATE key by key, then the new
-    owner told to every node. Clients see ASK while it runs and MOVED after."""
+    reshard` does for each slot: IMPORTING and MIGRATING, MIGRATE `batch` keys at a time, then
+    the new owner told to every node. Clients see ASK while it runs and MOVED after."""
     with source.admin() as admin:
         slot = int(admin.cluster("keyslot", key))
     source_id, target_id = _node_id(source), _node_id(target)
@@ -127,7 +132,7 @@ def move_slot_of(
         admin.execute_command("CLUSTER", "SETSLOT", slot, "IMPORTING", source_id)
     with source.admin() as admin:
         admin.execute_command("CLUSTER", "SETSLOT", slot, "MIGRATING", target_id)
-        while keys := admin.execute_command("CLUSTER", "GETKEYSINSLOT", slot, 100):
+        while keys := admin.execute_command("CLUSTER", "GETKEYSINSLOT", slot, batch):
             admin.execute_command(
                 "MIGRATE", LOOPBACK, target.port, "", 0, 5000,
                 "AUTH2", "admin", ADMIN_PASSWORD, "KEYS", *keys,
@@ -139,3 +144,30 @@ def move_slot_of(
 
 
 RedisClusterGroup.move_slot_of = move_slot_of  # type: ignore[attr-defined]
+
+
+def addresses_in_slot_of(address: str, count: int) -> list[str]:
+    """`count` addresses whose keys lie in the same slot as `address`'s (CRC16 of the hash tag,
+    as Redis Cluster computes it), found by trying names in turn."""
+    from redis.crc import key_slot
+
+    slot = key_slot(address.encode())
+    found: list[str] = []
+    number = 0
+    while len(found) < count:
+        number += 1
+        candidate = f"own{number}@example.com"
+        if key_slot(candidate.encode()) == slot:
+            found.append(candidate)
+    return found
+
+
+def snapshot_all(group: RedisClusterGroup) -> dict[str, Any]:
+    """`fault_run.snapshot` of every node, as one."""
+    from fault_run import snapshot
+
+    found: dict[str, Any] = {}
+    for node in group.nodes:
+        with node.admin() as admin:
+            found.update(snapshot(admin))
+    return found
