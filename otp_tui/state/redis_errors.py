@@ -128,6 +128,8 @@ _REASONS = (
     ("oom", N_("the server is out of memory")),
     ("readonly", N_("the server is a read-only replica")),
     ("crossslot", N_("it is part of a Redis Cluster: name it with redis+cluster://")),
+    # A Cluster client that gave up following MOVED and ASK (redis-py says "TTL exhausted").
+    ("ttl exhausted", N_("its nodes kept sending the command on to one another")),
     ("moved", N_("it is part of a Redis Cluster: name it with redis+cluster://")),
 )
 

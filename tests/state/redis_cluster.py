@@ -109,7 +109,7 @@ class RedisClusterGroup:
             node.stop()
 
 
-def _node_id(node: RedisServer) -> str:
+def node_id(node: RedisServer) -> str:
     with node.admin() as admin:
         found = admin.cluster("myid")
     return found.decode() if isinstance(found, bytes) else str(found)
@@ -127,7 +127,7 @@ def move_slot_of(
     the new owner told to every node. Clients see ASK while it runs and MOVED after."""
     with source.admin() as admin:
         slot = int(admin.cluster("keyslot", key))
-    source_id, target_id = _node_id(source), _node_id(target)
+    source_id, target_id = node_id(source), node_id(target)
     with target.admin() as admin:
         admin.execute_command("CLUSTER", "SETSLOT", slot, "IMPORTING", source_id)
     with source.admin() as admin:
@@ -141,9 +141,43 @@ def move_slot_of(
         with node.admin() as admin:
             admin.execute_command("CLUSTER", "SETSLOT", slot, "NODE", target_id)
     group.wait_until_ok()
+    group.wait_until_owned(slot, target)  # type: ignore[attr-defined]
+
+
+def wait_until_owned(
+    group: RedisClusterGroup, slot: int, owner: RedisServer, timeout: float = 30
+) -> None:
+    """Until every node names `owner` as the owner of `slot` (a bounded poll): the nodes'
+    gossip may otherwise still carry the old owner's claim, and undo the move."""
+    owner_id = node_id(owner)
+    deadline = time.monotonic() + timeout
+    while True:
+        views = []
+        for node in group.nodes:
+            with node.admin() as admin:
+                views.append(_owner_in(admin.execute_command("CLUSTER", "NODES"), slot))
+        if views == [owner_id] * len(group.nodes):
+            return
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"the nodes do not agree who owns slot {slot}: {views}")
+        time.sleep(0.05)
+
+
+def _owner_in(nodes: Any, slot: int) -> str | None:
+    text = nodes.decode() if isinstance(nodes, bytes) else str(nodes)
+    for line in text.splitlines():
+        fields = line.split()
+        for held in fields[8:]:
+            if held.startswith("["):  # a slot being migrated or imported, not held
+                continue
+            start, _, end = held.partition("-")
+            if int(start) <= slot <= int(end or start):
+                return fields[0]
+    return None
 
 
 RedisClusterGroup.move_slot_of = move_slot_of  # type: ignore[attr-defined]
+RedisClusterGroup.wait_until_owned = wait_until_owned  # type: ignore[attr-defined]
 
 
 def addresses_in_slot_of(address: str, count: int) -> list[str]:
