@@ -171,6 +171,33 @@ def test_with_its_only_replica_stopped_a_write_fails_closed_in_time(tmp_path: Pa
         primary.stop()
 
 
+def test_behind_sentinel_with_its_only_replica_stopped_a_write_fails_closed_in_time(
+    tmp_path: Path,
+) -> None:
+    """A primary, its only replica and three sentinels, `ledger_replicas = 1`: with the replica
+    stopped (the primary is well, so nothing fails over), every write that counts ends in one
+    sentence within the deadline, and a read still answers."""
+    group = SentinelGroup(tmp_path / "group", replicas=1)
+    try:
+        hosts = group.url().split("@")[1].rsplit("/", 1)[0]
+        with RedisLedger.from_url(group.url(), timeout=1.5, replicas=1) as ledger:
+            ledger.admit_guess(ALICE, NEVER_LOCKS, "acknowledged")
+            group.replicas[0].stop()
+            for write in (
+                lambda: ledger.admit_guess(ALICE, NEVER_LOCKS, "alone"),
+                lambda: ledger.reserve_send(ALICE, SendBudget(5, 60, 10)),
+            ):
+                message = _failing_within(write, 1.5 + SLACK)
+                assert message == (
+                    f"The Redis ledger at {hosts}: 0 of the 1 replicas it must wait for"
+                    " acknowledged the write within 1.5 seconds."
+                )
+            # The guess did land on the primary (WAIT undoes nothing): the run failed closed.
+            assert ledger.status(ALICE).consecutive_failures == 2
+    finally:
+        group.stop()
+
+
 def test_a_promoted_replica_is_sent_each_script_once(group: SentinelGroup) -> None:
     with RedisLedger.from_url(group.url(), timeout=TIMEOUT, replicas=1) as ledger:
         ledger.admit_guess(ALICE, NEVER_LOCKS, "before")
