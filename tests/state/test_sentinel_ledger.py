@@ -323,7 +323,7 @@ def test_sentinels_that_ask_a_password_are_reached_with_theirs(tmp_path: Path) -
                 ledger=group.url(), ledger_sentinel_password_file=sentinel_password
             )
             with open_ledger(Settings(state=state)) as ledger:
-                message = _failing_within(lambda: ledger.status(ALICE), 1.0)
+                message = _failing_within(lambda: ledger.status(ALICE), 2.0)
             assert message == (
                 f"The Redis sentinels at {hosts} refused the password"
                 " (state.ledger_sentinel_password_file)."
