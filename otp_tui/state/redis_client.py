@@ -168,6 +168,8 @@ def _sentinel_class(sentinel: type[Any]) -> type[Any]:
             self.sentinels = [AskedSentinel(h, p, **self.sentinel_kwargs) for h, p in hosts]
 
         def discover_master(self, service_name: str) -> Any:
+            # Threads looking at once share the marks: at worst one is told the other of the
+            # two sentences, never an answer.
             for client in self.sentinels:
                 client.refused = False
             try:
