@@ -10,7 +10,8 @@ Nothing said about a URL quotes it: it may hold a password.
     redis[s]+sentinel://[user[:password]@]host[:port][,host[:port]...]/SERVICE[/db]
     redis[s]+cluster://[user[:password]@]host[:port][,host[:port]...]
 
-The ``s`` asks for TLS. The user and password are the data nodes'; sentinels are asked without.
+The ``s`` asks for TLS. The user and password are the data nodes'; sentinels are asked without
+one, or with ``ledger_sentinel_password_file``'s.
 """
 
 from __future__ import annotations

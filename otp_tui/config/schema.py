@@ -330,6 +330,12 @@ def _on_cluster(url: str) -> bool:
     return parse_redis(url).topology is Topology.CLUSTER
 
 
+def _on_sentinel(url: str | None) -> bool:
+    from otp_tui.config.ledger_location import Topology, parse_redis
+
+    return url is not None and parse_redis(url).topology is Topology.SENTINEL
+
+
 class StateSettings(_Section):
     # An absolute path (the SQLite ledger), or a Redis URL (the ledger shared by a fleet: one
     # server, a Sentinel group or a Cluster; see config/ledger_location.py).
@@ -339,6 +345,9 @@ class StateSettings(_Section):
     # password (instead of one in the URL), and the seconds any one step may take.
     ledger_ca_file: Path | None = None
     ledger_password_file: Path | None = None
+    # Behind Sentinel: a file holding the sentinels' own password (their requirepass); without
+    # it the sentinels are asked without one.
+    ledger_sentinel_password_file: Path | None = None
     ledger_timeout: float = Field(default=3.0, gt=0, le=60)
     # For a Redis ledger: how many replicas must acknowledge each write that counts (WAIT)
     # before the run acts on it; 0 for a single server, 1 recommended behind Sentinel.
@@ -371,9 +380,13 @@ class StateSettings(_Section):
             # WAIT counts one connection's writes to one node, and a Cluster's budgets lie on
             # several: not offered rather than half-kept.
             raise ValueError("ledger_replicas is not supported on a Redis Cluster")
+        if self.ledger_sentinel_password_file is not None and not _on_sentinel(self.ledger_url):
+            raise ValueError("ledger_sentinel_password_file needs a redis+sentinel:// ledger")
         return self
 
-    @field_validator("audit_log", "ledger_ca_file", "ledger_password_file")
+    @field_validator(
+        "audit_log", "ledger_ca_file", "ledger_password_file", "ledger_sentinel_password_file"
+    )
     @classmethod
     def _expand_user(cls, value: Path | None) -> Path | None:
         return value.expanduser() if value is not None else None

@@ -49,6 +49,7 @@ def relied_on(settings: Settings, config: Path) -> list[Relied]:
     for path, key in (
         (smtp.password_file, "smtp.password_file"),
         (state.ledger_password_file, "state.ledger_password_file"),
+        (state.ledger_sentinel_password_file, "state.ledger_sentinel_password_file"),
     ):
         if path is not None:
             items.append(Relied(key, path, secret=True))

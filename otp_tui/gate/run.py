@@ -113,7 +113,9 @@ def check_files(settings: Settings, config_path: Path, user: Invoker) -> None:
     ):
         require_private(config_path, CONFIG_FILE)
     for path, key in ((smtp.password_file, "smtp.password_file"),
-                      (state.ledger_password_file, "state.ledger_password_file")):  # fmt: skip
+                      (state.ledger_password_file, "state.ledger_password_file"),
+                      (state.ledger_sentinel_password_file,
+                       "state.ledger_sentinel_password_file")):  # fmt: skip
         if path is not None:
             require_unchangeable(path, key, user)
             require_private(path, key)

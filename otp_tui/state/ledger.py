@@ -57,6 +57,7 @@ def open_ledger(settings: Settings, clock: Callable[[], float] = time.time) -> O
         return RedisLedger.from_url(
             state.ledger_url,
             password_file=state.ledger_password_file,
+            sentinel_password_file=state.ledger_sentinel_password_file,
             ca_file=state.ledger_ca_file,
             timeout=state.ledger_timeout,
             replicas=state.ledger_replicas,

@@ -1,12 +1,14 @@
 """The redis-py clients for the ledger's settings: one server, or a Sentinel group and the
-primary it names; the password from the URL or a file, TLS, no automatic retries, and every
-connection (the sentinels' too) bound by the operation's deadline.
+primary it names; the password from the URL or a file (and the sentinels' own, from a file of
+their own), TLS, no automatic retries, and every connection (the sentinels' too) bound by the
+operation's deadline.
 
 Everything said about a URL names its hosts and ports only: the rest may hold the password.
 """
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -21,6 +23,7 @@ from otp_tui.core.untrusted import visible
 from otp_tui.language import _
 from otp_tui.state.errors import LedgerError
 from otp_tui.state.redis_deadline import with_deadline
+from otp_tui.state.redis_errors import SentinelsRefusedPasswordError
 
 if TYPE_CHECKING:
     import redis
@@ -66,8 +69,10 @@ def open_clients(
     password_file: Path | None,
     ca_file: Path | None,
     timeout: float,
+    sentinel_password_file: Path | None = None,
 ) -> Clients:
-    """The clients for `location`; they connect only when first used."""
+    """The clients for `location`; they connect only when first used. `sentinel_password_file`
+    holds the sentinels' password (their `requirepass`); without it they are asked without."""
     where = where_of(location)
     try:
         import redis
@@ -107,7 +112,10 @@ def open_clients(
     if location.topology is Topology.SENTINEL:
         assert location.service is not None
         tls: dict[str, Any] = {"ssl": True} if location.tls else {}
-        sentinel = Sentinel(list(location.hosts), sentinel_kwargs=dict(common, **tls), **tls)
+        asked = dict(common, **tls)
+        if sentinel_password_file is not None:
+            asked["password"] = read_password(sentinel_password_file)
+        sentinel = _sentinel_class(Sentinel)(list(location.hosts), sentinel_kwargs=asked, **tls)
         sentinels = list(sentinel.sentinels)
         for client in sentinels:
             _bind_to_deadline(client)
@@ -133,6 +141,45 @@ def open_clients(
         return Clients(cluster, location, where)
     ((host, port),) = location.hosts
     return Clients(_bind_to_deadline(redis.Redis(host=host, port=port, **data)), location, where)
+
+
+@functools.cache
+def _sentinel_class(sentinel: type[Any]) -> type[Any]:
+    """redis-py's `Sentinel`, telling sentinels that refused the password apart from sentinels
+    that are down: it passes over both alike while it looks for the primary, and a wrong or
+    missing password would otherwise read as "no sentinel names a primary"."""
+    import redis
+    from redis.exceptions import AuthenticationError
+    from redis.sentinel import MasterNotFoundError
+
+    class AskedSentinel(redis.Redis):
+        refused = False
+
+        def sentinel_masters(self, **options: Any) -> Any:
+            try:
+                return super().sentinel_masters(**options)
+            except AuthenticationError:
+                self.refused = True
+                raise
+
+    class PasswordAwareSentinel(sentinel):  # type: ignore[misc]
+        def __init__(self, hosts: list[tuple[str, int]], **options: Any) -> None:
+            super().__init__(hosts, **options)
+            self.sentinels = [AskedSentinel(h, p, **self.sentinel_kwargs) for h, p in hosts]
+
+        def discover_master(self, service_name: str) -> Any:
+            # Threads looking at once share the marks: at worst one is told the other of the
+            # two sentences, never an answer.
+            for client in self.sentinels:
+                client.refused = False
+            try:
+                return super().discover_master(service_name)
+            except MasterNotFoundError:
+                if any(client.refused for client in self.sentinels):
+                    raise SentinelsRefusedPasswordError from None
+                raise
+
+    return PasswordAwareSentinel
 
 
 def _bind_to_deadline(client: redis.Redis) -> redis.Redis:

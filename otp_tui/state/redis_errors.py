@@ -23,6 +23,11 @@ class TooFewReplicasError(Exception):
         self.acknowledged = acknowledged
 
 
+class SentinelsRefusedPasswordError(Exception):
+    """No sentinel named the primary, and at least one refused the password (a wrong one, or
+    none where they ask for one): not a fault that waiting out, as a failover, would mend."""
+
+
 # Errors a client library raises when it reads an answer of a shape it did not expect.
 SHAPE_ERRORS = (AttributeError, TypeError, ValueError, KeyError, IndexError)
 
@@ -41,6 +46,11 @@ def failure(error: Exception, where: str, timeout: float, replicas: int = 0) -> 
             " acknowledged the write within {seconds} seconds.",
             plural_count(timeout),
         ).format(where=where, count=error.acknowledged, needed=replicas, seconds=f"{timeout:g}")
+    elif isinstance(error, SentinelsRefusedPasswordError):
+        message = _(
+            "The Redis sentinels at {where} refused the password"
+            " (state.ledger_sentinel_password_file)."
+        ).format(where=where)
     elif isinstance(error, MasterNotFoundError):
         message = _("No Redis sentinel at {where} names a primary that answers.").format(
             where=where
@@ -118,6 +128,8 @@ _REASONS = (
     ("oom", N_("the server is out of memory")),
     ("readonly", N_("the server is a read-only replica")),
     ("crossslot", N_("it is part of a Redis Cluster: name it with redis+cluster://")),
+    # A Cluster client that gave up following MOVED and ASK (redis-py says "TTL exhausted").
+    ("ttl exhausted", N_("its nodes kept sending the command on to one another")),
     ("moved", N_("it is part of a Redis Cluster: name it with redis+cluster://")),
 )
 

@@ -211,10 +211,15 @@ class RedisLedger:
         timeout: float = DEFAULT_TIMEOUT,
         replicas: int = 0,
         clock: Callable[[], float] | None = None,
+        sentinel_password_file: Path | None = None,
     ) -> RedisLedger:
         """Connects lazily: the first operation (or `probe`) opens the connection."""
         clients = open_clients(
-            locate(url), password_file=password_file, ca_file=ca_file, timeout=timeout
+            locate(url),
+            password_file=password_file,
+            ca_file=ca_file,
+            timeout=timeout,
+            sentinel_password_file=sentinel_password_file,
         )
         return cls(clients, clock, timeout=timeout, replicas=replicas)
 

@@ -289,3 +289,20 @@ def test_a_redis_file_the_user_can_change_is_refused(
     os.chown(path, nobody.uid, -1)
     line = _refusal(etc, nobody, state_extra=section.format(path=path))
     assert line == f"{key} {path} can be changed by nobody; the gate refuses it"
+
+
+@pytest.mark.parametrize(("mode", "owner"), [(0o644, "root"), (0o600, "nobody")])
+def test_a_sentinel_password_file_open_to_others_or_the_users_is_refused(
+    etc: Path, nobody: Invoker, monkeypatch: pytest.MonkeyPatch, mode: int, owner: str
+) -> None:
+    sentinels = 'ledger = "redis+sentinel://127.0.0.1:26379/otp"'
+    monkeypatch.setitem(
+        globals(), "BASE", BASE.replace('ledger = "{state}/ledger.sqlite3"', sentinels)
+    )
+    path = etc / "sentinel-pw"
+    path.write_text("sentinel-secret\n")
+    path.chmod(mode)
+    os.chown(path, pwd.getpwnam(owner).pw_uid, -1)
+    line = _refusal(etc, nobody, state_extra=f'ledger_sentinel_password_file = "{path}"')
+    assert line.startswith(f"state.ledger_sentinel_password_file {path} ")
+    assert "sentinel-secret" not in line

@@ -145,5 +145,5 @@ def processes() -> Any:
     # forkserver: each worker is a fork of one clean, preloaded server, so 50 start quickly
     # without inheriting pytest's state (plain fork would).
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["state_workers"])
+    context.set_forkserver_preload(["state_workers", "fault_run"])
     return context

@@ -10,6 +10,7 @@ from __future__ import annotations
 import subprocess
 import time
 from pathlib import Path
+from typing import Any
 
 import redis
 from redis_server import ADMIN_PASSWORD, LOOPBACK, PASSWORD, USER, RedisServer, free_port
@@ -108,26 +109,30 @@ class RedisClusterGroup:
             node.stop()
 
 
-def _node_id(node: RedisServer) -> str:
+def node_id(node: RedisServer) -> str:
     with node.admin() as admin:
         found = admin.cluster("myid")
     return found.decode() if isinstance(found, bytes) else str(found)
 
 
 def move_slot_of(
-    group: RedisClusterGroup, key: str, source: RedisServer, target: RedisServer
+    group: RedisClusterGroup,
+    key: str,
+    source: RedisServer,
+    target: RedisServer,
+    batch: int = 100,
 ) -> None:
     """Move the slot of `key`, with its keys, from `source` to `target`, as `redis-cli --cluster
-    reshard` does for each slot: IMPORTING and MIGRATING, MIGRATE key by key, then the new
-    owner told to every node. Clients see ASK while it runs and MOVED after."""
+    reshard` does for each slot: IMPORTING and MIGRATING, MIGRATE `batch` keys at a time, then
+    the new owner told to every node. Clients see ASK while it runs and MOVED after."""
     with source.admin() as admin:
         slot = int(admin.cluster("keyslot", key))
-    source_id, target_id = _node_id(source), _node_id(target)
+    source_id, target_id = node_id(source), node_id(target)
     with target.admin() as admin:
         admin.execute_command("CLUSTER", "SETSLOT", slot, "IMPORTING", source_id)
     with source.admin() as admin:
         admin.execute_command("CLUSTER", "SETSLOT", slot, "MIGRATING", target_id)
-        while keys := admin.execute_command("CLUSTER", "GETKEYSINSLOT", slot, 100):
+        while keys := admin.execute_command("CLUSTER", "GETKEYSINSLOT", slot, batch):
             admin.execute_command(
                 "MIGRATE", LOOPBACK, target.port, "", 0, 5000,
                 "AUTH2", "admin", ADMIN_PASSWORD, "KEYS", *keys,
@@ -136,6 +141,67 @@ def move_slot_of(
         with node.admin() as admin:
             admin.execute_command("CLUSTER", "SETSLOT", slot, "NODE", target_id)
     group.wait_until_ok()
+    group.wait_until_owned(slot, target)  # type: ignore[attr-defined]
+
+
+def wait_until_owned(
+    group: RedisClusterGroup, slot: int, owner: RedisServer, timeout: float = 30
+) -> None:
+    """Until every node names `owner` as the owner of `slot` (a bounded poll): the nodes'
+    gossip may otherwise still carry the old owner's claim, and undo the move."""
+    owner_id = node_id(owner)
+    deadline = time.monotonic() + timeout
+    while True:
+        views = []
+        for node in group.nodes:
+            with node.admin() as admin:
+                views.append(_owner_in(admin.execute_command("CLUSTER", "NODES"), slot))
+        if views == [owner_id] * len(group.nodes):
+            return
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"the nodes do not agree who owns slot {slot}: {views}")
+        time.sleep(0.05)
+
+
+def _owner_in(nodes: Any, slot: int) -> str | None:
+    text = nodes.decode() if isinstance(nodes, bytes) else str(nodes)
+    for line in text.splitlines():
+        fields = line.split()
+        for held in fields[8:]:
+            if held.startswith("["):  # a slot being migrated or imported, not held
+                continue
+            start, _, end = held.partition("-")
+            if int(start) <= slot <= int(end or start):
+                return fields[0]
+    return None
 
 
 RedisClusterGroup.move_slot_of = move_slot_of  # type: ignore[attr-defined]
+RedisClusterGroup.wait_until_owned = wait_until_owned  # type: ignore[attr-defined]
+
+
+def addresses_in_slot_of(address: str, count: int) -> list[str]:
+    """`count` addresses whose keys lie in the same slot as `address`'s (CRC16 of the hash tag,
+    as Redis Cluster computes it), found by trying names in turn."""
+    from redis.crc import key_slot
+
+    slot = key_slot(address.encode())
+    found: list[str] = []
+    number = 0
+    while len(found) < count:
+        number += 1
+        candidate = f"own{number}@example.com"
+        if key_slot(candidate.encode()) == slot:
+            found.append(candidate)
+    return found
+
+
+def snapshot_all(group: RedisClusterGroup) -> dict[str, Any]:
+    """`fault_run.snapshot` of every node, as one."""
+    from fault_run import snapshot
+
+    found: dict[str, Any] = {}
+    for node in group.nodes:
+        with node.admin() as admin:
+            found.update(snapshot(admin))
+    return found

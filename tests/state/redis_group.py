@@ -24,8 +24,9 @@ QUORUM = 2
 class Sentinel:
     """One redis-sentinel process watching SERVICE."""
 
-    def __init__(self, directory: Path, primary_port: int) -> None:
+    def __init__(self, directory: Path, primary_port: int, password: str | None = None) -> None:
         self.directory = directory
+        self.password = password
         self.port = free_port()
         directory.mkdir(parents=True, exist_ok=True)
         # Sentinel rewrites its file as it learns the group: it must be its own and writable.
@@ -42,6 +43,8 @@ class Sentinel:
                     f"sentinel parallel-syncs {SERVICE} 1",
                     f"sentinel auth-user {SERVICE} admin",
                     f"sentinel auth-pass {SERVICE} {ADMIN_PASSWORD}",
+                    # Clients must give it; the sentinels give it to each other too.
+                    *([f"requirepass {password}"] if password is not None else []),
                 ]
             )
             + "\n"
@@ -57,7 +60,9 @@ class Sentinel:
         )
 
     def client(self) -> redis.Redis:
-        return redis.Redis(LOOPBACK, self.port, socket_timeout=2, socket_connect_timeout=2)
+        return redis.Redis(
+            LOOPBACK, self.port, password=self.password, socket_timeout=2, socket_connect_timeout=2
+        )
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
@@ -69,7 +74,14 @@ class Sentinel:
 class SentinelGroup:
     """A primary, `replicas` replicas and `sentinels` sentinels; `url` for the ledger."""
 
-    def __init__(self, directory: Path, replicas: int = 2, sentinels: int = 3) -> None:
+    def __init__(
+        self,
+        directory: Path,
+        replicas: int = 2,
+        sentinels: int = 3,
+        sentinel_password: str | None = None,
+    ) -> None:
+        """`sentinel_password`: the sentinels' `requirepass` (None: they ask for none)."""
         self.directory = directory
         self.primary = RedisServer(directory / "primary")
         self.replicas = [
@@ -77,7 +89,8 @@ class SentinelGroup:
             for n in range(replicas)
         ]
         self.sentinels = [
-            Sentinel(directory / f"sentinel{n}", self.primary.port) for n in range(sentinels)
+            Sentinel(directory / f"sentinel{n}", self.primary.port, sentinel_password)
+            for n in range(sentinels)
         ]
         self.wait_until_settled()
 

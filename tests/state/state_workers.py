@@ -89,56 +89,8 @@ def wrong_codes_on(spec: str, addresses: list[str], times: int, barrier: Any) ->
                 record_wrong_code(ledger, address)
 
 
-# A shared address that never locks (every guess is counted), and sends: 3 an hour to each
-# worker's own address, and a total across all of them that the run must never overspend.
+# A shared address that never locks (every guess is counted).
 NEVER_LOCKS = (10**9, 900.0, 10**9)
-PER_ADDRESS = 3
-TOTAL_SENDS = 100
-
-
-def through_a_failover(
-    url: str, shared: str, own: str, until: float, out: str, timeout: float, barrier: Any
-) -> None:
-    """Guess on `shared` and send to `own` until the monotonic time `until`, through whatever
-    happens to the servers; what each call answered goes to the JSON file `out`."""
-    import json
-
-    from otp_tui.core.limits import GuessLimits
-    from otp_tui.state.errors import LedgerError
-    from otp_tui.state.redis_ledger import RedisLedger
-
-    record: dict[str, Any] = {
-        "admitted": 0,
-        "admit_failed": 0,
-        "reserved": 0,
-        "refused": 0,
-        "reserve_failed": 0,
-        "slowest": 0.0,
-        "messages": [],
-    }
-    limits = GuessLimits(*NEVER_LOCKS)
-    budget = SendBudget(PER_ADDRESS, TOTAL_SENDS, 10**6)
-    with RedisLedger.from_url(url, timeout=timeout, replicas=1) as ledger:
-        barrier.wait()
-        number = 0
-        while time.monotonic() < until:
-            number += 1
-            for kind in ("admit", "reserve"):
-                started = time.monotonic()
-                try:
-                    if kind == "admit":
-                        ledger.admit_guess(shared, limits, f"{os.getpid()}-{number}")
-                        record["admitted"] += 1
-                    elif ledger.reserve_send(own, budget) == 0:
-                        record["reserved"] += 1
-                    else:
-                        record["refused"] += 1
-                except LedgerError as error:
-                    record[f"{kind}_failed"] += 1
-                    if str(error) not in record["messages"]:
-                        record["messages"].append(str(error))
-                record["slowest"] = max(record["slowest"], time.monotonic() - started)
-    Path(out).write_text(json.dumps(record))
 
 
 def reserve_shared(spec: str, address: str, total: int, per_requester: int, barrier: Any) -> None:
