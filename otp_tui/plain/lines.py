@@ -29,7 +29,7 @@ import os
 import struct
 import termios
 from collections.abc import Callable
-from typing import TextIO
+from typing import Any, TextIO
 
 from otp_tui.plain.line_display import LineDisplay
 from otp_tui.plain.line_editor import EndOfInput, Entered, LineEditor
@@ -53,7 +53,7 @@ class LineReader:
         self._ahead = ""  # read, not yet fed: typed after a line that is waiting for its answer
         self._waiting = False  # a line was entered and is not answered yet
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._saved: list[object] | None = None  # the terminal's mode before we changed it
+        self._saved: list[Any] | None = None  # the terminal's mode before we changed it
         self._terminal = os.isatty(fd)
 
     def start(self) -> None:

@@ -47,6 +47,10 @@ class Session:
     def type(self, line: str) -> None:
         os.write(self._master, line.encode() + b"\n")
 
+    def keys(self, keys: str) -> None:
+        """Keys without Enter: a line half typed."""
+        os.write(self._master, keys.encode())
+
     def end_input(self) -> None:
         os.write(self._master, b"\x04")  # Ctrl+D on an empty line: end of input
 
@@ -167,3 +171,28 @@ async def test_after_the_send_it_names_the_sender_and_the_spam_folder(
     s.type(CODE)
     await s.expect("Verified")
     await asyncio.wait_for(main, WAIT)
+
+
+async def test_a_notice_while_typing_leaves_the_half_typed_line_whole_and_editable(
+    session: Callable[..., Session],
+) -> None:
+    s = session(code_ttl=300)
+    main = asyncio.create_task(s.line_mode.main())
+    await s.expect(wording.plain_address_prompt())
+    s.type(ADDRESS)
+    await s.expect("Type the code and press Enter.")
+    prompt = wording.plain_code_prompt()
+    s.keys("x\x7fr")  # x, Backspace, r: the screen shows "r" after the prompt
+    await s.expect(prompt + "r")
+
+    s.clock.advance(301)  # the expiry is said where the line was, then the line again below
+    await s.expect("\r" + " " * len(prompt + "r") + "\r" + wording.plain_expired() + "\n")
+    await s.expect(prompt + "r")
+    s.type("")  # Enter: the line as it was typed before the notice, "r", asks for a new code
+    await s.expect(wording.sending_to(ADDRESS, None))
+    await s.expect("Code expires in 5:00.")
+    s.type(CODE)
+    await s.expect("Verified")
+    await asyncio.wait_for(main, WAIT)
+    assert s.run.ending is not None
+    assert s.run.ending.result.sends == 2
