@@ -39,8 +39,11 @@ async def delivered(
     )
     await send_message(server.settings(), message)
     received: EmailMessage = server.received[0].message
-    text = received.get_body(preferencelist=("plain",)).get_content()
-    html = received.get_body(preferencelist=("html",)).get_content()
+    plain_part = received.get_body(preferencelist=("plain",))
+    html_part = received.get_body(preferencelist=("html",))
+    assert plain_part is not None
+    assert html_part is not None
+    text, html = plain_part.get_content(), html_part.get_content()
     return " ".join(text.split()), " ".join(html.split())
 
 
