@@ -99,6 +99,7 @@ class LineEditor:
         self._sequence: str | None = None  # after ESC: "" then "[" or "O" and the parameters
         self._sequence_dropped = False
         self._after_cr = False  # a CR just ended a line: an LF right after it is the same Enter
+        self._entered = False  # Enter ended the line held: the next key starts a new one
 
     @property
     def text(self) -> str:
@@ -116,6 +117,8 @@ class LineEditor:
     # -- reading keys ----------------------------------------------------------------------
 
     def _key(self, char: str) -> Event | None:
+        if self._entered:
+            self.clear()
         after_cr, self._after_cr = self._after_cr, False
         if self._sequence is not None:
             return self._in_sequence(char)
@@ -200,9 +203,14 @@ class LineEditor:
         return None  # "none": a key known to mean nothing here (Up, Down)
 
     def _enter(self) -> Entered:
-        line = self.text
-        self.clusters, self.cursor, self._chars = [], 0, 0
-        return Entered(line)
+        # The line stays, the cursor at its end, until it has been drawn whole (`clear`); the
+        # next key starts a new one in any case.
+        self.cursor, self._entered = len(self.clusters), True
+        return Entered(self.text)
+
+    def clear(self) -> None:
+        """Start a new, empty line."""
+        self.clusters, self.cursor, self._chars, self._entered = [], 0, 0, False
 
     def _insert(self, char: str) -> None:
         if self._chars >= self._limit:

@@ -139,7 +139,8 @@ class LineReader:
             self._waiting = True
             if self._loop is not None:
                 self._loop.remove_reader(self._fd)
-            self._draw()
+            self._draw()  # the line as entered, whole, stays on screen above what follows
+            self._editor.clear()
             self._write("\n" if self._terminal else "")  # Enter goes to a fresh line
             self._display.forget()
             self._deliver(event.line)

@@ -29,11 +29,14 @@ def echo_and_lines(term: Terminal) -> int:
     return termios.tcgetattr(term.master)[3] & (termios.ECHO | termios.ICANON)
 
 
-def last_line(term: Terminal, cols: int = 80) -> str:
+def screen_lines(term: Terminal, cols: int = 80) -> list[str]:
     screen = Screen(cols=cols, rows=400)  # tall: this screen does not scroll
     screen.feed(term.raw)
-    lines = [screen.line(row).rstrip() for row in range(screen.row + 1)]
-    return lines[-1]
+    return [screen.line(row).rstrip() for row in range(screen.row + 1)]
+
+
+def last_line(term: Terminal) -> str:
+    return screen_lines(term)[-1]
 
 
 def test_left_then_typing_inserts_in_the_middle_and_the_answer_has_no_escape_bytes(
@@ -54,6 +57,9 @@ def test_left_then_typing_inserts_in_the_middle_and_the_answer_has_no_escape_byt
 
     term.expect(f"Sending a code to {ADDRESS} via the demo outbox")
     term.expect("Code: ")
+    lines = screen_lines(term)
+    answered = lines.index(f"Sending a code to {ADDRESS} via the demo outbox…") - 1
+    assert lines[answered] == f"Email address: {ADDRESS}", "the answer did not stay on screen"
     term.type(otp_home.read_code() + "\r")
     term.expect(f"Verified. {ADDRESS} is confirmed")
     assert term.wait() == 0

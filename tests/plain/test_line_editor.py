@@ -180,3 +180,11 @@ def test_a_line_longer_than_the_terminal_scrolls_sideways_and_never_wraps() -> N
     screen, _, _ = drawn([line, HOME], 40)
     assert screen.line(0) == PROMPT + line[: room - 1] + " " * 2
     assert screen.col == len(PROMPT)
+
+
+def test_the_line_entered_is_kept_to_be_drawn_whole_and_the_next_key_starts_anew() -> None:
+    editor = typed("abc", LEFT)
+    assert editor.feed("\r") == (Entered("abc"), "")
+    assert (editor.text, editor.cursor) == ("abc", 3)  # the cursor at its end: drawn whole
+    assert editor.feed("d") == (None, "")
+    assert editor.text == "d"
