@@ -155,6 +155,8 @@ class LineMode:
             elif word == "o" and self._run.presentation.demo:
                 self._show_outbox()
                 self._ask(wording.plain_code_prompt())
+            elif _an_address(word) and self._run.presentation.fixed_address is None:
+                await self._change_address(line.strip())
             else:
                 await self._apply(self._run.submit_code(line))
         elif isinstance(view, SendProblem):
@@ -166,6 +168,14 @@ class LineMode:
                 self._say_after_problem(view)
         elif isinstance(view, Sending):
             self._say_elapsed()
+
+    async def _change_address(self, address: str) -> None:
+        # As Escape and a corrected address do in the TUI: the run decides whether it is sent
+        # now (a corrected address waits for no cooldown; the same one returns to its code).
+        view = await self._run.back()
+        if isinstance(view, AskAddress):
+            view = await self._run.submit_address(address)
+        self._show_or_prompt(view)
 
     async def _start_over(self) -> None:
         view = await self._run.back()
@@ -261,7 +271,8 @@ class LineMode:
             if presentation.sender is not None:
                 self._say(wording.code_sender_hint(presentation.sender))
             self._say(wording.plain_time_left(view.countdown))
-            self._say(wording.plain_code_keys(demo=presentation.demo))
+            fixed = presentation.fixed_address is not None
+            self._say(wording.plain_code_keys(demo=presentation.demo, fixed_address=fixed))
         if view.notice:
             self._say(wording.plain_notice(view.notice, on_code=True))
         self._ask(wording.plain_code_prompt())
@@ -360,3 +371,9 @@ class LineMode:
         self._cancel_send()
         self._show(self._run.quit("cancelled"))
         self._inbox.put_nowait(_ENDED)
+
+
+def _an_address(word: str) -> bool:
+    """A line at the code prompt that is one word with an @: an address typed to send there
+    instead (a code, or a sentence holding one, has no @ in a single word)."""
+    return "@" in word and not any(char.isspace() for char in word)

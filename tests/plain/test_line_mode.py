@@ -180,7 +180,7 @@ async def test_a_notice_while_typing_leaves_the_half_typed_line_whole_and_editab
     main = asyncio.create_task(s.line_mode.main())
     await s.expect(wording.plain_address_prompt())
     s.type(ADDRESS)
-    await s.expect("Type the code and press Enter.")
+    await s.expect("Ctrl+D quits.")
     prompt = wording.plain_code_prompt()
     s.keys("x\x7fr")  # x, Backspace, r: the screen shows "r" after the prompt
     await s.expect(prompt + "r")
@@ -196,3 +196,32 @@ async def test_a_notice_while_typing_leaves_the_half_typed_line_whole_and_editab
     await asyncio.wait_for(main, WAIT)
     assert s.run.ending is not None
     assert s.run.ending.result.sends == 2
+
+
+async def test_another_address_at_the_code_prompt_is_sent_at_once_and_the_same_one_is_not(
+    session: Callable[..., Session],
+) -> None:
+    # A typo is free: the corrected address waits for no cooldown, as in the full screen.
+    s = session(resend_cooldown=60)
+    main = asyncio.create_task(s.line_mode.main())
+    await s.expect(wording.plain_address_prompt())
+    s.type("bob@exmaple.com")
+    await s.expect("or type another address to send a code there instead.")
+    await s.expect(wording.plain_code_prompt())
+    s.type(" bob@example.com ")
+    await s.expect(wording.sending_to(ADDRESS, None))
+    await s.expect(wording.plain_code_prompt())
+    s.type(ADDRESS)  # the address the code went to: back to that code, nothing sent
+    await s.expect("You already have a code")
+    await s.expect(wording.plain_code_prompt())
+    s.type(CODE)
+    await s.expect(f"{wording.verified()}. {ADDRESS} is confirmed")
+    await asyncio.wait_for(main, WAIT)
+    assert s.run.ending is not None
+    result = s.run.ending.result
+    assert (result.reason, result.email, result.sends, result.wrong_attempts) == (
+        "verified",
+        ADDRESS,
+        2,
+        0,
+    )
