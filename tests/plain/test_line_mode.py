@@ -68,8 +68,14 @@ class Session:
 
 
 @pytest.fixture
-def pty_pair() -> Iterator[tuple[int, int]]:
-    master, slave = os.openpty()
+def pty_pair(request: pytest.FixtureRequest) -> Iterator[tuple[int, int]]:
+    # (the end the test writes, the end the line mode reads): a terminal, or with the
+    # parameter "pipe", a pipe, as a script would feed it.
+    if getattr(request, "param", "pty") == "pipe":
+        read, write = os.pipe()
+        master, slave = write, read
+    else:
+        master, slave = os.openpty()
     try:
         yield master, slave
     finally:
@@ -225,3 +231,19 @@ async def test_another_address_at_the_code_prompt_is_sent_at_once_and_the_same_o
         2,
         0,
     )
+
+
+@pytest.mark.parametrize("pty_pair", ["pipe"], indirect=True)
+async def test_from_a_pipe_it_reads_line_by_line_and_draws_nothing(
+    session: Callable[..., Session],
+) -> None:
+    s = session()
+    main = asyncio.create_task(s.line_mode.main())
+    await s.expect(wording.plain_address_prompt())
+    s.type(ADDRESS)
+    await s.expect(wording.plain_code_prompt())
+    s.type(CODE)
+    await s.expect(f"{wording.verified()}. {ADDRESS} is confirmed")
+    await asyncio.wait_for(main, WAIT)
+    assert "\b" not in s.out.getvalue()
+    assert "\r" not in s.out.getvalue()  # no line to edit: nothing is drawn but the text
