@@ -6,9 +6,9 @@ view shown last (an address, a code, a send problem), and every sentence comes f
 `otp_tui.flow.wording`. Every string that reaches the terminal passes through `visible` first.
 
 Everything happens on one asyncio loop: lines arrive from `LineReader`, which also writes every
-line of text so that the line being typed stays whole (`otp_tui.plain.lines`), a send runs as a task
-that can be cancelled, a ticker looks at the clocks, and the signal handlers end the run at
-once. Whatever ends the run puts `_ENDED` in the inbox, and the main loop stops there.
+line of text, so that the line being typed stays whole (`otp_tui.plain.lines`); a send runs as
+a task that can be cancelled, a ticker looks at the clocks, and the signal handlers end the run
+at once. Whatever ends the run puts `_ENDED` in the inbox, and the main loop stops there.
 """
 
 from __future__ import annotations
