@@ -8,7 +8,8 @@ readline), so the terminal's echo and line editing are turned off while the run 
 back on every way out: the end of the run, an exception, and an exit the deadline forces
 (`otp_tui.terminal.signals.restore_at_forced_exit`). The keys that raise signals stay the
 terminal's (ISIG): Ctrl+C is SIGINT and ends the run through the signal handlers even while the
-loop is busy. From a pipe the same editor splits the lines, drawing nothing.
+loop is busy. From a pipe, or a terminal whose echo is off, the same editor splits the lines and
+nothing is drawn.
 
 Every line of text the front end prints goes through `say` or `interject` here, so the line
 being typed is never garbled: a notice that arrives while the person types blanks the line,
@@ -54,10 +55,13 @@ class LineReader:
         self._waiting = False  # a line was entered and is not answered yet
         self._loop: asyncio.AbstractEventLoop | None = None
         self._saved: list[Any] | None = None  # the terminal's mode before we changed it
-        self._terminal = os.isatty(fd)
+        # Whether the line is edited and drawn here: on a terminal that echoes. A pipe, or a
+        # terminal whose echo is off (Emacs' shell buffer edits and shows the line itself, then
+        # sends it whole), is read line by line with nothing drawn, its mode left alone.
+        self._editing = os.isatty(fd)
 
     def start(self) -> None:
-        if self._terminal:
+        if self._editing:
             self._edit_mode()
         self._loop = asyncio.get_running_loop()
         self._loop.add_reader(self._fd, self._readable)
@@ -81,7 +85,7 @@ class LineReader:
 
     def ask(self, prompt: str) -> None:
         """Write `prompt` at the start of a line, with what was typed ahead after it."""
-        if not self._terminal:
+        if not self._editing:
             self._write(self._display.leave() + prompt)
             self._display.prompt = prompt
             return
@@ -92,7 +96,7 @@ class LineReader:
         """Lines of text below the prompt left as it stands; text typed with no prompt before
         it is taken off the screen (it is drawn again after the next prompt)."""
         display = self._display
-        if self._terminal and not display.prompt:
+        if self._editing and not display.prompt:
             self._write(display.erase() + text + "\n")
         else:
             self._write(display.leave() + text + "\n")
@@ -101,7 +105,7 @@ class LineReader:
         """Lines of text nobody typed for (the expiry, a slow send): written where the line
         being typed was, which is then drawn again below them, still being edited."""
         prompt = self._display.prompt
-        if not self._terminal:
+        if not self._editing:
             self.say(text)
             if prompt:
                 self.ask(prompt)
@@ -141,7 +145,7 @@ class LineReader:
                 self._loop.remove_reader(self._fd)
             self._draw()  # the line as entered, whole, stays on screen above what follows
             self._editor.clear()
-            self._write("\n" if self._terminal else "")  # Enter goes to a fresh line
+            self._write("\n" if self._editing else "")  # Enter goes to a fresh line
             self._display.forget()
             self._deliver(event.line)
         else:
@@ -155,7 +159,7 @@ class LineReader:
     # -- the terminal ----------------------------------------------------------------------
 
     def _draw(self) -> None:
-        if self._terminal:
+        if self._editing:
             editor = self._editor
             self._write(self._display.update(editor.clusters, editor.cursor, self._columns()))
 
@@ -181,7 +185,10 @@ class LineReader:
         try:
             saved = termios.tcgetattr(self._fd)
         except termios.error:
-            self._terminal = False  # not a terminal after all: read it as a pipe
+            self._editing = False  # not a terminal after all: read it as a pipe
+            return
+        if not saved[3] & termios.ECHO:
+            self._editing = False
             return
         mode = list(saved)
         mode[3] &= ~(termios.ECHO | termios.ICANON | termios.IEXTEN)  # ISIG stays on

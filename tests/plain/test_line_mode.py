@@ -13,6 +13,7 @@ import asyncio
 import io
 import os
 import socket
+import termios
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -76,6 +77,10 @@ def pty_pair(request: pytest.FixtureRequest) -> Iterator[tuple[int, int]]:
         master, slave = write, read
     else:
         master, slave = os.openpty()
+        if getattr(request, "param", "pty") == "pty without echo":
+            mode = termios.tcgetattr(slave)
+            mode[3] &= ~termios.ECHO
+            termios.tcsetattr(slave, termios.TCSANOW, mode)
     try:
         yield master, slave
     finally:
@@ -247,3 +252,23 @@ async def test_from_a_pipe_it_reads_line_by_line_and_draws_nothing(
     await asyncio.wait_for(main, WAIT)
     assert "\b" not in s.out.getvalue()
     assert "\r" not in s.out.getvalue()  # no line to edit: nothing is drawn but the text
+
+
+@pytest.mark.parametrize("pty_pair", ["pty without echo"], indirect=True)
+async def test_a_terminal_without_echo_is_left_alone_and_nothing_is_drawn(
+    session: Callable[..., Session], pty_pair: tuple[int, int]
+) -> None:
+    # Emacs' shell buffer: it turns the echo off, edits the line itself and sends it whole.
+    _, slave = pty_pair
+    before = termios.tcgetattr(slave)
+    s = session()
+    main = asyncio.create_task(s.line_mode.main())
+    await s.expect("We will email you a 6-digit code.")
+    assert termios.tcgetattr(slave) == before  # the terminal's own line editing stays
+    s.type(ADDRESS)
+    await s.expect(wording.plain_address_prompt() + wording.sending_to(ADDRESS, None))
+    await s.expect(wording.plain_code_prompt())
+    s.type(CODE)
+    await s.expect(f"{wording.verified()}. {ADDRESS} is confirmed")
+    await asyncio.wait_for(main, WAIT)
+    assert "\b" not in s.out.getvalue()
