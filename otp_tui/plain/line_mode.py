@@ -63,7 +63,7 @@ class LineMode:
         self._tick = tick
         self._inbox: asyncio.Queue[object] = asyncio.Queue()
         self._fd = fd
-        self._reader = LineReader(self._inbox.put_nowait, fd, out)
+        self._reader = LineReader(self._inbox.put_nowait, fd, out, on_error=self._crash)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._view: View | None = None
         self._send_task: asyncio.Task[None] | None = None

@@ -44,8 +44,15 @@ class LineReader:
     empty line, a hang-up, a closed descriptor). After each line, nothing more is read until
     `taken` says it has been answered."""
 
-    def __init__(self, deliver: Callable[[str | None], None], fd: int, out: TextIO) -> None:
+    def __init__(
+        self,
+        deliver: Callable[[str | None], None],
+        fd: int,
+        out: TextIO,
+        on_error: Callable[[Exception], None],
+    ) -> None:
         self._deliver = deliver
+        self._on_error = on_error  # a failure while reading: the run ends, never verified
         self._fd = fd
         self._out = out
         self._editor = LineEditor()
@@ -133,7 +140,12 @@ class LineReader:
             # nothing half-typed is ever taken as an answer.
             self._ended()
             return
-        self._feed(self._decoder.decode(data))
+        try:
+            self._feed(self._decoder.decode(data))
+        except Exception as error:
+            # Not left to asyncio's handler, whose traceback could show the line typed.
+            self.stop()
+            self._on_error(error)
 
     def _feed(self, text: str) -> None:
         event, self._ahead = self._editor.feed(self._ahead + text)

@@ -272,3 +272,24 @@ async def test_a_terminal_without_echo_is_left_alone_and_nothing_is_drawn(
     await s.expect(f"{wording.verified()}. {ADDRESS} is confirmed")
     await asyncio.wait_for(main, WAIT)
     assert "\b" not in s.out.getvalue()
+
+
+async def test_a_failure_while_reading_ends_the_run_unverified_in_one_line(
+    session: Callable[..., Session], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from otp_tui.plain.line_editor import LineEditor
+
+    def broken(self: LineEditor, data: str) -> object:
+        raise RuntimeError("the line typed: " + data)
+
+    s = session()
+    monkeypatch.setattr(LineEditor, "feed", broken)
+    main = asyncio.create_task(s.line_mode.main())
+    await s.expect(wording.plain_address_prompt())
+    s.type(ADDRESS)
+    await s.expect("Not verified")
+    await asyncio.wait_for(main, WAIT)
+    assert s.line_mode.error == wording.unexpected_error("RuntimeError")
+    assert s.run.ending is not None
+    assert s.run.ending.result.reason == "cancelled"
+    assert ADDRESS not in s.out.getvalue()  # nothing of the line reached the screen
