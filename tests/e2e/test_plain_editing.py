@@ -8,8 +8,11 @@ while it reads, and the terminal's again once it has gone.
 
 from __future__ import annotations
 
+import os
+import signal
 import sys
 import termios
+import time
 from collections.abc import Callable
 
 import pytest
@@ -133,3 +136,21 @@ def test_an_exit_the_deadline_forces_restores_the_terminal_mode(
     term.send("\x03")  # Ctrl+C: SIGINT, whose handler arms the deadline
     assert term.wait() == 130
     assert echo_and_lines(term) == termios.ECHO | termios.ICANON
+
+
+def test_sigterm_during_a_paste_ends_the_run_within_a_second(
+    terminal: Callable[..., Terminal], otp_home: OtpHome
+) -> None:
+    term = terminal("--plain")
+    term.expect("Email address: ")
+    before = term.tree_rss_kib()
+    flood(term, 1_000_000, limit=60, stop_after=0.3, budget_kib=before + PASTE_ALLOWANCE_KIB)
+    sent_at = time.monotonic()
+    os.kill(term.pid, signal.SIGTERM)
+    status = term.wait()
+    took = time.monotonic() - sent_at
+    print(f"SIGTERM during a paste: ended in {took:.2f} s")
+    assert status == 143
+    assert took < 1.0
+    assert echo_and_lines(term) == termios.ECHO | termios.ICANON
+    assert otp_home.audit_lines()[-1]["reason"] == "terminated"
