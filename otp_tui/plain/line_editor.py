@@ -152,6 +152,8 @@ class LineEditor:
             return None if char == ESC else self._key(char)
         if sequence == "O":  # SS3: one final character (the arrows of application mode)
             self._sequence = None
+            if not "\x40" <= char <= "\x7e":  # Escape, O, then Enter: not a sequence
+                return self._key(char)
             return self._act(_CSI_FINALS.get(char, "none"))
         if "\x20" <= char <= "\x3f":  # parameters and intermediates of a CSI sequence
             if len(sequence) < _SEQUENCE_LIMIT:

@@ -75,6 +75,12 @@ def test_a_lone_escape_is_nothing_and_the_key_after_it_counts() -> None:
     assert entered("12", "\x1b", "\x1b", "3") == "123"
 
 
+def test_a_control_inside_a_sequence_ends_it_and_counts() -> None:
+    editor = LineEditor()
+    assert editor.feed("ab\x1bO\r") == (Entered("ab"), "")
+    assert LineEditor().feed("ab\x1b[1;\r") == (Entered("ab"), "")
+
+
 def test_an_overlong_sequence_is_read_to_its_end_and_ignored() -> None:
     assert entered("a", "\x1b[" + "1;" * 5000 + "D", "b") == "ab"
 
