@@ -38,6 +38,11 @@ class LineDisplay:
         """Whether anything is on the current line (then text from elsewhere goes below it)."""
         return bool(self.prompt or self._shown)
 
+    @property
+    def width(self) -> int:
+        """Columns the current line takes, the cursor's own at its end included."""
+        return _cells(list(self.prompt)) + _cells(self._shown) + 1
+
     def ask(self, prompt: str, clusters: list[str], cursor: int, columns: int) -> str:
         """A new prompt at the start of the line, with what was already typed after it."""
         out = self.erase() + prompt

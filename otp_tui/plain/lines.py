@@ -27,6 +27,7 @@ import codecs
 import contextlib
 import fcntl
 import os
+import signal
 import struct
 import termios
 from collections.abc import Callable
@@ -68,15 +69,19 @@ class LineReader:
         self._editing = os.isatty(fd)
 
     def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
         if self._editing:
             self._edit_mode()
-        self._loop = asyncio.get_running_loop()
+            with contextlib.suppress(ValueError, RuntimeError):  # not the main thread
+                self._loop.add_signal_handler(signal.SIGWINCH, self._resized)
         self._loop.add_reader(self._fd, self._readable)
 
     def stop(self) -> None:
         if self._loop is not None:
             with contextlib.suppress(ValueError, OSError):  # a descriptor closed under us
                 self._loop.remove_reader(self._fd)
+            with contextlib.suppress(ValueError, RuntimeError):
+                self._loop.remove_signal_handler(signal.SIGWINCH)
             self._loop = None
         self._restore_mode()
 
@@ -169,6 +174,19 @@ class LineReader:
         self._deliver(None)
 
     # -- the terminal ----------------------------------------------------------------------
+
+    def _resized(self) -> None:
+        # A terminal made narrower than the line drawn has cut or wrapped it, and CR and BS no
+        # longer reach its start: it is left as it is and drawn again below, to the new width.
+        if not self._display.drawn:
+            return
+        if self._columns() < self._display.width:
+            prompt = self._display.prompt
+            self._write(self._display.leave())
+            if prompt:
+                self.ask(prompt)
+                return
+        self._draw()
 
     def _draw(self) -> None:
         if self._editing:

@@ -154,3 +154,27 @@ def test_sigterm_during_a_paste_ends_the_run_within_a_second(
     assert took < 1.0
     assert echo_and_lines(term) == termios.ECHO | termios.ICANON
     assert otp_home.audit_lines()[-1]["reason"] == "terminated"
+
+
+def test_a_terminal_made_narrower_gets_the_line_again_below_at_its_new_width(
+    terminal: Callable[..., Terminal],
+) -> None:
+    term = terminal("--plain")
+    term.expect("Email address: ")
+    line = "a-rather-long-local-part-for-a-test@sub.example.com"
+    term.type(line)
+    term.expect("sub.example.com")
+    term.drain()
+    assert last_line(term) == f"Email address: {line}"
+    term.resize(40, 24)  # the kernel sends SIGWINCH
+    term.expect("Email address: ")  # drawn again, below
+    term.drain()
+    shown = screen_lines(term, cols=40)[-1]
+    assert shown.startswith("Email address: ")
+    assert len(shown) <= 39  # never the last column
+    assert line.endswith(shown[len("Email address: ") :])  # the end of the line, at the cursor
+    term.send("\r")
+    term.expect(f"Sending a code to {line}")
+    term.expect("Code: ")
+    term.send("\x04")
+    assert term.wait() == 1
