@@ -43,6 +43,9 @@ PARTS = (SUBJECT, TEXT, HTML)
 
 PLACEHOLDERS = frozenset(
     {"code", "minutes", "expires_at", "address", "sender_name", "requested_from"}
+    # The facts the built-in mail tells: the service, the host the code was asked on, the SSH
+    # client ("" without one), the account a login is for ("" outside the gate and PAM).
+    | {"service", "host", "client", "login_user"}
 )
 
 # What a language subdirectory may be called ("de", "pt_BR", "zh-Hant"): never a path.
@@ -305,8 +308,16 @@ def render(directory: Path, values: Mapping[str, Any], *, language: str | None =
     return Rendered(subject=out[SUBJECT], text=out[TEXT], html=out[HTML])
 
 
-def sample_values(*, code_length: int, ttl_seconds: int, sender_name: str) -> dict[str, Any]:
-    """What the configuration check renders with: like a real mail, with made-up values."""
+def sample_values(
+    *,
+    code_length: int,
+    ttl_seconds: int,
+    sender_name: str,
+    service: str = "Acme VPN",
+    login: bool = False,
+) -> dict[str, Any]:
+    """What the configuration check renders with: like a real mail, with made-up values; with
+    `login`, the mail of a login through the gate or PAM."""
     return {
         "code": "".join(str((7 + 3 * i) % 10) for i in range(code_length)),
         "minutes": ttl_seconds // 60,
@@ -314,6 +325,10 @@ def sample_values(*, code_length: int, ttl_seconds: int, sender_name: str) -> di
         "address": "someone@example.com",
         "sender_name": sender_name,
         "requested_from": "bastion (over SSH from 203.0.113.9)",
+        "service": service,
+        "host": "bastion",
+        "client": "203.0.113.9",
+        "login_user": "alice" if login else "",
     }
 
 
@@ -334,8 +349,9 @@ def check_templates(
     """Render every language's templates with a sample; TemplateProblem on the first problem."""
     if not directory.is_dir():
         raise TemplateProblem(directory, "no such directory")
-    values = sample_values(
-        code_length=code_length, ttl_seconds=ttl_seconds, sender_name=sender_name
-    )
-    for language in languages(directory):
-        render(directory, values, language=language)
+    for login in (False, True):  # a template may word a login apart: both must hold the rules
+        values = sample_values(
+            code_length=code_length, ttl_seconds=ttl_seconds, sender_name=sender_name, login=login
+        )
+        for language in languages(directory):
+            render(directory, values, language=language)

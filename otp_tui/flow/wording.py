@@ -511,7 +511,18 @@ def plain_notice(said: Notice, *, on_code: bool = False) -> str:
     return notice(said, on_code=on_code)
 
 
-def plain_code_keys(*, demo: bool) -> str:
+def plain_code_keys(*, demo: bool, fixed_address: bool = True) -> str:
+    if not fixed_address and demo:
+        return _(
+            "Type the code and press Enter, or type another address to send a code there "
+            "instead. r asks for a new code, an empty line shows the time left, o shows the demo "
+            "outbox; Ctrl+D quits."
+        )
+    if not fixed_address:
+        return _(
+            "Type the code and press Enter, or type another address to send a code there "
+            "instead. r asks for a new code, an empty line shows the time left; Ctrl+D quits."
+        )
     if demo:
         return _(
             "Type the code and press Enter. r asks for a new code, an empty line shows the time "

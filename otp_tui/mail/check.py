@@ -250,7 +250,7 @@ def show_templates(settings: Settings, out: TextIO) -> None:
     """The operator's templates rendered with a sample, subject and text part, code masked."""
     from otp_tui.config.templates import sample_values
     from otp_tui.core.codes import OneTimeCode
-    from otp_tui.mail.message import build_message, plain_text_part
+    from otp_tui.mail.message import Origin, build_message, plain_text_part
 
     directory = settings.mail.templates
     assert directory is not None
@@ -259,6 +259,7 @@ def show_templates(settings: Settings, out: TextIO) -> None:
         code_length=policy.code_length,
         ttl_seconds=policy.code_ttl,
         sender_name=settings.sender.from_name,
+        service=settings.sender.service_name,
     )
     code = str(sample["code"])
     message = build_message(
@@ -266,7 +267,7 @@ def show_templates(settings: Settings, out: TextIO) -> None:
         str(sample["address"]),
         OneTimeCode(code),
         ttl_seconds=policy.code_ttl,
-        requested_from=str(sample["requested_from"]),
+        requested_from=Origin(str(sample["host"]), str(sample["client"])),
         templates=directory,
     )
     mask = "*" * len(code)

@@ -182,6 +182,10 @@ def build_message(
             "address": to,
             "sender_name": from_name,
             "requested_from": origin.summary(),
+            "service": service,
+            "host": origin.host,
+            "client": origin.client or "",
+            "login_user": origin.login_user or "",
         }
         rendered = render(templates, values, language=language)
         subject = rendered.subject or subject

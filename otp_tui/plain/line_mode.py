@@ -5,9 +5,10 @@ Like the TUI it decides no rule and words no sentence: what a line means depends
 view shown last (an address, a code, a send problem), and every sentence comes from
 `otp_tui.flow.wording`. Every string that reaches the terminal passes through `visible` first.
 
-Everything happens on one asyncio loop: lines arrive from `LineReader`, a send runs as a task
-that can be cancelled, a ticker looks at the clocks, and the signal handlers end the run at
-once. Whatever ends the run puts `_ENDED` in the inbox, and the main loop stops there.
+Everything happens on one asyncio loop: lines arrive from `LineReader`, which also writes every
+line of text, so that the line being typed stays whole (`otp_tui.plain.lines`); a send runs as
+a task that can be cancelled, a ticker looks at the clocks, and the signal handlers end the run
+at once. Whatever ends the run puts `_ENDED` in the inbox, and the main loop stops there.
 """
 
 from __future__ import annotations
@@ -58,15 +59,13 @@ class LineMode:
         tick: float = TICK,
     ) -> None:
         self._run = run
-        self._out = out
         self._install_signals = install_signals
         self._tick = tick
         self._inbox: asyncio.Queue[object] = asyncio.Queue()
         self._fd = fd
-        self._reader = LineReader(self._inbox.put_nowait, fd)
+        self._reader = LineReader(self._inbox.put_nowait, fd, out, on_error=self._crash)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._view: View | None = None
-        self._prompt = ""  # the prompt on the terminal's last line, "" when there is none
         self._send_task: asyncio.Task[None] | None = None
         self._next_still_sending = STILL_SENDING_EVERY
         self._expiry_told = False
@@ -99,6 +98,7 @@ class LineMode:
                     self._end_of_input()
                 elif isinstance(item, str):
                     await self._answer(item)
+                    self._reader.taken()
         except Exception as error:
             self._crash(error)
         finally:
@@ -141,7 +141,6 @@ class LineMode:
     # -- a line typed: what it means depends on the view shown last --------------------------
 
     async def _answer(self, line: str) -> None:
-        self._prompt = ""  # Enter moved the terminal to a fresh line
         view = self._view
         word = line.strip().lower()
         if isinstance(view, AskAddress):
@@ -156,6 +155,8 @@ class LineMode:
             elif word == "o" and self._run.presentation.demo:
                 self._show_outbox()
                 self._ask(wording.plain_code_prompt())
+            elif _an_address(word) and self._run.presentation.fixed_address is None:
+                await self._change_address(line.strip())
             else:
                 await self._apply(self._run.submit_code(line))
         elif isinstance(view, SendProblem):
@@ -167,6 +168,14 @@ class LineMode:
                 self._say_after_problem(view)
         elif isinstance(view, Sending):
             self._say_elapsed()
+
+    async def _change_address(self, address: str) -> None:
+        # As Escape and a corrected address do in the TUI: the run decides whether it is sent
+        # now (a corrected address waits for no cooldown; the same one returns to its code).
+        view = await self._run.back()
+        if isinstance(view, AskAddress):
+            view = await self._run.submit_address(address)
+        self._show_or_prompt(view)
 
     async def _start_over(self) -> None:
         view = await self._run.back()
@@ -262,7 +271,8 @@ class LineMode:
             if presentation.sender is not None:
                 self._say(wording.code_sender_hint(presentation.sender))
             self._say(wording.plain_time_left(view.countdown))
-            self._say(wording.plain_code_keys(demo=presentation.demo))
+            fixed = presentation.fixed_address is not None
+            self._say(wording.plain_code_keys(demo=presentation.demo, fixed_address=fixed))
         if view.notice:
             self._say(wording.plain_notice(view.notice, on_code=True))
         self._ask(wording.plain_code_prompt())
@@ -302,7 +312,7 @@ class LineMode:
             self._say(wording.outbox_empty())
             return
         self._say(wording.plain_outbox_start())
-        self._write(visible(mail, keep_newlines=True).rstrip("\n") + "\n")
+        self._reader.say(visible(mail, keep_newlines=True).rstrip("\n"))
         self._say(wording.plain_outbox_end())
 
     # -- the clocks ------------------------------------------------------------------------
@@ -335,29 +345,16 @@ class LineMode:
     # -- the terminal ----------------------------------------------------------------------
 
     def _say(self, text: str) -> None:
-        if self._prompt:
-            # Nobody pressed Enter (a signal, the clock, Ctrl+D): start below the prompt.
-            self._write("\n")
-        self._write(visible(text) + "\n")
-        self._prompt = ""
+        # If nobody pressed Enter (a signal, Ctrl+D), the text starts below the prompt.
+        self._reader.say(visible(text))
 
     def _ask(self, prompt: str) -> None:
-        self._write(prompt)
-        self._prompt = prompt
+        self._reader.ask(visible(prompt))
 
     def _interject(self, text: str) -> None:
-        """A line nobody typed for (the expiry, a slow send): below the open prompt, which is
-        then asked again. What was half typed stays in the terminal's line, still editable."""
-        prompt = self._prompt
-        self._say(text)
-        if prompt:
-            self._ask(prompt)
-
-    def _write(self, text: str) -> None:
-        # A terminal that has gone cannot be told anything; the hang-up ends the run.
-        with contextlib.suppress(OSError):
-            self._out.write(text)
-            self._out.flush()
+        """A line nobody typed for (the expiry, a slow send): where the prompt was, which is
+        then asked again below it with what was half typed, still being edited."""
+        self._reader.interject(visible(text))
 
     # -- endings nobody asked for ----------------------------------------------------------
 
@@ -374,3 +371,9 @@ class LineMode:
         self._cancel_send()
         self._show(self._run.quit("cancelled"))
         self._inbox.put_nowait(_ENDED)
+
+
+def _an_address(word: str) -> bool:
+    """A line at the code prompt that is one word with an @: an address typed to send there
+    instead (a code, or a sentence holding one, has no @ in a single word)."""
+    return "@" in word and not any(char.isspace() for char in word)

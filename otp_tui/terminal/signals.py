@@ -99,6 +99,18 @@ def at_forced_exit(say: Callable[[RunResult], None] | None) -> None:
     _last_words = say
 
 
+# What puts the terminal's mode back if the deadline forces the exit (the plain mode turns its
+# echo off while it reads): an exit without it would leave the shell typing blind.
+_restore_terminal: Callable[[], None] | None = None
+
+
+def restore_at_forced_exit(restore: Callable[[], None] | None) -> None:
+    """Have `restore` called first if the exit deadline ends the process; None: nothing to
+    restore (any more). It must not block: use TCSANOW, never TCSADRAIN."""
+    global _restore_terminal
+    _restore_terminal = restore
+
+
 class _Watchdog:
     """Forces the exit if an orderly one has not happened in time."""
 
@@ -122,6 +134,10 @@ class _Watchdog:
         timer.start()
 
     def _force_exit(self, status: int) -> None:
+        restore = _restore_terminal
+        if restore is not None:
+            with contextlib.suppress(Exception):  # the exit is what matters now
+                restore()
         say, result = _last_words, self.result
         if say is not None and result is not None:
             speaker = threading.Thread(target=say, args=(result,), daemon=True)

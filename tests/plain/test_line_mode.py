@@ -13,6 +13,7 @@ import asyncio
 import io
 import os
 import socket
+import termios
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -47,6 +48,10 @@ class Session:
     def type(self, line: str) -> None:
         os.write(self._master, line.encode() + b"\n")
 
+    def keys(self, keys: str) -> None:
+        """Keys without Enter: a line half typed."""
+        os.write(self._master, keys.encode())
+
     def end_input(self) -> None:
         os.write(self._master, b"\x04")  # Ctrl+D on an empty line: end of input
 
@@ -64,8 +69,18 @@ class Session:
 
 
 @pytest.fixture
-def pty_pair() -> Iterator[tuple[int, int]]:
-    master, slave = os.openpty()
+def pty_pair(request: pytest.FixtureRequest) -> Iterator[tuple[int, int]]:
+    # (the end the test writes, the end the line mode reads): a terminal, or with the
+    # parameter "pipe", a pipe, as a script would feed it.
+    if getattr(request, "param", "pty") == "pipe":
+        read, write = os.pipe()
+        master, slave = write, read
+    else:
+        master, slave = os.openpty()
+        if getattr(request, "param", "pty") == "pty without echo":
+            mode = termios.tcgetattr(slave)
+            mode[3] &= ~termios.ECHO
+            termios.tcsetattr(slave, termios.TCSANOW, mode)
     try:
         yield master, slave
     finally:
@@ -167,3 +182,114 @@ async def test_after_the_send_it_names_the_sender_and_the_spam_folder(
     s.type(CODE)
     await s.expect("Verified")
     await asyncio.wait_for(main, WAIT)
+
+
+async def test_a_notice_while_typing_leaves_the_half_typed_line_whole_and_editable(
+    session: Callable[..., Session],
+) -> None:
+    s = session(code_ttl=300)
+    main = asyncio.create_task(s.line_mode.main())
+    await s.expect(wording.plain_address_prompt())
+    s.type(ADDRESS)
+    await s.expect("Ctrl+D quits.")
+    prompt = wording.plain_code_prompt()
+    s.keys("x\x7fr")  # x, Backspace, r: the screen shows "r" after the prompt
+    await s.expect(prompt + "r")
+
+    s.clock.advance(301)  # the expiry is said where the line was, then the line again below
+    await s.expect("\r" + " " * len(prompt + "r") + "\r" + wording.plain_expired() + "\n")
+    await s.expect(prompt + "r")
+    s.type("")  # Enter: the line as it was typed before the notice, "r", asks for a new code
+    await s.expect(wording.sending_to(ADDRESS, None))
+    await s.expect("Code expires in 5:00.")
+    s.type(CODE)
+    await s.expect("Verified")
+    await asyncio.wait_for(main, WAIT)
+    assert s.run.ending is not None
+    assert s.run.ending.result.sends == 2
+
+
+async def test_another_address_at_the_code_prompt_is_sent_at_once_and_the_same_one_is_not(
+    session: Callable[..., Session],
+) -> None:
+    # A typo is free: the corrected address waits for no cooldown, as in the full screen.
+    s = session(resend_cooldown=60)
+    main = asyncio.create_task(s.line_mode.main())
+    await s.expect(wording.plain_address_prompt())
+    s.type("bob@exmaple.com")
+    await s.expect("or type another address to send a code there instead.")
+    await s.expect(wording.plain_code_prompt())
+    s.type(" bob@example.com ")
+    await s.expect(wording.sending_to(ADDRESS, None))
+    await s.expect(wording.plain_code_prompt())
+    s.type(ADDRESS)  # the address the code went to: back to that code, nothing sent
+    await s.expect("You already have a code")
+    await s.expect(wording.plain_code_prompt())
+    s.type(CODE)
+    await s.expect(f"{wording.verified()}. {ADDRESS} is confirmed")
+    await asyncio.wait_for(main, WAIT)
+    assert s.run.ending is not None
+    result = s.run.ending.result
+    assert (result.reason, result.email, result.sends, result.wrong_attempts) == (
+        "verified",
+        ADDRESS,
+        2,
+        0,
+    )
+
+
+@pytest.mark.parametrize("pty_pair", ["pipe"], indirect=True)
+async def test_from_a_pipe_it_reads_line_by_line_and_draws_nothing(
+    session: Callable[..., Session],
+) -> None:
+    s = session()
+    main = asyncio.create_task(s.line_mode.main())
+    await s.expect(wording.plain_address_prompt())
+    s.type(ADDRESS)
+    await s.expect(wording.plain_code_prompt())
+    s.type(CODE)
+    await s.expect(f"{wording.verified()}. {ADDRESS} is confirmed")
+    await asyncio.wait_for(main, WAIT)
+    assert "\b" not in s.out.getvalue()
+    assert "\r" not in s.out.getvalue()  # no line to edit: nothing is drawn but the text
+
+
+@pytest.mark.parametrize("pty_pair", ["pty without echo"], indirect=True)
+async def test_a_terminal_without_echo_is_left_alone_and_nothing_is_drawn(
+    session: Callable[..., Session], pty_pair: tuple[int, int]
+) -> None:
+    # Emacs' shell buffer: it turns the echo off, edits the line itself and sends it whole.
+    _, slave = pty_pair
+    before = termios.tcgetattr(slave)
+    s = session()
+    main = asyncio.create_task(s.line_mode.main())
+    await s.expect("We will email you a 6-digit code.")
+    assert termios.tcgetattr(slave) == before  # the terminal's own line editing stays
+    s.type(ADDRESS)
+    await s.expect(wording.plain_address_prompt() + wording.sending_to(ADDRESS, None))
+    await s.expect(wording.plain_code_prompt())
+    s.type(CODE)
+    await s.expect(f"{wording.verified()}. {ADDRESS} is confirmed")
+    await asyncio.wait_for(main, WAIT)
+    assert "\b" not in s.out.getvalue()
+
+
+async def test_a_failure_while_reading_ends_the_run_unverified_in_one_line(
+    session: Callable[..., Session], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from otp_tui.plain.line_editor import LineEditor
+
+    def broken(self: LineEditor, data: str) -> object:
+        raise RuntimeError("the line typed: " + data)
+
+    s = session()
+    monkeypatch.setattr(LineEditor, "feed", broken)
+    main = asyncio.create_task(s.line_mode.main())
+    await s.expect(wording.plain_address_prompt())
+    s.type(ADDRESS)
+    await s.expect("Not verified")
+    await asyncio.wait_for(main, WAIT)
+    assert s.line_mode.error == wording.unexpected_error("RuntimeError")
+    assert s.run.ending is not None
+    assert s.run.ending.result.reason == "cancelled"
+    assert ADDRESS not in s.out.getvalue()  # nothing of the line reached the screen
