@@ -548,9 +548,10 @@ static int relay_prompt(pam_handle_t *pamh, struct helper *h, int style, const c
 }
 
 /* The conversation: relays lines until a verdict. Returns PAM_SUCCESS only for "verified" or
- * "allowed" followed by end of file; *why names the reason for anything else. */
+ * "allowed" followed by end of file; *why names the reason for anything else. With `silent`
+ * (the application passed PAM_SILENT) messages are not relayed, prompts are. */
 static int converse(pam_handle_t *pamh, struct helper *h, const char *user, const char *service,
-                    const char **why)
+                    int silent, const char **why)
 {
     char line[LINE_MAX_BYTES];
     char text[LINE_MAX_BYTES];
@@ -577,10 +578,16 @@ static int converse(pam_handle_t *pamh, struct helper *h, const char *user, cons
         const size_t word = space ? (size_t)(space - line) : strlen(line);
         clean_text(text, sizeof text, space ? space + 1 : "", space ? strlen(space + 1) : 0);
 #define IS(w) (word == sizeof(w) - 1 && memcmp(line, w, word) == 0)
-        if (IS("info") && space) {
-            pam_info(pamh, "%s", text);
-        } else if (IS("error") && space) {
-            pam_error(pamh, "%s", text);
+        if ((IS("info") || IS("error")) && space) {
+            /* PAM_SILENT asks for no messages (sudo passes it on every call): they are
+             * dropped, while prompts still go out, as the answer is what authenticates. A
+             * message the application failed to deliver is a failed conversation, as a
+             * failed prompt is: the person may not have read what they were meant to. */
+            const int style = IS("info") ? PAM_TEXT_INFO : PAM_ERROR_MSG;
+            if (!silent && pam_prompt(pamh, style, NULL, "%s", text) != PAM_SUCCESS) {
+                *why = "the conversation failed";
+                return PAM_AUTH_ERR;
+            }
         } else if ((IS("prompt") || IS("prompt-echo")) && space) {
             const int style = IS("prompt") ? PAM_PROMPT_ECHO_OFF : PAM_PROMPT_ECHO_ON;
             if (relay_prompt(pamh, h, style, text, why) != 0)
@@ -652,7 +659,6 @@ static int finish_helper(struct helper *h, const char **why)
 
 PAM_EXTERN int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const char **argv)
 {
-    (void)flags;
     struct options opt;
     if (parse_options(pamh, argc, argv, &opt) != 0)
         return PAM_AUTH_ERR;
@@ -722,7 +728,7 @@ PAM_EXTERN int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, cons
     }
 
     const char *why = NULL, *unreaped = NULL;
-    int result = converse(pamh, &h, user, service, &why);
+    int result = converse(pamh, &h, user, service, (flags & PAM_SILENT) != 0, &why);
     const int status = finish_helper(&h, &unreaped);
     sigaction(SIGCHLD, &host_chld, NULL);
     if (result == PAM_SUCCESS && status != 0) {

@@ -90,6 +90,21 @@ def build_host_signals(folder: Path) -> Path:
     return target
 
 
+def build_mute_app(folder: Path) -> Path:
+    """The PAM application whose conversation fails every message (`hosts/mute_app.c`)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / "mute_app"
+    source = Path(__file__).parent / "hosts" / "mute_app.c"
+    subprocess.run(
+        ["cc", "-std=c11", "-Wall", "-Wextra", "-Werror", "-o", str(target), str(source), "-lpam"],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
+    target.chmod(0o755)
+    return target
+
+
 def asan_runtime() -> Path:
     found = subprocess.run(
         ["cc", "-print-file-name=libasan.so"], capture_output=True, text=True, check=True
@@ -196,7 +211,11 @@ def with_private_syslog(folder: Path, log_socket: Path, argv: list[str]) -> list
 
 
 class Pamtester:
-    """`pamtester SERVICE USER authenticate` in a real pty, its syslog sent to `log_socket`."""
+    """`pamtester SERVICE USER OPERATION` in a real pty, its syslog sent to `log_socket`.
+
+    `operation` may carry flags, as pamtester reads them: `authenticate(PAM_SILENT)`.
+    `application`, if given, runs instead of pamtester: `[PROGRAM, *ARGS]` is started as
+    `PROGRAM SERVICE USER *ARGS` (a PAM application of the tests' own)."""
 
     def __init__(
         self,
@@ -210,6 +229,8 @@ class Pamtester:
         items: dict[str, str] | None = None,
         preload: Path | None = None,
         valgrind: bool = False,
+        operation: str = "authenticate",
+        application: list[str] | None = None,
     ) -> None:
         assert PAMTESTER is not None
         assert UNSHARE is not None
@@ -234,7 +255,10 @@ class Pamtester:
             prefix = ["env", f"LD_PRELOAD={preload}"]  # pamtester alone, not the namespace
         self.started = time.monotonic()
         items_given = [f"-I{name}={value}" for name, value in (items or {}).items()]
-        argv = [*prefix, PAMTESTER, *items_given, service, user, "authenticate"]
+        if application is None:
+            argv = [*prefix, PAMTESTER, *items_given, service, user, operation]
+        else:
+            argv = [*prefix, application[0], service, user, *application[1:]]
         self.terminal = Terminal(
             with_private_syslog(folder, log_socket, argv), {**base, **(env or {})}
         )

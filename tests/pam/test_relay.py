@@ -154,6 +154,61 @@ def test_control_characters_never_reach_the_terminal_raw(relay: Start) -> None:
     assert run.module_log() == []
 
 
+def test_pam_silent_drops_messages_and_still_asks(relay: Start) -> None:
+    # sudo passes PAM_SILENT on every call: the prompt is still asked and answered, the
+    # messages around it (here the facts before it and "Verified." after it) are not shown.
+    run = relay("good.py", operation="authenticate(PAM_SILENT)")
+    run.pamtester.expect(r"Code: ")
+    run.pamtester.answer(RIGHT_CODE)
+    run.pamtester.expect(ACCEPTED)
+    assert run.pamtester.finish()[0] == 0
+    assert "Verified." not in run.pamtester.text
+    assert "facts" not in run.pamtester.text
+    assert run.module_log() == []
+
+
+def test_pam_silent_a_wrong_code_is_still_refused(relay: Start) -> None:
+    run = relay("asks_then_says.sh", operation="authenticate(PAM_SILENT)")
+    run.pamtester.expect(r"Code: ")
+    run.pamtester.answer("000000")
+    run.pamtester.expect(REFUSED)
+    assert run.pamtester.finish()[0] != 0
+    assert "Wrong code." not in run.pamtester.text
+    assert run.module_log() == []
+
+
+def test_a_message_the_application_fails_to_show_is_a_refusal(relay: Start, mute_app: Path) -> None:
+    # The right code, then a message the application cannot deliver: the person may not have
+    # read what they were meant to, and a failed conversation never ends in success.
+    run = relay("asks_then_says.sh", application=[str(mute_app), RIGHT_CODE])
+    run.pamtester.expect(r"prompt: Code: ")
+    run.pamtester.expect(r"failed: Verified\.")
+    run.pamtester.expect(r"refused: Authentication failure")
+    assert run.pamtester.finish()[0] == 1
+    assert "authenticated" not in run.pamtester.text
+    # libpam's pam_prompt logs "conversation failed" under the module's name by itself; the
+    # module's own line follows it.
+    deadline = time.monotonic() + 10
+    while len(run.module_log()) < 2:
+        assert time.monotonic() < deadline, run.syslog.lines()
+        time.sleep(0.02)
+    assert [line.split(": ", 2)[-1] for line in run.module_log()] == [
+        "conversation failed",
+        "refused: the conversation failed",
+    ]
+
+
+def test_with_pam_silent_the_same_application_authenticates(relay: Start, mute_app: Path) -> None:
+    # The application of the test above, asking for silence: no message reaches its
+    # conversation, so nothing fails, and the right code is verified.
+    run = relay("asks_then_says.sh", application=[str(mute_app), RIGHT_CODE, "silent"])
+    run.pamtester.expect(r"prompt: Code: ")
+    run.pamtester.expect(r"authenticated")
+    assert run.pamtester.finish()[0] == 0
+    assert "failed:" not in run.pamtester.text
+    assert run.module_log() == []
+
+
 @pytest.mark.parametrize(
     ("arguments", "reason"),
     [
