@@ -200,7 +200,16 @@ exec "$@"
 
 
 def with_private_syslog(folder: Path, log_socket: Path, argv: list[str]) -> list[str]:
-    """`argv` run in a private mount namespace whose /dev/log is `log_socket`."""
+    """`argv` run in a private mount namespace whose /dev/log is `log_socket`.
+
+    Why a namespace (`unshare --mount`, util-linux): the module logs with pam_syslog, that is
+    glibc's syslog(3), which always writes to the fixed path /dev/log; no variable or argument
+    moves it. The tests must read those lines (each refusal names its reason) without taking
+    over the machine's /dev/log, so the program runs where /dev/log is the test's rsyslogd and
+    every other process keeps the real one. The alternatives are worse: binding the real
+    /dev/log would steal the machine's logs, and a preloaded shim around connect() would test
+    something other than what runs. The su tests bind their PAM file over /etc/pam.d/su in the
+    same namespace, for the same reason: su's service name is fixed."""
     assert UNSHARE is not None
     old_dev = folder / "olddev"
     old_dev.mkdir(parents=True, exist_ok=True)
