@@ -1,11 +1,11 @@
 """su with the module in its PAM stack: the target user's password, then their code.
 
-su names its PAM service itself (`su`, or `su-l` for `su -`) and takes no option to change it,
-so the test never edits the machine's /etc/pam.d/su: su runs in a private mount namespace where
-both files are bind mounts of the test's own service (the README's PAM recipe with
-CODE_ONLY=no), and nobody else's su sees it. The calling user is a second test user (root
-would pass su's own `pam_rootok`, were the machine's file in use); the code goes to the target
-user's address. A real pty, as a person at a terminal.
+su names its PAM service itself (`su`, or `su-l` for `su -`, which Debian's file includes `su`
+from) and takes no option to change it, so the test never edits the machine's /etc/pam.d/su:
+the README's PAM recipe (CODE_ONLY=no) runs on a copy of it, and su runs in a private mount
+namespace where /etc/pam.d/su is a bind mount of that copy; nobody else's su sees it. The
+calling user is a second test user (root passes the file's own `pam_rootok` line); the code
+goes to the target user's address. A real pty, as a person at a terminal.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import secrets
 import shutil
 import subprocess
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from e2e.pty_harness import Terminal
@@ -24,16 +25,18 @@ SU = shutil.which("su") or shutil.which("su", path="/usr/bin:/bin")
 SETPRIV = shutil.which("setpriv") or shutil.which("setpriv", path="/usr/bin:/bin")
 PASSWORD = "alice-pw-" + secrets.token_hex(4)
 
-# In the namespace (after the private /dev of `with_private_syslog`): su's two PAM files become
+SU_PAM_FILE = Path("/etc/pam.d/su")
+# In the namespace (after the private /dev of `with_private_syslog`): su's PAM file becomes
 # the test's service, then the calling user runs su. $0 is the test's service file.
-_SU_NAMESPACE = 'mount --bind "$0" /etc/pam.d/su && mount --bind "$0" /etc/pam.d/su-l && exec "$@"'
+_SU_NAMESPACE = 'mount --bind "$0" /etc/pam.d/su && exec "$@"'
 
 
 @pytest.fixture(scope="module")
 def host(tls_certs) -> Iterator[PamHost]:
     require(SU is not None, "su (util-linux) is not installed")
     require(SETPRIV is not None, "setpriv (util-linux) is not installed")
-    made = PamHost.create(tls_certs, code_only=False)
+    require(SU_PAM_FILE.exists(), "su has no PAM file (/etc/pam.d/su)")
+    made = PamHost.create(tls_certs, code_only=False, base_service=SU_PAM_FILE.read_text())
     try:
         made.set_password(made.alice, PASSWORD)
         caller = "otppambob" + made.alice.removeprefix("otppamalice")
@@ -75,6 +78,15 @@ def as_bob(host: PamHost) -> Iterator:
 @pytest.fixture(autouse=True)
 def fresh_limits(host: PamHost) -> None:
     (host.state / "ledger.sqlite3").unlink(missing_ok=True)
+
+
+def test_the_recipe_puts_the_module_after_sus_own_lines(host: PamHost) -> None:
+    lines = [line.split() for line in host.pam_file.read_text().splitlines()]
+    auth = [words for words in lines if words and words[0] in ("auth", "@include")]
+    assert auth[0][:3] == ["auth", "sufficient", "pam_rootok.so"]  # root's own su stays as is
+    assert auth[1] == ["@include", "common-auth"]  # the password
+    assert auth[2][:2] == ["auth", "required"]
+    assert auth[2][2].endswith("pam_otp_tui.so")  # then the code
 
 
 def test_su_asks_for_the_code_and_the_right_one_runs_the_command(host: PamHost, as_bob) -> None:
