@@ -461,3 +461,27 @@ def test_invisible_and_direction_changing_characters_are_dropped(relay: Start) -
     assert "plainreversedhiddenisolated" in run.pamtester.text
     for character in ("\u202e", "\u200b", "\u2066"):
         assert character.encode() not in run.pamtester.raw
+
+
+@pytest.mark.parametrize("checker", ["asan", "valgrind"])
+@pytest.mark.parametrize(("silent", "expected"), [(False, 1), (True, 0)])
+def test_a_failed_message_and_pam_silent_under_memory_checkers(
+    relay: Start, mute_app: Path, checker: str, silent: bool, expected: int
+) -> None:
+    """The early end after a failed message, and the messages PAM_SILENT drops: no report from
+    AddressSanitizer or UBSan, no memory error or definite leak under valgrind (42)."""
+    if checker == "valgrind":
+        require(VALGRIND is not None, "valgrind is not installed")
+    application = [str(mute_app), RIGHT_CODE, *(["silent"] if silent else [])]
+    run = relay(
+        "asks_then_says.sh",
+        application=application,
+        asan=checker == "asan",
+        valgrind=checker == "valgrind",
+    )
+    run.pamtester.expect("authenticated" if silent else "refused: ", timeout=60)
+    status, _ = run.pamtester.finish(timeout=60)
+    assert status == expected, run.pamtester.text
+    assert run.sanitizer_reports() == []
+    if checker == "valgrind":
+        assert VALGRIND in run.pamtester.terminal.process.args
