@@ -109,6 +109,15 @@ def test_sudo_refuses_a_wrong_code(host: PamHost, as_alice) -> None:
     assert term.wait(30) != 0
     assert "uid=0" not in term.text
     assert host.audit_lines()[-1]["event"] == "locked"
+    # Locked now: the helper refuses before asking anything, so under PAM_SILENT nothing of
+    # its own is shown (no prompt follows its lines), only sudo's refusal.
+    again = as_alice(SUDO, "-k", "/usr/bin/id")
+    again.expect(r"password for ")
+    again.send(PASSWORD + "\r")
+    again.expect(r"incorrect password attempt")
+    assert again.wait(30) != 0
+    assert "Locked" not in again.text
+    assert "Code:" not in again.text
 
 
 def test_a_wrong_password_sends_no_mail(host: PamHost, as_alice) -> None:
