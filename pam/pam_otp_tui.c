@@ -38,13 +38,14 @@
 #include <security/pam_ext.h>
 #include <security/pam_modules.h>
 
-#define LINE_MAX_BYTES 1024  /* one protocol line, its LF included */
-#define ANSWER_MAX_BYTES 256 /* what the person typed, relayed to the helper */
-#define FACT_MAX_BYTES 256   /* user, service, rhost, tty */
-#define MAX_LINES 100        /* a helper saying more than this is flooding */
-#define MAX_TIMEOUT 3600     /* seconds; a deadline beyond an hour is a typo */
-#define EXIT_GRACE_MS 1000   /* how long a helper may take to exit after its verdict */
-#define REAP_GRACE_MS 1000   /* how long a killed helper may take to be reaped */
+#define LINE_MAX_BYTES 1024   /* one protocol line, its LF included */
+#define ANSWER_MAX_BYTES 256  /* what the person typed, relayed to the helper */
+#define FACT_MAX_BYTES 256    /* user, service, rhost, tty */
+#define PROMPT_MAX_BYTES 4096 /* a prompt with the messages it carries, its NUL included */
+#define MAX_LINES 100         /* a helper saying more than this is flooding */
+#define MAX_TIMEOUT 3600      /* seconds; a deadline beyond an hour is a typo */
+#define EXIT_GRACE_MS 1000    /* how long a helper may take to exit after its verdict */
+#define REAP_GRACE_MS 1000    /* how long a killed helper may take to be reaped */
 
 struct options {
     const char *user;   /* the service user the helper runs as */
@@ -547,13 +548,30 @@ static int relay_prompt(pam_handle_t *pamh, struct helper *h, int style, const c
     return r;
 }
 
+/* Under PAM_SILENT: appends text, then `end`, to the messages carried to the next prompt
+ * (`carried`, PROMPT_MAX_BYTES long, *used bytes so far). 0, or -1 when they would not fit:
+ * a refusal, as an over-long line is. */
+static int carry(char *carried, size_t *used, const char *text, const char *end)
+{
+    const size_t room = PROMPT_MAX_BYTES - *used;
+    const int n = snprintf(carried + *used, room, "%s%s", text, end);
+    if (n < 0 || (size_t)n >= room)
+        return -1;
+    *used += (size_t)n;
+    return 0;
+}
+
 /* The conversation: relays lines until a verdict. Returns PAM_SUCCESS only for "verified" or
- * "allowed" followed by end of file; *why names the reason for anything else. */
+ * "allowed" followed by end of file; *why names the reason for anything else. With `silent`
+ * (the application passed PAM_SILENT) messages are not sent on their own but carried in the
+ * next prompt's text. */
 static int converse(pam_handle_t *pamh, struct helper *h, const char *user, const char *service,
-                    const char **why)
+                    int silent, const char **why)
 {
     char line[LINE_MAX_BYTES];
     char text[LINE_MAX_BYTES];
+    char carried[PROMPT_MAX_BYTES]; /* under PAM_SILENT: the messages since the last prompt */
+    size_t used = 0;
     int verdict = -1;
     *why = NULL;
     if (send_facts(pamh, h, user, service) != 0) {
@@ -577,13 +595,33 @@ static int converse(pam_handle_t *pamh, struct helper *h, const char *user, cons
         const size_t word = space ? (size_t)(space - line) : strlen(line);
         clean_text(text, sizeof text, space ? space + 1 : "", space ? strlen(space + 1) : 0);
 #define IS(w) (word == sizeof(w) - 1 && memcmp(line, w, word) == 0)
-        if (IS("info") && space) {
-            pam_info(pamh, "%s", text);
-        } else if (IS("error") && space) {
-            pam_error(pamh, "%s", text);
+        if ((IS("info") || IS("error")) && space) {
+            /* PAM_SILENT asks for no message of the module's own (sudo passes it on every
+             * call), yet what the person must read before answering (where the code went,
+             * the attempts left, why they are locked) has to reach them: it goes with the
+             * next prompt, one line each, as sshd shows messages with its next prompt. Lines
+             * after the last prompt are dropped (the helper ends with a prompt when it has
+             * something to say). A message the application failed to deliver is a failed
+             * conversation, as a failed prompt is: the person may not have read it. */
+            const int style = IS("info") ? PAM_TEXT_INFO : PAM_ERROR_MSG;
+            if (silent) {
+                if (carry(carried, &used, text, "\n") != 0) {
+                    *why = "too much text before a prompt";
+                    return PAM_AUTH_ERR;
+                }
+            } else if (pam_prompt(pamh, style, NULL, "%s", text) != PAM_SUCCESS) {
+                *why = "the conversation failed";
+                return PAM_AUTH_ERR;
+            }
         } else if ((IS("prompt") || IS("prompt-echo")) && space) {
             const int style = IS("prompt") ? PAM_PROMPT_ECHO_OFF : PAM_PROMPT_ECHO_ON;
-            if (relay_prompt(pamh, h, style, text, why) != 0)
+            if (used > 0 && carry(carried, &used, text, "") != 0) {
+                *why = "too much text before a prompt";
+                return PAM_AUTH_ERR;
+            }
+            const int asked = relay_prompt(pamh, h, style, used > 0 ? carried : text, why);
+            used = 0;
+            if (asked != 0)
                 return PAM_AUTH_ERR;
         } else if ((IS("verified") || IS("allowed")) && !space) {
             verdict = PAM_SUCCESS; /* provided the helper then ends cleanly */
@@ -652,7 +690,6 @@ static int finish_helper(struct helper *h, const char **why)
 
 PAM_EXTERN int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const char **argv)
 {
-    (void)flags;
     struct options opt;
     if (parse_options(pamh, argc, argv, &opt) != 0)
         return PAM_AUTH_ERR;
@@ -722,7 +759,7 @@ PAM_EXTERN int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, cons
     }
 
     const char *why = NULL, *unreaped = NULL;
-    int result = converse(pamh, &h, user, service, &why);
+    int result = converse(pamh, &h, user, service, (flags & PAM_SILENT) != 0, &why);
     const int status = finish_helper(&h, &unreaped);
     sigaction(SIGCHLD, &host_chld, NULL);
     if (result == PAM_SUCCESS && status != 0) {

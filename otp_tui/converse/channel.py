@@ -36,8 +36,9 @@ class Facts:
 
 
 def _fit(text: str) -> str:
-    """One line for the module: control characters shown as escapes, at most TEXT_MAX bytes,
-    never cut inside a character."""
+    """One line for the module: control and format characters (bidi overrides, zero-width
+    ones, line separators) shown as escapes by the one rule for text from outside, at most
+    TEXT_MAX bytes, never cut inside a character."""
     line = visible(text)
     data = line.encode("utf-8")
     if len(data) <= TEXT_MAX:

@@ -6,12 +6,16 @@
     A system user with a random name and an extra group; removed at the end.
 ``host_signals`` (session)
     A library preloaded into pamtester to set SIGCHLD or SIGUSR1 as some hosts do.
+``mute_app`` (session)
+    A PAM application of the tests' own whose conversation fails every message (pamtester's
+    never fails), built with warnings as errors.
 ``helpers`` (session)
     The helper programs of `tests/pam/helpers/`, copied into a root-owned folder every user
     may traverse (the module refuses a helper that is not root's).
 ``relay``
     A factory: ``relay("good.py", timeout=5)`` writes a PAM service for the module with that
-    helper and starts pamtester on it in a pty; returns a `Relay` with the pamtester and the
+    helper and starts pamtester on it in a pty (``operation=`` with flags, or
+    ``application=`` for another program); returns a `Relay` with the pamtester and the
     test's rsyslogd. At teardown pamtester is killed, the service file removed, and the test
     fails if any process of the service user is still alive.
 """
@@ -33,6 +37,7 @@ from relay_host import (
     ServiceUser,
     build_host_signals,
     build_module,
+    build_mute_app,
     require_root_and_tools,
 )
 from rsyslogd import start_rsyslogd
@@ -58,6 +63,11 @@ def pam_module(shared_folder: Path) -> BuiltModule:
 @pytest.fixture(scope="session")
 def host_signals(shared_folder: Path) -> Path:
     return build_host_signals(shared_folder / "build")
+
+
+@pytest.fixture(scope="session")
+def mute_app(shared_folder: Path) -> Path:
+    return build_mute_app(shared_folder / "build")
 
 
 @pytest.fixture(scope="session")
@@ -106,6 +116,8 @@ def relay(
         preload: Path | None = None,
         service_suffix: str = "",
         valgrind: bool = False,
+        operation: str = "authenticate",
+        application: list[str] | None = None,
     ) -> Relay:
         if arguments is None:
             arguments = (
@@ -124,6 +136,8 @@ def relay(
                 sanitizer_logs=sanitizer_logs if asan else None,
                 preload=preload,
                 valgrind=valgrind,
+                operation=operation,
+                application=application,
             )
         except BaseException:
             service.remove()

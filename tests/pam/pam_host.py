@@ -109,7 +109,16 @@ class PamHost:
         )
 
     @classmethod
-    def create(cls, certs: Any, *, code_only: bool = True, sshd: bool = False) -> PamHost:
+    def create(
+        cls,
+        certs: Any,
+        *,
+        code_only: bool = True,
+        sshd: bool = False,
+        base_service: str = BASE_SERVICE,
+    ) -> PamHost:
+        """`base_service`: the service file's text before the recipe adds its line (a copy of
+        the machine's /etc/pam.d/su, say, to run the recipe on what an operator would)."""
         require_root_and_tools()
         root = Path(tempfile.mkdtemp(prefix="otp-pam-host-"))
         root.chmod(0o755)
@@ -131,17 +140,17 @@ class PamHost:
             (root / folder).mkdir(mode=0o755)
         host = cls(root, names, paths)
         try:
-            host._build(certs)
+            host._build(certs, base_service)
         except BaseException:
             host.close()
             raise
         return host
 
-    def _build(self, certs: Any) -> None:
+    def _build(self, certs: Any, base_service: str) -> None:
         from rsyslogd import start_rsyslogd
 
         self.paths["PYTHON"] = shared_python(self.root / "python")
-        self.pam_file.write_text(BASE_SERVICE)
+        self.pam_file.write_text(base_service)
         self.pam_file.chmod(0o644)
         self.users.append(self.service_user)  # the script makes it: removed at close
         self.groups.append(self.service_user)

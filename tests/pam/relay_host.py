@@ -90,6 +90,21 @@ def build_host_signals(folder: Path) -> Path:
     return target
 
 
+def build_mute_app(folder: Path) -> Path:
+    """The PAM application whose conversation fails every message (`hosts/mute_app.c`)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / "mute_app"
+    source = Path(__file__).parent / "hosts" / "mute_app.c"
+    subprocess.run(
+        ["cc", "-std=c11", "-Wall", "-Wextra", "-Werror", "-o", str(target), str(source), "-lpam"],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
+    target.chmod(0o755)
+    return target
+
+
 def asan_runtime() -> Path:
     found = subprocess.run(
         ["cc", "-print-file-name=libasan.so"], capture_output=True, text=True, check=True
@@ -185,7 +200,16 @@ exec "$@"
 
 
 def with_private_syslog(folder: Path, log_socket: Path, argv: list[str]) -> list[str]:
-    """`argv` run in a private mount namespace whose /dev/log is `log_socket`."""
+    """`argv` run in a private mount namespace whose /dev/log is `log_socket`.
+
+    Why a namespace (`unshare --mount`, util-linux): the module logs with pam_syslog, that is
+    glibc's syslog(3), which always writes to the fixed path /dev/log; no variable or argument
+    moves it. The tests must read those lines (each refusal names its reason) without taking
+    over the machine's /dev/log, so the program runs where /dev/log is the test's rsyslogd and
+    every other process keeps the real one. The alternatives are worse: binding the real
+    /dev/log would steal the machine's logs, and a preloaded shim around connect() would test
+    something other than what runs. The su tests bind their PAM file over /etc/pam.d/su in the
+    same namespace, for the same reason: su's service name is fixed."""
     assert UNSHARE is not None
     old_dev = folder / "olddev"
     old_dev.mkdir(parents=True, exist_ok=True)
@@ -196,7 +220,11 @@ def with_private_syslog(folder: Path, log_socket: Path, argv: list[str]) -> list
 
 
 class Pamtester:
-    """`pamtester SERVICE USER authenticate` in a real pty, its syslog sent to `log_socket`."""
+    """`pamtester SERVICE USER OPERATION` in a real pty, its syslog sent to `log_socket`.
+
+    `operation` may carry flags, as pamtester reads them: `authenticate(PAM_SILENT)`.
+    `application`, if given, runs instead of pamtester: `[PROGRAM, *ARGS]` is started as
+    `PROGRAM SERVICE USER *ARGS` (a PAM application of the tests' own)."""
 
     def __init__(
         self,
@@ -210,6 +238,8 @@ class Pamtester:
         items: dict[str, str] | None = None,
         preload: Path | None = None,
         valgrind: bool = False,
+        operation: str = "authenticate",
+        application: list[str] | None = None,
     ) -> None:
         assert PAMTESTER is not None
         assert UNSHARE is not None
@@ -234,7 +264,10 @@ class Pamtester:
             prefix = ["env", f"LD_PRELOAD={preload}"]  # pamtester alone, not the namespace
         self.started = time.monotonic()
         items_given = [f"-I{name}={value}" for name, value in (items or {}).items()]
-        argv = [*prefix, PAMTESTER, *items_given, service, user, "authenticate"]
+        if application is None:
+            argv = [*prefix, PAMTESTER, *items_given, service, user, operation]
+        else:
+            argv = [*prefix, application[0], service, user, *application[1:]]
         self.terminal = Terminal(
             with_private_syslog(folder, log_socket, argv), {**base, **(env or {})}
         )

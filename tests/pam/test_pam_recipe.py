@@ -8,6 +8,7 @@ item, as sshd gives one. The relay is a real aiosmtpd server; the code is read f
 from __future__ import annotations
 
 import os
+import re
 import stat
 from collections.abc import Iterator
 from pathlib import Path
@@ -31,7 +32,13 @@ def host(tls_certs) -> Iterator[PamHost]:
 def pamtester(host: PamHost, tmp_path: Path) -> Iterator:
     started: list[Pamtester] = []
 
-    def start(user: str | None = None, **env: str) -> Pamtester:
+    def start(
+        user: str | None = None,
+        *,
+        operation: str = "authenticate",
+        application: list[str] | None = None,
+        **env: str,
+    ) -> Pamtester:
         tester = Pamtester(
             tmp_path / f"pamtester{len(started)}",
             host.service,
@@ -39,6 +46,8 @@ def pamtester(host: PamHost, tmp_path: Path) -> Iterator:
             host.syslog.socket,
             env=env or None,
             items={"rhost": "192.0.2.7"},
+            operation=operation,
+            application=application,
         )
         started.append(tester)
         return tester
@@ -133,6 +142,54 @@ def test_wrong_codes_lock_across_logins(host: PamHost, pamtester) -> None:
     assert again.finish()[0] != 0
     assert len(host.relay.received) == sent
     assert "Code:" not in again.text
+
+
+def test_under_pam_silent_the_journey_comes_inside_the_prompts(host: PamHost, pamtester) -> None:
+    """sudo passes PAM_SILENT on every call: the module then says nothing on its own, and what
+    the person must read comes with the prompts: where the code went, the attempts left, the
+    lock and its reason (then "Press Enter to end."). A login refused before any prompt says
+    nothing of the helper's: lines after the last prompt are dropped."""
+    unlock(host)
+    sent = len(host.relay.received)
+    tester = pamtester(operation="authenticate(PAM_SILENT)")
+    tester.expect(
+        r"We sent a 6-digit code to a\*\*\*@example\.com\.\r?\nCode expires in [^\r\n]+"
+        r"\r?\nType the code[^\r\n]+\r?\nCode: "
+    )
+    tester.answer("000000")
+    tester.expect(r"Wrong code: 1 attempt left\.\r?\nCode: ")
+    tester.answer("000001")
+    tester.expect(r"Locked\.[^\r\n]*(\r?\n[^\r\n]+)*\r?\nPress Enter to end\. > ")
+    tester.answer("")
+    tester.expect(REFUSED)
+    assert tester.finish()[0] != 0
+    assert len(host.relay.received) == sent + 1
+    assert host.audit_lines()[-1]["event"] == "locked"
+    again = pamtester(operation="authenticate(PAM_SILENT)")
+    again.expect(REFUSED)
+    assert again.finish()[0] != 0
+    assert "Locked" not in again.text
+
+
+def test_under_pam_silent_no_message_goes_out_alone(host: PamHost, pamtester, mute_app) -> None:
+    """The journey above in an application whose conversation fails any message on its own
+    (it answers every prompt with a wrong code): the run goes on to the lock, so every line
+    came inside a prompt."""
+    unlock(host)
+    tester = pamtester(application=[str(mute_app), "000000", "silent"])
+    tester.expect(r"refused: Authentication failure")
+    assert tester.finish()[0] == 1
+    text = tester.text
+    assert "failed:" not in text
+    prompts = re.findall(r"prompt: (.*?)(?=\r?\nprompt: |\r?\nrefused: )", text, re.S)
+    lines = [re.split(r"\r?\n", prompt) for prompt in prompts]
+    assert len(lines) == 3, text
+    assert "We sent a 6-digit code to a***@example.com." in lines[0]
+    assert lines[0][-1] == "Code: "
+    assert lines[1] == ["Wrong code: 1 attempt left.", "Code: "]
+    assert lines[2][0].startswith("Locked.")
+    assert lines[2][-1] == "Press Enter to end. > "
+    assert host.audit_lines()[-1]["event"] == "locked"
 
 
 def test_r_sends_a_new_code(host: PamHost, pamtester) -> None:

@@ -3,23 +3,28 @@
 The host is the README's PAM recipe (`pam_host`) with its sshd snippet (the key, then
 keyboard-interactive through PAM); the relay is a real aiosmtpd server, and the code is read
 from its mail as a person reads it. Every door the ForceCommand gate had to shut (a command,
-scp, sftp) passes here after the code, and nothing of the user's runs before it.
+scp, sftp, rsync, git) passes here after the code, and nothing of the user's runs before it.
 """
 
 from __future__ import annotations
 
+import shlex
 import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from e2e.gate_host import SSH
 from e2e.pty_harness import Terminal
 from pam_host import PamHost
+from relay_host import require
 from sshd_host import PamSshd
 
 SCP = shutil.which("scp")
 SFTP = shutil.which("sftp")
+RSYNC = shutil.which("rsync")
+GIT = shutil.which("git")
 DENIED = r"Permission denied"
 
 
@@ -41,8 +46,9 @@ def sshd(host: PamHost) -> Iterator[PamSshd]:
 def client() -> Iterator:
     started: list[Terminal] = []
 
-    def start(argv: list[str]) -> Terminal:
-        term = Terminal(argv, {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "TERM": "xterm"})
+    def start(argv: list[str], env: dict[str, str] | None = None) -> Terminal:
+        base = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "TERM": "xterm"}
+        term = Terminal(argv, {**base, **(env or {})})
         started.append(term)
         return term
 
@@ -139,6 +145,59 @@ def test_scp_and_sftp_copy_a_file_after_the_code(
     term.send("bye\r")
     assert term.wait(30) == 0, term.text
     assert copied.read_text() == source.read_text()
+
+
+def test_rsync_copies_a_file_after_the_code(
+    host: PamHost, sshd: PamSshd, client, tmp_path: Path
+) -> None:
+    require(RSYNC is not None, "rsync is not installed")
+    assert RSYNC is not None
+    assert SSH is not None
+    source = tmp_path / "rsync-payload.txt"
+    source.write_text("copied by rsync through the PAM door\n")
+    source.chmod(0o644)
+    transport = shlex.join([SSH, *sshd.options(), "-p", str(sshd.port)])
+    term = client([RSYNC, "-e", transport, str(source), f"{host.alice}@127.0.0.1:rsync-copy.txt"])
+    pass_the_code(host, term)
+    assert term.wait(30) == 0, term.text
+    assert (home(host) / "rsync-copy.txt").read_text() == source.read_text()
+
+
+def test_git_clones_and_pushes_after_the_code(
+    host: PamHost, sshd: PamSshd, client, tmp_path: Path
+) -> None:
+    require(GIT is not None, "git is not installed")
+    assert GIT is not None
+    assert SSH is not None
+    bare = home(host) / "project.git"
+    subprocess.run([GIT, "init", "-q", "--bare", str(bare)], check=True, timeout=30)
+    subprocess.run(["chown", "-R", f"{host.alice}:", str(bare)], check=True, timeout=30)
+    env = {
+        # git runs this for every connection: the test's key and options, the sshd's port.
+        "GIT_SSH_COMMAND": shlex.join([SSH, *sshd.options()]),
+        "HOME": str(tmp_path),
+        "GIT_CONFIG_NOSYSTEM": "1",
+        "GIT_AUTHOR_NAME": "Alice", "GIT_AUTHOR_EMAIL": "alice@example.com",
+        "GIT_COMMITTER_NAME": "Alice", "GIT_COMMITTER_EMAIL": "alice@example.com",
+    }  # fmt: skip
+    url = f"ssh://{host.alice}@127.0.0.1:{sshd.port}{bare}"
+    work = tmp_path / "work"
+    term = client([GIT, "clone", url, str(work)], env)
+    pass_the_code(host, term)
+    assert term.wait(30) == 0, term.text
+    assert (work / ".git").is_dir()
+
+    (work / "notes.txt").write_text("pushed through the PAM door\n")
+    for argv in (["add", "notes.txt"], ["commit", "-q", "-m", "through the door"]):
+        subprocess.run([GIT, "-C", str(work), *argv], check=True, timeout=30, env=env)
+    term = client([GIT, "-C", str(work), "push", "origin", "HEAD"], env)
+    pass_the_code(host, term)
+    assert term.wait(30) == 0, term.text
+    pushed = subprocess.run(
+        [GIT, "-c", "safe.directory=*", "--git-dir", str(bare), "log", "--format=%s"],
+        capture_output=True, text=True, check=True, timeout=30,
+    )  # fmt: skip
+    assert pushed.stdout.splitlines() == ["through the door"]
 
 
 def test_the_users_files_run_nothing_before_the_code(host: PamHost, sshd: PamSshd, client) -> None:

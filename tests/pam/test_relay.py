@@ -154,6 +154,127 @@ def test_control_characters_never_reach_the_terminal_raw(relay: Start) -> None:
     assert run.module_log() == []
 
 
+def test_pam_silent_carries_the_messages_in_the_next_prompt(relay: Start) -> None:
+    # sudo passes PAM_SILENT on every call: no message goes out on its own, but what the
+    # helper said before a prompt comes with it (here the facts and the rest of the report),
+    # and "Verified.", said after the last prompt, is not shown.
+    run = relay("good.py", operation="authenticate(PAM_SILENT)")
+    run.pamtester.expect(r"facts otp-tui-pam=1;[^\r\n]*\r?\nids uid=")
+    run.pamtester.expect(r"process umask=\S+ nnp=1 [^\r\n]*\r?\nCode: ")
+    run.pamtester.answer(RIGHT_CODE)
+    run.pamtester.expect(ACCEPTED)
+    assert run.pamtester.finish()[0] == 0
+    assert "Verified." not in run.pamtester.text
+    assert run.module_log() == []
+
+
+def test_pam_silent_messages_travel_inside_prompts(relay: Start, mute_app: Path) -> None:
+    # An application whose conversation fails every message on its own, asking for silence:
+    # it authenticates, so no message reached it alone, and each prompt it was asked holds the
+    # lines said since the prompt before, cleaned, one a line; the line after the last prompt
+    # is dropped.
+    run = relay("says_then_asks.sh", application=[str(mute_app), RIGHT_CODE, "silent"])
+    run.pamtester.expect(r"authenticated")
+    assert run.pamtester.finish()[0] == 0
+    prompts = re.findall(
+        r"prompt: (.*?)(?=\r?\nprompt: |\r?\nauthenticated)", run.pamtester.text, re.S
+    )
+    assert [re.sub(r"\r?\n", "|", prompt) for prompt in prompts] == [
+        "Sent to a***@example.com.|Wrong: [31m1 left.|Code: ",
+        "Again: ",
+        "Locked until 10:00.|Press Enter to end. > ",
+    ]
+    assert b"\x1b[31m" not in run.pamtester.raw
+    assert "failed:" not in run.pamtester.text
+    assert "After the last prompt" not in run.pamtester.text
+    assert run.module_log() == []
+
+
+def test_pam_silent_a_wrong_code_is_still_refused(relay: Start) -> None:
+    run = relay("asks_then_says.sh", operation="authenticate(PAM_SILENT)")
+    run.pamtester.expect(r"Code: ")
+    run.pamtester.answer("000000")
+    run.pamtester.expect(REFUSED)
+    assert run.pamtester.finish()[0] != 0
+    assert "Wrong code." not in run.pamtester.text  # after the last prompt: dropped
+    assert run.module_log() == []
+
+
+@pytest.fixture
+def prompt_lengths(helpers: Path) -> Callable[[int], str]:
+    """The --config file of `fills_the_prompt.sh`: how long its prompt is."""
+
+    def write(length: int) -> str:
+        path = helpers / f"prompt-length-{length}"
+        path.write_text(f"{length}\n")
+        path.chmod(0o644)
+        return str(path)
+
+    return write
+
+
+@pytest.mark.parametrize(("length", "fits"), [(91, True), (92, False)])
+def test_pam_silent_a_prompt_carries_at_most_4_kib(
+    relay: Start,
+    mute_app: Path,
+    service_user: ServiceUser,
+    helpers: Path,
+    prompt_lengths: Callable[[int], str],
+    length: int,
+    fits: bool,
+) -> None:
+    # Four lines of 1000 bytes and their LFs, then the prompt: 4004 + 91 bytes and the NUL
+    # make 4096, the most a prompt may be; one byte more is refused, as an over-long line is.
+    arguments = (
+        f"user={service_user.name} helper={helpers / 'fills_the_prompt.sh'} "
+        f"config={prompt_lengths(length)} timeout=10"
+    )
+    run = relay(arguments=arguments, application=[str(mute_app), RIGHT_CODE, "silent"])
+    if fits:
+        run.pamtester.expect(r"prompt: 0{1000}\r?\n(0{1000}\r?\n){3}" + "0" * length + r"\r?\n")
+        run.pamtester.expect(r"authenticated")
+        assert run.pamtester.finish()[0] == 0
+        assert run.module_log() == []
+    else:
+        run.pamtester.expect(r"refused: Authentication failure")
+        assert run.pamtester.finish()[0] == 1
+        assert "prompt:" not in run.pamtester.text
+        refused_once(run, "too much text before a prompt")
+
+
+def test_a_message_the_application_fails_to_show_is_a_refusal(relay: Start, mute_app: Path) -> None:
+    # The right code, then a message the application cannot deliver: the person may not have
+    # read what they were meant to, and a failed conversation never ends in success.
+    run = relay("asks_then_says.sh", application=[str(mute_app), RIGHT_CODE])
+    run.pamtester.expect(r"prompt: Code: ")
+    run.pamtester.expect(r"failed: Verified\.")
+    run.pamtester.expect(r"refused: Authentication failure")
+    assert run.pamtester.finish()[0] == 1
+    assert "authenticated" not in run.pamtester.text
+    # libpam's pam_prompt logs "conversation failed" under the module's name by itself; the
+    # module's own line follows it.
+    deadline = time.monotonic() + 10
+    while len(run.module_log()) < 2:
+        assert time.monotonic() < deadline, run.syslog.lines()
+        time.sleep(0.02)
+    assert [line.split(": ", 2)[-1] for line in run.module_log()] == [
+        "conversation failed",
+        "refused: the conversation failed",
+    ]
+
+
+def test_with_pam_silent_the_same_application_authenticates(relay: Start, mute_app: Path) -> None:
+    # The application of the test above, asking for silence: no message reaches its
+    # conversation on its own ("Verified.", after the last prompt, is dropped), so nothing
+    # fails, and the right code is verified.
+    run = relay("asks_then_says.sh", application=[str(mute_app), RIGHT_CODE, "silent"])
+    run.pamtester.expect(r"prompt: Code: ")
+    run.pamtester.expect(r"authenticated")
+    assert run.pamtester.finish()[0] == 0
+    assert "failed:" not in run.pamtester.text
+    assert run.module_log() == []
+
+
 @pytest.mark.parametrize(
     ("arguments", "reason"),
     [
@@ -406,3 +527,47 @@ def test_invisible_and_direction_changing_characters_are_dropped(relay: Start) -
     assert "plainreversedhiddenisolated" in run.pamtester.text
     for character in ("\u202e", "\u200b", "\u2066"):
         assert character.encode() not in run.pamtester.raw
+
+
+@pytest.mark.parametrize("checker", ["asan", "valgrind"])
+@pytest.mark.parametrize(
+    ("helper", "length", "silent", "expected"),
+    [
+        ("asks_then_says.sh", None, False, 1),  # a failed message ends the run early
+        ("says_then_asks.sh", None, True, 0),  # messages carried in prompts, one dropped
+        ("fills_the_prompt.sh", 91, True, 0),  # a prompt of the most it may carry
+        ("fills_the_prompt.sh", 92, True, 1),  # one byte more: refused
+    ],
+)
+def test_failed_messages_and_pam_silent_under_memory_checkers(
+    relay: Start,
+    mute_app: Path,
+    service_user: ServiceUser,
+    helpers: Path,
+    prompt_lengths: Callable[[int], str],
+    checker: str,
+    helper: str,
+    length: int | None,
+    silent: bool,
+    expected: int,
+) -> None:
+    """The early end after a failed message, and PAM_SILENT's carried messages up to and past
+    their bound: no report from AddressSanitizer or UBSan, no memory error or definite leak
+    under valgrind (42)."""
+    if checker == "valgrind":
+        require(VALGRIND is not None, "valgrind is not installed")
+    config = prompt_lengths(length) if length is not None else str(helpers / "right-code")
+    arguments = f"user={service_user.name} helper={helpers / helper} config={config} timeout=60"
+    application = [str(mute_app), RIGHT_CODE, *(["silent"] if silent else [])]
+    run = relay(
+        arguments=arguments,
+        application=application,
+        asan=checker == "asan",
+        valgrind=checker == "valgrind",
+    )
+    run.pamtester.expect("authenticated" if expected == 0 else "refused: ", timeout=60)
+    status, _ = run.pamtester.finish(timeout=60)
+    assert status == expected, run.pamtester.text
+    assert run.sanitizer_reports() == []
+    if checker == "valgrind":
+        assert VALGRIND in run.pamtester.terminal.process.args
