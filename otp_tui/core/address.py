@@ -170,13 +170,13 @@ def _normalise_domain(domain: str) -> str:
 
 
 def check_address(raw: str, policy: AccessPolicy) -> AddressVerdict:
-    from email_validator import EmailNotValidError
-
     try:
         address = normalise_address(raw)
     except RefusedAddress:
         return Refused()
-    except EmailNotValidError as error:
+    except ValueError as error:
+        # EmailNotValidError is a ValueError: caught as one, so that a plain address (the fast
+        # path) never imports email-validator just to name the exception.
         return Invalid(str(error))
     if not policy.allows(address):
         return Refused()
