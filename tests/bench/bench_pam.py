@@ -47,6 +47,10 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE.parent), str(HERE.parent / "pam")]
 
+# Run as a script, `bench` is tests/bench/bench.py (the script's folder is on the path, and a
+# module there wins over the folder tests/bench, which has no __init__.py); mypy, which names
+# modules from tests/, reads the name as that folder.
+from bench import _byte_compile_otp_tui  # type: ignore[attr-defined]  # noqa: E402
 from e2e.gate_host import start_relay  # noqa: E402
 from e2e.pty_harness import Terminal  # noqa: E402
 from pam_host import PamHost  # noqa: E402
@@ -226,6 +230,9 @@ def main(argv: list[str] | None = None) -> int:
     import pwd
     import tempfile
 
+    # As an install is: the helper runs as the service user, who cannot write __pycache__ here,
+    # so a module not compiled yet would be compiled from source at every login.
+    _byte_compile_otp_tui()
     scratch = Path(tempfile.mkdtemp(prefix="otp-pam-bench-"))
     certs = Certs(scratch)
     host = PamHost.create(certs)
