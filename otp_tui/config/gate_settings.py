@@ -13,7 +13,6 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from otp_tui.config.problems import describe
 from otp_tui.config.schema import Settings
 from otp_tui.config.sources import ConfigError, ConfigFile, read_toml
 
@@ -31,4 +30,7 @@ def load_gate_settings(cli_path: str | None) -> Settings:
     try:
         return Settings.model_validate(data)
     except ValidationError as error:
+        # Imported here: wording problems is never on the way to the helper's first prompt.
+        from otp_tui.config.problems import describe
+
         raise ConfigError(describe(error, {}, {}, config)) from None
