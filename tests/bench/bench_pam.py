@@ -203,6 +203,78 @@ def warm_floor_run(python: Path, relay: Any, ca_file: Path) -> tuple[float, floa
     return interpreter, send
 
 
+# What the breakdown counts as pydantic's: the package and what it alone brings in.
+PYDANTIC_PARTS = ("pydantic", "pydantic_core", "annotated_types", "typing_extensions",
+                  "typing_inspection")  # fmt: skip
+IMPORT_LINE = re.compile(r"import time:\s+(\d+) \|\s+\d+ \| *(\S+)")
+
+
+def import_times(stderr: str) -> dict[str, int]:
+    """`python -X importtime` output as {module: its own import time in microseconds}."""
+    return {found[2]: int(found[1]) for found in IMPORT_LINE.finditer(stderr)}
+
+
+def import_breakdown(
+    host: PamHost, relay: Any, python: Path, ca_file: Path, message: Path, service_uid: int
+) -> dict[str, Any]:
+    """Where the helper's imports before its first prompt go, grouped: the modules the fresh
+    floor imports too, pydantic's, otp-tui's own, and the rest.
+
+    One run each under `python -X importtime` (which adds its own overhead to every import):
+    the fresh floor's process, and the helper as the service user on a socket pair, fed the
+    module's opening block as pam_otp_tui.so would, until its first prompt.
+    """
+    import pwd
+    import socket
+
+    floor = subprocess.run(
+        [str(python), "-I", "-X", "importtime", str(HERE / "bare_send_once.py"), str(relay.port),
+         str(ca_file), str(message), "otp@example.com", "alice@example.com"],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    in_floor = set(import_times(floor.stderr))
+    clear_ledger(host.state)
+    entry = pwd.getpwuid(service_uid)
+    ours, theirs = socket.socketpair()
+    helper = subprocess.Popen(
+        [str(python), "-I", "-X", "importtime", "-m", "otp_tui.converse", "--config",
+         str(host.etc / "config.toml")],
+        stdin=theirs.fileno(), stdout=theirs.fileno(), stderr=subprocess.PIPE, text=True,
+        env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"}, cwd="/",
+        user=service_uid, group=entry.pw_gid, extra_groups=[],
+    )  # fmt: skip
+    theirs.close()
+    block = f"otp-tui-pam 1\nuser {host.alice}\nservice {host.service}\nrhost \ntty \nend\n"
+    ours.sendall(block.encode())
+    with ours.makefile("rb") as lines:
+        for line in lines:
+            if line.startswith((b"prompt ", b"denied")):
+                assert line.startswith(b"prompt "), line
+                break
+    ours.close()  # the helper reads end of file: a hang-up, nothing more is sent
+    _, stderr = helper.communicate(timeout=30)
+    groups: dict[str, dict[str, int]] = {"floor": {}, "pydantic": {}, "otp_tui": {}, "other": {}}
+    for name, micros in import_times(stderr).items():
+        top = name.split(".")[0]
+        group = (
+            "floor" if name in in_floor
+            else "pydantic" if top in PYDANTIC_PARTS
+            else "otp_tui" if top == "otp_tui"
+            else "other"
+        )  # fmt: skip
+        groups[group][name] = micros
+    return {
+        group: {
+            "ms": sum(modules.values()) / 1000,
+            "largest": {
+                name: micros / 1000
+                for name, micros in sorted(modules.items(), key=lambda item: -item[1])[:6]
+            },
+        }
+        for group, modules in groups.items()
+    }
+
+
 def write_message(path: Path) -> None:
     """otp-tui's message, as the helper sends it, for the fresh floor to send byte for byte."""
     from otp_tui.config.schema import SenderSettings
@@ -223,6 +295,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=10)
     parser.add_argument("--json", type=Path)
+    parser.add_argument(
+        "--breakdown",
+        action="store_true",
+        help="also group the helper's import time before its first prompt (python -X importtime)",
+    )
     args = parser.parse_args(argv)
     if os.geteuid() != 0:
         print("bench_pam.py: run as root (it sets up a PAM service and users)", file=sys.stderr)
@@ -278,6 +355,11 @@ def main(argv: list[str] | None = None) -> int:
                 else:
                     raw["plain_peak_kib"].append(plain_run(host, relay, python, config))
             loads.append(os.getloadavg()[0])
+        breakdown = (
+            import_breakdown(host, relay, python, certs.ca_file, message, service_uid)
+            if args.breakdown
+            else None
+        )
     finally:
         relay.stop()
         host.close()
@@ -293,6 +375,11 @@ def main(argv: list[str] | None = None) -> int:
             "floor_ms": median["fresh_floor"] * 1000,
             "ratio": median["pam_first_prompt"] / median["fresh_floor"],
             "budget": BUDGETS["first_prompt"],
+            # Each PAM run against the fresh floor run next to it: steadier under a varying load.
+            "run_by_run_ratio": statistics.median(
+                pam / floor
+                for pam, floor in zip(raw["pam_first_prompt"], raw["fresh_floor"], strict=True)
+            ),
             "warm_floor_ms": warm * 1000,
             "warm_ratio": median["pam_first_prompt"] / warm,
         },
@@ -302,6 +389,7 @@ def main(argv: list[str] | None = None) -> int:
             "ratio": median["helper_peak_kib"] / median["plain_peak_kib"],
             "budget": BUDGETS["peak_memory"],
         },
+        "import_breakdown": breakdown,
         "raw": raw,
     }
     first, memory = report["first_prompt"], report["peak_memory"]
@@ -323,8 +411,23 @@ def main(argv: list[str] | None = None) -> int:
         f"warm floor: interpreter start {median['interpreter'] * 1000:.0f} ms + bare send "
         f"{median['bare_send'] * 1000:.0f} ms (aiosmtplib imported beforehand, not budgeted)"
     )
+    print(
+        f"first prompt vs fresh floor, median of run-by-run ratios: {first['run_by_run_ratio']:.2f}"
+    )
     load = report["load_average_1min"]
     print(f"{args.runs} runs each; 1-minute load average {load['min']:.2f} to {load['max']:.2f}")
+    if breakdown is not None:
+        print("the helper's imports before its first prompt (python -X importtime, one run):")
+        for group, said in (
+            ("floor", "also imported by the fresh floor"),
+            ("pydantic", "pydantic and what only it imports"),
+            ("otp_tui", "otp-tui's own modules"),
+            ("other", "the rest (standard library)"),
+        ):
+            largest = ", ".join(
+                f"{name} {ms:.1f}" for name, ms in breakdown[group]["largest"].items()
+            )
+            print(f"  {breakdown[group]['ms']:6.1f} ms  {said}: {largest}")
     if args.json is not None:
         args.json.write_text(json.dumps(report, indent=2) + "\n")
     failed = first["ratio"] > first["budget"] or memory["ratio"] > memory["budget"]
