@@ -81,7 +81,8 @@ def test_both_loaders_read_a_full_file_alike(tmp_path: Path) -> None:
     gate = load_gate_settings(str(path))
     command_line = load_settings(ConfigFile(path, explicit=True), environ={})
     assert gate.model_dump() == command_line.model_dump()
-    assert gate.policy.code_length == 8 and gate.gate.on_mail_failure == "allow"
+    assert gate.policy.code_length == 8
+    assert gate.gate.on_mail_failure == "allow"
     assert gate.smtp.password is not None
     assert gate.smtp.password.get_secret_value() == "not-a-real-password"
 
