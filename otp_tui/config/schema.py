@@ -23,7 +23,7 @@ from pydantic import (
     model_validator,
 )
 
-from otp_tui.core.address import RefusedAddress, normalise_address, plain_address
+from otp_tui.core.plain_address import plain_address
 from otp_tui.language import N_
 
 if TYPE_CHECKING:
@@ -271,7 +271,10 @@ class AccessSettings(_Section):
     def _addresses_otp_tui_would_mail(cls, values: tuple[str, ...]) -> tuple[str, ...]:
         # Checked here, so that a listed address otp-tui would refuse to mail (bad syntax, an
         # encoded word, % or ! routing) is a config error, not a failure at the first send.
-        # (A plain address takes normalise_address's fast path: no email-validator.)
+        # Imported only when there is a list; a plain address takes normalise_address's fast
+        # path, so email-validator is not loaded before the first frame for it either.
+        from otp_tui.core.address import RefusedAddress, normalise_address
+
         for value in values:
             try:
                 normalise_address(value)
