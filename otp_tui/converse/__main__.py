@@ -12,13 +12,17 @@ error, exit status 2, before anything is read or sent: only the operator configu
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Sequence
 
 from otp_tui.hardening import protect_process_secrets
+from otp_tui.language import N_
 from otp_tui.result import EXIT_USAGE
 
 PROG = "otp_tui.converse"
+# The sentence `otp-tui pam` says for the same mistake (one translation for both).
+REFUSAL = N_("pam takes no option but --config: only the operator's config decides")
 
 
 class UsageError(Exception):
@@ -31,7 +35,7 @@ def config_argument(argv: Sequence[str]) -> str | None:
         return None
     if len(argv) == 2 and argv[0] == "--config" and argv[1]:
         return argv[1]
-    raise UsageError("takes no argument but --config PATH: only the operator's config decides")
+    raise UsageError
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -44,9 +48,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         tell_operator(f"{PROG}: warning: {problem.step}: {problem.reason}")
     try:
         config = config_argument(sys.argv[1:] if argv is None else argv)
-    except UsageError as error:
-        tell_operator(f"{PROG}: {error}")
-        print(f"{PROG}: {error}", file=sys.stderr)  # for a person who runs it by hand
+    except UsageError:
+        from otp_tui.language import _, choose, use_language
+
+        tell_operator(f"{PROG}: {REFUSAL}")  # the auth log in the code's own words
+        use_language(choose(None, os.environ))  # a person who runs it by hand reads theirs
+        print(f"{PROG}: {_(REFUSAL)}", file=sys.stderr)
         return EXIT_USAGE
     return run_pam(config, sys.stdin.buffer, sys.stdout.buffer)
 
