@@ -1,4 +1,6 @@
-"""`otp-tui pam` as the module starts it: a process on a socket pair, the operator's files.
+"""The PAM helper as the module starts it: a process on a socket pair, the operator's files;
+through `otp-tui pam` and through its own entry, `python -I -m otp_tui.converse`, which the
+README's recipe installs.
 
 The test plays the module's side of the protocol over a real socket pair and the relay is a
 real aiosmtpd server on loopback. Run as root (as CI is): the helper refuses files the PAM user
