@@ -410,8 +410,10 @@ class Settings(BaseModel):
     """The whole configuration. The command line's loader subclasses it to add the environment
     and `--set` (`otp_tui.config.loading`); every field and rule is here, once."""
 
-    # validate_default as pydantic-settings has it, so both loaders check exactly alike.
-    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+    # validate_default as pydantic-settings has it, so both loaders check exactly alike. Built
+    # when first used: the command line validates through its subclass only, and building
+    # this class too would add to every start.
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True, defer_build=True)
 
     smtp: SmtpSettings = SmtpSettings()
     sender: SenderSettings = SenderSettings()
