@@ -203,36 +203,39 @@ def warm_floor_run(python: Path, relay: Any, ca_file: Path) -> tuple[float, floa
     return interpreter, send
 
 
-# What the breakdown counts as pydantic's: the package and what it alone brings in.
-PYDANTIC_PARTS = ("pydantic", "pydantic_core", "annotated_types", "typing_extensions",
-                  "typing_inspection")  # fmt: skip
-IMPORT_LINE = re.compile(r"import time:\s+(\d+) \|\s+\d+ \| *(\S+)")
+IMPORT_LINE = re.compile(r"import time:\s+\d+ \|\s+\d+ \| *(\S+)")
+# Imports, in one new process, the modules each stage names (those already loaded are skipped),
+# and prints the milliseconds each stage took. Nothing else is imported first: the names come
+# on stdin, stages separated by a line "--".
+STAGED = """
+import importlib, os, sys, time
+os.environ["PYDANTIC_DISABLE_PLUGINS"] = "__all__"  # as the helper runs
+stages = [part.split() for part in sys.stdin.read().split("--\\n")]
+took = []
+for names in stages:
+    started = time.perf_counter()
+    for name in names:
+        if name not in sys.modules:
+            try:
+                importlib.import_module(name)
+            except Exception:
+                pass  # a platform's module (nt, msvcrt) that importtime listed as tried
+    took.append((time.perf_counter() - started) * 1000)
+print(" ".join(f"{ms:.3f}" for ms in took))
+"""
 
 
-def import_times(stderr: str) -> dict[str, int]:
-    """`python -X importtime` output as {module: its own import time in microseconds}."""
-    return {found[2]: int(found[1]) for found in IMPORT_LINE.finditer(stderr)}
+def imported(stderr: str) -> list[str]:
+    """The modules `python -X importtime` reports, in the order their imports finished."""
+    return [found[1] for found in IMPORT_LINE.finditer(stderr)]
 
 
-def import_breakdown(
-    host: PamHost, relay: Any, python: Path, ca_file: Path, message: Path, service_uid: int
-) -> dict[str, Any]:
-    """Where the helper's imports before its first prompt go, grouped: the modules the fresh
-    floor imports too, pydantic's, otp-tui's own, and the rest.
-
-    One run each under `python -X importtime` (which adds its own overhead to every import):
-    the fresh floor's process, and the helper as the service user on a socket pair, fed the
-    module's opening block as pam_otp_tui.so would, until its first prompt.
-    """
+def helper_modules(host: PamHost, python: Path, service_uid: int) -> list[str]:
+    """What the helper imports before its first prompt: one run as the service user on a
+    socket pair, fed the module's opening block as pam_otp_tui.so would."""
     import pwd
     import socket
 
-    floor = subprocess.run(
-        [str(python), "-I", "-X", "importtime", str(HERE / "bare_send_once.py"), str(relay.port),
-         str(ca_file), str(message), "otp@example.com", "alice@example.com"],
-        capture_output=True, text=True, check=True,
-    )  # fmt: skip
-    in_floor = set(import_times(floor.stderr))
     clear_ledger(host.state)
     entry = pwd.getpwuid(service_uid)
     ours, theirs = socket.socketpair()
@@ -253,25 +256,40 @@ def import_breakdown(
                 break
     ours.close()  # the helper reads end of file: a hang-up, nothing more is sent
     _, stderr = helper.communicate(timeout=30)
-    groups: dict[str, dict[str, int]] = {"floor": {}, "pydantic": {}, "otp_tui": {}, "other": {}}
-    for name, micros in import_times(stderr).items():
-        top = name.split(".")[0]
-        group = (
-            "floor" if name in in_floor
-            else "pydantic" if top in PYDANTIC_PARTS
-            else "otp_tui" if top == "otp_tui"
-            else "other"
-        )  # fmt: skip
-        groups[group][name] = micros
+    return imported(stderr)
+
+
+def time_breakdown(
+    host: PamHost, relay: Any, python: Path, ca_file: Path, message: Path, service_uid: int
+) -> dict[str, float]:
+    """Where the helper's time before its first prompt goes, in milliseconds (medians of 5).
+
+    The module lists come from `python -X importtime` runs of the fresh floor and the helper;
+    the times from a new process that imports them in stages, without importtime's overhead:
+    what the fresh floor imports too, then pydantic with the settings model (importing
+    `otp_tui.config.schema` builds it), then the rest of what the helper imports.
+    """
+    floor = subprocess.run(
+        [str(python), "-I", "-X", "importtime", str(HERE / "bare_send_once.py"), str(relay.port),
+         str(ca_file), str(message), "otp@example.com", "alice@example.com"],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    stages = [
+        imported(floor.stderr),
+        ["otp_tui.config.schema"],
+        helper_modules(host, python, service_uid),
+    ]
+    names = "--\n".join("\n".join(stage) + "\n" for stage in stages)
+    runs = [
+        [float(ms) for ms in subprocess.run(
+            [str(python), "-I", "-c", STAGED], input=names, capture_output=True, text=True,
+            check=True,
+        ).stdout.split()]
+        for _ in range(5)
+    ]  # fmt: skip
     return {
-        group: {
-            "ms": sum(modules.values()) / 1000,
-            "largest": {
-                name: micros / 1000
-                for name, micros in sorted(modules.items(), key=lambda item: -item[1])[:6]
-            },
-        }
-        for group, modules in groups.items()
+        label: statistics.median(run[index] for run in runs)
+        for index, label in enumerate(("floor_imports", "pydantic_and_settings_model", "rest"))
     }
 
 
@@ -298,7 +316,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--breakdown",
         action="store_true",
-        help="also group the helper's import time before its first prompt (python -X importtime)",
+        help="also time, in stages, what the helper imports before its first prompt",
     )
     args = parser.parse_args(argv)
     if os.geteuid() != 0:
@@ -356,7 +374,7 @@ def main(argv: list[str] | None = None) -> int:
                     raw["plain_peak_kib"].append(plain_run(host, relay, python, config))
             loads.append(os.getloadavg()[0])
         breakdown = (
-            import_breakdown(host, relay, python, certs.ca_file, message, service_uid)
+            time_breakdown(host, relay, python, certs.ca_file, message, service_uid)
             if args.breakdown
             else None
         )
@@ -389,7 +407,7 @@ def main(argv: list[str] | None = None) -> int:
             "ratio": median["helper_peak_kib"] / median["plain_peak_kib"],
             "budget": BUDGETS["peak_memory"],
         },
-        "import_breakdown": breakdown,
+        "time_breakdown_ms": breakdown,
         "raw": raw,
     }
     first, memory = report["first_prompt"], report["peak_memory"]
@@ -417,17 +435,19 @@ def main(argv: list[str] | None = None) -> int:
     load = report["load_average_1min"]
     print(f"{args.runs} runs each; 1-minute load average {load['min']:.2f} to {load['max']:.2f}")
     if breakdown is not None:
-        print("the helper's imports before its first prompt (python -X importtime, one run):")
-        for group, said in (
-            ("floor", "also imported by the fresh floor"),
-            ("pydantic", "pydantic and what only it imports"),
-            ("otp_tui", "otp-tui's own modules"),
-            ("other", "the rest (standard library)"),
-        ):
-            largest = ", ".join(
-                f"{name} {ms:.1f}" for name, ms in breakdown[group]["largest"].items()
-            )
-            print(f"  {breakdown[group]['ms']:6.1f} ms  {said}: {largest}")
+        interpreter = median["interpreter"] * 1000
+        imports = sum(breakdown.values())
+        print("where the helper's time before its first prompt goes (imports timed in stages):")
+        print(f"  {interpreter:6.1f} ms  the interpreter's start (python -I -c pass)")
+        print(f"  {breakdown['floor_imports']:6.1f} ms  what the fresh floor imports too")
+        print(
+            f"  {breakdown['pydantic_and_settings_model']:6.1f} ms  pydantic and the settings model"
+        )
+        print(f"  {breakdown['rest']:6.1f} ms  the rest of what the helper imports")
+        print(
+            f"  {first['pam_ms'] - interpreter - imports:6.1f} ms  everything else: the PAM call, "
+            "the module, the checks, the ledger and the send"
+        )
     if args.json is not None:
         args.json.write_text(json.dumps(report, indent=2) + "\n")
     failed = first["ratio"] > first["budget"] or memory["ratio"] > memory["budget"]
