@@ -1,6 +1,6 @@
 """The PAM module's budgets: time to the first prompt, and the helper's memory.
 
-    sudo python tests/bench/bench_pam.py [--runs N] [--json PATH]
+    sudo python tests/bench/bench_pam.py [--runs N] [--breakdown] [--json PATH]
 
 Root only (it sets up a PAM service, users and files with the README's recipe, as the tests
 do, and removes them at the end). Everything is real and on 127.0.0.1: the module built from
@@ -24,6 +24,11 @@ a pseudo-terminal.
 - **Memory**: the helper's peak resident memory (VmHWM) at the code prompt, against the plain
   mode's (`otp-tui --plain --email ...` with the same configuration) at its code prompt.
   Budget: 1.2x.
+
+With `--breakdown`, where the helper's time goes: the modules the fresh floor and the helper
+import (from `python -X importtime` runs), timed in stages in a new process without importtime's
+overhead, and what is left of the first-prompt time after them (the PAM call, the module, the
+checks, the ledger and the send).
 
 Sides alternate run by run; the ledger is cleared before each run (a fresh first send). Prints
 a table, writes JSON (default: none), exits 1 if a budget fails. Not part of the test run. The
