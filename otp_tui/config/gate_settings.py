@@ -1,36 +1,22 @@
-"""`otp-tui gate`'s settings: the operator's file alone, with no environment, flag or user file."""
+"""The gate's and the PAM helper's settings: the operator's file alone, with no environment,
+flag or user file.
+
+The file is validated by the one settings model (`otp_tui.config.schema.Settings`) directly:
+no pydantic-settings source is involved, so nothing in the environment can be read (case,
+nesting and whole-section JSON such as `otp_tui_smtp='{...}'` are irrelevant by construction),
+and the PAM helper does not pay pydantic-settings' import before its first prompt.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from pydantic import ValidationError
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
 
-from otp_tui.config.loading import describe
-from otp_tui.config.schema import Settings, _TomlDataSource, toml_data
+from otp_tui.config.schema import Settings
 from otp_tui.config.sources import ConfigError, ConfigFile, read_toml
 
 GATE_CONFIG_PATH = Path("/etc/otp-tui/config.toml")
-
-
-class _OperatorSettings(Settings):
-    """The settings model fed by the operator's file alone: no environment source at all.
-
-    Dropping the source (rather than filtering names) is what makes case, nesting and whole-
-    section JSON (`otp_tui_smtp='{...}'`) irrelevant: nothing in the environment is read.
-    """
-
-    @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        return (_TomlDataSource(settings_cls),)
 
 
 def load_gate_settings(cli_path: str | None) -> Settings:
@@ -41,10 +27,10 @@ def load_gate_settings(cli_path: str | None) -> Settings:
     """
     config = ConfigFile(Path(cli_path) if cli_path else GATE_CONFIG_PATH, explicit=True)
     data = read_toml(config)
-    token = toml_data.set(data)
     try:
-        return _OperatorSettings()
+        return Settings.model_validate(data)
     except ValidationError as error:
+        # Imported here: wording problems is never on the way to the helper's first prompt.
+        from otp_tui.config.problems import describe
+
         raise ConfigError(describe(error, {}, {}, config)) from None
-    finally:
-        toml_data.reset(token)

@@ -16,18 +16,25 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Mapping
+from contextvars import ContextVar
 from typing import Any
 
 from pydantic import ValidationError
-from pydantic_settings import SettingsError
+from pydantic.fields import FieldInfo
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    SettingsError,
+)
 
-from otp_tui.config.schema import ENV_DELIMITER, ENV_PREFIX, Settings, toml_data
+from otp_tui.config.problems import describe
+from otp_tui.config.schema import ENV_DELIMITER, ENV_PREFIX, Settings
 from otp_tui.config.secrets import exposure_warnings, secret_on_command_line
 from otp_tui.config.sources import (
     CONFIG_ENV_VAR,
     ConfigError,
     ConfigFile,
-    env_name,
     locate_config,
     read_toml,
     too_deep,
@@ -84,28 +91,42 @@ def parse_overrides(pairs: list[str]) -> dict[str, Any]:
     return tree
 
 
-def _where(
-    loc: tuple[str, ...],
-    overrides: Mapping[str, Any],
-    environ: Mapping[str, str],
-    config: ConfigFile,
-) -> str:
-    """Name the source that supplied the value at `loc`, highest precedence first."""
-    node: Any = overrides
-    for part in loc:
-        if isinstance(node, Mapping):
-            node = node.get(part)
-        elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
-            node = node[int(part)]  # an item of a list given as JSON
-        else:
-            node = None
-    if node is not None:
-        return "--set"
-    upper_env = {key.upper() for key in environ}
-    for depth in range(len(loc), 0, -1):
-        if env_name(loc[:depth]) in upper_env:
-            return env_name(loc[:depth])
-    return str(config.path.name if not config.explicit else config.path)
+# The TOML file's contents for the load in progress; a source cannot take constructor arguments.
+toml_data: ContextVar[Mapping[str, Any]] = ContextVar("toml_data")
+
+
+class _TomlDataSource(PydanticBaseSettingsSource):
+    """Hands pydantic-settings the TOML document that `load_settings` already parsed."""
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return toml_data.get({}).get(field_name), field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        return dict(toml_data.get({}))
+
+
+class _LayeredSettings(Settings, BaseSettings):
+    """`Settings` fed by `--set` (as keyword arguments), the environment and the file, in that
+    order of precedence. Only the sources are added here: the fields and rules are Settings'."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        env_nested_delimiter=ENV_DELIMITER,
+        extra="forbid",
+        frozen=True,
+        case_sensitive=False,
+    )
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, _TomlDataSource(settings_cls))
 
 
 def load_settings(
@@ -123,7 +144,7 @@ def load_settings(
     data = read_toml(config)
     token = toml_data.set(data)
     try:
-        settings = Settings(**overrides)
+        settings: Settings = _LayeredSettings(**overrides)
     except ValidationError as error:
         raise ConfigError(describe(error, overrides, environ, config)) from None
     except (SettingsError, RecursionError):
@@ -157,52 +178,3 @@ def _environment_problems(environ: Mapping[str, str]) -> list[str]:
     # TRANSLATORS: {prefix} is "OTP_TUI_", the start of the variables' names.
     unreadable = _("{prefix}*: a value in the environment could not be read")
     return problems or [unreadable.format(prefix=ENV_PREFIX)]
-
-
-# Keys whose rule the whole model checks (see Settings' model validators); their messages
-# start with the key.
-_CHECKED_WHOLE = frozenset({"mail.templates"})
-
-
-def describe(
-    error: ValidationError,
-    overrides: Mapping[str, Any],
-    environ: Mapping[str, str],
-    config: ConfigFile,
-) -> list[str]:
-    problems = []
-    for item in error.errors(include_input=False, include_url=False):
-        loc = tuple(str(part) for part in item["loc"])
-        # pydantic's own words, in English whatever the language: pydantic has no catalogs.
-        # Only the two messages otp-tui words itself are translated.
-        message = item["msg"]
-        if item["type"] == "extra_forbidden":
-            from otp_tui.config.suggestions import suggest_key
-
-            guess = suggest_key(loc, Settings)
-            # TRANSLATORS: after "source: section.key:", a key the settings do not have.
-            message = _("unknown key")
-            if guess is not None:
-                # TRANSLATORS: after "source: section.key:", a key the settings do not have,
-                # and the known key nearest to it ({key}, as written in a file).
-                message = _("unknown key; did you mean {key}?").format(key=guess)
-        elif item["type"] == "string_type":
-            # TOML `password = 123456` is a number: read back as text it might not be what was
-            # typed (1_000, 0x1F, 1e3), so it is refused, with the fix.
-            message = _("must be text: put the value in quotes")
-        elif message.startswith("Value error, "):
-            message = message[len("Value error, ") :]
-        if not loc:
-            # A rule about one key, checked once the whole model is read (a template renders
-            # with the policy's values), names that key first: blame its source, not the file.
-            key, _sep, rest = message.partition(": ")
-            if key in _CHECKED_WHOLE:
-                where = _where(tuple(key.split(".")), overrides, environ, config)
-                problems.append(f"{where}: {key}: {rest}")
-                continue
-            # A rule across sections: its message names the keys itself.
-            problems.append(f"{config.path}: {message}")
-            continue
-        where = _where(loc, overrides, environ, config)
-        problems.append(f"{where}: {'.'.join(loc)}: {message}")
-    return problems

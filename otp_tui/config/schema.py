@@ -1,17 +1,18 @@
 """The settings model: every section and key otp-tui reads, with its default and its checks.
 
-`otp_tui.config.loading` feeds it (flags, environment, the TOML file) and turns its validation
-errors into one line per problem.
+Defined once, as plain pydantic models, and fed by two loaders: `otp_tui.config.loading` for
+the command line (flags, environment, the TOML file, through pydantic-settings) and
+`otp_tui.config.gate_settings` for the gate and the PAM helper (the operator's file alone,
+validated by this same model without pydantic-settings, which costs the helper ~70 ms before
+its first prompt). `otp_tui.config.problems` turns validation errors into one line each.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Mapping
-from contextvars import ContextVar
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import (
     BaseModel,
@@ -21,9 +22,8 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-from pydantic.fields import FieldInfo
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from otp_tui.core.plain_address import plain_address
 from otp_tui.language import N_
 
 if TYPE_CHECKING:
@@ -167,37 +167,6 @@ class SmtpSettings(_Section):
         return self.port if self.port is not None else DEFAULT_PORTS[self.security]
 
 
-# The sender address is checked before the first screen, but email-validator (with idna) costs
-# about a tenth of otp-tui's start-up. Most From addresses are plain ASCII, so those take a fast
-# path: a strict subset of what email-validator accepts, returned in the normal form it would
-# give (tests/config/test_loading.py checks both against email-validator itself). Anything
-# else still goes to email-validator, error messages included.
-_PLAIN_LOCAL = re.compile(r"[A-Za-z0-9_+-]+(?:\.[A-Za-z0-9_+-]+)*")
-_PLAIN_DOMAIN = re.compile(r"(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}")
-# email-validator refuses these top-level names (special use), and lowercases these local parts
-# (RFC 2142 role mailboxes); both are left to it.
-_RESERVED_TLDS = frozenset({"arpa", "invalid", "local", "localhost", "onion", "test"})
-_ROLE_MAILBOXES = frozenset(
-    {"info", "marketing", "sales", "support", "abuse", "noc", "security", "postmaster"}
-    | {"hostmaster", "usenet", "news", "webmaster", "www", "uucp", "ftp"}
-)
-
-
-def plain_address(value: str) -> str | None:
-    """`value` if it is a plain ASCII address email-validator would accept unchanged, else None."""
-    local, at, domain = value.partition("@")
-    if not at or len(value) > 254 or len(local) > 64 or len(domain) > 253:
-        return None
-    if not _PLAIN_LOCAL.fullmatch(local) or not _PLAIN_DOMAIN.fullmatch(domain):
-        return None
-    # "--" could be an IDNA label ("xn--"), which email-validator decodes and may refuse.
-    if "--" in domain or local.lower() in _ROLE_MAILBOXES:
-        return None
-    if domain.rpartition(".")[2] in _RESERVED_TLDS:
-        return None
-    return value
-
-
 # Demo mode needs no sender address; mail to the loopback outbox still needs a From.
 FALLBACK_SENDER = "otp-tui@localhost"
 
@@ -302,11 +271,11 @@ class AccessSettings(_Section):
     def _addresses_otp_tui_would_mail(cls, values: tuple[str, ...]) -> tuple[str, ...]:
         # Checked here, so that a listed address otp-tui would refuse to mail (bad syntax, an
         # encoded word, % or ! routing) is a config error, not a failure at the first send.
-        for value in values:
-            if plain_address(value.strip()) is not None:
-                continue  # the fast path: no email-validator before the first frame
-            from otp_tui.core.address import RefusedAddress, normalise_address
+        # Imported only when there is a list; a plain address takes normalise_address's fast
+        # path, so email-validator is not loaded before the first frame for it either.
+        from otp_tui.core.address import RefusedAddress, normalise_address
 
+        for value in values:
             try:
                 normalise_address(value)
             except RefusedAddress:
@@ -441,20 +410,6 @@ class GateSettings(_Section):
         return value
 
 
-# The TOML file's contents for the load in progress; a source cannot take constructor arguments.
-toml_data: ContextVar[Mapping[str, Any]] = ContextVar("toml_data")
-
-
-class _TomlDataSource(PydanticBaseSettingsSource):
-    """Hands pydantic-settings the TOML document that `load_settings` already parsed."""
-
-    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
-        return toml_data.get({}).get(field_name), field_name, False
-
-    def __call__(self) -> dict[str, Any]:
-        return dict(toml_data.get({}))
-
-
 class UiSettings(_Section):
     # The language of the screens, the plain mode, the messages and the mail: a tag such as
     # "de" or "pt_BR". Unset: the user's locale (LANGUAGE, LC_ALL, LC_MESSAGES, LANG), else
@@ -464,14 +419,14 @@ class UiSettings(_Section):
     )
 
 
-class Settings(BaseSettings):
-    model_config = SettingsConfigDict(
-        env_prefix=ENV_PREFIX,
-        env_nested_delimiter=ENV_DELIMITER,
-        extra="forbid",
-        frozen=True,
-        case_sensitive=False,
-    )
+class Settings(BaseModel):
+    """The whole configuration. The command line's loader subclasses it to add the environment
+    and `--set` (`otp_tui.config.loading`); every field and rule is here, once."""
+
+    # validate_default as pydantic-settings has it, so both loaders check exactly alike. Built
+    # when first used: the command line validates through its subclass only, and building
+    # this class too would add to every start.
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True, defer_build=True)
 
     smtp: SmtpSettings = SmtpSettings()
     sender: SenderSettings = SenderSettings()
@@ -512,14 +467,3 @@ class Settings(BaseSettings):
     def demo(self) -> bool:
         """No SMTP host configured: mail goes to the embedded loopback outbox."""
         return self.smtp.host is None
-
-    @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        return (init_settings, env_settings, _TomlDataSource(settings_cls))

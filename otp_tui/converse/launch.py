@@ -94,6 +94,10 @@ def run_pam(config: str | None, stdin: BinaryIO, stdout: BinaryIO) -> int:
     from otp_tui.gate.memory_ceiling import limit_memory
 
     limit_memory()  # as the gate: nothing the person sends can take the host's memory
+    # pydantic looks for plugins in every installed distribution's metadata the first time a
+    # model is built (~7 ms in a virtual environment with the test tools, before the first
+    # prompt); otp-tui uses none, and none should see the operator's settings, secrets included.
+    os.environ["PYDANTIC_DISABLE_PLUGINS"] = "__all__"
 
     channel = Channel(stdin, stdout)
     try:

@@ -7,6 +7,8 @@ import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from otp_tui.core.plain_address import plain_address
+
 
 def N_(message: str) -> str:
     """Marks a sentence for translation (as `otp_tui.language.N_` does; the core imports no
@@ -78,10 +80,13 @@ def misleading_form(address: str) -> bool:
 def normalise_address(raw: str) -> str:
     """The normalised form; EmailNotValidError for bad syntax, RefusedAddress for a form that
     is not what it seems. Syntax only: no DNS, no network."""
+    stripped = raw.strip()
+    plain = plain_address(stripped)
+    if plain is not None:
+        return plain
     # Imported when first needed: with idna it costs ~25 ms, and no screen needs it to draw.
     from email_validator import validate_email
 
-    stripped = raw.strip()
     if misleading_form(stripped):  # before email-validator: its messages would name the trick
         raise RefusedAddress
     address: str = validate_email(stripped, check_deliverability=False).normalized
@@ -132,13 +137,13 @@ def _normalise_domain(domain: str) -> str:
 
 
 def check_address(raw: str, policy: AccessPolicy) -> AddressVerdict:
-    from email_validator import EmailNotValidError
-
     try:
         address = normalise_address(raw)
     except RefusedAddress:
         return Refused()
-    except EmailNotValidError as error:
+    except ValueError as error:
+        # EmailNotValidError is a ValueError: caught as one, so that a plain address (the fast
+        # path) never imports email-validator just to name the exception.
         return Invalid(str(error))
     if not policy.allows(address):
         return Refused()

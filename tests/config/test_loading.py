@@ -17,7 +17,7 @@ from otp_tui.config.loading import (
     locate_config,
     parse_overrides,
 )
-from otp_tui.config.schema import plain_address
+from otp_tui.core.plain_address import plain_address
 
 ROOT = Path(__file__).resolve().parents[2]
 

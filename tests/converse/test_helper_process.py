@@ -1,4 +1,6 @@
-"""`otp-tui pam` as the module starts it: a process on a socket pair, the operator's files.
+"""The PAM helper as the module starts it: a process on a socket pair, the operator's files;
+through `otp-tui pam` and through its own entry, `python -I -m otp_tui.converse`, which the
+README's recipe installs.
 
 The test plays the module's side of the protocol over a real socket pair and the relay is a
 real aiosmtpd server on loopback. Run as root (as CI is): the helper refuses files the PAM user
@@ -23,13 +25,29 @@ pytestmark = pytest.mark.skipif(
     reason="the helper's file checks need files the PAM user cannot change: run as root",
 )
 
-# Runs the command line as the wrapper does, then lists every module it imported.
+# Runs `otp-tui pam` through the command line, then lists every module it imported.
 PROGRAM = """
 import atexit, sys
 atexit.register(lambda: open(sys.argv[1], "w").write("\\n".join(sorted(sys.modules))))
 from otp_tui.cli import main
 sys.exit(main(sys.argv[2:]))
 """
+# Runs the helper's own entry as the recipe's wrapper does (`python -I -m otp_tui.converse`),
+# then lists every module it imported.
+ENTRY = """
+import atexit, runpy, sys
+modules = sys.argv[1]
+atexit.register(lambda: open(modules, "w").write("\\n".join(sorted(sys.modules))))
+sys.argv = ["otp_tui.converse", *sys.argv[2:]]
+runpy.run_module("otp_tui.converse", run_name="__main__", alter_sys=True)
+"""
+# What the helper never needs before (or after) its first prompt: the command line's parser,
+# pydantic-settings (the environment is never read), the screens, and what only some
+# configurations use (operator templates, a Redis ledger) or only some addresses need.
+NEVER_ON_THE_HELPER_PATH = (
+    "argparse", "pydantic_settings", "dotenv", "textual", "rich", "jinja2", "redis",
+    "email_validator", "idna", "otp_tui.cli", "otp_tui.tui", "otp_tui.plain", "otp_tui.terminal",
+)  # fmt: skip
 
 
 def write_config(folder: Path, settings, *, addresses: str) -> Path:
@@ -57,12 +75,13 @@ state_dir = "{state}"
 
 
 class Helper:
-    def __init__(self, config: Path, modules: Path, *extra: str) -> None:
+    def __init__(self, config: Path, modules: Path, *extra: str, entry: bool = False) -> None:
         ours, theirs = socket.socketpair()
         self.ours = ours
+        program, command = (ENTRY, []) if entry else (PROGRAM, ["pam"])
         self.process = subprocess.Popen(
-            [sys.executable, "-I", "-c", PROGRAM, str(modules), "pam", "--config", str(config),
-             *extra],
+            [sys.executable, "-I", "-c", program, str(modules), *command, "--config",
+             str(config), *extra],
             stdin=theirs.fileno(), stdout=theirs.fileno(), stderr=subprocess.PIPE,
             env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"}, cwd="/",
         )  # fmt: skip
@@ -96,11 +115,22 @@ class Helper:
         return status, rest, self.process.stderr.read()
 
 
-async def test_a_whole_run_through_the_command_line(smtp_server, tmp_path: Path) -> None:
+def imported_from(modules: Path, names: tuple[str, ...]) -> list[str]:
+    """The modules of `names` (or inside them) that the process imported."""
+    imported = modules.read_text().splitlines()
+    return [
+        module
+        for module in imported
+        if any(module == n or module.startswith(n + ".") for n in names)
+    ]
+
+
+@pytest.mark.parametrize("entry", [False, True], ids=["otp-tui pam", "python -m otp_tui.converse"])
+async def test_a_whole_run(smtp_server, tmp_path: Path, entry: bool) -> None:
     server = await smtp_server(tls="none")
     config = write_config(tmp_path, server.settings(), addresses="nobody bob@example.com\n")
     modules = tmp_path / "modules"
-    helper = Helper(config, modules)
+    helper = Helper(config, modules, entry=entry)
     await helper.open("nobody")
     lines = await helper.until("prompt ")
     assert lines[-1] == "prompt Code: "
@@ -119,10 +149,10 @@ async def test_a_whole_run_through_the_command_line(smtp_server, tmp_path: Path)
     assert {(line["user"], line["pam_service"], line["rhost"]) for line in audit} == {
         ("nobody", "sshd", "192.0.2.9")
     }
-    imported = modules.read_text().splitlines()
-    assert not [name for name in imported if name.split(".")[0] in ("textual", "rich")]
-    assert "otp_tui.tui" not in imported
-    assert "otp_tui.plain" not in imported
+    if entry:
+        assert imported_from(modules, NEVER_ON_THE_HELPER_PATH) == []
+    else:  # the command line's parser, and nothing else of that list
+        assert imported_from(modules, NEVER_ON_THE_HELPER_PATH) == ["argparse", "otp_tui.cli"]
 
 
 async def test_no_address_on_file_is_denied(smtp_server, tmp_path: Path) -> None:
@@ -149,9 +179,12 @@ async def test_an_unknown_user_is_denied(smtp_server, tmp_path: Path) -> None:
     await helper.finish()
 
 
-async def test_options_beyond_config_are_refused(tmp_path: Path) -> None:
+@pytest.mark.parametrize("entry", [False, True], ids=["otp-tui pam", "python -m otp_tui.converse"])
+async def test_options_beyond_config_are_refused(tmp_path: Path, entry: bool) -> None:
     config = tmp_path / "config.toml"
     config.write_text("")
-    helper = Helper(config, tmp_path / "modules", "--set", "smtp.host=evil.example")
+    modules = tmp_path / "modules"
+    helper = Helper(config, modules, "--set", "smtp.host=evil.example", entry=entry)
     status = await asyncio.to_thread(helper.process.wait, 20)
     assert status == 2  # a usage error: nothing is read, nothing is sent
+    assert imported_from(modules, ("otp_tui.config",)) == []

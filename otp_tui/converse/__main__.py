@@ -1,0 +1,62 @@
+"""The PAM helper's own entry: `python -I -m otp_tui.converse [--config PATH]`.
+
+`pam_otp_tui.so` starts the helper for every login, and the person waits for the first prompt
+while it starts: the README's recipe installs a wrapper that runs this module rather than the
+`otp-tui` command line, whose parser (argparse and every subcommand's help) costs more before
+that prompt than the helper's one option is worth. The run itself is the same:
+`otp_tui.converse.launch.run_pam`, which `otp-tui pam` calls too.
+
+The module passes `--config PATH` and nothing else (pam/PROTOCOL.md); anything else is a usage
+error, exit status 2, before anything is read or sent: only the operator configures.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Sequence
+
+from otp_tui.hardening import protect_process_secrets
+from otp_tui.language import N_
+from otp_tui.result import EXIT_USAGE
+
+PROG = "otp_tui.converse"
+# The sentence `otp-tui pam` says for the same mistake (one translation for both).
+REFUSAL = N_("pam takes no option but --config: only the operator's config decides")
+
+
+class UsageError(Exception):
+    """Arguments the module never passes."""
+
+
+def config_argument(argv: Sequence[str]) -> str | None:
+    """The `--config` path (None: the gate's default file); UsageError for anything else."""
+    if not argv:
+        return None
+    if len(argv) == 2 and argv[0] == "--config" and argv[1]:
+        return argv[1]
+    raise UsageError
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    # First, before any secret is read, as `otp-tui` does. stderr is /dev/null under the
+    # module, so what could not be protected goes to the auth log.
+    unprotected = protect_process_secrets()
+    from otp_tui.converse.launch import run_pam, tell_operator
+
+    for problem in unprotected:
+        tell_operator(f"{PROG}: warning: {problem.step}: {problem.reason}")
+    try:
+        config = config_argument(sys.argv[1:] if argv is None else argv)
+    except UsageError:
+        from otp_tui.language import _, choose, use_language
+
+        tell_operator(f"{PROG}: {REFUSAL}")  # the auth log in the code's own words
+        use_language(choose(None, os.environ))  # a person who runs it by hand reads theirs
+        print(f"{PROG}: {_(REFUSAL)}", file=sys.stderr)
+        return EXIT_USAGE
+    return run_pam(config, sys.stdin.buffer, sys.stdout.buffer)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
