@@ -96,7 +96,7 @@ def test_the_recipe_installs_what_it_says(host: PamHost) -> None:
     assert "#otp-tui# @include common-auth" in text
     assert owner_and_mode(host.pam_file) == ("root", "root", 0o644)
     helper = host.paths["HELPER"].read_text()
-    assert f"exec {host.paths['PYTHON']} -I -m otp_tui pam" in helper
+    assert f"exec {host.paths['PYTHON']} -I -m otp_tui.converse" in helper
 
 
 def test_the_right_code_authenticates(host: PamHost, pamtester) -> None:
