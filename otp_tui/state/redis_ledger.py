@@ -137,12 +137,16 @@ def _address(connection: Any) -> str:
 
 
 def _verdict(answer: Any) -> GuessVerdict:
-    kind, left, lock = answer
-    if kind == b"refused":
-        return GuessRefused(_float(lock))
-    if kind != b"admitted":
-        raise ValueError("not a verdict")
-    return GuessAdmitted(int(left), _float(lock) if lock else None)
+    """`admit_guess`'s answer, kept small on the wire (its script says the shapes): a number,
+    the attempts left; a string, the lock this guess set off; a list of one, refused."""
+    if isinstance(answer, int):
+        if answer < 0:
+            raise ValueError("not a verdict")
+        return GuessAdmitted(answer)
+    if isinstance(answer, bytes):
+        return GuessAdmitted(0, _float(answer))
+    (locked_for,) = answer
+    return GuessRefused(_float(locked_for))
 
 
 def _time_and_version(answer: Any) -> tuple[float, str]:
