@@ -49,7 +49,8 @@ def pack(command: Sequence[str | int]) -> bytes:
     takes the words as they are, text as UTF-8 and numbers in decimal."""
     import hiredis
 
-    packed: bytes = hiredis.pack_command(tuple(command))
+    words: Any = tuple(command)  # hiredis's stubs declare a tuple of one word only
+    packed: bytes = hiredis.pack_command(words)
     return packed
 
 

@@ -207,6 +207,29 @@ def test_a_connection_the_server_closed_is_replaced_without_a_failure(
         assert ledger.admit_guess(ALICE, GuessLimits(5, 900, 100), "t2") == GuessAdmitted(3, None)
 
 
+def test_a_forked_child_connects_on_its_own(fresh_redis: RedisServer) -> None:
+    admin = fresh_redis.admin()
+    limits = GuessLimits(10**9, 900, 10**9)
+    with RedisLedger.from_url(fresh_redis.url()) as ledger:
+        ledger.admit_guess(ALICE, limits, "parent")
+        before = admin.info("stats")["total_connections_received"]
+        pid = os.fork()
+        if pid == 0:  # the child: exit status 0 only if every guess was counted in step
+            status = 1
+            try:
+                verdicts = [ledger.admit_guess(ALICE, limits, f"child-{n}") for n in range(5)]
+                status = 0 if verdicts[-1] == GuessAdmitted(10**9 - 6, None) else 1
+            finally:
+                os._exit(status)
+        _, status = os.waitpid(pid, 0)
+        assert os.waitstatus_to_exitcode(status) == 0
+        # The child made a connection of its own (the parent's socket is not its to share), and
+        # the parent's own still answers in step.
+        assert admin.info("stats")["total_connections_received"] - before == 1
+        assert ledger.admit_guess(ALICE, limits, "parent-again") == GuessAdmitted(10**9 - 7, None)
+    assert admin.info("stats")["total_connections_received"] - before == 1
+
+
 def test_threads_share_a_ledger_without_losing_a_count(fresh_redis: RedisServer) -> None:
     admin = fresh_redis.admin()
     limits = GuessLimits(10**9, 900, 10**9)
