@@ -325,7 +325,8 @@ class RedisLedger:
         with self.one_sentence(), within(self.timeout):
             connection = self._connections.take()
             try:
-                connection.send_packed_command([pack(command) for command in commands])
+                # One write for them all (redis-py writes each item of a list apart).
+                connection.send_packed_command([b"".join(pack(command) for command in commands)])
                 replies = [connection.read_response() for _command in commands]
                 return replies, _address(connection)
             except BaseException:

@@ -104,10 +104,13 @@ class Script:
         errors: ReplyErrors,
         then: Then | None,
     ) -> tuple[Any, Any]:
-        packed = [pack((*head, len(keys), *keys, *args))]
+        packed = pack((*head, len(keys), *keys, *args))
         if then is not None:
-            packed.append(pack(then.command()))
-        connection.send_packed_command(packed)
+            # One bytes, one write: redis-py sends each item of a list with a write of its
+            # own, and two writes cost a system call and a packet more, and may reach the
+            # server apart.
+            packed += pack(then.command())
+        connection.send_packed_command([packed])
         try:
             answer = connection.read_response()
         except errors.reply as error:
