@@ -22,6 +22,7 @@ import pytest
 import state_workers
 from faults import DrippingProxy, NotRedis
 from ledger_scenes import budget_sends, lock
+from redis_group import SentinelGroup
 from redis_server import PASSWORD, RedisServer, SilentListener
 from state_helpers import FakeClock, run_all
 
@@ -193,6 +194,28 @@ def test_calls_keep_one_connection_and_send_one_command_each(fresh_redis: RedisS
         "hset",
     }
     assert commands["hset"] == 20
+
+
+def test_a_write_and_its_wait_leave_in_one_write(fresh_sentinel_group: SentinelGroup) -> None:
+    limits = GuessLimits(10**9, 900, 10**9)
+    with RedisLedger.from_url(fresh_sentinel_group.url(), replicas=1) as ledger:
+        ledger.admit_guess(ALICE, limits, "t0")  # connected, the scripts cached
+        ledger.reserve_send(ALICE, SendBudget(5, 60, 10))
+        connection = ledger._connections.take()
+        ledger._connections.give_back(connection)
+        sock = connection._sock  # type: ignore[attr-defined]
+        writes: list[bytes] = []
+
+        def sendall(data: bytes) -> None:
+            writes.append(bytes(data))
+            type(sock).sendall(sock, data)
+
+        sock.sendall = sendall
+        ledger.admit_guess(ALICE, limits, "t1")
+        ledger.reserve_send(ALICE, SendBudget(5, 60, 10))
+    # Each in one system call and one packet, as one round trip: the script, then its WAIT.
+    assert len(writes) == 2
+    assert all(data.startswith(b"*") and b"EVALSHA" in data and b"WAIT" in data for data in writes)
 
 
 def test_a_connection_the_server_closed_is_replaced_without_a_failure(

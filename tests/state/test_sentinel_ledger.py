@@ -64,27 +64,6 @@ def test_writes_wait_for_a_replica_and_the_group_is_followed(
     assert {value[b"c"] for value in counts.values()} == {b"1"}
 
 
-def test_a_write_and_its_wait_leave_in_one_write(fresh_sentinel_group: SentinelGroup) -> None:
-    with RedisLedger.from_url(fresh_sentinel_group.url(), timeout=TIMEOUT, replicas=1) as ledger:
-        ledger.admit_guess(ALICE, NEVER_LOCKS, "t0")  # connected, the scripts cached
-        ledger.reserve_send(ALICE, SendBudget(5, 60, 10))
-        connection = ledger._connections.take()
-        ledger._connections.give_back(connection)
-        sock = connection._sock  # type: ignore[attr-defined]
-        writes: list[bytes] = []
-
-        def sendall(data: bytes) -> None:
-            writes.append(bytes(data))
-            type(sock).sendall(sock, data)
-
-        sock.sendall = sendall
-        ledger.admit_guess(ALICE, NEVER_LOCKS, "t1")
-        ledger.reserve_send(ALICE, SendBudget(5, 60, 10))
-    # Each in one system call and one packet, as one round trip: the script, then its WAIT.
-    assert len(writes) == 2
-    assert all(data.startswith(b"*") and b"EVALSHA" in data and b"WAIT" in data for data in writes)
-
-
 def test_a_failover_mid_run_loses_no_count_and_overspends_no_budget(
     group: SentinelGroup, processes: Any, tmp_path: Path
 ) -> None:
