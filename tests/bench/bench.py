@@ -18,11 +18,12 @@ the least script that keeps a count on the same key (`least_check_and_record.lua
 hash, write it back, answer 1), each with a WAIT 1 after it behind Sentinel: what the script
 does and sends back. And the whole ledger call, client and all, faster than alisaifee/limits'
 moving-window hit() on the same server. A bare TIME, the floor first named for it, is shown and
-not budgeted: any script costs the server more than a TIME (the least one 2.6 µs by INFO
-commandstats, a TIME 0.14 µs), so the least script alone is 1.1-1.7x a TIME here, leaving
+not budgeted: any script costs the server more than a TIME (the least one 2.7 µs by INFO
+commandstats, a TIME 0.11 µs), so the least script alone is 1.1-1.7x a TIME here, leaving
 nothing for the ledger's own work. The whole call against the least script is shown too, with
-the client's share (the whole call less its script sent bare): a fixed cost in Python, 10-15 µs
-on a quiet machine and more under load, that a loopback round trip of 9 µs cannot hide.
+the client's share (the whole call less its script sent bare): a cost in Python paid per call
+whatever the round trip, 14-42 µs on this busy two-core machine, which a loopback round trip of
+9 µs cannot hide and one of 80 µs mostly does.
 
 Prints a table, writes it as JSON (default tests/bench/results.json), and exits 1 if a budget
 fails. Not part of the test run: pytest collects only test_*.py files.
