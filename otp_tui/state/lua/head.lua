@@ -1,6 +1,6 @@
 -- The head of every otp-tui ledger script (the loader puts it before each script's body).
--- Each script runs it on every call, so it only defines: what it does is paid by the scripts
--- that use it.
+-- Every call of every script runs it, so it only defines things; what they do is paid only by
+-- the scripts that use them.
 local HOUR = 3600
 -- "Now": a test's clock (ARGV[1]), else the server's TIME, asked the first time a decision
 -- needs it. A guess or a success on an address with no lock, past or present, needs none.
@@ -33,13 +33,13 @@ local function load(key)
   return {w = w, c = c, u = parse(v[3] or '0'), t = v[4], w0 = v[1] and w, c0 = c, t0 = v[4]}
 end
 local function write(key, s)
-  local until_ = s.u == 0 and '0' or num(s.u)
-  if s.t == s.t0 then
-    redis.call('HSET', key, 'w', s.w, 'c', s.c, 'u', until_)
+  local u = s.u == 0 and '0' or num(s.u)
+  if s.t == s.t0 then  -- the token as it was: not written again
+    redis.call('HSET', key, 'w', s.w, 'c', s.c, 'u', u)
   elseif s.t then
-    redis.call('HSET', key, 'w', s.w, 'c', s.c, 'u', until_, 't', s.t)
+    redis.call('HSET', key, 'w', s.w, 'c', s.c, 'u', u, 't', s.t)
   else
-    redis.call('HSET', key, 'w', s.w, 'c', s.c, 'u', until_)
+    redis.call('HSET', key, 'w', s.w, 'c', s.c, 'u', u)
     redis.call('HDEL', key, 't')
   end
 end
