@@ -22,7 +22,7 @@ not budgeted: any script costs the server more than a TIME (the least one 2.7 µ
 commandstats, a TIME 0.11 µs), so the least script alone is 1.1-1.7x a TIME here, leaving
 nothing for the ledger's own work. The whole call against the least script is shown too, with
 the client's share (the whole call less its script sent bare): a cost in Python paid per call
-whatever the round trip, 14-42 µs on this busy two-core machine, which a loopback round trip of
+whatever the round trip, 14-43 µs on this busy two-core machine, which a loopback round trip of
 9 µs cannot hide and one of 80 µs mostly does.
 
 Prints a table, writes it as JSON (default tests/bench/results.json), and exits 1 if a budget
