@@ -27,6 +27,19 @@ class RawConnection(ScriptConnection, Protocol):
     def can_read(self) -> bool: ...
 
 
+# Counts the forks this process is a child of, so that a kept connection knows it was made in
+# a parent without asking the kernel for the process id on every call (a system call).
+_forks = 0
+
+
+def _forked() -> None:
+    global _forks
+    _forks += 1
+
+
+os.register_at_fork(after_in_child=_forked)
+
+
 class KeptConnections:
     """Connections made by `make`, lent one at a time to each caller."""
 
@@ -37,7 +50,7 @@ class KeptConnections:
         self._forget()
 
     def _forget(self) -> None:
-        self._pid = os.getpid()
+        self._forks = _forks
         self._lock = threading.Lock()
         self._idle: list[RawConnection] = []
         self._made: list[RawConnection] = []
@@ -60,7 +73,7 @@ class KeptConnections:
             self._idle.append(connection)
 
     def _take(self) -> RawConnection:
-        if self._pid != os.getpid():  # a forked child: the parent's sockets are not its own
+        if self._forks != _forks:  # a forked child: the parent's sockets are not its own
             self._forget()
         with self._lock:
             if self._idle:

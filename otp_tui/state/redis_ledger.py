@@ -137,12 +137,16 @@ def _address(connection: Any) -> str:
 
 
 def _verdict(answer: Any) -> GuessVerdict:
-    kind, left, lock = answer
-    if kind == b"refused":
-        return GuessRefused(_float(lock))
-    if kind != b"admitted":
-        raise ValueError("not a verdict")
-    return GuessAdmitted(int(left), _float(lock) if lock else None)
+    """`admit_guess`'s answer, kept small on the wire (its script says the shapes): a number,
+    the attempts left; a string, the lock this guess set off; a list of one, refused."""
+    if isinstance(answer, int):
+        if answer < 0:
+            raise ValueError("not a verdict")
+        return GuessAdmitted(answer)
+    if isinstance(answer, bytes):
+        return GuessAdmitted(0, _float(answer))
+    (locked_for,) = answer
+    return GuessRefused(_float(locked_for))
 
 
 def _time_and_version(answer: Any) -> tuple[float, str]:
@@ -326,7 +330,8 @@ class RedisLedger:
         with self.one_sentence(), within(self.timeout):
             connection = self._connections.take()
             try:
-                connection.send_packed_command([pack(command) for command in commands])
+                # One write for them all (redis-py writes each item of a list apart).
+                connection.send_packed_command([b"".join(pack(command) for command in commands)])
                 replies = [connection.read_response() for _command in commands]
                 return replies, _address(connection)
             except BaseException:

@@ -45,10 +45,11 @@ class Then(Protocol):
 
 def pack(command: Sequence[str | int]) -> bytes:
     """One command in Redis's protocol, packed by hiredis (a dependency; redis-py's own packer
-    runs its encoder in Python over every argument, a tenth of a call's time here)."""
+    runs its encoder in Python over every argument, a tenth of a call's time here). hiredis
+    takes the words as they are, text as UTF-8 and numbers in decimal."""
     import hiredis
 
-    words: Any = tuple(str(word).encode() for word in command)
+    words: Any = tuple(command)  # hiredis's stubs declare a tuple of one word only
     packed: bytes = hiredis.pack_command(words)
     return packed
 
@@ -103,10 +104,13 @@ class Script:
         errors: ReplyErrors,
         then: Then | None,
     ) -> tuple[Any, Any]:
-        packed = [pack((*head, len(keys), *keys, *args))]
+        packed = pack((*head, len(keys), *keys, *args))
         if then is not None:
-            packed.append(pack(then.command()))
-        connection.send_packed_command(packed)
+            # One bytes, one write: redis-py sends each item of a list with a write of its
+            # own, and two writes cost a system call and a packet more, and may reach the
+            # server apart.
+            packed += pack(then.command())
+        connection.send_packed_command([packed])
         try:
             answer = connection.read_response()
         except errors.reply as error:

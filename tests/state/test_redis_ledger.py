@@ -22,6 +22,7 @@ import pytest
 import state_workers
 from faults import DrippingProxy, NotRedis
 from ledger_scenes import budget_sends, lock
+from redis_group import SentinelGroup
 from redis_server import PASSWORD, RedisServer, SilentListener
 from state_helpers import FakeClock, run_all
 
@@ -184,16 +185,37 @@ def test_calls_keep_one_connection_and_send_one_command_each(fresh_redis: RedisS
         assert admin.info("stats")["total_connections_received"] == 0
         assert ledger.status(ALICE).consecutive_failures == 21
     # One EVALSHA per call (and admin's own INFO and CONFIG); inside the script, a guess that
-    # only counts reads the hash and writes it: no HDEL of a field it lacks, no PERSIST of a key
-    # that has no time to live.
+    # only counts reads the hash and writes it: no TIME on an address that was never locked, no
+    # HDEL of a field it lacks, no PERSIST of a key that has no time to live.
     assert commands["evalsha"] == 20
     assert {name for name in commands if name not in ("info", "config|resetstat")} == {
         "evalsha",
-        "time",
         "hmget",
         "hset",
     }
     assert commands["hset"] == 20
+
+
+def test_a_write_and_its_wait_leave_in_one_write(fresh_sentinel_group: SentinelGroup) -> None:
+    limits = GuessLimits(10**9, 900, 10**9)
+    with RedisLedger.from_url(fresh_sentinel_group.url(), replicas=1) as ledger:
+        ledger.admit_guess(ALICE, limits, "t0")  # connected, the scripts cached
+        ledger.reserve_send(ALICE, SendBudget(5, 60, 10))
+        connection = ledger._connections.take()
+        ledger._connections.give_back(connection)
+        sock = connection._sock  # type: ignore[attr-defined]
+        writes: list[bytes] = []
+
+        def sendall(data: bytes) -> None:
+            writes.append(bytes(data))
+            type(sock).sendall(sock, data)
+
+        sock.sendall = sendall
+        ledger.admit_guess(ALICE, limits, "t1")
+        ledger.reserve_send(ALICE, SendBudget(5, 60, 10))
+    # Each in one system call and one packet, as one round trip: the script, then its WAIT.
+    assert len(writes) == 2
+    assert all(data.startswith(b"*") and b"EVALSHA" in data and b"WAIT" in data for data in writes)
 
 
 def test_a_connection_the_server_closed_is_replaced_without_a_failure(
@@ -206,6 +228,29 @@ def test_a_connection_the_server_closed_is_replaced_without_a_failure(
         assert admin.client_kill_filter(user="otp-tui") == 1
         assert ledger.status(ALICE).wrong_codes == 1
         assert ledger.admit_guess(ALICE, GuessLimits(5, 900, 100), "t2") == GuessAdmitted(3, None)
+
+
+def test_a_forked_child_connects_on_its_own(fresh_redis: RedisServer) -> None:
+    admin = fresh_redis.admin()
+    limits = GuessLimits(10**9, 900, 10**9)
+    with RedisLedger.from_url(fresh_redis.url()) as ledger:
+        ledger.admit_guess(ALICE, limits, "parent")
+        before = admin.info("stats")["total_connections_received"]
+        pid = os.fork()
+        if pid == 0:  # the child: exit status 0 only if every guess was counted in step
+            status = 1
+            try:
+                verdicts = [ledger.admit_guess(ALICE, limits, f"child-{n}") for n in range(5)]
+                status = 0 if verdicts[-1] == GuessAdmitted(10**9 - 6, None) else 1
+            finally:
+                os._exit(status)
+        _, status = os.waitpid(pid, 0)
+        assert os.waitstatus_to_exitcode(status) == 0
+        # The child made a connection of its own (the parent's socket is not its to share), and
+        # the parent's own still answers in step.
+        assert admin.info("stats")["total_connections_received"] - before == 1
+        assert ledger.admit_guess(ALICE, limits, "parent-again") == GuessAdmitted(10**9 - 7, None)
+    assert admin.info("stats")["total_connections_received"] - before == 1
 
 
 def test_threads_share_a_ledger_without_losing_a_count(fresh_redis: RedisServer) -> None:

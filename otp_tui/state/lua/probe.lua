@@ -1,2 +1,2 @@
 -- `otp-tui check`: proves scripts run, and says the server's time and version.
-return {num(now), redis.REDIS_VERSION or '?'}
+return {num(clock()), redis.REDIS_VERSION or '?'}

@@ -1,6 +1,7 @@
 -- On a Redis Cluster, one window's place for a send, taken if there is room (never beyond its
 -- budget): 0 when taken, else the seconds until a place frees.
 -- KEYS: the window's sends. ARGV: now, a member name unique to this send, its budget per hour.
+local now = clock()
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', num(now - HOUR))
 local per_hour = tonumber(ARGV[3])
 local n = redis.call('ZCARD', KEYS[1])
