@@ -145,6 +145,31 @@ def test_one_try_reads_the_lock_once(host: PamHost, sshd: PamSshd, client) -> No
     assert "Code:" not in again.text
 
 
+def test_a_user_with_no_address_is_asked_nothing(host: PamHost, sshd: PamSshd, client) -> None:
+    """The reason is the operator's (syslog has it): no prompt on any try, so sshd shows none
+    of the helper's lines, only the refusal."""
+    user = host.alice.replace("alice", "nomail")
+    subprocess.run(
+        ["useradd", "--no-create-home", "--shell", "/bin/sh", "--password", "*", user],
+        check=True, capture_output=True, timeout=60,
+    )  # fmt: skip
+    host.users.append(user)  # removed with the host
+    key = host.root / "keys" / user
+    key.write_text((host.root / "client_key.pub").read_text())
+    key.chmod(0o644)
+    sent = len(host.relay.received)
+    argv = sshd.ssh()
+    argv[-1] = f"{user}@127.0.0.1"
+    term = client(argv)
+    term.expect(DENIED, timeout=20)
+    assert term.wait(20) != 0
+    assert "Code:" not in term.text
+    assert "Press Enter" not in term.text
+    assert "no email address" not in term.text
+    assert len(host.relay.received) == sent
+    assert any(f"no email address on file for {user}" in line for line in host.syslog.lines())
+
+
 def test_a_command_runs_after_the_code(host: PamHost, sshd: PamSshd, client) -> None:
     term = client(sshd.ssh("echo", "RAN-$((40+2))"))
     pass_the_code(host, term)
