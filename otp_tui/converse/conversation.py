@@ -122,11 +122,8 @@ class Conversation:
 
     def _end(self, ending: Finished) -> None:
         self._channel.say(words.ending(ending), error=not ending.result.lets_in)
-        if ending.result.reason in words.ENDINGS_TO_READ and self._answered:
-            # sshd shows messages only with the next prompt, and after a refusal there is none:
-            # without one the person who just typed a code would read "Permission denied" and
-            # never why (a lock, and until when). Only after an answer: a run refused at once
-            # would ask again on each of the client's retries. The answer changes nothing; a
-            # client that leaves instead is fine.
+        if words.ends_with_a_prompt(ending, answered=self._answered):
+            # The prompt is there so that sshd (and the module under PAM_SILENT) shows the
+            # lines above it. The answer changes nothing; a client that leaves instead is fine.
             with contextlib.suppress(ProtocolError):
                 self._channel.ask(words.end_prompt(), echo=True)

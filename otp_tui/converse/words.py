@@ -18,9 +18,17 @@ if TYPE_CHECKING:
     from otp_tui.flow.views import Countdown, Finished, Notice
 
 RESEND = "r"  # the agreed answer for a new code, and for another try after a failed send
-# Endings the person did not ask for (a lock, the last code expired, the address refused):
-# they are told why before the run ends, with a prompt so that sshd shows it.
+# Endings the person did not ask for, once they have answered (a lock, the last code expired,
+# the address refused): they are told why before the run ends, with a prompt so that sshd
+# shows it.
 ENDINGS_TO_READ = frozenset({"locked", "expired", "failed"})
+# A refusal before any question, by the kind of its notice: only a reason the person may read
+# and can act on (wait until the lock or the hourly budget ends, or ask an operator to
+# unlock). Any other stays without a prompt, so sshd and PAM_SILENT drop its line: the
+# address refused (one sentence for every reason, and nothing to answer), a storage failure
+# (the operator's words), the helper's own refusals before the run (no address on file, a
+# configuration problem), which never reach the conversation.
+REFUSALS_TO_READ = frozenset({"locked", "too_many_sends"})
 
 
 def code_keys() -> str:
@@ -37,6 +45,19 @@ def after_send_problem(*, retryable: bool) -> str:
 
 def end_prompt() -> str:
     return after_send_problem(retryable=False) + " " + again_prompt()
+
+
+def ends_with_a_prompt(ending: Finished, *, answered: bool) -> bool:
+    """Whether `ending` is followed by `end_prompt()`: sshd shows messages only with a next
+    prompt, and after a refusal there is none, so without one the person reads "Permission
+    denied" (sudo under PAM_SILENT: "1 incorrect password attempt") and never why.
+
+    Before any answer only `REFUSALS_TO_READ` get one. Each of the ssh client's
+    keyboard-interactive tries (three by default) starts a new helper, so a person who is
+    locked reads the lock once per try, and presses Enter for each."""
+    if answered:
+        return ending.result.reason in ENDINGS_TO_READ
+    return ending.notice.kind in REFUSALS_TO_READ
 
 
 def again_prompt() -> str:

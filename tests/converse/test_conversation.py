@@ -10,16 +10,24 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import re
+from pathlib import Path
 
 import pytest
 from fakes import FakeClock
 from module_side import ModuleSide
 from module_side import start as start_conversation
 
-from otp_tui.config.schema import PolicySettings, SenderSettings, Settings, SmtpSettings
-from otp_tui.core.limits import MemoryLedger
+from otp_tui.config.schema import (
+    AccessSettings,
+    PolicySettings,
+    SenderSettings,
+    Settings,
+    SmtpSettings,
+)
+from otp_tui.core.limits import LedgerEntry, MemoryLedger
 from otp_tui.flow.build import make_run
 from otp_tui.flow.run import Run
+from otp_tui.state.errors import LedgerError
 
 ADDRESS = "alice@example.com"
 MASKED = "a***@example.com"
@@ -43,6 +51,7 @@ def new_run(
     *,
     policy: dict[str, object] | None = None,
     allow: bool = False,
+    access: dict[str, object] | None = None,
     shared: tuple[FakeClock, FakeClock, MemoryLedger] | None = None,
 ) -> tuple[Run, FakeClock, Recorder]:
     """A run on its own clocks and ledger, or on `shared` ones (a second login after a first)."""
@@ -54,6 +63,7 @@ def new_run(
         smtp=smtp,
         sender=SenderSettings(address="otp@example.com"),
         policy=PolicySettings.model_validate(policy or {}),
+        access=AccessSettings.model_validate(access or {}),
     )
     run = make_run(
         settings,
@@ -294,9 +304,9 @@ async def test_a_client_that_leaves_at_the_last_prompt_changes_nothing(smtp_serv
     assert audit.events[-1] == "locked"
 
 
-async def test_a_run_refused_before_any_answer_asks_nothing_more(smtp_server, start) -> None:
-    # A second login while the address is locked: the reason, then the end, no prompt (each of
-    # sshd's retries would ask again).
+async def test_a_login_while_locked_is_told_why_before_it_ends(smtp_server, start) -> None:
+    # A second login while the address is locked: refused before any question, the reason
+    # then the last prompt, or sshd and PAM_SILENT would show nothing of it.
     server = await smtp_server()
     clock, wall = FakeClock(), FakeClock(WALL_START)
     shared = (clock, wall, MemoryLedger(wall))
@@ -306,10 +316,66 @@ async def test_a_run_refused_before_any_answer_asks_nothing_more(smtp_server, st
     await module.answer(wrong(code_of(server)))
     await module.told_why()
     assert (await module.ending())[1].result.reason == "locked"
-    second, _, _ = new_run(server.settings(), policy={"max_attempts": 1}, shared=shared)
+    wall.advance(60)
+    second, _, audit = new_run(server.settings(), policy={"max_attempts": 1}, shared=shared)
     module = await start(second)
+    why = await module.told_why()
     after, ending = await module.ending()
     assert ending.result.reason == "locked"
-    assert len(after) == 1
-    assert after[0].startswith("error Locked. ")
+    assert why == [
+        f"error Locked. Too many wrong codes. {MASKED} is locked until 12:15 (14 minutes)."
+    ]
+    assert after == []
     assert len(server.received) == 1
+    assert audit.events == ["locked"]
+
+
+async def test_a_spent_hourly_budget_is_told_before_it_ends(smtp_server, start) -> None:
+    server = await smtp_server()
+    clock, wall = FakeClock(), FakeClock(WALL_START)
+    shared = (clock, wall, MemoryLedger(wall))
+    first, _, _ = new_run(server.settings(), policy={"max_sends_per_hour": 1}, shared=shared)
+    module = await start(first)
+    await first_prompt(module)
+    await module.answer(code_of(server))
+    assert (await module.ending())[1].result.reason == "verified"
+    second, _, _ = new_run(server.settings(), policy={"max_sends_per_hour": 1}, shared=shared)
+    module = await start(second)
+    why = await module.told_why()
+    _, ending = await module.ending()
+    assert ending.result.reason == "failed"
+    assert why == [
+        "error Not verified. Too many codes were sent in the last hour (to this address, by "
+        "your account, or by everyone together); try again in 60 minutes."
+    ]
+    assert len(server.received) == 1
+
+
+async def test_a_refused_address_asks_nothing(smtp_server, start) -> None:
+    # The one sentence for every reason an address is refused, and no prompt: nothing the
+    # person can do about it, so sshd and PAM_SILENT drop it as before.
+    server = await smtp_server()
+    run, _, _ = new_run(server.settings(), access={"allowed_domains": ("example.org",)})
+    module = await start(run)
+    after, ending = await module.ending()
+    assert ending.result.reason == "failed"
+    assert after == ["error Not verified. This address can't be verified here."]
+    assert server.received == []
+
+
+class BrokenLedger(MemoryLedger):
+    def status(self, address: str) -> LedgerEntry:
+        where = Path("/var/lib/otp-tui/ledger.sqlite3")
+        raise LedgerError(f"The ledger {where} cannot be read.", where)
+
+
+async def test_a_storage_failure_before_any_question_asks_nothing(smtp_server, start) -> None:
+    # The operator's words go to the operator (the launcher says and logs the error line).
+    server = await smtp_server()
+    clock, wall = FakeClock(), FakeClock(WALL_START)
+    run, _, _ = new_run(server.settings(), shared=(clock, wall, BrokenLedger(wall)))
+    module = await start(run)
+    after, ending = await module.ending()
+    assert ending.error is not None
+    assert after == ["error Not verified."]
+    assert server.received == []

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import re
 import stat
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -61,6 +62,18 @@ def unlock(host: PamHost) -> None:
     """Clear alice's limits between tests, as an operator would."""
     ledger = host.state / "ledger.sqlite3"
     ledger.unlink(missing_ok=True)
+
+
+def user_without_address(host: PamHost) -> str:
+    """A user of the host's own (removed with it) that the addresses file does not name."""
+    name = host.alice.replace("alice", "nomail")
+    if name not in host.users:
+        subprocess.run(
+            ["useradd", "--no-create-home", "--shell", "/usr/sbin/nologin", name],
+            check=True, capture_output=True, timeout=60,
+        )  # fmt: skip
+        host.users.append(name)
+    return name
 
 
 def owner_and_mode(path: Path) -> tuple[str, str, int]:
@@ -135,20 +148,24 @@ def test_wrong_codes_lock_across_logins(host: PamHost, pamtester) -> None:
     tester.expect(REFUSED)
     assert tester.finish()[0] != 0
     sent = len(host.relay.received)
-    # The next login is refused at once, without a mail: the lock is in the ledger.
+    # The next login is refused before any question, without a mail (the lock is in the
+    # ledger), and says why with the same last prompt.
     again = pamtester()
-    again.expect(r"Locked\.")  # an error message: pamtester (like sudo) shows it at once
+    again.expect(r"Locked\. Too many wrong codes\. a\*\*\*@example\.com is locked until ")
+    again.expect(r"Press Enter to end\. > ")
+    again.answer("")
     again.expect(REFUSED)
     assert again.finish()[0] != 0
     assert len(host.relay.received) == sent
     assert "Code:" not in again.text
+    assert host.audit_lines()[-1]["event"] == "locked"
 
 
 def test_under_pam_silent_the_journey_comes_inside_the_prompts(host: PamHost, pamtester) -> None:
     """sudo passes PAM_SILENT on every call: the module then says nothing on its own, and what
     the person must read comes with the prompts: where the code went, the attempts left, the
-    lock and its reason (then "Press Enter to end."). A login refused before any prompt says
-    nothing of the helper's: lines after the last prompt are dropped."""
+    lock and its reason (then "Press Enter to end."). A login refused before any question
+    (locked now) says why the same way: without that last prompt the lines would be dropped."""
     unlock(host)
     sent = len(host.relay.received)
     tester = pamtester(operation="authenticate(PAM_SILENT)")
@@ -166,9 +183,15 @@ def test_under_pam_silent_the_journey_comes_inside_the_prompts(host: PamHost, pa
     assert len(host.relay.received) == sent + 1
     assert host.audit_lines()[-1]["event"] == "locked"
     again = pamtester(operation="authenticate(PAM_SILENT)")
+    again.expect(
+        r"Locked\. Too many wrong codes\. a\*\*\*@example\.com is locked until [^\r\n]+"
+        r"\r?\nPress Enter to end\. > "
+    )
+    again.answer("")
     again.expect(REFUSED)
     assert again.finish()[0] != 0
-    assert "Locked" not in again.text
+    assert len(host.relay.received) == sent + 1  # no mail for the second
+    assert "Code:" not in again.text
 
 
 def test_under_pam_silent_no_message_goes_out_alone(host: PamHost, pamtester, mute_app) -> None:
@@ -207,11 +230,23 @@ def test_r_sends_a_new_code(host: PamHost, pamtester) -> None:
     assert len(host.relay.received) == sent + 1
 
 
-def test_a_user_with_no_address_is_refused(host: PamHost, pamtester) -> None:
-    tester = pamtester(user=host.service_user)
+@pytest.mark.parametrize("operation", ["authenticate", "authenticate(PAM_SILENT)"])
+def test_a_user_with_no_address_is_refused_and_asked_nothing(
+    host: PamHost, pamtester, operation: str
+) -> None:
+    """Refused before the run, as every reason the helper cannot run is (the operator's
+    syslog says which): no prompt, so under PAM_SILENT (and sshd) the line is dropped."""
+    sent = len(host.relay.received)
+    tester = pamtester(user=user_without_address(host), operation=operation)
     tester.expect(REFUSED)
     assert tester.finish()[0] != 0
     assert "Code:" not in tester.text
+    assert "Press Enter" not in tester.text
+    if operation == "authenticate(PAM_SILENT)":
+        assert "no email address" not in tester.text
+    else:  # the helper did say it (pamtester, like su, shows a message at once)
+        assert "no email address on file for" in tester.text
+    assert len(host.relay.received) == sent
 
 
 def test_the_callers_own_language_does_not_reach_the_helper(host: PamHost, pamtester) -> None:

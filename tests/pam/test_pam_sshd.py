@@ -26,6 +26,11 @@ SFTP = shutil.which("sftp")
 RSYNC = shutil.which("rsync")
 GIT = shutil.which("git")
 DENIED = r"Permission denied"
+LOCKED_PROMPT = (
+    r"Locked\. Too many wrong codes\. a\*\*\*@example\.com is locked until [^\r\n]+"
+    r"\r?\n(?:\([^)]*\) )?Press Enter to end\. > "
+)
+TRIES = 3  # ssh's NumberOfPasswordPrompts: keyboard-interactive tries per login, by default
 
 
 @pytest.fixture(scope="module")
@@ -70,6 +75,18 @@ def pass_the_code(host: PamHost, term: Terminal) -> None:
     term.send(host.relay.wait_for_code(sent + 1) + "\r")
 
 
+def read_the_lock_until_denied(term: Terminal) -> int:
+    """Answer every lock prompt with Enter until the client gives up: how many there were.
+    Each shows the lock's reason in the client's terminal (sshd sends it with the prompt)."""
+    shown = 0
+    while True:
+        found = term.expect(LOCKED_PROMPT + "|" + DENIED, timeout=20)
+        if found.group().startswith("Permission"):
+            return shown
+        shown += 1
+        term.send("\r")
+
+
 def home(host: PamHost) -> Path:
     return host.root / "home" / host.alice
 
@@ -97,21 +114,60 @@ def test_wrong_codes_refuse_and_the_lock_holds_across_logins(
     term.expect(r"Wrong code: 1 attempt left\.")
     term.expect(r"Code: ")
     term.send("000001\r")
-    # sshd shows the reason because a prompt follows it.
-    term.expect(r"Locked\. Too many wrong codes\.")
-    term.expect(r"Press Enter to end\. > ")
-    term.send("\r")
-    term.expect(DENIED, timeout=20)
+    # sshd shows the reason because a prompt follows it; the client's two more tries each
+    # start a helper that finds the lock and says so the same way.
+    assert read_the_lock_until_denied(term) == TRIES
     assert term.wait(20) != 0
     assert host.audit_lines()[-1]["event"] == "locked"
     sent = len(host.relay.received)
-    # At once, without a mail or a prompt (sshd would show the reason only with one, and
-    # the client retries keyboard-interactive up to three times): the lock is in the ledger.
+    # The next login: refused before any question, without a mail (the lock is in the
+    # ledger), and the reason shows in the client's terminal, once per try.
     again = client(sshd.ssh())
-    again.expect(DENIED, timeout=20)
+    assert read_the_lock_until_denied(again) == TRIES
     assert again.wait(20) != 0
-    assert len(host.relay.received) == sent  # locked: no new mail, no prompt
+    assert len(host.relay.received) == sent  # locked: no new mail
     assert "Code:" not in again.text
+
+
+def test_one_try_reads_the_lock_once(host: PamHost, sshd: PamSshd, client) -> None:
+    """With NumberOfPasswordPrompts=1 the client tries keyboard-interactive once: the lock's
+    reason, one Enter, and "Permission denied"."""
+    term = client(sshd.ssh(options=("-o", "NumberOfPasswordPrompts=1")))
+    term.expect(r"Code: ")
+    term.send("000000\r")
+    term.expect(r"Code: ")
+    term.send("000001\r")
+    assert read_the_lock_until_denied(term) == 1
+    assert term.wait(20) != 0
+    again = client(sshd.ssh(options=("-o", "NumberOfPasswordPrompts=1")))
+    assert read_the_lock_until_denied(again) == 1
+    assert again.wait(20) != 0
+    assert "Code:" not in again.text
+
+
+def test_a_user_with_no_address_is_asked_nothing(host: PamHost, sshd: PamSshd, client) -> None:
+    """The reason is the operator's (syslog has it): no prompt on any try, so sshd shows none
+    of the helper's lines, only the refusal."""
+    user = host.alice.replace("alice", "nomail")
+    subprocess.run(
+        ["useradd", "--no-create-home", "--shell", "/bin/sh", "--password", "*", user],
+        check=True, capture_output=True, timeout=60,
+    )  # fmt: skip
+    host.users.append(user)  # removed with the host
+    key = host.root / "keys" / user
+    key.write_text((host.root / "client_key.pub").read_text())
+    key.chmod(0o644)
+    sent = len(host.relay.received)
+    argv = sshd.ssh()
+    argv[-1] = f"{user}@127.0.0.1"
+    term = client(argv)
+    term.expect(DENIED, timeout=20)
+    assert term.wait(20) != 0
+    assert "Code:" not in term.text
+    assert "Press Enter" not in term.text
+    assert "no email address" not in term.text
+    assert len(host.relay.received) == sent
+    assert any(f"no email address on file for {user}" in line for line in host.syslog.lines())
 
 
 def test_a_command_runs_after_the_code(host: PamHost, sshd: PamSshd, client) -> None:
@@ -214,9 +270,7 @@ def test_the_users_files_run_nothing_before_the_code(host: PamHost, sshd: PamSsh
         term.send("000000\r")
         term.expect(r"Code: ")
         term.send("000000\r")
-        term.expect(r"Press Enter to end\. > ")
-        term.send("\r")
-        term.expect(DENIED, timeout=20)
+        assert read_the_lock_until_denied(term) == TRIES
         term.wait(20)
         assert not marker.exists()  # refused: it never ran
         (host.state / "ledger.sqlite3").unlink()

@@ -109,15 +109,24 @@ def test_sudo_refuses_a_wrong_code(host: PamHost, as_alice) -> None:
     assert term.wait(30) != 0
     assert "uid=0" not in term.text
     assert host.audit_lines()[-1]["event"] == "locked"
-    # Locked now: the helper refuses before asking anything, so under PAM_SILENT nothing of
-    # its own is shown (no prompt follows its lines), only sudo's refusal.
+    sent = len(host.relay.received)
+    # Locked now: the helper refuses before asking for a code, and says why with the last
+    # prompt, which carries the reason under PAM_SILENT (without it sudo would show only its
+    # own "incorrect password attempt").
     again = as_alice(SUDO, "-k", "/usr/bin/id")
     again.expect(r"password for ")
     again.send(PASSWORD + "\r")
+    again.expect(
+        r"Locked\. Too many wrong codes\. a\*\*\*@example\.com is locked until [^\r\n]+"
+        r"\r?\nPress Enter to end\. > "
+    )
+    again.send("\r")
     again.expect(r"incorrect password attempt")
     assert again.wait(30) != 0
-    assert "Locked" not in again.text
+    assert "uid=0" not in again.text
     assert "Code:" not in again.text
+    assert len(host.relay.received) == sent  # no mail while locked
+    assert host.audit_lines()[-1]["event"] == "locked"
 
 
 def test_a_wrong_password_sends_no_mail(host: PamHost, as_alice) -> None:
