@@ -336,6 +336,7 @@ def test_a_helper_others_may_write_is_refused(
         ("forks_child.sh", None, False),
         ("speaks_after_verdict.sh", None, False),
         ("nul_in_verdict.sh", None, False),
+        ("bidi.sh", None, False),
     ],
 )
 def test_under_address_sanitizer(
@@ -525,8 +526,11 @@ def test_invisible_and_direction_changing_characters_are_dropped(relay: Start) -
     run.pamtester.expect(REFUSED)
     run.pamtester.finish()
     assert "plainreversedhiddenisolated" in run.pamtester.text
-    for character in ("\u202e", "\u200b", "\u2066"):
-        assert character.encode() not in run.pamtester.raw
+    assert "arabicmarksoftjoinerannotationmongoliantag \u061b \U0001f600" in run.pamtester.text
+    hidden = ("\u202e", "\u200b", "\u2066", "\u061c", "\u00ad", "\u2060", "\ufff9", "\u180e",
+              "\U000e0001")  # fmt: skip
+    for character in hidden:
+        assert character.encode() not in run.pamtester.raw, character
 
 
 @pytest.mark.parametrize("checker", ["asan", "valgrind"])
