@@ -242,6 +242,18 @@ def test_pam_silent_a_prompt_carries_at_most_4_kib(
         refused_once(run, "too much text before a prompt")
 
 
+def test_pam_silent_messages_beyond_4_kib_are_refused_before_the_prompt(
+    relay: Start, mute_app: Path
+) -> None:
+    # The bound holds for the messages themselves, not only for the prompt that ends them: the
+    # fifth line of 1000 bytes does not fit, and the person is never asked.
+    run = relay("says_too_much.sh", application=[str(mute_app), RIGHT_CODE, "silent"])
+    run.pamtester.expect(r"refused: Authentication failure")
+    assert run.pamtester.finish()[0] == 1
+    assert "prompt:" not in run.pamtester.text
+    refused_once(run, "too much text before a prompt")
+
+
 def test_a_message_the_application_fails_to_show_is_a_refusal(relay: Start, mute_app: Path) -> None:
     # The right code, then a message the application cannot deliver: the person may not have
     # read what they were meant to, and a failed conversation never ends in success.
@@ -541,6 +553,7 @@ def test_invisible_and_direction_changing_characters_are_dropped(relay: Start) -
         ("says_then_asks.sh", None, True, 0),  # messages carried in prompts, one dropped
         ("fills_the_prompt.sh", 91, True, 0),  # a prompt of the most it may carry
         ("fills_the_prompt.sh", 92, True, 1),  # one byte more: refused
+        ("says_too_much.sh", None, True, 1),  # refused at a message, before the prompt
     ],
 )
 def test_failed_messages_and_pam_silent_under_memory_checkers(
