@@ -67,11 +67,38 @@ struct helper {
 
 /* ---- cleaning text: what crosses to a terminal or to the helper ------------------------ */
 
+/* Well-formed characters that are dropped all the same: the C1 controls (U+009B is a
+ * one-byte CSI to some terminals) and the format characters a terminal shows as nothing or
+ * that change the direction of the text around them, so that it could read as something
+ * other than what it is (every bidi control of Unicode's UAX #9, the Arabic letter mark
+ * among them, and the invisible ones: joiners, soft hyphen, invisible operators, tags). */
+static const struct {
+    unsigned long first, last;
+} hidden[] = {
+    {0x0080, 0x009f},   /* C1 controls */
+    {0x00ad, 0x00ad},   /* soft hyphen */
+    {0x061c, 0x061c},   /* Arabic letter mark */
+    {0x180e, 0x180e},   /* Mongolian vowel separator */
+    {0x200b, 0x200f},   /* zero-width space and joiners, LRM, RLM */
+    {0x2028, 0x202e},   /* line and paragraph separators, embeddings, overrides */
+    {0x2060, 0x206f},   /* word joiner, invisible operators, isolates, deprecated controls */
+    {0xfeff, 0xfeff},   /* zero-width no-break space */
+    {0xfff9, 0xfffb},   /* interlinear annotation */
+    {0xe0000, 0xe007f}, /* tags: invisible copies of ASCII */
+};
+
+static int is_hidden(unsigned long cp)
+{
+    for (size_t k = 0; k < sizeof hidden / sizeof hidden[0]; k++)
+        if (cp >= hidden[k].first && cp <= hidden[k].last)
+            return 1;
+    return 0;
+}
+
 /* Copies src into dst (at most max-1 bytes, always terminated), keeping printable ASCII and
- * well-formed UTF-8 sequences except the C1 controls (U+0080-U+009F, e.g. U+009B, the
- * one-byte CSI) and the invisible and direction-changing format characters (U+200B-U+200F,
- * U+2028-U+202E, U+2066-U+2069, U+FEFF). Everything else is dropped: C0 controls (ESC, BEL, CR, LF, ...), DEL, stray
- * or overlong bytes, surrogates. A terminal then has nothing it could read as a command. */
+ * well-formed UTF-8 sequences except the `hidden` ones above. Everything else is dropped: C0
+ * controls (ESC, BEL, CR, LF, ...), DEL, stray or overlong bytes, surrogates. A terminal then
+ * has nothing it could read as a command. */
 static void clean_text(char *dst, size_t max, const char *src, size_t len)
 {
     size_t out = 0, i = 0;
@@ -91,17 +118,16 @@ static void clean_text(char *dst, size_t max, const char *src, size_t len)
             ok = ((unsigned char)src[i + k] & 0xc0) == 0x80;
         if (ok && n > 1) {
             const unsigned char d = (unsigned char)src[i + 1];
-            if ((c == 0xc2 && d <= 0x9f) || (c == 0xe0 && d < 0xa0) || (c == 0xed && d > 0x9f) ||
-                (c == 0xf0 && d < 0x90) || (c == 0xf4 && d > 0x8f))
-                ok = 0; /* C1 control, overlong form, surrogate or beyond U+10FFFF */
+            if ((c == 0xe0 && d < 0xa0) || (c == 0xed && d > 0x9f) || (c == 0xf0 && d < 0x90) ||
+                (c == 0xf4 && d > 0x8f))
+                ok = 0; /* overlong form, surrogate or beyond U+10FFFF */
         }
-        if (ok && n == 3) {
-            const unsigned cp = ((c & 0x0fU) << 12) | (((unsigned char)src[i + 1] & 0x3fU) << 6) |
-                                ((unsigned char)src[i + 2] & 0x3fU);
-            if ((cp >= 0x200b && cp <= 0x200f) || (cp >= 0x2028 && cp <= 0x202e) ||
-                (cp >= 0x2066 && cp <= 0x2069) || cp == 0xfeff)
-                ok = 0; /* invisible, a line break, or a direction change: the text could
-                           read as something other than what it is */
+        if (ok && n > 1) {
+            /* The lead byte's payload (5, 4 or 3 bits), then 6 bits from each that follows. */
+            unsigned long cp = c & (0x7fU >> n);
+            for (size_t k = 1; k < n; k++)
+                cp = (cp << 6) | ((unsigned char)src[i + k] & 0x3fU);
+            ok = !is_hidden(cp);
         }
         if (!ok) {
             i++;

@@ -40,6 +40,14 @@ def refused_once(relay: Relay, reason: str) -> None:
     assert reason in module_lines[0], module_lines
 
 
+def logged(relay: Relay, text: str) -> None:
+    """One of the module's syslog lines holds `text` (libpam may log others beside it)."""
+    deadline = time.monotonic() + 10
+    while not any(text in line for line in relay.module_log()):
+        assert time.monotonic() < deadline, f"{text!r} not logged: {relay.syslog.lines()}"
+        time.sleep(0.02)
+
+
 def test_good_helper_the_right_code_authenticates(relay: Start, service_user: ServiceUser) -> None:
     run = relay("good.py")
     run.pamtester.expect(r"Code: ")
@@ -242,6 +250,18 @@ def test_pam_silent_a_prompt_carries_at_most_4_kib(
         refused_once(run, "too much text before a prompt")
 
 
+def test_pam_silent_messages_beyond_4_kib_are_refused_before_the_prompt(
+    relay: Start, mute_app: Path
+) -> None:
+    # The bound holds for the messages themselves, not only for the prompt that ends them: the
+    # fifth line of 1000 bytes does not fit, and the person is never asked.
+    run = relay("says_too_much.sh", application=[str(mute_app), RIGHT_CODE, "silent"])
+    run.pamtester.expect(r"refused: Authentication failure")
+    assert run.pamtester.finish()[0] == 1
+    assert "prompt:" not in run.pamtester.text
+    refused_once(run, "too much text before a prompt")
+
+
 def test_a_message_the_application_fails_to_show_is_a_refusal(relay: Start, mute_app: Path) -> None:
     # The right code, then a message the application cannot deliver: the person may not have
     # read what they were meant to, and a failed conversation never ends in success.
@@ -336,6 +356,7 @@ def test_a_helper_others_may_write_is_refused(
         ("forks_child.sh", None, False),
         ("speaks_after_verdict.sh", None, False),
         ("nul_in_verdict.sh", None, False),
+        ("bidi.sh", None, False),
     ],
 )
 def test_under_address_sanitizer(
@@ -525,18 +546,27 @@ def test_invisible_and_direction_changing_characters_are_dropped(relay: Start) -
     run.pamtester.expect(REFUSED)
     run.pamtester.finish()
     assert "plainreversedhiddenisolated" in run.pamtester.text
-    for character in ("\u202e", "\u200b", "\u2066"):
-        assert character.encode() not in run.pamtester.raw
+    assert "arabicmarksoftjoinerannotationmongoliantag \u061b \U0001f600" in run.pamtester.text
+    hidden = ("\u202e", "\u200b", "\u2066", "\u061c", "\u00ad", "\u2060", "\ufff9", "\u180e",
+              "\U000e0001")  # fmt: skip
+    for character in hidden:
+        assert character.encode() not in run.pamtester.raw, character
 
 
 @pytest.mark.parametrize("checker", ["asan", "valgrind"])
 @pytest.mark.parametrize(
-    ("helper", "length", "silent", "expected"),
+    ("helper", "length", "silent", "refused"),
     [
-        ("asks_then_says.sh", None, False, 1),  # a failed message ends the run early
-        ("says_then_asks.sh", None, True, 0),  # messages carried in prompts, one dropped
-        ("fills_the_prompt.sh", 91, True, 0),  # a prompt of the most it may carry
-        ("fills_the_prompt.sh", 92, True, 1),  # one byte more: refused
+        # a failed message ends the run early
+        ("asks_then_says.sh", None, False, "the conversation failed"),
+        # messages carried in prompts, one dropped
+        ("says_then_asks.sh", None, True, None),
+        # a prompt of the most it may carry
+        ("fills_the_prompt.sh", 91, True, None),
+        # one byte more: refused
+        ("fills_the_prompt.sh", 92, True, "too much text before a prompt"),
+        # refused at a message, before the prompt
+        ("says_too_much.sh", None, True, "too much text before a prompt"),
     ],
 )
 def test_failed_messages_and_pam_silent_under_memory_checkers(
@@ -549,11 +579,12 @@ def test_failed_messages_and_pam_silent_under_memory_checkers(
     helper: str,
     length: int | None,
     silent: bool,
-    expected: int,
+    refused: str | None,
 ) -> None:
     """The early end after a failed message, and PAM_SILENT's carried messages up to and past
     their bound: no report from AddressSanitizer or UBSan, no memory error or definite leak
-    under valgrind (42)."""
+    under valgrind (42). A refusal must be the module's own, for the reason the path gives: a
+    module that failed to load or stopped early would refuse too, having run nothing."""
     if checker == "valgrind":
         require(VALGRIND is not None, "valgrind is not installed")
     config = prompt_lengths(length) if length is not None else str(helpers / "right-code")
@@ -565,9 +596,14 @@ def test_failed_messages_and_pam_silent_under_memory_checkers(
         asan=checker == "asan",
         valgrind=checker == "valgrind",
     )
-    run.pamtester.expect("authenticated" if expected == 0 else "refused: ", timeout=60)
+    outcome = "authenticated" if refused is None else "refused: Authentication failure"
+    run.pamtester.expect(outcome, timeout=60)
     status, _ = run.pamtester.finish(timeout=60)
-    assert status == expected, run.pamtester.text
+    assert status == (0 if refused is None else 1), run.pamtester.text
     assert run.sanitizer_reports() == []
+    if refused is None:
+        assert run.module_log() == []
+    else:
+        logged(run, f"refused: {refused}")
     if checker == "valgrind":
         assert VALGRIND in run.pamtester.terminal.process.args
