@@ -156,9 +156,11 @@ class ScreenDiff:
             if was is not None and (was[0] == "" or _wide(was[0])):
                 # Half of a wide character is overwritten: the terminal decides what becomes
                 # of the other half, so it is no longer known (unless this frame draws it).
-                for side in (column - 1, column + 1):
-                    if (row, side) not in drawn:
-                        shown.pop((row, side), None)
+                # Only that half: the cell on the other side may be half of another wide
+                # character, whose halves are known together or not at all.
+                other = (row, column - 1 if was[0] == "" else column + 1)
+                if other not in drawn:
+                    shown.pop(other, None)
         owner = {position: number for number, piece in enumerate(pieces) for position in piece}
         rows: dict[int, list[int]] = {}
         for number, piece in enumerate(pieces):

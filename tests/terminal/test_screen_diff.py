@@ -9,9 +9,11 @@ a real pty).
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Sequence
 
-from hypothesis import given, settings
+import pytest
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from vt_screen import Screen
 
@@ -30,9 +32,18 @@ def line(row: int, col: int, *runs: tuple[str, str]) -> str:
     return out
 
 
+def cells(text: str) -> int:
+    return sum(2 if unicodedata.east_asian_width(char) in ("W", "F") else 1 for char in text)
+
+
+def padded(text: str) -> str:
+    """Text filling a line, as Textual pads it: by cells, not characters."""
+    return text + " " * (COLS - cells(text))
+
+
 def full_frame(title: str, body: str = "") -> str:
-    rows = [line(0, 0, (BOLD, title.ljust(COLS)))]
-    rows += [line(row, 0, (DARK, (body if row == 2 else "").ljust(COLS))) for row in range(1, ROWS)]
+    rows = [line(0, 0, (BOLD, padded(title)))]
+    rows += [line(row, 0, (DARK, padded(body if row == 2 else ""))) for row in range(1, ROWS)]
     return "\n".join(rows) + "\x1b[3;5H"
 
 
@@ -45,6 +56,11 @@ def screens(frames: Sequence[str]) -> tuple[Screen, Screen, list[str]]:
         sent.append(out)
         diffed.feed(out.encode())
         assert diffed.snapshot() == raw.snapshot()
+        # What it takes the terminal to show is what it shows: a cell it is wrong about
+        # goes out wrong, or is left out, in some later frame.
+        believed = {(row, col): cell[0] for (row, col), cell in diff._shown.items()}
+        assert all(row < ROWS and col < COLS for row, col in believed)
+        assert believed == {place: raw.grid[place[0]][place[1]][0] for place in believed}
     return raw, diffed, sent
 
 
@@ -62,8 +78,8 @@ def test_a_changed_piece_of_text_goes_out_whole_and_nothing_else() -> None:
     assert "Code expires in 9:40" in diffed.line(2)
     # The line's one run of text goes out again, around the "Resend" drawn over it, which
     # is unchanged, as are the title and the other lines.
-    padded = "Code expires in 9:40".ljust(30)
-    assert sent[1] == f"\x1b[3;1H\x1b[0;{DARK}m{padded}\x1b[6C    \x1b[0m\x1b[3;37H"
+    body = "Code expires in 9:40".ljust(30)
+    assert sent[1] == f"\x1b[3;1H\x1b[0;{DARK}m{body}\x1b[6C    \x1b[0m\x1b[3;37H"
 
 
 def test_the_cursor_is_left_where_textual_leaves_it() -> None:
@@ -126,6 +142,39 @@ def test_combining_marks_are_left_to_the_terminal() -> None:
     assert sent[1] == frame  # written as given: the terminal decides what width it has
 
 
+def at(col: int, text: str, row: int = 0) -> str:
+    """Plain text at a place on the title row, the cursor then parked at the top left."""
+    return line(row, col, ("", text)) + "\x1b[1;1H"
+
+
+@pytest.mark.parametrize(
+    "frames",
+    [
+        # The left half of the second of two wide characters, then the right half of the first.
+        [at(7, "日日"), at(9, "a"), at(8, "a")],
+        # The right half of the first, then the left half of the second.
+        [at(7, "日日"), at(8, "a"), at(9, "a")],
+        # Each half alone, then the wide characters drawn again where they were.
+        [at(7, "日日"), at(9, "a"), at(7, "日日")],
+        [at(7, "日日"), at(8, "a"), at(7, "日日")],
+        # At the line's end: the last two cells of the row.
+        [at(36, "日本"), at(38, "a"), at(37, "b"), at(36, "日本")],
+        [at(36, "日本"), at(37, "a"), at(38, "b"), at(36, "日本")],
+        # Next to a changed cell: in the same frame, and a half cut before its neighbour is.
+        [at(6, "x日日"), line(0, 5, ("", "ab")) + line(0, 9, ("", "c")), at(6, "x日日")],
+        [at(6, "日日x"), at(8, "a"), line(0, 5, ("", "z")) + line(0, 7, (BOLD, "c"))],
+        # A wide character drawn over the halves of two others.
+        [at(7, "日日"), at(8, "本"), at(7, "a"), at(10, "b"), at(7, "日日")],
+    ],
+)
+def test_a_wide_character_cut_in_half_on_either_side_leaves_the_same_screen(
+    frames: list[str],
+) -> None:
+    """The other half of a wide character cut in half is blanked by the terminal, and only
+    that half: the cell beyond it may be half of another wide character, still shown whole."""
+    screens([full_frame("otp-tui"), *frames])
+
+
 _TEXT = st.text(alphabet="ab -▔日本", min_size=1, max_size=6)
 _STYLE = st.sampled_from(["", DARK, BOLD, "7;38;2;1;120;212;48;2;18;18;18", "1", "2;3"])
 _RUN = st.tuples(_STYLE, _TEXT)
@@ -134,18 +183,23 @@ _RUN = st.tuples(_STYLE, _TEXT)
 @st.composite
 def frames(draw: st.DrawFn) -> str:
     """A partial frame: a few cursor moves, each followed by a few styled runs, crowded into
-    two rows so that runs overlap, cut wide characters in half and leave gaps."""
+    two rows so that runs overlap, cut wide characters in half and leave gaps, some of them
+    ending in the row's last cell. Never past it, as Textual never writes past it (what a
+    terminal does there, wrap or not, is its own)."""
     out: list[str] = []
     for _ in range(draw(st.integers(1, 4))):
         row = draw(st.integers(0, 1))
-        col = draw(st.integers(0, 16))
         runs = draw(st.lists(_RUN, min_size=1, max_size=3))
-        out.append(line(row, col, *runs))  # at most 16 + 3 x 6 x 2 cells: within the row
+        width = sum(cells(text) for _, text in runs)  # at most 3 x 6 x 2: within the row
+        col = draw(st.integers(0, min(16, COLS - width)) | st.just(COLS - width))
+        out.append(line(row, col, *runs))
     row = draw(st.integers(0, ROWS - 1))
     return "".join(out) + f"\x1b[{row + 1};1H"
 
 
 @settings(max_examples=1000, deadline=None)
 @given(st.lists(frames(), min_size=1, max_size=8))
+# Found by hypothesis: the second wide character's left half overwritten, then the first's right.
+@example(["\x1b[1;1Ha\x1b[1;1H", at(7, "日日"), at(9, "a"), at(3, "a") + at(8, "a")])
 def test_any_frames_show_the_same_screen_raw_or_diffed(sequence: list[str]) -> None:
     screens([full_frame("otp-tui"), *sequence])
