@@ -140,8 +140,11 @@ def peer_uid(conn: socket.socket) -> int:
 
 
 class Server:
-    def __init__(self, listener: socket.socket, config: str | None, timeout: float) -> None:
+    def __init__(
+        self, listener: socket.socket, path: Path, config: str | None, timeout: float
+    ) -> None:
         self._listener = listener
+        self._path = path
         self._config = config
         self._timeout = timeout
         self._children: dict[int, Child] = {}
@@ -246,6 +249,7 @@ class Server:
 
     def _shutdown(self) -> None:
         self._listener.close()
+        self._path.unlink(missing_ok=True)  # a module then finds nothing, not a dead socket
         for pid in list(self._children):
             self._kill(pid)
         deadline = time.monotonic() + 5
@@ -274,10 +278,11 @@ def serve(socket_path: str, config: str | None, timeout: float) -> int:
         print(f"{PROG}: {message}", file=sys.stderr)
         return EXIT_USAGE
     warm(config)
+    path = Path(socket_path)
     try:
-        listener = listen(Path(socket_path))
+        listener = listen(path)
     except (ServeError, OSError) as error:
         tell_operator(f"{PROG}: {error}")
         print(f"{PROG}: {error}", file=sys.stderr)
         return EXIT_USAGE
-    return Server(listener, config, timeout).serve()
+    return Server(listener, path, config, timeout).serve()

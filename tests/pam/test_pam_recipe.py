@@ -89,14 +89,30 @@ def test_the_recipe_installs_what_it_says(host: PamHost) -> None:
     text = host.pam_file.read_text()
     module_lines = [line for line in text.splitlines() if "pam_otp_tui.so" in line]
     # Once, though the script ran twice; the password step commented out (CODE_ONLY=yes).
-    assert module_lines == [
-        f"auth required {module} user={host.service_user} helper={host.paths['HELPER']} "
-        f"config={host.etc / 'config.toml'} timeout=300"
-    ]
+    how = (
+        f"socket={host.paths['SOCKET']}"
+        if host.mode == "server"
+        else f"helper={host.paths['HELPER']} config={host.etc / 'config.toml'}"
+    )
+    assert module_lines == [f"auth required {module} user={host.service_user} {how} timeout=300"]
     assert "#otp-tui# @include common-auth" in text
     assert owner_and_mode(host.pam_file) == ("root", "root", 0o644)
     helper = host.paths["HELPER"].read_text()
     assert f"exec {host.paths['PYTHON']} -I -m otp_tui.converse" in helper
+    assert host.mode == "server"  # the recipe's default
+    assert owner_and_mode(host.paths["SOCKET"].parent) == (
+        host.service_user,
+        host.service_user,
+        0o700,
+    )
+    assert host.server_command() == [
+        str(host.paths["PYTHON"]), "-I", "-m", "otp_tui.converse",
+        "--serve", str(host.paths["SOCKET"]), "--config", str(host.etc / "config.toml"),
+        "--timeout", "300",
+    ]  # fmt: skip
+    unit = host.paths["UNIT"].read_text()
+    assert f"User={host.service_user}\n" in unit
+    assert "NoNewPrivileges=yes\n" in unit
 
 
 def test_the_right_code_authenticates(host: PamHost, pamtester) -> None:
@@ -233,12 +249,16 @@ def test_nothing_is_left_running(host: PamHost) -> None:
 
     uid = pwd.getpwnam(host.service_user).pw_uid
     alive = [
-        entry.name
+        int(entry.name)
         for entry in Path("/proc").iterdir()
         if entry.name.isdigit() and _uid_of(entry) == uid
     ]
-    assert alive == []
+    # In server mode the service itself, and no child: each login's ended with it.
+    assert alive == ([host.server.pid] if host.server is not None else [])
     assert os.listdir(host.state)  # the runs above wrote their ledger and trail
+    if host.server is not None:
+        assert host.stop_server() == 0  # SIGTERM ends it cleanly
+        assert not host.paths["SOCKET"].exists()  # and takes its socket with it
 
 
 def _uid_of(entry: Path) -> int | None:
