@@ -33,7 +33,9 @@ from e2e.gate_host import (
     start_relay,
     substitute,
 )
-from relay_host import ROOT, require_root_and_tools
+from relay_host import ROOT, require, require_root_and_tools, with_private_syslog
+
+SETPRIV = shutil.which("setpriv") or shutil.which("setpriv", path="/usr/bin:/bin")
 
 
 def recipe_default(name: str) -> str:
@@ -142,6 +144,7 @@ class PamHost:
         """`base_service`: the service file's text before the recipe adds its line (a copy of
         the machine's /etc/pam.d/su, say, to run the recipe on what an operator would)."""
         require_root_and_tools()
+        require(SETPRIV is not None, "setpriv (util-linux) is not installed")
         root = Path(tempfile.mkdtemp(prefix="otp-pam-host-"))
         root.chmod(0o755)
         tag = secrets.token_hex(3)
@@ -237,28 +240,35 @@ state_dir = "{self.state}"
         assert found is not None, f"the unit has no ExecStart line:\n{text}"
         return shlex.split(found.group(1))
 
-    def start_server(self) -> None:
-        """The helper service, as the unit's User= with its groups, an empty environment and
-        its umask; returns once its socket listens."""
+    def start_server(self, command: list[str] | None = None) -> subprocess.Popen[bytes]:
+        """The helper service (the unit's ExecStart, or `command`), as the unit's User= with
+        its groups, an empty environment and its umask, in a mount namespace whose /dev/log is
+        the test's rsyslogd (its refusals are read there); returns once its socket listens."""
         text = self.paths["UNIT"].read_text()
         assert f"User={self.service_user}\n" in text, text
-        self.server = subprocess.Popen(
-            self.server_command(),
-            user=self.service_user,
-            group=self.service_user,
-            extra_groups=[],
+        argv = command or self.server_command()
+        socket = Path(argv[argv.index("--serve") + 1])
+        drop = [SETPRIV, f"--reuid={self.service_user}", f"--regid={self.service_user}",
+                "--init-groups", "--"]  # fmt: skip
+        folder = self.root / f"server{secrets.token_hex(2)}"
+        folder.mkdir()
+        server = subprocess.Popen(
+            with_private_syslog(folder, self.syslog.socket, [*drop, *argv]),
             env={},
             umask=0o077,
             cwd="/",
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
-            stderr=(self.root / "server.err").open("wb"),
+            stderr=(folder / "server.err").open("wb"),
         )
         deadline = time.monotonic() + 60
-        while not self.paths["SOCKET"].exists():  # a readiness wait, not a wait for time
-            assert self.server.poll() is None, (self.root / "server.err").read_text()
+        while not socket.exists():  # a readiness wait, not a wait for time
+            assert server.poll() is None, (folder / "server.err").read_text()
             assert time.monotonic() < deadline, "the helper service did not listen"
             time.sleep(0.02)
+        if command is None:
+            self.server = server
+        return server
 
     def stop_server(self) -> int | None:
         if self.server is None:
