@@ -26,6 +26,7 @@ Each refusal of a connection is one syslog line.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import os
 import select
@@ -163,23 +164,22 @@ class Server:
         signal.signal(signal.SIGCHLD, lambda signum, frame: None)  # wakes the loop to reap
         try:
             while not self._stopping:
-                ready, _, _ = select.select([self._listener, self._wake_read], [], [], TICK)
+                watched = [self._listener.fileno(), self._wake_read]
+                ready, _, _ = select.select(watched, [], [], TICK)
                 if self._wake_read in ready:
                     self._drain_wakeups()
                 self._reap()
                 self._kill_overdue()
-                if self._listener in ready and not self._stopping:
+                if watched[0] in ready and not self._stopping:
                     self._accept()
         finally:
             self._shutdown()
         return 0
 
     def _drain_wakeups(self) -> None:
-        try:
+        with contextlib.suppress(BlockingIOError):
             while os.read(self._wake_read, 512):
                 pass
-        except BlockingIOError:
-            pass
 
     def _accept(self) -> None:
         try:
@@ -215,7 +215,7 @@ class Server:
             writer = conn.makefile("wb")
             status = run_pam(self._config, reader, writer)
             writer.close()
-        except BaseException:  # noqa: BLE001  (nothing may reach the parent's loop)
+        except BaseException:  # nothing may reach the parent's loop, whatever it is
             status = EXIT_USAGE
         finally:
             os._exit(status)
@@ -242,10 +242,8 @@ class Server:
     @staticmethod
     def _kill(pid: int) -> None:
         for target in (-pid, pid):  # its group, or itself if it had no time to make one
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.kill(target, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
 
     def _shutdown(self) -> None:
         self._listener.close()

@@ -1,10 +1,11 @@
 """The PAM stack of a service that uses otp-tui's module (`pam_otp_tui.so`).
 
 A line `auth required /path/pam_otp_tui.so user=… helper=… config=…` (or `socket=…` for the
-helper service) is safe when the module file is there and root's alone, what it runs and reads
-root's alone (or the socket's folder the service user's or root's, writable by no one else), its control is `required` or `requisite` (`optional` or
-`sufficient` lets a failed code through), and no auth line before it can end the stack with
-success first (`sufficient`, or an action such as `success=done`), which would skip the code.
+helper service) is safe when the module file is there and root's alone, what it runs and
+reads root's alone (or the socket's folder the service user's or root's, writable by no one
+else), its control is `required` or `requisite` (`optional` or `sufficient` lets a failed code
+through), and no auth line before it can end the stack with success first (`sufficient`, or an
+action such as `success=done`), which would skip the code.
 """
 
 from __future__ import annotations

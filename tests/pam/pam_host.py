@@ -11,6 +11,7 @@ helper service is started as systemd would: the unit's `ExecStart=` line, run as
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -288,10 +289,8 @@ state_dir = "{self.state}"
         )
 
     def close(self) -> None:
-        try:
+        with contextlib.suppress(subprocess.TimeoutExpired):
             self.stop_server()
-        except subprocess.TimeoutExpired:
-            pass
         if self.relay is not None:
             self.relay.stop()
         if self.syslog is not None:

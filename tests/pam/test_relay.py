@@ -278,9 +278,9 @@ def test_with_pam_silent_the_same_application_authenticates(relay: Start, mute_a
 @pytest.mark.parametrize(
     ("arguments", "reason"),
     [
-        ("", "user= and helper=/ABSOLUTE/PATH are required"),
-        ("user={user}", "user= and helper=/ABSOLUTE/PATH are required"),
-        ("helper={helper}", "user= and helper=/ABSOLUTE/PATH are required"),
+        ("", "user= and one of helper=/ABSOLUTE/PATH or socket="),
+        ("user={user}", "user= and one of helper=/ABSOLUTE/PATH or socket="),
+        ("helper={helper}", "user= and one of helper=/ABSOLUTE/PATH or socket="),
         ("user={user} helper=good.py", 'malformed argument "helper=good.py"'),
         ("user={user} helper={helper} timeout=0", "timeout= must be 1 to 3600 seconds"),
         ("user={user} helper={helper} timeout=5s", "timeout= must be 1 to 3600 seconds"),
@@ -294,6 +294,11 @@ def test_with_pam_silent_the_same_application_authenticates(relay: Start, mute_a
         ("user={user} helper={helper} timeout=5 timeout=5", "an argument is given twice"),
         ("user={user} helper={helper} timeout=+5", "timeout= must be 1 to 3600 seconds"),
         ("user={user} helper={helper} timeout=-0", "timeout= must be 1 to 3600 seconds"),
+        ("user={user} helper={helper} socket=/run/x.sock", "one of helper=/ABSOLUTE/PATH or"),
+        ("user={user} socket=run/x.sock", 'malformed argument "socket=run/x.sock"'),
+        ("user={user} socket=/run/x.sock config=/etc/x", "config= goes with helper="),
+        ("user={user} socket=/run/x.sock socket=/run/y", "an argument is given twice"),
+        ("user=root socket=/run/x.sock", "the service user is unknown, root, or in group 0"),
     ],
 )
 def test_missing_or_malformed_arguments_refuse_with_one_line(
