@@ -61,8 +61,9 @@ struct options {
     long timeout;       /* seconds for the whole conversation */
 };
 
-/* A connection to one helper: its pid (also its process group; 0 for a server's), our end of the socket, the
- * deadline, and the bytes read but not yet split into lines. */
+/* A connection to one helper: its pid (also its process group; 0 for the helper service's
+ * child, which the service ends), our end of the socket, the deadline, and the bytes read but
+ * not yet split into lines. */
 struct helper {
     pid_t pid;
     int fd;

@@ -28,7 +28,7 @@ from otp_tui.result import EXIT_USAGE
 PROG = "otp_tui.converse"
 # The sentence `otp-tui pam` says for the same mistake (one translation for both).
 REFUSAL = N_("pam takes no option but --config: only the operator's config decides")
-SERVE_USAGE = "usage: --serve /ABS/SOCKET [--config PATH] [--timeout 1-3600]"
+SERVE_USAGE = N_("the helper service takes --serve /ABS/SOCKET [--config PATH] [--timeout 1-3600]")
 
 
 class UsageError(Exception):
@@ -82,8 +82,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         try:
             serving = serve_arguments(args)
         except UsageError:
+            from otp_tui.language import _, choose, use_language
+
             tell_operator(f"{PROG}: {SERVE_USAGE}")
-            print(f"{PROG}: {SERVE_USAGE}", file=sys.stderr)  # the operator's terminal or unit
+            use_language(choose(None, os.environ))  # the operator's terminal or unit
+            print(f"{PROG}: {_(SERVE_USAGE)}", file=sys.stderr)
             return EXIT_USAGE
         from otp_tui.converse.server import serve
 

@@ -40,6 +40,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from otp_tui.converse.launch import run_pam, tell_operator
+from otp_tui.language import N_
 from otp_tui.result import EXIT_USAGE
 
 PROG = "otp_tui.converse --serve"
@@ -84,8 +85,29 @@ WARM = (
 )
 
 
+# What the operator reads when the service cannot start: in the auth log in these words, on
+# the terminal (or the unit's journal) in theirs.
+NOT_ROOT = N_("run the helper service as the service user, never as root")
+NOT_ABSOLUTE = N_("the socket path must be absolute: {path}")
+NOT_A_SOCKET = N_("{path} exists and is not a socket")
+
+
 class ServeError(Exception):
-    """The server cannot start: one line for the operator."""
+    """The server cannot start: one line for the operator (`message`, formatted with `path`)."""
+
+    def __init__(self, message: str, path: Path) -> None:
+        super().__init__(message.format(path=path))
+        self.message = message
+        self.path = path
+
+
+def _tell_starter(message: str, **values: object) -> None:
+    """One line in the auth log, and the same on stderr in the operator's language."""
+    from otp_tui.language import _, choose, use_language
+
+    tell_operator(f"{PROG}: {message.format(**values)}")
+    use_language(choose(None, os.environ))
+    print(f"{PROG}: {_(message).format(**values)}", file=sys.stderr)
 
 
 @dataclass
@@ -115,14 +137,14 @@ def listen(path: Path) -> socket.socket:
     """The listening socket at `path`, mode 0600. A socket left there by an earlier run is
     replaced; anything else at that path is refused rather than removed."""
     if not path.is_absolute():
-        raise ServeError(f"the socket path must be absolute: {path}")
+        raise ServeError(NOT_ABSOLUTE, path)
     try:
         found = path.lstat()
     except FileNotFoundError:
         pass
     else:
         if not stat.S_ISSOCK(found.st_mode):
-            raise ServeError(f"{path} exists and is not a socket")
+            raise ServeError(NOT_A_SOCKET, path)
         path.unlink()
     server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)  # close-on-exec by default
     old = os.umask(0o177)
@@ -271,16 +293,17 @@ def serve(socket_path: str, config: str | None, timeout: float) -> int:
     if os.getuid() == 0:
         # The module runs the helper as the service user; a root server would run every
         # conversation, and the operator's files, as root.
-        message = "refused: run the server as the service user, never as root"
-        tell_operator(f"{PROG}: {message}")
-        print(f"{PROG}: {message}", file=sys.stderr)
+        _tell_starter(NOT_ROOT)
         return EXIT_USAGE
     warm(config)
     path = Path(socket_path)
     try:
         listener = listen(path)
-    except (ServeError, OSError) as error:
-        tell_operator(f"{PROG}: {error}")
-        print(f"{PROG}: {error}", file=sys.stderr)
+    except ServeError as error:
+        _tell_starter(error.message, path=error.path)
+        return EXIT_USAGE
+    except OSError as error:  # the system's words (no folder, no permission): as they are
+        tell_operator(f"{PROG}: {path}: {error.strerror}")
+        print(f"{PROG}: {path}: {error.strerror}", file=sys.stderr)
         return EXIT_USAGE
     return Server(listener, path, config, timeout).serve()
