@@ -97,6 +97,12 @@ def children_of(pid: int) -> list[int]:
     return found
 
 
+def open_files(pid: int) -> set[str]:
+    """What the process's descriptors point at beyond 0-2 (`socket:[inode]`, `pipe:[inode]`)."""
+    folder = Path(f"/proc/{pid}/fd")
+    return {os.readlink(entry) for entry in folder.iterdir() if int(entry.name) > 2}
+
+
 def code_for(host: PamHost, address: str, timeout: float = 30) -> str:
     assert host.relay is not None
     deadline = time.monotonic() + timeout
@@ -277,6 +283,8 @@ def test_sigterm_ends_the_server_and_its_children(host: PamHost, pamtester, serv
     tester = pamtester(service=service.name)
     tester.expect(r"Code: ")
     (child,) = children_of(server.pid)
+    # The child holds its connection, not the service's listening socket or wake-up pipe.
+    assert open_files(child).isdisjoint(open_files(server.pid))
     server.send_signal(signal.SIGTERM)
     assert server.wait(10) == 0
     assert not Path(f"/proc/{child}").exists()
