@@ -64,6 +64,10 @@ WARM = (
     "otp_tui.gate.refusal",
     "otp_tui.gate.invoker",
     "otp_tui.core.ssh_client",
+    "otp_tui.core.address",
+    "otp_tui.core.machine",
+    "otp_tui.core.outcomes",
+    "otp_tui.core.policy",
     "otp_tui.flow.launch",
     "otp_tui.flow.build",
     "otp_tui.flow.requester",
@@ -82,6 +86,10 @@ WARM = (
     "asyncio",
     "sqlite3",
     "syslog",
+    "resource",  # the memory ceiling each login sets
+    "concurrent.futures.thread",  # the flow loads the mail client in a thread
+    "queue",
+    "encodings.idna",  # the address's domain
 )
 
 

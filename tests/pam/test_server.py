@@ -325,3 +325,48 @@ def test_socket_mode_under_memory_checkers(
         tester = pamtester(service=service.name, valgrind=True)
         tester.expect(REFUSED, timeout=60)
         assert tester.finish(60)[0] not in (0, 42)
+
+
+# Run as the service user, with the host's configuration: the service's start (`warm`), then
+# one login's conversation in the same process up to its first prompt, as a forked child
+# runs it. Prints what the conversation imported that the start had not.
+_IMPORTED_AFTER_START = """
+import socket, sys, threading
+from otp_tui.converse.server import warm
+from otp_tui.converse.launch import run_pam
+config, user = sys.argv[1], sys.argv[2]
+warm(config)
+before = set(sys.modules)
+ours, theirs = socket.socketpair()
+ours.sendall(f"otp-tui-pam 1\\nuser {user}\\nservice sshd\\nrhost \\ntty \\nend\\n".encode())
+late = []
+def module_side():
+    with ours.makefile("rb") as lines:
+        for line in lines:
+            if line.startswith(b"prompt "):
+                late.extend(sorted(set(sys.modules) - before))
+                break
+            if line.startswith(b"denied"):
+                late.append("denied-before-any-prompt")
+                break
+    ours.close()
+side = threading.Thread(target=module_side)
+side.start()
+run_pam(config, theirs.makefile("rb"), theirs.makefile("wb"))
+side.join()
+print(" ".join(late))
+"""
+
+
+def test_a_login_imports_nothing_the_service_has_not(host: PamHost) -> None:
+    """The service's start imports what a login needs before its first prompt (otherwise each
+    login pays for it again, in its own child): the list in `server.WARM` is complete."""
+    (host.state / "ledger.sqlite3").unlink(missing_ok=True)
+    run = subprocess.run(
+        ["setpriv", f"--reuid={host.service_user}", f"--regid={host.service_user}",
+         "--init-groups", "--", str(host.paths["PYTHON"]), "-I", "-c", _IMPORTED_AFTER_START,
+         str(host.etc / "config.toml"), host.alice],
+        capture_output=True, text=True, timeout=60, check=False, cwd="/",
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.split() == [], run.stdout
