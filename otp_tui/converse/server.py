@@ -216,15 +216,25 @@ class Server:
             conn, _ = self._listener.accept()
         except (BlockingIOError, InterruptedError, ConnectionAbortedError):
             return
+        # Whatever goes wrong with one connection ends that login (the module then refuses),
+        # never the service.
         with conn:
-            uid = peer_uid(conn)
+            try:
+                uid = peer_uid(conn)
+            except OSError as error:
+                tell_operator(f"{PROG}: refused a connection: {error.strerror}")
+                return
             if uid != 0:
                 tell_operator(f"{PROG}: refused a connection from uid {uid}: only root's")
                 return
             if len(self._children) >= MAX_CHILDREN:
                 tell_operator(f"{PROG}: refused a login: {MAX_CHILDREN} already running")
                 return
-            pid = os.fork()
+            try:
+                pid = os.fork()
+            except OSError as error:
+                tell_operator(f"{PROG}: refused a login: fork failed: {error.strerror}")
+                return
             if pid == 0:
                 self._child(conn)  # never returns
             self._children[pid] = Child(pid, time.monotonic() + self._timeout)

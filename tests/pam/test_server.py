@@ -370,3 +370,31 @@ def test_a_login_imports_nothing_the_service_has_not(host: PamHost) -> None:
     )  # fmt: skip
     assert run.returncode == 0, run.stderr
     assert run.stdout.split() == [], run.stdout
+
+
+def test_at_most_64_logins_at_once(host: PamHost) -> None:
+    path = host.paths["SOCKET"].parent / "full.sock"
+    command = host.server_command()
+    command[command.index("--serve") + 1] = str(path)
+    server = host.start_server(command)
+    held: list[socket.socket] = []
+    try:
+        for _ in range(64):  # root's connections that say nothing yet: each has its child
+            held.append(socket.socket(socket.AF_UNIX))
+            held[-1].connect(str(path))
+        deadline = time.monotonic() + 30
+        while len(children_of(server.pid)) < 64:
+            assert time.monotonic() < deadline, len(children_of(server.pid))
+            time.sleep(0.05)
+        extra = socket.socket(socket.AF_UNIX)
+        extra.connect(str(path))
+        extra.settimeout(10)
+        assert extra.recv(100) == b""  # closed at once
+        extra.close()
+        assert len(lines_with(host, "refused a login: 64 already running")) == 1
+        assert len(children_of(server.pid)) == 64
+    finally:
+        for conn in held:
+            conn.close()  # each child reads the end and exits
+        server.terminate()
+        assert server.wait(15) == 0
