@@ -29,7 +29,7 @@ a pseudo-terminal.
   mode's (`otp-tui --plain --email ...` with the same configuration) at its code prompt.
   Budget: 1.2x.
 
-With `--breakdown`, where the helper's time goes: the modules the fresh floor and the helper
+With `--breakdown`, where an exec'd helper's time goes: the modules the fresh floor and the helper
 import (from `python -X importtime` runs), timed in stages in a new process without importtime's
 overhead, and what is left of the first-prompt time after them (the PAM call, the module, the
 checks, the ledger and the send).
@@ -473,7 +473,7 @@ def main(argv: list[str] | None = None) -> int:
     if breakdown is not None:
         interpreter = median["interpreter"] * 1000
         imports = sum(breakdown.values())
-        print("where the helper's time before its first prompt goes (imports timed in stages):")
+        print("where an exec'd helper's time before its first prompt goes (imports in stages):")
         print(f"  {interpreter:6.1f} ms  the interpreter's start (python -I -c pass)")
         print(f"  {breakdown['floor_imports']:6.1f} ms  what the fresh floor imports too")
         print(
@@ -481,7 +481,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         print(f"  {breakdown['rest']:6.1f} ms  the rest of what the helper imports")
         print(
-            f"  {first['pam_ms'] - interpreter - imports:6.1f} ms  everything else: the PAM call, "
+            f"  {first['exec_ms'] - interpreter - imports:6.1f} ms  everything else: the PAM call, "
             "the module, the checks, the ledger and the send"
         )
     if args.json is not None:
