@@ -244,6 +244,38 @@ def test_the_callers_own_language_does_not_reach_the_helper(host: PamHost, pamte
     assert host.audit_lines()[-1]["event"] == "verified"
 
 
+def test_the_exec_mode_then_back(host: PamHost, pamtester) -> None:
+    """MODE=exec (hosts without a service manager): run again, the module line names the
+    helper the module starts, and a login goes through it; run again with the default, the
+    line names the service's socket again."""
+    module = host.paths["MODULE_DIR"] / "pam_otp_tui.so"
+
+    def module_lines() -> list[str]:
+        text = host.pam_file.read_text()
+        return [line for line in text.splitlines() if "pam_otp_tui.so" in line]
+
+    run = host.run_setup(MODE="exec")
+    assert run.returncode == 0, run.stderr
+    try:
+        assert module_lines() == [
+            f"auth required {module} user={host.service_user} helper={host.paths['HELPER']} "
+            f"config={host.etc / 'config.toml'} timeout=300"
+        ]
+        unlock(host)
+        sent = len(host.relay.received)
+        tester = pamtester()
+        tester.expect(r"Code: ")
+        tester.answer(host.relay.wait_for_code(sent + 1))
+        tester.expect(ACCEPTED)
+        assert tester.finish()[0] == 0
+    finally:
+        again = host.run_setup()
+    assert again.returncode == 0, again.stderr
+    assert module_lines() == [
+        f"auth required {module} user={host.service_user} socket={host.paths['SOCKET']} timeout=300"
+    ]
+
+
 def test_nothing_is_left_running(host: PamHost) -> None:
     import pwd
 
