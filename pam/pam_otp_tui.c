@@ -199,6 +199,26 @@ static int locale_value_ok(const char *value)
            len;
 }
 
+/* The service user's groups (at most 256, into groups[], their number into *n): the exec'd
+ * helper gets them, and a service manager gives them to the helper service. Group 0 owns
+ * files root meant for root alone; no helper may read or write them. Returns 0, or -1 after
+ * logging one line. */
+static int service_groups(pam_handle_t *pamh, const struct passwd *pw, gid_t groups[256], int *n)
+{
+    *n = 256;
+    if (getgrouplist(pw->pw_name, pw->pw_gid, groups, n) < 0) {
+        pam_syslog(pamh, LOG_ERR, "refused: the service user is in too many groups");
+        return -1;
+    }
+    for (int i = 0; i < *n; i++) {
+        if (groups[i] == 0) {
+            pam_syslog(pamh, LOG_ERR, "refused: the service user is in group 0");
+            return -1;
+        }
+    }
+    return 0;
+}
+
 /* What the helper starts with, prepared before fork (so the child only makes system calls):
  * its resolved path and arguments, a fixed PATH, the locale variables if they look like
  * locale names, and the service user's groups. Writable copies, as execve wants them. */
@@ -242,19 +262,7 @@ static int prepare_launch(pam_handle_t *pamh, const struct options *opt, const s
         }
     }
     l->envp[envc] = NULL;
-    l->ngroups = (int)(sizeof l->groups / sizeof l->groups[0]);
-    if (getgrouplist(pw->pw_name, pw->pw_gid, l->groups, &l->ngroups) < 0) {
-        pam_syslog(pamh, LOG_ERR, "refused: the service user is in too many groups");
-        return -1;
-    }
-    /* Group 0 owns files root meant for root alone; the helper must not read or write them. */
-    for (int i = 0; i < l->ngroups; i++) {
-        if (l->groups[i] == 0) {
-            pam_syslog(pamh, LOG_ERR, "refused: the service user is in group 0");
-            return -1;
-        }
-    }
-    return 0;
+    return service_groups(pamh, pw, l->groups, &l->ngroups);
 }
 
 /* Limits the helper gets whatever the invoking user set (under sudo or su the process
@@ -391,8 +399,8 @@ static int helper_trusted(pam_handle_t *pamh, const char *path, char resolved[PA
 
 /* Connects to the server at `path`. Its folder must be root's or the service user's and
  * writable by no one else, so that no one else can have put a socket there; and the process
- * that listens must be the service user's (SO_PEERCRED, the kernel's word, not the file's
- * owner, which anyone who could bind there could arrange). A server that is down, busy or
+ * that listens must be the service user's, uid and gid (SO_PEERCRED, the kernel's word, not
+ * the file's owner, which anyone who could bind there could arrange). A server that is down, busy or
  * another user's is a refusal at once: the socket is non-blocking, so connect never waits.
  * Returns the connected socket, or -1 after logging one line. */
 static int connect_server(pam_handle_t *pamh, const char *path, const struct passwd *pw)
@@ -427,7 +435,7 @@ static int connect_server(pam_handle_t *pamh, const char *path, const struct pas
     struct ucred peer;
     socklen_t len = sizeof peer;
     if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &peer, &len) != 0 || len != sizeof peer ||
-        peer.uid != pw->pw_uid) {
+        peer.uid != pw->pw_uid || peer.gid != pw->pw_gid) {
         pam_syslog(pamh, LOG_ERR, "refused: the server is not the service user's");
         close(fd);
         return -1;
@@ -789,6 +797,10 @@ PAM_EXTERN int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, cons
         /* The same conversation as with an exec'd helper; the server's child ends it by
          * closing the connection after its verdict, and the server reaps and bounds it. */
         struct helper s = {.pid = 0};
+        gid_t groups[256];
+        int ngroups = 0;
+        if (service_groups(pamh, pw, groups, &ngroups) != 0)
+            return PAM_AUTH_ERR;
         clock_gettime(CLOCK_MONOTONIC, &s.deadline);
         s.deadline.tv_sec += opt.timeout;
         s.fd = connect_server(pamh, opt.socket, pw);

@@ -423,8 +423,9 @@ def test_a_service_name_the_module_would_have_to_change_is_refused(relay: Start)
         (["--user-group", "--groups", "0"], "the service user is in group 0"),
     ],
 )
+@pytest.mark.parametrize("start", ["helper", "socket"])
 def test_a_service_user_in_group_0_is_refused(
-    relay: Start, helpers: Path, groups: list[str], reason: str
+    relay: Start, helpers: Path, groups: list[str], reason: str, start: str
 ) -> None:
     name = f"otppamg{os.urandom(3).hex()}"
     subprocess.run(
@@ -433,7 +434,9 @@ def test_a_service_user_in_group_0_is_refused(
         check=True, capture_output=True, timeout=60,
     )  # fmt: skip
     try:
-        run = relay(arguments=f"user={name} helper={helpers / 'good.py'} timeout=5")
+        # Either way to start the helper: refused before anything starts or is connected to.
+        how = f"helper={helpers / 'good.py'}" if start == "helper" else "socket=/run/no-otp.sock"
+        run = relay(arguments=f"user={name} {how} timeout=5")
         run.pamtester.expect(REFUSED)
         assert run.pamtester.finish()[0] != 0
         assert "Code:" not in run.pamtester.text
