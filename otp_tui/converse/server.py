@@ -17,8 +17,8 @@ runs a conversation. For each connection it
 - forks a child that closes the listening socket and runs exactly the exec'd helper's
   conversation (`launch.run_pam`: the configuration re-read and re-checked, the same deadline,
   audit and syslog) on the connection, then exits;
-- kills a child still alive at the conversation's deadline (`--timeout`, the module's
-  `timeout=`) with its process group, and reaps every child;
+- kills a child (and its process group) still alive a second past the conversation's
+  deadline (`--timeout`, set to the module's `timeout=`), and reaps every child;
 - on SIGTERM (or SIGINT) stops listening, kills its children and exits 0.
 
 Each refusal of a connection is one syslog line.
@@ -46,7 +46,6 @@ from otp_tui.result import EXIT_USAGE
 PROG = "otp_tui.converse --serve"
 MAX_CHILDREN = 64  # conversations at once; more are refused until one ends
 TICK = 0.5  # seconds between deadline checks while nothing happens
-DEFAULT_TIMEOUT = 300  # the module's default timeout=
 KILL_GRACE = 1.0  # past the deadline, as the module gives its own helper
 
 # What a conversation imports when it first needs it (the lazy imports of `launch`, the flow
