@@ -9,8 +9,13 @@
  * monitor, sudo), so the code that runs there is kept small enough to read in one sitting,
  * and root never runs Python. The protocol is in PROTOCOL.md next to this file.
  *
+ * The helper is started one of two ways, and only the start differs: exec'd for each login
+ * (helper=), or a server the service user runs, which forks one for each connection (socket=).
+ *
  *   auth required /usr/local/lib/security/pam_otp_tui.so user=otp-tui
  *        helper=/usr/local/libexec/otp-tui-pam config=/etc/otp-tui/config.toml timeout=300
+ *   auth required /usr/local/lib/security/pam_otp_tui.so user=otp-tui
+ *        socket=/run/otp-tui/pam.sock timeout=300
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -30,6 +35,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <syslog.h>
 #include <time.h>
@@ -49,13 +55,15 @@
 
 struct options {
     const char *user;   /* the service user the helper runs as */
-    const char *helper; /* absolute path of the helper program */
+    const char *helper; /* absolute path of the helper program, or NULL */
+    const char *socket; /* absolute path of the server's socket, or NULL */
     const char *config; /* absolute path passed as --config, or NULL */
     long timeout;       /* seconds for the whole conversation */
 };
 
-/* A connection to one helper: its pid (also its process group), our end of the socket, the
- * deadline, and the bytes read but not yet split into lines. */
+/* A connection to one helper: its pid (also its process group; 0 for the helper service's
+ * child, which the service ends), our end of the socket, the deadline, and the bytes read but
+ * not yet split into lines. */
 struct helper {
     pid_t pid;
     int fd;
@@ -149,7 +157,7 @@ static void clean_text(char *dst, size_t max, const char *src, size_t len)
 static int parse_options(pam_handle_t *pamh, int argc, const char **argv, struct options *opt)
 {
     const char *timeout = NULL;
-    opt->user = opt->helper = opt->config = NULL;
+    opt->user = opt->helper = opt->socket = opt->config = NULL;
     opt->timeout = 300;
     for (int i = 0; i < argc; i++) {
         const char *arg = argv[i];
@@ -158,6 +166,8 @@ static int parse_options(pam_handle_t *pamh, int argc, const char **argv, struct
             slot = &opt->user;
         else if (strncmp(arg, "helper=", 7) == 0 && arg[7] == '/')
             slot = &opt->helper;
+        else if (strncmp(arg, "socket=", 7) == 0 && arg[7] == '/')
+            slot = &opt->socket;
         else if (strncmp(arg, "config=", 7) == 0 && arg[7] == '/')
             slot = &opt->config;
         else if (strncmp(arg, "timeout=", 8) == 0)
@@ -189,8 +199,14 @@ static int parse_options(pam_handle_t *pamh, int argc, const char **argv, struct
         }
         opt->timeout = value;
     }
-    if (opt->user == NULL || opt->helper == NULL) {
-        pam_syslog(pamh, LOG_ERR, "refused: user= and helper=/ABSOLUTE/PATH are required");
+    /* One way to start the helper; config= is the exec'd helper's (a server has its own). */
+    if (opt->user == NULL || (opt->helper == NULL) == (opt->socket == NULL)) {
+        pam_syslog(pamh, LOG_ERR, "refused: user= and one of helper=/ABSOLUTE/PATH or "
+                                  "socket=/ABSOLUTE/PATH are required");
+        return -1;
+    }
+    if (opt->socket != NULL && opt->config != NULL) {
+        pam_syslog(pamh, LOG_ERR, "refused: config= goes with helper=; the server has its own");
         return -1;
     }
     return 0;
@@ -207,6 +223,26 @@ static int locale_value_ok(const char *value)
         return 0;
     return strspn(value, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-@:") ==
            len;
+}
+
+/* The service user's groups (at most 256, into groups[], their number into *n): the exec'd
+ * helper gets them, and a service manager gives them to the helper service. Group 0 owns
+ * files root meant for root alone; no helper may read or write them. Returns 0, or -1 after
+ * logging one line. */
+static int service_groups(pam_handle_t *pamh, const struct passwd *pw, gid_t groups[256], int *n)
+{
+    *n = 256;
+    if (getgrouplist(pw->pw_name, pw->pw_gid, groups, n) < 0) {
+        pam_syslog(pamh, LOG_ERR, "refused: the service user is in too many groups");
+        return -1;
+    }
+    for (int i = 0; i < *n; i++) {
+        if (groups[i] == 0) {
+            pam_syslog(pamh, LOG_ERR, "refused: the service user is in group 0");
+            return -1;
+        }
+    }
+    return 0;
 }
 
 /* What the helper starts with, prepared before fork (so the child only makes system calls):
@@ -252,19 +288,7 @@ static int prepare_launch(pam_handle_t *pamh, const struct options *opt, const s
         }
     }
     l->envp[envc] = NULL;
-    l->ngroups = (int)(sizeof l->groups / sizeof l->groups[0]);
-    if (getgrouplist(pw->pw_name, pw->pw_gid, l->groups, &l->ngroups) < 0) {
-        pam_syslog(pamh, LOG_ERR, "refused: the service user is in too many groups");
-        return -1;
-    }
-    /* Group 0 owns files root meant for root alone; the helper must not read or write them. */
-    for (int i = 0; i < l->ngroups; i++) {
-        if (l->groups[i] == 0) {
-            pam_syslog(pamh, LOG_ERR, "refused: the service user is in group 0");
-            return -1;
-        }
-    }
-    return 0;
+    return service_groups(pamh, pw, l->groups, &l->ngroups);
 }
 
 /* Limits the helper gets whatever the invoking user set (under sudo or su the process
@@ -395,6 +419,54 @@ static int helper_trusted(pam_handle_t *pamh, const char *path, char resolved[PA
         if (top)
             return 1;
     }
+}
+
+/* ---- or connecting to a server that runs as the service user ----------------------------- */
+
+/* Connects to the server at `path`. Its folder must be root's or the service user's and
+ * writable by no one else, so that no one else can have put a socket there; and the process
+ * that listens must be the service user's, uid and gid (SO_PEERCRED, the kernel's word, not
+ * the file's owner, which anyone who could bind there could arrange). A server that is down, busy or
+ * another user's is a refusal at once: the socket is non-blocking, so connect never waits.
+ * Returns the connected socket, or -1 after logging one line. */
+static int connect_server(pam_handle_t *pamh, const char *path, const struct passwd *pw)
+{
+    struct sockaddr_un addr = {.sun_family = AF_UNIX};
+    if (strlen(path) >= sizeof addr.sun_path) {
+        pam_syslog(pamh, LOG_ERR, "refused: socket= is too long");
+        return -1;
+    }
+    strcpy(addr.sun_path, path);
+    char folder[sizeof addr.sun_path];
+    strcpy(folder, path);
+    char *slash = strrchr(folder, '/');
+    slash[slash == folder ? 1 : 0] = '\0';
+    struct stat st;
+    if (lstat(folder, &st) != 0 || !S_ISDIR(st.st_mode) ||
+        (st.st_uid != 0 && st.st_uid != pw->pw_uid) || (st.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
+        pam_syslog(pamh, LOG_ERR, "refused: the socket's folder is missing, not root's or the "
+                                  "service user's, or writable by others");
+        return -1;
+    }
+    const int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (fd < 0) {
+        pam_syslog(pamh, LOG_ERR, "refused: socket failed: %m");
+        return -1;
+    }
+    if (connect(fd, (const struct sockaddr *)&addr, sizeof addr) != 0) {
+        pam_syslog(pamh, LOG_ERR, "refused: the server cannot be reached: %m");
+        close(fd);
+        return -1;
+    }
+    struct ucred peer;
+    socklen_t len = sizeof peer;
+    if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &peer, &len) != 0 || len != sizeof peer ||
+        peer.uid != pw->pw_uid || peer.gid != pw->pw_gid) {
+        pam_syslog(pamh, LOG_ERR, "refused: the server is not the service user's");
+        close(fd);
+        return -1;
+    }
+    return fd;
 }
 
 /* ---- talking to the helper, against a deadline ------------------------------------------- */
@@ -746,6 +818,27 @@ PAM_EXTERN int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, cons
     if (pw == NULL || pw->pw_uid == 0 || pw->pw_gid == 0) {
         pam_syslog(pamh, LOG_ERR, "refused: the service user is unknown, root, or in group 0");
         return PAM_AUTH_ERR;
+    }
+    if (opt.socket != NULL) {
+        /* The same conversation as with an exec'd helper; the server's child ends it by
+         * closing the connection after its verdict, and the server reaps and bounds it. */
+        struct helper s = {.pid = 0};
+        gid_t groups[256];
+        int ngroups = 0;
+        if (service_groups(pamh, pw, groups, &ngroups) != 0)
+            return PAM_AUTH_ERR;
+        clock_gettime(CLOCK_MONOTONIC, &s.deadline);
+        s.deadline.tv_sec += opt.timeout;
+        s.fd = connect_server(pamh, opt.socket, pw);
+        if (s.fd < 0)
+            return PAM_AUTH_ERR;
+        const char *why = NULL;
+        const int result = converse(pamh, &s, user, service, (flags & PAM_SILENT) != 0, &why);
+        close(s.fd);
+        explicit_bzero(s.buf, sizeof s.buf);
+        if (why != NULL)
+            pam_syslog(pamh, LOG_ERR, "refused: %s", why);
+        return result;
     }
     struct launch launch;
     if (!helper_trusted(pamh, opt.helper, launch.path) ||

@@ -1,14 +1,17 @@
 """The PAM stack of a service that uses otp-tui's module (`pam_otp_tui.so`).
 
-A line `auth required /path/pam_otp_tui.so user=… helper=… config=…` is safe when the module
-file is there and root's alone, its control is `required` or `requisite` (`optional` or
-`sufficient` lets a failed code through), and no auth line before it can end the stack with
-success first (`sufficient`, or an action such as `success=done`), which would skip the code.
+A line `auth required /path/pam_otp_tui.so user=… helper=… config=…` (or `socket=…` for the
+helper service) is safe when the module file is there and root's alone, what it runs and
+reads root's alone (or the socket's folder the service user's or root's, writable by no one
+else), its control is `required` or `requisite` (`optional` or `sufficient` lets a failed code
+through), and no auth line before it can end the stack with success first (`sufficient`, or an
+action such as `success=done`), which would skip the code.
 """
 
 from __future__ import annotations
 
 import os
+import pwd
 import re
 import stat
 from pathlib import Path
@@ -99,10 +102,38 @@ def check_pam(service_file: Path) -> list[Finding]:
     return findings
 
 
+def _check_socket(socket: str, user: str | None, here: str) -> Finding:
+    """The helper service's socket: its folder decides who may listen there (the module checks
+    the listener's uid too, and refuses logins when it is wrong; this says why beforehand)."""
+    folder = Path(socket).parent
+    try:
+        owner = pwd.getpwnam(user).pw_uid if user else None
+    except KeyError:
+        owner = None
+    try:
+        info = os.lstat(folder)
+    except OSError as error:
+        return unsafe("pam.socket", f"{folder} is missing", here,
+                      f"the module refuses every login ({error.strerror})",
+                      "start the helper service (its unit makes the folder)")  # fmt: skip
+    mode = stat.S_IMODE(info.st_mode)
+    if not stat.S_ISDIR(info.st_mode) or info.st_uid not in (0, owner) or mode & 0o022:
+        return unsafe(
+            "pam.socket",
+            f"{folder} is not root's or {user}'s alone (mode {mode:04o})",
+            here,
+            "someone else could listen there; the module refuses every login",
+            f"chown {user}: {folder}; chmod 0700 {folder}",
+        )
+    return ok("pam.socket", f"socket={socket} is in a folder of {user} or root alone", here)
+
+
 def _check_arguments(arguments: str, here: str) -> list[Finding]:
     """The module's helper= and config=: what it runs and what that reads, root's alone."""
     values = dict(item.partition("=")[::2] for item in arguments.split())
     findings = []
+    if "socket" in values:
+        findings.append(_check_socket(values["socket"], values.get("user"), here))
     for key in ("helper", "config"):
         value = values.get(key)
         if value is None:

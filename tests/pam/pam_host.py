@@ -4,18 +4,23 @@
 name), runs the README's `pam-setup` script on it (extracted word for word, with this test's
 paths and names substituted, so the README cannot drift from what is tested), adds a user with
 an address on file, fills in the operator's files, and starts an aiosmtpd relay with STARTTLS
-and AUTH on 127.0.0.1 and a private rsyslogd. `close()` removes everything it made.
+and AUTH on 127.0.0.1 and a private rsyslogd. In the recipe's server mode (its default), the
+helper service is started as systemd would: the unit's `ExecStart=` line, run as its `User=`
+(there is no systemd here). `close()` stops it and removes everything it made.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
 import secrets
+import shlex
 import shutil
 import subprocess
 import tempfile
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,7 +34,16 @@ from e2e.gate_host import (
     start_relay,
     substitute,
 )
-from relay_host import ROOT, require_root_and_tools
+from relay_host import ROOT, require, require_root_and_tools, with_private_syslog
+
+SETPRIV = shutil.which("setpriv") or shutil.which("setpriv", path="/usr/bin:/bin")
+
+
+def recipe_default(name: str) -> str:
+    """The value the README's script gives `name` in its first lines."""
+    found = re.search(rf"^{name}=(\S+)", pam_setup_script(), re.M)
+    assert found is not None, f"the README's PAM script does not set {name}"
+    return found.group(1)
 
 
 def pam_setup_script() -> str:
@@ -60,6 +74,12 @@ class PamHost:
     users: list[str] = field(default_factory=list)
     groups: list[str] = field(default_factory=list)
     setup_output: str = ""
+    server: subprocess.Popen[bytes] | None = None
+
+    @property
+    def mode(self) -> str:
+        """The recipe's MODE: its default unless the test chose one."""
+        return self.names["MODE"]
 
     @property
     def service(self) -> str:
@@ -96,9 +116,13 @@ class PamHost:
             "SERVICE_USER": self.service_user,
             "PAM_SERVICE": self.service,
             "CODE_ONLY": self.names["CODE_ONLY"],
+            "MODE": self.names["MODE"],
             "PYTHON": str(self.paths["PYTHON"]),
             "SOURCE": str(ROOT),
-            **{name: str(self.paths[name]) for name in ("ETC", "STATE", "HELPER", "MODULE_DIR")},
+            **{
+                name: str(self.paths[name])
+                for name in ("ETC", "STATE", "HELPER", "MODULE_DIR", "SOCKET", "UNIT")
+            },
             "SSHD_SNIPPET": str(self.paths["SSHD_SNIPPET"]) if self.paths["SSHD_SNIPPET"] else "",
             **overrides,
         }
@@ -116,10 +140,12 @@ class PamHost:
         code_only: bool = True,
         sshd: bool = False,
         base_service: str = BASE_SERVICE,
+        mode: str | None = None,
     ) -> PamHost:
         """`base_service`: the service file's text before the recipe adds its line (a copy of
         the machine's /etc/pam.d/su, say, to run the recipe on what an operator would)."""
         require_root_and_tools()
+        require(SETPRIV is not None, "setpriv (util-linux) is not installed")
         root = Path(tempfile.mkdtemp(prefix="otp-pam-host-"))
         root.chmod(0o755)
         tag = secrets.token_hex(3)
@@ -127,6 +153,7 @@ class PamHost:
             "SERVICE_USER": f"otppamsvc{tag}",
             "PAM_SERVICE": f"otp-tui-test-{tag}",
             "CODE_ONLY": "yes" if code_only else "no",
+            "MODE": mode or recipe_default("MODE"),
             "alice": f"otppamalice{tag}",
         }
         paths: dict[str, Any] = {
@@ -134,9 +161,11 @@ class PamHost:
             "STATE": root / "state",
             "HELPER": root / "libexec" / "otp-tui-pam",
             "MODULE_DIR": root / "security",
+            "SOCKET": root / "run" / "pam.sock",
+            "UNIT": root / "systemd" / "otp-tui-pam.service",
             "SSHD_SNIPPET": root / "sshd" / "otp-tui-pam.conf" if sshd else None,
         }
-        for folder in ("libexec", "sshd", "home"):
+        for folder in ("libexec", "sshd", "home", "systemd"):
             (root / folder).mkdir(mode=0o755)
         host = cls(root, names, paths)
         try:
@@ -202,6 +231,57 @@ addresses_file = "{etc / "addresses"}"
 state_dir = "{self.state}"
 """
         )
+        if self.mode == "server":
+            self.start_server()
+
+    def server_command(self) -> list[str]:
+        """The unit's ExecStart line, as systemd would split it."""
+        text = self.paths["UNIT"].read_text()
+        found = re.search(r"^ExecStart=(.*)$", text, re.M)
+        assert found is not None, f"the unit has no ExecStart line:\n{text}"
+        return shlex.split(found.group(1))
+
+    def start_server(self, command: list[str] | None = None) -> subprocess.Popen[bytes]:
+        """The helper service (the unit's ExecStart, or `command`), as the unit's User= with
+        its groups, an empty environment and its umask, in a mount namespace whose /dev/log is
+        the test's rsyslogd (its refusals are read there); returns once its socket listens."""
+        text = self.paths["UNIT"].read_text()
+        assert f"User={self.service_user}\n" in text, text
+        argv = command or self.server_command()
+        socket = Path(argv[argv.index("--serve") + 1])
+        drop = [SETPRIV, f"--reuid={self.service_user}", f"--regid={self.service_user}",
+                "--init-groups", "--"]  # fmt: skip
+        folder = self.root / f"server{secrets.token_hex(2)}"
+        folder.mkdir()
+        server = subprocess.Popen(
+            with_private_syslog(folder, self.syslog.socket, [*drop, *argv]),
+            env={},
+            umask=0o077,
+            cwd="/",
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=(folder / "server.err").open("wb"),
+        )
+        deadline = time.monotonic() + 60
+        while not socket.exists():  # a readiness wait, not a wait for time
+            assert server.poll() is None, (folder / "server.err").read_text()
+            assert time.monotonic() < deadline, "the helper service did not listen"
+            time.sleep(0.02)
+        if command is None:
+            self.server = server
+        return server
+
+    def stop_server(self) -> int | None:
+        if self.server is None:
+            return None
+        self.server.terminate()
+        try:
+            return self.server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.server.kill()
+            raise
+        finally:
+            self.server = None
 
     def set_password(self, user: str, password: str) -> None:
         subprocess.run(
@@ -209,6 +289,8 @@ state_dir = "{self.state}"
         )
 
     def close(self) -> None:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.stop_server()
         if self.relay is not None:
             self.relay.stop()
         if self.syslog is not None:

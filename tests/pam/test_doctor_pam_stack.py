@@ -71,7 +71,7 @@ def test_the_pam_recipe_passes(host: PamHost) -> None:
     assert unsafe(record) == []
     assert status == 0
     ok = {f["check"] for f in record["findings"] if f["status"] == "ok"}
-    assert {"sshd.gate", "pam.control", "pam.helper", "pam.config", "pam.module"} <= ok
+    assert {"sshd.gate", "pam.control", "pam.socket", "pam.module"} <= ok  # the default mode
     assert "relay" in ok
     assert not any(check.startswith("sudoers") for check in ok)
 
@@ -102,8 +102,17 @@ def test_a_sufficient_line_above_the_module_is_named(host: PamHost, restored_sta
     )
 
 
-def test_a_helper_its_group_may_change_is_named(host: PamHost) -> None:
+def test_a_helper_its_group_may_change_is_named(host: PamHost, restored_stack: Path) -> None:
     helper = host.paths["HELPER"]
+    # The recipe's exec mode: the same line with the helper the module starts.
+    text = restored_stack.read_text()
+    restored_stack.write_text(
+        text.replace(f"socket={host.paths['SOCKET']}", f"helper={helper} config={host.etc}/x")
+    )
+    status, record = doctor(host)
+    assert ("pam.helper", f"helper={helper} is root's alone") in [
+        (f["check"], f["what"]) for f in record["findings"] if f["status"] == "ok"
+    ]
     helper.chmod(0o775)
     try:
         status, record = doctor(host)
@@ -111,6 +120,20 @@ def test_a_helper_its_group_may_change_is_named(host: PamHost) -> None:
         helper.chmod(0o755)
     assert status == 1
     assert ("pam.helper", f"helper={helper} can be changed by others than root") in unsafe(record)
+
+
+def test_a_socket_folder_others_may_write_is_named(host: PamHost) -> None:
+    folder = host.paths["SOCKET"].parent
+    folder.chmod(0o770)
+    try:
+        status, record = doctor(host)
+    finally:
+        folder.chmod(0o700)
+    assert status == 1
+    assert (
+        "pam.socket",
+        f"{folder} is not root's or {host.service_user}'s alone (mode 0770)",
+    ) in unsafe(record)
 
 
 def test_sshd_letting_a_key_alone_in_is_named(host: PamHost) -> None:

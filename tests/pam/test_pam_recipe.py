@@ -102,14 +102,30 @@ def test_the_recipe_installs_what_it_says(host: PamHost) -> None:
     text = host.pam_file.read_text()
     module_lines = [line for line in text.splitlines() if "pam_otp_tui.so" in line]
     # Once, though the script ran twice; the password step commented out (CODE_ONLY=yes).
-    assert module_lines == [
-        f"auth required {module} user={host.service_user} helper={host.paths['HELPER']} "
-        f"config={host.etc / 'config.toml'} timeout=300"
-    ]
+    how = (
+        f"socket={host.paths['SOCKET']}"
+        if host.mode == "server"
+        else f"helper={host.paths['HELPER']} config={host.etc / 'config.toml'}"
+    )
+    assert module_lines == [f"auth required {module} user={host.service_user} {how} timeout=300"]
     assert "#otp-tui# @include common-auth" in text
     assert owner_and_mode(host.pam_file) == ("root", "root", 0o644)
     helper = host.paths["HELPER"].read_text()
     assert f"exec {host.paths['PYTHON']} -I -m otp_tui.converse" in helper
+    assert host.mode == "server"  # the recipe's default
+    assert owner_and_mode(host.paths["SOCKET"].parent) == (
+        host.service_user,
+        host.service_user,
+        0o700,
+    )
+    assert host.server_command() == [
+        str(host.paths["PYTHON"]), "-I", "-m", "otp_tui.converse",
+        "--serve", str(host.paths["SOCKET"]), "--config", str(host.etc / "config.toml"),
+        "--timeout", "300",
+    ]  # fmt: skip
+    unit = host.paths["UNIT"].read_text()
+    assert f"User={host.service_user}\n" in unit
+    assert "NoNewPrivileges=yes\n" in unit
 
 
 def test_the_right_code_authenticates(host: PamHost, pamtester) -> None:
@@ -263,17 +279,53 @@ def test_the_callers_own_language_does_not_reach_the_helper(host: PamHost, pamte
     assert host.audit_lines()[-1]["event"] == "verified"
 
 
+def test_the_exec_mode_then_back(host: PamHost, pamtester) -> None:
+    """MODE=exec (hosts without a service manager): run again, the module line names the
+    helper the module starts, and a login goes through it; run again with the default, the
+    line names the service's socket again."""
+    module = host.paths["MODULE_DIR"] / "pam_otp_tui.so"
+
+    def module_lines() -> list[str]:
+        text = host.pam_file.read_text()
+        return [line for line in text.splitlines() if "pam_otp_tui.so" in line]
+
+    run = host.run_setup(MODE="exec")
+    assert run.returncode == 0, run.stderr
+    try:
+        assert module_lines() == [
+            f"auth required {module} user={host.service_user} helper={host.paths['HELPER']} "
+            f"config={host.etc / 'config.toml'} timeout=300"
+        ]
+        unlock(host)
+        sent = len(host.relay.received)
+        tester = pamtester()
+        tester.expect(r"Code: ")
+        tester.answer(host.relay.wait_for_code(sent + 1))
+        tester.expect(ACCEPTED)
+        assert tester.finish()[0] == 0
+    finally:
+        again = host.run_setup()
+    assert again.returncode == 0, again.stderr
+    assert module_lines() == [
+        f"auth required {module} user={host.service_user} socket={host.paths['SOCKET']} timeout=300"
+    ]
+
+
 def test_nothing_is_left_running(host: PamHost) -> None:
     import pwd
 
     uid = pwd.getpwnam(host.service_user).pw_uid
     alive = [
-        entry.name
+        int(entry.name)
         for entry in Path("/proc").iterdir()
         if entry.name.isdigit() and _uid_of(entry) == uid
     ]
-    assert alive == []
+    # In server mode the service itself, and no child: each login's ended with it.
+    assert alive == ([host.server.pid] if host.server is not None else [])
     assert os.listdir(host.state)  # the runs above wrote their ledger and trail
+    if host.server is not None:
+        assert host.stop_server() == 0  # SIGTERM ends it cleanly
+        assert not host.paths["SOCKET"].exists()  # and takes its socket with it
 
 
 def _uid_of(entry: Path) -> int | None:

@@ -298,9 +298,9 @@ def test_with_pam_silent_the_same_application_authenticates(relay: Start, mute_a
 @pytest.mark.parametrize(
     ("arguments", "reason"),
     [
-        ("", "user= and helper=/ABSOLUTE/PATH are required"),
-        ("user={user}", "user= and helper=/ABSOLUTE/PATH are required"),
-        ("helper={helper}", "user= and helper=/ABSOLUTE/PATH are required"),
+        ("", "user= and one of helper=/ABSOLUTE/PATH or socket="),
+        ("user={user}", "user= and one of helper=/ABSOLUTE/PATH or socket="),
+        ("helper={helper}", "user= and one of helper=/ABSOLUTE/PATH or socket="),
         ("user={user} helper=good.py", 'malformed argument "helper=good.py"'),
         ("user={user} helper={helper} timeout=0", "timeout= must be 1 to 3600 seconds"),
         ("user={user} helper={helper} timeout=5s", "timeout= must be 1 to 3600 seconds"),
@@ -314,6 +314,11 @@ def test_with_pam_silent_the_same_application_authenticates(relay: Start, mute_a
         ("user={user} helper={helper} timeout=5 timeout=5", "an argument is given twice"),
         ("user={user} helper={helper} timeout=+5", "timeout= must be 1 to 3600 seconds"),
         ("user={user} helper={helper} timeout=-0", "timeout= must be 1 to 3600 seconds"),
+        ("user={user} helper={helper} socket=/run/x.sock", "one of helper=/ABSOLUTE/PATH or"),
+        ("user={user} socket=run/x.sock", 'malformed argument "socket=run/x.sock"'),
+        ("user={user} socket=/run/x.sock config=/etc/x", "config= goes with helper="),
+        ("user={user} socket=/run/x.sock socket=/run/y", "an argument is given twice"),
+        ("user=root socket=/run/x.sock", "the service user is unknown, root, or in group 0"),
     ],
 )
 def test_missing_or_malformed_arguments_refuse_with_one_line(
@@ -439,8 +444,9 @@ def test_a_service_name_the_module_would_have_to_change_is_refused(relay: Start)
         (["--user-group", "--groups", "0"], "the service user is in group 0"),
     ],
 )
+@pytest.mark.parametrize("start", ["helper", "socket"])
 def test_a_service_user_in_group_0_is_refused(
-    relay: Start, helpers: Path, groups: list[str], reason: str
+    relay: Start, helpers: Path, groups: list[str], reason: str, start: str
 ) -> None:
     name = f"otppamg{os.urandom(3).hex()}"
     subprocess.run(
@@ -449,7 +455,9 @@ def test_a_service_user_in_group_0_is_refused(
         check=True, capture_output=True, timeout=60,
     )  # fmt: skip
     try:
-        run = relay(arguments=f"user={name} helper={helpers / 'good.py'} timeout=5")
+        # Either way to start the helper: refused before anything starts or is connected to.
+        how = f"helper={helpers / 'good.py'}" if start == "helper" else "socket=/run/no-otp.sock"
+        run = relay(arguments=f"user={name} {how} timeout=5")
         run.pamtester.expect(REFUSED)
         assert run.pamtester.finish()[0] != 0
         assert "Code:" not in run.pamtester.text
