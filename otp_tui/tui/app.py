@@ -333,6 +333,10 @@ class OtpApp(App[RunResult]):
             self.show(tick)
         elif not screen.is_mounted:
             return  # just switched to: it shows the clocks itself once composed
+        elif not (screen.is_attached and screen.display):
+            # Going away (the app shutting down prunes a screen's widgets first): a tick then
+            # would look for widgets already gone.
+            return
         elif isinstance(tick, Countdown) and isinstance(screen, CodeScreen | AddressScreen):
             screen.show_countdown(tick)
         elif isinstance(tick, Elapsed) and isinstance(screen, SendingScreen):
