@@ -109,9 +109,14 @@ def run_pam(config: str | None, stdin: BinaryIO, stdout: BinaryIO) -> int:
 
 
 def _refuse(channel: Channel, text: str, status: int) -> int:
+    """The operator's reason goes to syslog only; the person reads the one sentence every
+    refusal of the setup gets. The reason names files, users and settings of the host, and
+    the person at a PAM prompt may not even be logged in yet."""
+    from otp_tui.converse.words import refused
+
     for line in text.splitlines():
         tell_operator(f"{PROG}: {line}")
-    channel.say(text, error=True)
+    channel.say(refused(), error=True)
     channel.verdict("denied")
     return status
 
