@@ -423,30 +423,59 @@ static int helper_trusted(pam_handle_t *pamh, const char *path, char resolved[PA
 
 /* ---- or connecting to a server that runs as the service user ----------------------------- */
 
-/* Connects to the server at `path`. Its folder must be root's or the service user's and
- * writable by no one else, so that no one else can have put a socket there; and the process
- * that listens must be the service user's, uid and gid (SO_PEERCRED, the kernel's word, not
- * the file's owner, which anyone who could bind there could arrange). A server that is down, busy or
- * another user's is a refusal at once: the socket is non-blocking, so connect never waits.
- * Returns the connected socket, or -1 after logging one line. */
+/* A folder on the socket's path is safe when only root or the service user can change what
+ * it holds: theirs and writable by no one else, or root's and sticky (like /tmp) above the
+ * socket's own folder. Whoever else could rename one could put another folder in its place,
+ * and steer the module to another of the service user's listeners (a second service with
+ * laxer settings, say): SO_PEERCRED cannot tell those apart. */
+static int socket_folder_safe(const struct stat *st, uid_t service, int own)
+{
+    return S_ISDIR(st->st_mode) && (st->st_uid == 0 || st->st_uid == service) &&
+           ((st->st_mode & (S_IWGRP | S_IWOTH)) == 0 ||
+            (!own && st->st_uid == 0 && (st->st_mode & S_ISVTX) != 0));
+}
+
+/* Connects to the server at `path`. Its folder is resolved once (no symbolic link left), and
+ * it and every folder above it must be safe as above; the resolved path is the one connected
+ * to. Between the checks and connect only root or the service user could change them, and
+ * both are trusted with every login anyway. The process that listens must be the service
+ * user's, uid and gid (SO_PEERCRED, the kernel's word, not the file's owner, which anyone who
+ * could bind there could arrange). A server that is down, busy or another user's is a refusal
+ * at once: the socket is non-blocking, so connect never waits (a Unix socket connects at once
+ * or fails with EAGAIN, never EINPROGRESS). Returns the connected socket, or -1 after logging
+ * one line. */
 static int connect_server(pam_handle_t *pamh, const char *path, const struct passwd *pw)
 {
     struct sockaddr_un addr = {.sun_family = AF_UNIX};
-    if (strlen(path) >= sizeof addr.sun_path) {
+    char given[PATH_MAX], folder[PATH_MAX];
+    if (strlen(path) >= sizeof given) {
         pam_syslog(pamh, LOG_ERR, "refused: socket= is too long");
         return -1;
     }
-    strcpy(addr.sun_path, path);
-    char folder[sizeof addr.sun_path];
-    strcpy(folder, path);
-    char *slash = strrchr(folder, '/');
-    slash[slash == folder ? 1 : 0] = '\0';
+    strcpy(given, path);
+    char *name = strrchr(given, '/'); /* path starts with '/': never NULL */
+    *name++ = '\0';
     struct stat st;
-    if (lstat(folder, &st) != 0 || !S_ISDIR(st.st_mode) ||
-        (st.st_uid != 0 && st.st_uid != pw->pw_uid) || (st.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
+    if (realpath(given[0] != '\0' ? given : "/", folder) == NULL ||
+        lstat(folder, &st) != 0 || !socket_folder_safe(&st, pw->pw_uid, 1)) {
         pam_syslog(pamh, LOG_ERR, "refused: the socket's folder is missing, not root's or the "
                                   "service user's, or writable by others");
         return -1;
+    }
+    const int n = snprintf(addr.sun_path, sizeof addr.sun_path, "%s/%s",
+                           strcmp(folder, "/") == 0 ? "" : folder, name);
+    if (n < 0 || (size_t)n >= sizeof addr.sun_path) {
+        pam_syslog(pamh, LOG_ERR, "refused: socket= is too long");
+        return -1;
+    }
+    while (strcmp(folder, "/") != 0) {
+        char *slash = strrchr(folder, '/');
+        slash[slash == folder ? 1 : 0] = '\0'; /* "/run/otp-tui" -> "/run" -> "/" */
+        if (lstat(folder, &st) != 0 || !socket_folder_safe(&st, pw->pw_uid, 0)) {
+            pam_syslog(pamh, LOG_ERR, "refused: a folder above the socket is not root's or the "
+                                      "service user's, or writable by others");
+            return -1;
+        }
     }
     const int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     if (fd < 0) {

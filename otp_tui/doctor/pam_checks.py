@@ -2,10 +2,10 @@
 
 A line `auth required /path/pam_otp_tui.so user=… helper=… config=…` (or `socket=…` for the
 helper service) is safe when the module file is there and root's alone, what it runs and
-reads root's alone (or the socket's folder the service user's or root's, writable by no one
-else), its control is `required` or `requisite` (`optional` or `sufficient` lets a failed code
-through), and no auth line before it can end the stack with success first (`sufficient`, or an
-action such as `success=done`), which would skip the code.
+reads root's alone (or the socket's folder and those above it the service user's or
+root's, writable by no one else), its control is `required` or `requisite` (`optional` or
+`sufficient` lets a failed code through), and no auth line before it can end the stack with
+success first (`sufficient`, or an action such as `success=done`), which would skip the code.
 """
 
 from __future__ import annotations
@@ -103,13 +103,15 @@ def check_pam(service_file: Path) -> list[Finding]:
 
 
 def _check_socket(socket: str, user: str | None, here: str) -> Finding:
-    """The helper service's socket: its folder decides who may listen there (the module checks
-    the listener's uid too, and refuses logins when it is wrong; this says why beforehand)."""
-    folder = Path(socket).parent
+    """The helper service's socket: its folder (resolved, as the module resolves it) decides
+    who may listen there, and the folders above it who could put another folder in its place;
+    the module checks both, and the listener's uid too, and refuses logins when one is wrong;
+    this says why beforehand."""
     try:
         owner = pwd.getpwnam(user).pw_uid if user else None
     except KeyError:
         owner = None
+    folder = Path(os.path.realpath(Path(socket).parent))
     try:
         info = os.lstat(folder)
     except OSError as error:
@@ -125,6 +127,19 @@ def _check_socket(socket: str, user: str | None, here: str) -> Finding:
             "someone else could listen there; the module refuses every login",
             f"chown {user}: {folder}; chmod 0700 {folder}",
         )
+    for above in folder.parents:
+        info = os.lstat(above)
+        mode = stat.S_IMODE(info.st_mode)
+        sticky = info.st_uid == 0 and mode & stat.S_ISVTX
+        if info.st_uid not in (0, owner) or (mode & 0o022 and not sticky):
+            return unsafe(
+                "pam.socket",
+                f"{above}, above {folder}, is not root's or {user}'s alone (mode {mode:04o})",
+                here,
+                "someone else could put another folder in its place; the module refuses "
+                "every login",
+                f"move the socket, or chown root: {above}; chmod go-w {above}",
+            )
     return ok("pam.socket", f"socket={socket} is in a folder of {user} or root alone", here)
 
 

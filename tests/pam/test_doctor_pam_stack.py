@@ -136,6 +136,21 @@ def test_a_socket_folder_others_may_write_is_named(host: PamHost) -> None:
     ) in unsafe(record)
 
 
+def test_a_folder_others_may_write_above_the_socket_is_named(host: PamHost) -> None:
+    above = host.paths["SOCKET"].parent.parent
+    above.chmod(0o777)
+    try:
+        status, record = doctor(host)
+    finally:
+        above.chmod(0o755)
+    assert status == 1
+    folder = host.paths["SOCKET"].parent
+    assert (
+        "pam.socket",
+        f"{above}, above {folder}, is not root's or {host.service_user}'s alone (mode 0777)",
+    ) in unsafe(record)
+
+
 def test_sshd_letting_a_key_alone_in_is_named(host: PamHost) -> None:
     loose = host.root / "sshd" / "loose.conf"
     methods = "AuthenticationMethods publickey,keyboard-interactive:pam publickey"

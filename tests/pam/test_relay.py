@@ -319,6 +319,9 @@ def test_with_pam_silent_the_same_application_authenticates(relay: Start, mute_a
         ("user={user} socket=/run/x.sock config=/etc/x", "config= goes with helper="),
         ("user={user} socket=/run/x.sock socket=/run/y", "an argument is given twice"),
         ("user=root socket=/run/x.sock", "the service user is unknown, root, or in group 0"),
+        # sun_path holds 108 bytes, its NUL included: 107 reach connect, 108 never do.
+        ("user={user} socket=/" + "s" * 106, "the server cannot be reached"),
+        ("user={user} socket=/" + "s" * 107, "socket= is too long"),
     ],
 )
 def test_missing_or_malformed_arguments_refuse_with_one_line(

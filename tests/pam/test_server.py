@@ -9,6 +9,7 @@ pty; the relay is a real aiosmtpd server and each code is read from its mail.
 from __future__ import annotations
 
 import os
+import pwd
 import signal
 import socket
 import subprocess
@@ -216,6 +217,49 @@ def test_a_socket_folder_others_may_write_is_refused(host: PamHost, pamtester, s
     finally:
         folder.chmod(0o700)
     assert lines_with(host, "the socket's folder is missing, not root's")
+
+
+def test_a_folder_others_may_write_above_the_socket_is_refused(
+    host: PamHost, pamtester, services
+) -> None:
+    # The socket's own folder is the service user's and 0700, and the service user listens
+    # there; but a folder above it is writable by others, who could rename the socket's folder
+    # away and put one of theirs in its place, leading to another of the service user's
+    # listeners. The module refuses before connecting: the listener hears nothing.
+    above = host.root / f"open{os.getpid()}"
+    above.mkdir()
+    above.chmod(0o777)
+    folder = above / "run"
+    folder.mkdir(mode=0o700)
+    service_user = pwd.getpwnam(host.service_user)
+    os.chown(folder, service_user.pw_uid, service_user.pw_gid)
+    path = folder / "pam.sock"
+    script = (
+        "import socket,sys;s=socket.socket(socket.AF_UNIX);s.bind(sys.argv[1]);s.listen(1);"
+        "s.settimeout(5);print('listening',flush=True)\n"
+        "try:\n c,_=s.accept();c.settimeout(5);print(repr(c.recv(100)))\n"
+        "except TimeoutError:\n print('nothing')"
+    )
+    listener = subprocess.Popen(
+        ["setpriv", f"--reuid={host.service_user}", f"--regid={host.service_user}",
+         "--init-groups", "--", str(host.paths["PYTHON"]), "-I", "-c", script, str(path)],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert listener.stdout is not None
+        assert listener.stdout.readline().strip() == "listening"
+        service = services(module_of(host), f"user={host.service_user} socket={path}")
+        tester = pamtester(service=service.name)
+        tester.expect(REFUSED)
+        assert tester.finish()[0] != 0
+        assert listener.stdout.readline().strip() == "nothing"
+        assert lines_with(host, "a folder above the socket is not root's")
+    finally:
+        listener.kill()
+        listener.wait(10)
+        path.unlink(missing_ok=True)
+        folder.rmdir()
+        above.rmdir()
 
 
 def test_twenty_logins_at_once_through_one_server(host: PamHost, pamtester) -> None:
