@@ -215,6 +215,13 @@ class Server:
             conn, _ = self._listener.accept()
         except (BlockingIOError, InterruptedError, ConnectionAbortedError):
             return
+        except OSError as error:
+            # Out of descriptors, buffers or memory (EMFILE, ENFILE, ENOBUFS, ENOMEM): this
+            # login waits (the module refuses at its deadline), the service and the logins
+            # under way go on. The pause keeps a listener that stays readable from spinning.
+            tell_operator(f"{PROG}: could not take a connection: {error.strerror}")
+            time.sleep(0.1)
+            return
         # Whatever goes wrong with one connection ends that login (the module then refuses),
         # never the service.
         with conn:
