@@ -296,13 +296,13 @@ class Server:
         self._path.unlink(missing_ok=True)  # a module then finds nothing, not a dead socket
         for pid in list(self._children):
             self._kill(pid)
+        # Polled, not a blocking wait: a killed child stuck in the kernel must not hold the
+        # service's exit past its five seconds (whatever is left, the kernel reaps after us).
         deadline = time.monotonic() + 5
         while self._children and time.monotonic() < deadline:
-            try:
-                pid, _ = os.waitpid(-1, 0)
-            except ChildProcessError:
-                break
-            self._children.pop(pid, None)
+            self._reap()
+            if self._children:
+                time.sleep(0.02)
 
 
 def serve(socket_path: str, config: str | None, timeout: float) -> int:
