@@ -100,7 +100,10 @@ def check_sshd(
         return findings
     methods = _pam_methods(settings)
     if methods is not None:
-        return [ok("sshd.gate", f"AuthenticationMethods {' '.join(methods)} for {user}", where)]
+        return [
+            ok("sshd.gate", f"AuthenticationMethods {' '.join(methods)} for {user}", where),
+            _check_password_method(settings, methods, user, where),
+        ]
     value = (settings.get("authenticationmethods") or ["any"])[0]
     return [
         unsafe(
@@ -113,6 +116,27 @@ def check_sshd(
             "or follow the PAM recipe: AuthenticationMethods publickey,keyboard-interactive:pam",
         )
     ]
+
+
+def _check_password_method(
+    settings: dict[str, list[str]], methods: list[str], user: str, where: str
+) -> Finding:
+    """sshd's password method goes through PAM too (with UsePAM), answering every hidden prompt
+    with the account password: beside the PAM gate it would hand the helper the password as a
+    code, counting a wrong code and sending a mail on each try."""
+    password = any("password" in item.split(",") for item in methods)
+    if not password or _first(settings, "passwordauthentication") != "yes":
+        return ok("sshd.password", f"no password method beside the PAM gate for {user}", where)
+    return unsafe(
+        "sshd.password",
+        f"AuthenticationMethods {' '.join(methods)} for {user} includes password",
+        where,
+        "sshd's password method runs the PAM stack with the account password as every answer: "
+        "the code's prompt gets the password (a wrong code counted, a mail sent, the password "
+        "handed to the helper)",
+        "leave password out of the method lists (publickey,keyboard-interactive:pam), or set "
+        "PasswordAuthentication no for the gated users",
+    )
 
 
 def _around_the_forced_command(

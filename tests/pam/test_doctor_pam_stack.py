@@ -161,3 +161,20 @@ def test_sshd_letting_a_key_alone_in_is_named(host: PamHost) -> None:
     assert gate == [
         f"no ForceCommand, and {methods} for {host.alice}",
     ]
+
+
+def test_a_password_method_beside_the_pam_gate_is_named(host: PamHost) -> None:
+    # With UsePAM, sshd's password method runs the same stack and answers the code's prompt with
+    # the account password.
+    loose = host.root / "sshd" / "password.conf"
+    methods = "AuthenticationMethods password,keyboard-interactive:pam"
+    loose.write_text(f"UsePAM yes\nKbdInteractiveAuthentication yes\n{methods}\n")
+    config = sshd_config(host, loose)
+    # The first value sshd reads wins: the base's "no" becomes "yes".
+    config.write_text(
+        config.read_text().replace("PasswordAuthentication no", "PasswordAuthentication yes")
+    )
+    status, record = doctor(host, config)
+    assert status == 1
+    named = [what for check, what in unsafe(record) if check == "sshd.password"]
+    assert named == [f"{methods} for {host.alice} includes password"]
